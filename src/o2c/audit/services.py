@@ -1,0 +1,61 @@
+"""Recording audit events. Every change to money or to a customer's standing calls `record`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+from o2c.audit.models import AuditEvent
+
+SYSTEM = "system"
+
+
+def _actor_fields(actor: AbstractBaseUser | AnonymousUser | None, label: str | None) -> dict[str, Any]:
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return {"actor": None, "actor_label": label or SYSTEM}
+    return {"actor": actor, "actor_label": label or actor.get_username()}
+
+
+def record(
+    *,
+    actor: AbstractBaseUser | AnonymousUser | None,
+    action: str,
+    object_type: str,
+    object_id: int | None,
+    now: datetime,
+    object_label: str = "",
+    entity_id: int | None = None,
+    changes: Mapping[str, tuple[Any, Any] | list[Any]] | None = None,
+    reason: str = "",
+    actor_label: str | None = None,
+) -> AuditEvent:
+    return AuditEvent.objects.create(
+        at=now,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        object_label=object_label[:200],
+        entity_id=entity_id,
+        changes={key: [_plain(old), _plain(new)] for key, (old, new) in (changes or {}).items()},
+        reason=reason[:500],
+        **_actor_fields(actor, actor_label),
+    )
+
+
+def record_many(events: list[AuditEvent]) -> None:
+    """Set-based variant for imports: same fields, one INSERT per batch."""
+    AuditEvent.objects.bulk_create(events, batch_size=2000)
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    return str(value)
+
+
+def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """The fields whose values differ, as {field: (old, new)}."""
+    return {key: (before.get(key), after[key]) for key in after if before.get(key) != after[key]}

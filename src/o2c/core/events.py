@@ -1,0 +1,40 @@
+"""Domain events: a lower module tells higher ones about a fact without importing them.
+
+`publish_on_commit` records the event in the caller's transaction; handlers registered by the
+interested apps' `AppConfig.ready()` run after commit, in-process by default.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[..., None]
+_handlers: dict[str, list[Handler]] = defaultdict(list)
+
+
+def subscribe(event_name: str, handler: Handler) -> None:
+    if handler not in _handlers[event_name]:
+        _handlers[event_name].append(handler)
+
+
+def publish_on_commit(event_name: str, **payload: Any) -> None:
+    from o2c.core.models import DomainEvent
+
+    event = DomainEvent.objects.create(name=event_name, payload=payload)
+    transaction.on_commit(lambda: dispatch(event.pk))
+
+
+def dispatch(event_id: int) -> None:
+    from o2c.core.models import DomainEvent
+
+    event = DomainEvent.objects.get(pk=event_id)
+    for handler in _handlers.get(event.name, []):
+        handler(**event.payload)
+    DomainEvent.objects.filter(pk=event_id).update(is_processed=True)

@@ -1,0 +1,19 @@
+"""The standard chart of accounts every new legal entity starts with (code, name, type)."""
+
+from o2c.ledger.models import AccountType
+
+STANDARD_CHART: tuple[tuple[str, str, str], ...] = (
+    ("1000", "Bank", AccountType.BANK),
+    ("1200", "Trade receivables", AccountType.RECEIVABLE),
+    ("1590", "Migration clearing", AccountType.CLEARING),
+    ("1600", "Payments in transit", AccountType.CLEARING),
+    ("2100", "Unapplied cash", AccountType.UNAPPLIED_CASH),
+    ("2300", "Deferred revenue", AccountType.DEFERRED_REVENUE),
+    ("2500", "Output tax (VAT / sales tax)", AccountType.TAX),
+    ("3000", "Equity and other", AccountType.OTHER),
+    ("4000", "Revenue", AccountType.REVENUE),
+    ("4900", "Early-payment discounts granted", AccountType.DISCOUNT),
+    ("6800", "Small balance write-offs", AccountType.WRITE_OFF),
+    ("6900", "Bad debt expense", AccountType.BAD_DEBT),
+    ("7900", "Exchange differences", AccountType.FX),
+)

@@ -1,0 +1,112 @@
+"""Pure checks and calculations of the ledger: no queries, no clock."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from decimal import ROUND_HALF_UP, Decimal
+
+from o2c.core.money import currency_decimals
+from o2c.ledger.errors import UnableToConvertCurrency, UnableToPostJournalEntry
+
+
+@dataclass(frozen=True, slots=True)
+class LineIn:
+    """One side of a posting, in transaction-currency minor units."""
+
+    account_id: int
+    currency: str
+    debit_minor: int = 0
+    credit_minor: int = 0
+    customer_id: int | None = None
+    document_id: int | None = None
+    memo: str = ""
+    functional_debit_minor: int = 0
+    functional_credit_minor: int = 0
+    fx_rate: Decimal = Decimal(1)
+
+
+def validate_lines(lines: Sequence[LineIn], *, fx_account_ids: frozenset[int] = frozenset()) -> None:
+    """Two or more lines, one positive side each, one transaction currency, debits equal credits."""
+    if len(lines) < 2:
+        raise UnableToPostJournalEntry("a journal entry needs at least two lines", code="too_few_lines")
+    currencies = {line.currency for line in lines}
+    if len(currencies) != 1:
+        raise UnableToPostJournalEntry(
+            f"a journal entry has one transaction currency, not {', '.join(sorted(currencies))}",
+            code="mixed_currencies",
+        )
+    for line in lines:
+        if line.debit_minor < 0 or line.credit_minor < 0:
+            raise UnableToPostJournalEntry("line amounts are never negative", code="negative_amount")
+        if line.debit_minor and line.credit_minor:
+            raise UnableToPostJournalEntry("a line is either a debit or a credit", code="two_sided_line")
+        if not line.debit_minor and not line.credit_minor and line.account_id not in fx_account_ids:
+            raise UnableToPostJournalEntry(
+                "only FX lines may have no transaction-currency amount", code="empty_line"
+            )
+    debits = sum(line.debit_minor for line in lines)
+    credits = sum(line.credit_minor for line in lines)
+    if debits != credits:
+        raise UnableToPostJournalEntry(
+            f"debits {debits} and credits {credits} differ", code="unbalanced"
+        )
+
+
+def convert_minor(amount_minor: int, *, from_currency: str, to_currency: str, rate: Decimal) -> int:
+    """Convert minor units at `rate`, rounded half up to the target currency's minor unit."""
+    if from_currency == to_currency:
+        return amount_minor
+    shift = currency_decimals(to_currency) - currency_decimals(from_currency)
+    exact = Decimal(amount_minor) * rate * Decimal(1).scaleb(shift)
+    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def with_functional_amounts(
+    lines: Sequence[LineIn], *, functional_currency: str, rate: Decimal, fx_account_id: int | None
+) -> list[LineIn]:
+    """Each line converted at the rate of the posting date; a rounding residue goes to the FX account.
+
+    See docs/adr/0001-functional-currency-and-fx.md.
+    """
+    converted = [
+        replace(
+            line,
+            functional_debit_minor=convert_minor(
+                line.debit_minor, from_currency=line.currency, to_currency=functional_currency, rate=rate
+            ),
+            functional_credit_minor=convert_minor(
+                line.credit_minor, from_currency=line.currency, to_currency=functional_currency, rate=rate
+            ),
+            fx_rate=rate,
+        )
+        for line in lines
+    ]
+    residue = sum(line.functional_debit_minor - line.functional_credit_minor for line in converted)
+    if residue:
+        if fx_account_id is None:
+            raise UnableToConvertCurrency("the entity has no FX account", code="no_fx_account")
+        converted.append(
+            LineIn(
+                account_id=fx_account_id,
+                currency=lines[0].currency,
+                functional_debit_minor=-residue if residue < 0 else 0,
+                functional_credit_minor=residue if residue > 0 else 0,
+                fx_rate=rate,
+                memo="FX rounding",
+            )
+        )
+    return converted
+
+
+def reversed_lines(lines: Sequence[LineIn]) -> list[LineIn]:
+    return [
+        replace(
+            line,
+            debit_minor=line.credit_minor,
+            credit_minor=line.debit_minor,
+            functional_debit_minor=line.functional_credit_minor,
+            functional_credit_minor=line.functional_debit_minor,
+        )
+        for line in lines
+    ]

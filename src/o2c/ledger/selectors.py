@@ -1,0 +1,197 @@
+"""Reads of the ledger for other modules and for reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Q, QuerySet, Sum
+
+from o2c.ledger.errors import UnableToConvertCurrency
+from o2c.ledger.models import (
+    Account,
+    AccountType,
+    EntityGrant,
+    FiscalPeriod,
+    FxRate,
+    JournalEntry,
+    JournalLine,
+    LegalEntity,
+)
+
+
+def entity_get(*, code: str) -> LegalEntity:
+    return LegalEntity.objects.get(code=code)
+
+
+def entity_default() -> LegalEntity | None:
+    return LegalEntity.objects.filter(is_default=True).first() or LegalEntity.objects.order_by("pk").first()
+
+
+def entities_for_user(user: AbstractBaseUser | AnonymousUser) -> QuerySet[LegalEntity]:
+    """The legal entities a person may see: those granted to them (superusers see all)."""
+    if not getattr(user, "is_authenticated", False):
+        return LegalEntity.objects.none()
+    if getattr(user, "is_superuser", False):
+        return LegalEntity.objects.order_by("code")
+    return LegalEntity.objects.filter(grants__user=user).order_by("code")
+
+
+def entity_ids_for_user(user: AbstractBaseUser | AnonymousUser) -> list[int]:
+    return list(entities_for_user(user).values_list("pk", flat=True))
+
+
+def user_has_entity(user: AbstractBaseUser | AnonymousUser, entity_id: int) -> bool:
+    if getattr(user, "is_superuser", False):
+        return True
+    return EntityGrant.objects.filter(user_id=user.pk, entity_id=entity_id).exists()
+
+
+def account_for(*, entity: LegalEntity, type: AccountType) -> Account:
+    """The entity's default account of a type: the lowest code of that type."""
+    return Account.objects.filter(entity=entity, type=type, is_open=True).order_by("code").first() or _missing(
+        entity, type
+    )
+
+
+def _missing(entity: LegalEntity, type: AccountType) -> Account:
+    raise Account.DoesNotExist(f"entity {entity.code} has no open {type} account")
+
+
+def fx_account_ids(*, entity: LegalEntity) -> frozenset[int]:
+    return frozenset(Account.objects.filter(entity=entity, type=AccountType.FX).values_list("pk", flat=True))
+
+
+def fx_rate_on(*, from_currency: str, to_currency: str, on: date) -> Decimal:
+    """The rate of the date or the latest earlier one; the inverse of the opposite pair as fallback."""
+    if from_currency == to_currency:
+        return Decimal(1)
+    direct = (
+        FxRate.objects.filter(from_currency=from_currency, to_currency=to_currency, rate_date__lte=on)
+        .order_by("-rate_date")
+        .values_list("rate", flat=True)
+        .first()
+    )
+    if direct is not None:
+        return direct
+    inverse = (
+        FxRate.objects.filter(from_currency=to_currency, to_currency=from_currency, rate_date__lte=on)
+        .order_by("-rate_date")
+        .values_list("rate", flat=True)
+        .first()
+    )
+    if inverse is not None:
+        return (Decimal(1) / inverse).quantize(Decimal("0.0000000001"))
+    raise UnableToConvertCurrency(
+        f"no FX rate {from_currency}/{to_currency} on or before {on.isoformat()}", code="no_fx_rate"
+    )
+
+
+def period_for(*, entity: LegalEntity, on: date) -> FiscalPeriod | None:
+    return FiscalPeriod.objects.filter(entity=entity, start_date__lte=on, end_date__gte=on).first()
+
+
+def posted_lines(*, entity_ids: list[int] | None = None, as_of: date | None = None) -> QuerySet[JournalLine]:
+    lines = JournalLine.objects.filter(entry__status=JournalEntry.Status.POSTED)
+    if entity_ids is not None:
+        lines = lines.filter(entry__entity_id__in=entity_ids)
+    if as_of is not None:
+        lines = lines.filter(entry__posting_date__lte=as_of)
+    return lines
+
+
+@dataclass(frozen=True)
+class TrialBalanceRow:
+    entity_code: str
+    account_code: str
+    account_name: str
+    account_type: str
+    currency: str
+    functional_currency: str
+    debit_minor: int
+    credit_minor: int
+    functional_debit_minor: int
+    functional_credit_minor: int
+
+
+def trial_balance(*, entity_ids: list[int], as_of: date) -> list[TrialBalanceRow]:
+    """Net balance per entity, account and transaction currency, as of a posting date (inclusive).
+
+    A balance is shown on its debit or credit side; rows that are zero in both currencies are left out.
+    """
+    totals = (
+        posted_lines(entity_ids=entity_ids, as_of=as_of)
+        .values(
+            "entry__entity__code",
+            "entry__entity__currency",
+            "account__code",
+            "account__name",
+            "account__type",
+            "currency",
+        )
+        .annotate(
+            debit=Sum("debit_minor"),
+            credit=Sum("credit_minor"),
+            functional_debit=Sum("functional_debit_minor"),
+            functional_credit=Sum("functional_credit_minor"),
+        )
+        .order_by("entry__entity__code", "account__code", "currency")
+    )
+    rows = []
+    for total in totals:
+        net = total["debit"] - total["credit"]
+        functional_net = total["functional_debit"] - total["functional_credit"]
+        if net == 0 and functional_net == 0:
+            continue
+        rows.append(
+            TrialBalanceRow(
+                entity_code=total["entry__entity__code"],
+                account_code=total["account__code"],
+                account_name=total["account__name"],
+                account_type=total["account__type"],
+                currency=total["currency"],
+                functional_currency=total["entry__entity__currency"],
+                debit_minor=max(net, 0),
+                credit_minor=max(-net, 0),
+                functional_debit_minor=max(functional_net, 0),
+                functional_credit_minor=max(-functional_net, 0),
+            )
+        )
+    return rows
+
+
+def receivable_balances(*, entity_ids: list[int] | None = None, as_of: date | None = None) -> dict[
+    tuple[int, int | None, str], int
+]:
+    """Receivable-account balance per (entity, customer, currency), in transaction-currency minor units."""
+    totals = (
+        posted_lines(entity_ids=entity_ids, as_of=as_of)
+        .filter(account__type=AccountType.RECEIVABLE)
+        .values("entry__entity_id", "customer_id", "currency")
+        .annotate(debit=Sum("debit_minor"), credit=Sum("credit_minor"))
+    )
+    return {
+        (t["entry__entity_id"], t["customer_id"], t["currency"]): t["debit"] - t["credit"]
+        for t in totals
+        if t["debit"] != t["credit"]
+    }
+
+
+def entries_for_source(*, source_type: str, source_id: int) -> QuerySet[JournalEntry]:
+    return (
+        JournalEntry.objects.filter(source_type=source_type, source_id=source_id)
+        .prefetch_related("lines__account")
+        .order_by("posting_date", "pk")
+    )
+
+
+def entries_for_document(*, document_id: int) -> QuerySet[JournalEntry]:
+    """Entries with a line on the document: its own postings and the batch postings of imports."""
+    return (
+        JournalEntry.objects.filter(Q(lines__document_id=document_id))
+        .distinct()
+        .prefetch_related("lines__account")
+        .order_by("posting_date", "pk")
+    )

@@ -1,0 +1,158 @@
+"""Database triggers that refuse an unbalanced or altered posted journal entry.
+
+Installed by a migration that picks the SQL for the database it runs on. The in-memory rules
+catch mistakes first with clear messages; these are the last line of defence.
+"""
+
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+SQLITE_INSTALL = [
+    """
+    CREATE TRIGGER ledger_entry_must_balance BEFORE UPDATE OF status ON ledger_journalentry
+    WHEN NEW.status = 'posted' AND OLD.status = 'draft'
+    BEGIN
+        SELECT RAISE(ABORT, 'ledger: a journal entry needs two or more lines')
+        WHERE (SELECT COUNT(*) FROM ledger_journalline WHERE entry_id = NEW.id) < 2;
+        SELECT RAISE(ABORT, 'ledger: journal entry does not balance in transaction currency')
+        WHERE EXISTS (
+            SELECT 1 FROM ledger_journalline WHERE entry_id = NEW.id
+            GROUP BY currency HAVING SUM(debit_minor) <> SUM(credit_minor)
+        );
+        SELECT RAISE(ABORT, 'ledger: journal entry does not balance in functional currency')
+        WHERE (
+            SELECT SUM(functional_debit_minor) - SUM(functional_credit_minor)
+            FROM ledger_journalline WHERE entry_id = NEW.id
+        ) <> 0;
+    END
+    """,
+    """
+    CREATE TRIGGER ledger_entry_posted_is_immutable BEFORE UPDATE ON ledger_journalentry
+    WHEN OLD.status = 'posted'
+    BEGIN SELECT RAISE(ABORT, 'ledger: posted journal entries are append-only'); END
+    """,
+    """
+    CREATE TRIGGER ledger_entry_posted_no_insert BEFORE INSERT ON ledger_journalentry
+    WHEN NEW.status = 'posted'
+    BEGIN SELECT RAISE(ABORT, 'ledger: a journal entry is posted only after its lines exist'); END
+    """,
+    """
+    CREATE TRIGGER ledger_entry_posted_no_delete BEFORE DELETE ON ledger_journalentry
+    WHEN OLD.status = 'posted'
+    BEGIN SELECT RAISE(ABORT, 'ledger: posted journal entries are append-only'); END
+    """,
+    """
+    CREATE TRIGGER ledger_line_posted_no_insert BEFORE INSERT ON ledger_journalline
+    WHEN (SELECT status FROM ledger_journalentry WHERE id = NEW.entry_id) = 'posted'
+    BEGIN SELECT RAISE(ABORT, 'ledger: posted journal entries are append-only'); END
+    """,
+    """
+    CREATE TRIGGER ledger_line_posted_no_update BEFORE UPDATE ON ledger_journalline
+    WHEN (SELECT status FROM ledger_journalentry WHERE id = OLD.entry_id) = 'posted'
+      OR (SELECT status FROM ledger_journalentry WHERE id = NEW.entry_id) = 'posted'
+    BEGIN SELECT RAISE(ABORT, 'ledger: posted journal entries are append-only'); END
+    """,
+    """
+    CREATE TRIGGER ledger_line_posted_no_delete BEFORE DELETE ON ledger_journalline
+    WHEN (SELECT status FROM ledger_journalentry WHERE id = OLD.entry_id) = 'posted'
+    BEGIN SELECT RAISE(ABORT, 'ledger: posted journal entries are append-only'); END
+    """,
+]
+
+SQLITE_DROP = [
+    f"DROP TRIGGER IF EXISTS {name}"
+    for name in (
+        "ledger_entry_must_balance",
+        "ledger_entry_posted_is_immutable",
+        "ledger_entry_posted_no_insert",
+        "ledger_entry_posted_no_delete",
+        "ledger_line_posted_no_insert",
+        "ledger_line_posted_no_update",
+        "ledger_line_posted_no_delete",
+    )
+]
+
+POSTGRESQL_INSTALL = [
+    """
+    CREATE OR REPLACE FUNCTION ledger_entry_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'INSERT' THEN
+            IF NEW.status = 'posted' THEN
+                RAISE EXCEPTION 'ledger: a journal entry is posted only after its lines exist';
+            END IF;
+            RETURN NEW;
+        END IF;
+        IF OLD.status = 'posted' THEN
+            RAISE EXCEPTION 'ledger: posted journal entries are append-only';
+        END IF;
+        IF TG_OP = 'DELETE' THEN
+            RETURN OLD;
+        END IF;
+        IF NEW.status = 'posted' THEN
+            IF (SELECT count(*) FROM ledger_journalline WHERE entry_id = NEW.id) < 2 THEN
+                RAISE EXCEPTION 'ledger: a journal entry needs two or more lines';
+            END IF;
+            IF EXISTS (
+                SELECT 1 FROM ledger_journalline WHERE entry_id = NEW.id
+                GROUP BY currency HAVING sum(debit_minor) <> sum(credit_minor)
+            ) THEN
+                RAISE EXCEPTION 'ledger: journal entry does not balance in transaction currency';
+            END IF;
+            IF (SELECT sum(functional_debit_minor) - sum(functional_credit_minor)
+                FROM ledger_journalline WHERE entry_id = NEW.id) <> 0 THEN
+                RAISE EXCEPTION 'ledger: journal entry does not balance in functional currency';
+            END IF;
+        END IF;
+        RETURN NEW;
+    END $$
+    """,
+    """
+    CREATE OR REPLACE FUNCTION ledger_line_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP IN ('UPDATE', 'DELETE') AND
+           (SELECT status FROM ledger_journalentry WHERE id = OLD.entry_id) = 'posted' THEN
+            RAISE EXCEPTION 'ledger: posted journal entries are append-only';
+        END IF;
+        IF TG_OP IN ('INSERT', 'UPDATE') AND
+           (SELECT status FROM ledger_journalentry WHERE id = NEW.entry_id) = 'posted' THEN
+            RAISE EXCEPTION 'ledger: posted journal entries are append-only';
+        END IF;
+        IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+        RETURN NEW;
+    END $$
+    """,
+    """
+    CREATE TRIGGER ledger_entry_guard BEFORE INSERT OR UPDATE OR DELETE ON ledger_journalentry
+    FOR EACH ROW EXECUTE FUNCTION ledger_entry_guard()
+    """,
+    """
+    CREATE TRIGGER ledger_line_guard BEFORE INSERT OR UPDATE OR DELETE ON ledger_journalline
+    FOR EACH ROW EXECUTE FUNCTION ledger_line_guard()
+    """,
+]
+
+POSTGRESQL_DROP = [
+    "DROP TRIGGER IF EXISTS ledger_entry_guard ON ledger_journalentry",
+    "DROP TRIGGER IF EXISTS ledger_line_guard ON ledger_journalline",
+    "DROP FUNCTION IF EXISTS ledger_entry_guard()",
+    "DROP FUNCTION IF EXISTS ledger_line_guard()",
+]
+
+
+def _statements(connection: BaseDatabaseWrapper, *, install: bool) -> list[str]:
+    if connection.vendor == "postgresql":
+        return POSTGRESQL_INSTALL if install else POSTGRESQL_DROP
+    if connection.vendor == "sqlite":
+        return SQLITE_INSTALL if install else SQLITE_DROP
+    raise RuntimeError(f"O2C's ledger guards are not written for {connection.vendor}")
+
+
+def install(connection: BaseDatabaseWrapper) -> None:
+    with connection.cursor() as cursor:
+        for statement in _statements(connection, install=True):
+            cursor.execute(statement)
+
+
+def drop(connection: BaseDatabaseWrapper) -> None:
+    with connection.cursor() as cursor:
+        for statement in _statements(connection, install=False):
+            cursor.execute(statement)

@@ -1,0 +1,69 @@
+"""Receivables invariants for `o2c ledger verify`: the subledger ties to the ledger, caches to the truth."""
+
+from collections import defaultdict
+
+from django.db.models import Q, Sum
+
+from o2c.core import checks
+from o2c.ledger import selectors as ledger_selectors
+from o2c.receivables import calculations
+from o2c.receivables.models import Allocation, Document
+
+
+def receivables_equal_open_items() -> list[str]:
+    ledger = ledger_selectors.receivable_balances()
+    items: dict[tuple[int, int | None, str], int] = defaultdict(int)
+    totals = (
+        Document.objects.filter(status=Document.Status.ISSUED)
+        .exclude(open_minor=0)
+        .values("entity_id", "customer_id", "currency")
+        .annotate(open=Sum("open_minor"))
+        .order_by()
+    )
+    for t in totals:
+        if t["open"]:
+            items[(t["entity_id"], t["customer_id"], t["currency"])] = t["open"]
+    problems = []
+    for key in sorted(set(ledger) | set(items), key=str):
+        if ledger.get(key, 0) != items.get(key, 0):
+            entity_id, customer_id, currency = key
+            problems.append(
+                f"entity {entity_id} customer {customer_id} {currency}: ledger receivable {ledger.get(key, 0)}"
+                f" != open items {items.get(key, 0)} (minor units)"
+            )
+    return problems[:50]
+
+
+def open_amounts_equal_allocations() -> list[str]:
+    settled: dict[int, int] = defaultdict(int)
+    for row in Allocation.objects.values("document_id").annotate(s=Sum("amount_minor")).order_by():
+        settled[row["document_id"]] += row["s"]
+    for row in (
+        Allocation.objects.filter(source_document__isnull=False)
+        .values("source_document_id")
+        .annotate(s=Sum("amount_minor"))
+        .order_by()
+    ):
+        settled[row["source_document_id"]] += row["s"]
+    problems = []
+    documents = Document.objects.filter(Q(status=Document.Status.ISSUED)).values_list(
+        "pk", "number", "total_minor", "open_minor"
+    )
+    for pk, number, total, open_minor in documents.iterator(chunk_size=20000):
+        expected = calculations.open_amount(total, settled.get(pk, 0))
+        if expected != open_minor:
+            problems.append(f"document {number}: cached open amount {open_minor} != {expected} from its allocations")
+            if len(problems) >= 50:
+                break
+    return problems
+
+
+def register() -> None:
+    checks.register(
+        "receivables.tie_out", "receivable accounts equal open items per customer and currency",
+        receivables_equal_open_items,
+    )
+    checks.register(
+        "receivables.open_amounts", "each document's open amount equals its total less its allocations",
+        open_amounts_equal_allocations,
+    )

@@ -1,0 +1,189 @@
+"""The open-item subledger: documents, their lines, numbering, and the allocations that settle them.
+
+Amounts are integer minor units with their currency. Documents carry signed totals: invoices and
+debit memos are positive, credit memos negative, so the open items of a customer simply add up.
+`open_minor` and `settlement` are caches of what the allocations say; `o2c ledger verify` proves it.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from o2c.customers.models import Customer
+from o2c.ledger.models import LegalEntity
+
+
+class DocumentType(models.TextChoices):
+    INVOICE = "invoice"
+    CREDIT_MEMO = "credit_memo"
+    DEBIT_MEMO = "debit_memo"
+
+
+class NumberSeries(models.Model):
+    """A gapless counter per legal entity, document type and year; migration series hold imported numbers."""
+
+    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="number_series")
+    document_type = models.CharField(max_length=20, choices=DocumentType.choices)
+    year = models.IntegerField()
+    prefix = models.CharField(max_length=20)
+    last_number = models.BigIntegerField(default=0)
+    is_migration = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name_plural = "number series"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entity", "document_type", "year", "is_migration"], name="one_series_per_type_year"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}{self.year}"
+
+
+class Document(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+        ISSUED = "issued"
+
+    class Settlement(models.TextChoices):
+        OPEN = "open"
+        PARTIALLY_PAID = "partially_paid"
+        PAID = "paid"
+        CREDITED = "credited"
+        WRITTEN_OFF = "written_off"
+
+    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="documents")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="documents")
+    document_type = models.CharField(max_length=20, choices=DocumentType.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    number = models.CharField(max_length=40, null=True, blank=True)
+    series = models.ForeignKey(NumberSeries, null=True, on_delete=models.PROTECT, related_name="documents")
+    currency = models.CharField(max_length=3)
+    net_minor = models.BigIntegerField(default=0)
+    tax_minor = models.BigIntegerField(default=0)
+    total_minor = models.BigIntegerField(default=0)
+    open_minor = models.BigIntegerField(default=0)
+    settlement = models.CharField(max_length=20, choices=Settlement.choices, default=Settlement.OPEN)
+    issue_date = models.DateField()
+    due_date = models.DateField()
+    discount_date = models.DateField(null=True, blank=True)
+    discount_percent = models.DecimalField(max_digits=6, decimal_places=3, default=0)
+    payment_terms = models.CharField(max_length=20, blank=True)
+    po_number = models.CharField(max_length=60, blank=True)
+    corrects = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="corrections"
+    )
+    is_disputed = models.BooleanField(default=False)
+    is_migrated = models.BooleanField(default=False)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    issued_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["entity", "number"], name="unique_document_number"),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(number__isnull=False), name="issued_document_has_number"
+            ),
+            # an invoice's open amount never goes below zero, a credit memo's never above
+            models.CheckConstraint(
+                condition=(Q(total_minor__gte=0, open_minor__gte=0, open_minor__lte=models.F("total_minor")))
+                | Q(total_minor__lt=0, open_minor__lte=0, open_minor__gte=models.F("total_minor")),
+                name="open_amount_within_total",
+            ),
+            models.CheckConstraint(
+                condition=Q(total_minor=models.F("net_minor") + models.F("tax_minor")), name="total_is_net_plus_tax"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["entity", "customer", "open_minor"]),
+            models.Index(fields=["entity", "issue_date"]),
+            models.Index(fields=["entity", "due_date"]),
+            models.Index(fields=["customer", "issue_date"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.number or f"draft {self.pk}"
+
+
+class DocumentLine(models.Model):
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField()
+    description = models.CharField(max_length=300)
+    quantity = models.DecimalField(max_digits=18, decimal_places=6)
+    unit_price = models.DecimalField(max_digits=20, decimal_places=6)
+    discount_percent = models.DecimalField(max_digits=6, decimal_places=3, default=0)
+    tax_rate = models.DecimalField(max_digits=6, decimal_places=3, default=0)
+    net_minor = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["document", "position"], name="unique_line_position")]
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class TaxLine(models.Model):
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="tax_lines")
+    rate = models.DecimalField(max_digits=6, decimal_places=3)
+    base_minor = models.BigIntegerField()
+    tax_minor = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["document", "rate"], name="one_tax_line_per_rate")]
+
+    def __str__(self) -> str:
+        return f"{self.rate}%"
+
+
+class Allocation(models.Model):
+    """The one record that settles anything. Never edited: undoing it is a reversing allocation.
+
+    `amount_minor` is positive and reduces the absolute open amount of `document`; when a credit
+    memo settles an invoice, `source_document` is the credit memo and its open amount shrinks too.
+    """
+
+    class Kind(models.TextChoices):
+        PAYMENT = "payment"
+        CREDIT_MEMO = "credit_memo"
+        DISCOUNT = "discount"
+        WRITE_OFF = "write_off"
+        DEDUCTION = "deduction"
+        MIGRATION = "migration"
+
+    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="allocations")
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="allocations")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    source_document = models.ForeignKey(
+        Document, null=True, blank=True, on_delete=models.PROTECT, related_name="allocations_made"
+    )
+    payment_id = models.BigIntegerField(null=True, blank=True)
+    currency = models.CharField(max_length=3)
+    amount_minor = models.BigIntegerField()
+    posting_date = models.DateField()
+    reverses = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
+    )
+    reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount_minor=0), name="allocation_not_zero"),
+            # a reversal carries the negated amount of the allocation it undoes
+            models.CheckConstraint(
+                condition=Q(reverses__isnull=True, amount_minor__gt=0) | Q(reverses__isnull=False, amount_minor__lt=0),
+                name="allocation_sign_matches_reversal",
+            ),
+        ]
+        indexes = [models.Index(fields=["document", "posting_date"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount_minor} {self.currency} on {self.document_id}"

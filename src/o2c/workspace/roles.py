@@ -1,0 +1,36 @@
+"""The roles of DESIGN.md as Django groups, and what each may do."""
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+BILLING = "billing"
+CASH_APPLICATION = "cash_application"
+COLLECTOR = "collector"
+DISPUTES = "disputes"
+CREDIT = "credit"
+AR_MANAGER = "ar_manager"
+AUDITOR = "auditor"
+ADMIN = "admin"
+
+ALL_ROLES = (BILLING, CASH_APPLICATION, COLLECTOR, DISPUTES, CREDIT, AR_MANAGER, AUDITOR, ADMIN)
+
+# who may see customers and documents (everyone with a role), who may change what
+VIEW_RECEIVABLES = frozenset(ALL_ROLES)
+EDIT_CUSTOMERS = frozenset({BILLING, CREDIT, AR_MANAGER, ADMIN})
+ISSUE_DOCUMENTS = frozenset({BILLING, AR_MANAGER, ADMIN})
+VIEW_LEDGER = frozenset({AR_MANAGER, AUDITOR, ADMIN, BILLING, CASH_APPLICATION})
+
+
+def roles_of(user: AbstractBaseUser | AnonymousUser) -> frozenset[str]:
+    if not user.is_authenticated:
+        return frozenset()
+    if getattr(user, "is_superuser", False):
+        return frozenset(ALL_ROLES)
+    cached = getattr(user, "_o2c_roles", None)
+    if cached is None:
+        cached = frozenset(user.groups.values_list("name", flat=True))  # type: ignore[union-attr]
+        user._o2c_roles = cached  # type: ignore[union-attr]
+    return cached
+
+
+def has_any(user: AbstractBaseUser | AnonymousUser, allowed: frozenset[str]) -> bool:
+    return bool(roles_of(user) & allowed)
