@@ -152,7 +152,6 @@ class Allocation(models.Model):
         CREDIT_MEMO = "credit_memo"
         DISCOUNT = "discount"
         WRITE_OFF = "write_off"
-        DEDUCTION = "deduction"
         MIGRATION = "migration"
 
     entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="allocations")

@@ -192,6 +192,47 @@ def _apply_credit_memo_to_corrected(credit_memo: Document, *, actor: AbstractBas
         )
 
 
+COUNTER_ACCOUNT = {
+    Allocation.Kind.PAYMENT: AccountType.UNAPPLIED_CASH,
+    Allocation.Kind.DISCOUNT: AccountType.DISCOUNT,
+    Allocation.Kind.WRITE_OFF: AccountType.WRITE_OFF,
+    Allocation.Kind.MIGRATION: AccountType.CLEARING,
+}
+
+
+def _post_allocation(
+    allocation: Allocation, *, document: Document, source: Document | None, actor: AbstractBaseUser | None,
+    now: datetime,
+) -> None:
+    """The settled document's receivable shrinks; the other side is the credit memo's receivable
+    or the account of what settled it (unapplied cash, discount, write-off, migration clearing)."""
+    entity = document.entity
+    amount = allocation.amount_minor if document.total_minor > 0 else -allocation.amount_minor
+    receivable_id = ledger_selectors.account_for(entity=entity, type=AccountType.RECEIVABLE).pk
+    settled = PostingLine(
+        account_id=receivable_id, currency=document.currency, debit_minor=max(-amount, 0),
+        credit_minor=max(amount, 0), customer_id=document.customer_id, document_id=document.pk,
+    )
+    if source is not None:
+        counter = PostingLine(
+            account_id=receivable_id, currency=document.currency, debit_minor=max(amount, 0),
+            credit_minor=max(-amount, 0), customer_id=source.customer_id, document_id=source.pk,
+        )
+        description = f"{source.number} applied to {document.number}"
+    else:
+        counter_id = ledger_selectors.account_for(entity=entity, type=COUNTER_ACCOUNT[allocation.kind]).pk
+        counter = PostingLine(
+            account_id=counter_id, currency=document.currency, debit_minor=max(amount, 0),
+            credit_minor=max(-amount, 0), customer_id=document.customer_id, document_id=document.pk,
+        )
+        description = f"{allocation.get_kind_display()} on {document.number}"
+    ledger_services.journal_entry_post(
+        entity=entity, lines=[counter, settled], posting_date=allocation.posting_date, description=description,
+        source_type="allocation", source_id=allocation.pk, idempotency_key=f"allocation:{allocation.pk}",
+        now=now, created_by_id=_actor_id(actor),
+    )
+
+
 def _refresh_settlement(document: Document) -> None:
     """Recompute the cached open amount and state from the allocations, inside the locking transaction."""
     settled = sum(Allocation.objects.filter(document=document).values_list("amount_minor", flat=True))
@@ -249,24 +290,8 @@ def allocation_create(
         amount_minor=amount_minor, posting_date=posting_date, reason=reason, created_at=now,
         created_by=actor if _actor_id(actor) else None,
     )
+    _post_allocation(allocation, document=document, source=source, actor=actor, now=now)
     if source is not None:
-        receivable_id = ledger_selectors.account_for(entity=document.entity, type=AccountType.RECEIVABLE).pk
-        ledger_services.journal_entry_post(
-            entity=document.entity,
-            lines=[
-                PostingLine(account_id=receivable_id, currency=document.currency, debit_minor=amount_minor,
-                            customer_id=source.customer_id, document_id=source.pk),
-                PostingLine(account_id=receivable_id, currency=document.currency, credit_minor=amount_minor,
-                            customer_id=document.customer_id, document_id=document.pk),
-            ],
-            posting_date=posting_date,
-            description=f"{source.number} applied to {document.number}",
-            source_type="allocation",
-            source_id=allocation.pk,
-            idempotency_key=f"allocation:{allocation.pk}",
-            now=now,
-            created_by_id=_actor_id(actor),
-        )
         _refresh_settlement(source)
     _refresh_settlement(document)
     audit_services.record(
