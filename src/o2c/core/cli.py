@@ -1,0 +1,65 @@
+"""What every `o2c` command shares: one-line errors with exit status 2, progress on stderr."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from o2c.core.exceptions import DomainError
+
+stderr_console = Console(stderr=True)
+
+
+class O2CCommand(BaseCommand):
+    """Runs `run()`; a refusal or bad input becomes one line on stderr and exit status 2."""
+
+    requires_system_checks: list[str] = []
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            self.run(*args, **options)
+        except DomainError as error:
+            sys.stderr.write(f"error: {error.message}\n")
+            sys.exit(2)
+
+    def run(self, *args: Any, **options: Any) -> None:
+        raise AbstractCommandError(self.__class__.__name__)
+
+    def warn(self, message: str) -> None:
+        sys.stderr.write(f"warning: {message}\n")
+
+    def note(self, message: str) -> None:
+        sys.stderr.write(f"{message}\n")
+
+
+class AbstractCommandError(TypeError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"{name} must define run()")
+
+
+@contextmanager
+def progress_bar(description: str, total: int | None) -> Iterator[Any]:
+    """A rich progress bar on stderr; `advance(n)` moves it. Quiet when stderr is not a terminal
+    and the job is small."""
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=stderr_console,
+        transient=False,
+        disable=total is not None and total < 5000 and not stderr_console.is_terminal,
+    )
+    with progress:
+        task = progress.add_task(description, total=total)
+
+        def advance(amount: int = 1) -> None:
+            progress.advance(task, amount)
+
+        yield advance

@@ -1,0 +1,43 @@
+"""Human output in the reader's locale; machine output locale-free."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from decimal import Decimal
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal
+
+from o2c.core.money import currency_decimals
+
+
+def cli_locale() -> str:
+    """The locale of the person at the terminal: O2C_LOCALE, else LC_ALL / LANG, else English."""
+    for variable in ("O2C_LOCALE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(variable, "").split(".")[0]
+        if value and value not in {"C", "POSIX"}:
+            try:
+                return str(Locale.parse(value))
+            except (ValueError, UnknownLocaleError):
+                continue
+    return "en"
+
+
+def minor_to_decimal(minor: int, currency: str) -> Decimal:
+    return Decimal(minor).scaleb(-currency_decimals(currency))
+
+
+def money_human(minor: int, currency: str, locale: str) -> str:
+    return format_currency(minor_to_decimal(minor, currency), currency, locale=locale)
+
+
+def amount_human(minor: int, currency: str, locale: str) -> str:
+    decimals = currency_decimals(currency)
+    return format_decimal(minor_to_decimal(minor, currency), format=f"#,##0.{'0' * decimals}" if decimals else "#,##0",
+                          locale=locale)
+
+
+def date_human(value: date, locale: str) -> str:
+    return format_date(value, format="medium", locale=locale)

@@ -1,0 +1,108 @@
+"""Reading the CSV files of the public contract: UTF-8 (BOM accepted), a header row, columns in any
+order, extra columns ignored. Errors name the file, `row N` (1-based, header not counted) and column."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from o2c.core.exceptions import InputError
+
+MAX_FIELD = 10_000
+
+
+@dataclass(frozen=True)
+class Row:
+    """One data row with its 1-based number, read by column name."""
+
+    file: str
+    number: int
+    values: dict[str, str]
+
+    def text(self, column: str) -> str:
+        return (self.values.get(column) or "").strip()
+
+    def required(self, column: str) -> str:
+        value = self.text(column)
+        if not value:
+            raise self.error(column, "is empty")
+        return value
+
+    def error(self, column: str | None, problem: str, code: str = "bad_input") -> InputError:
+        return InputError(problem, file=self.file, row=self.number, column=column, code=code)
+
+    def date(self, column: str, *, optional: bool = False) -> date | None:
+        value = self.text(column)
+        if not value:
+            if optional:
+                return None
+            raise self.error(column, "is empty")
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise self.error(column, f"'{value}' is not an ISO 8601 date (YYYY-MM-DD)") from None
+
+    def decimal(self, column: str, *, optional: bool = False) -> Decimal | None:
+        value = self.text(column)
+        if not value:
+            if optional:
+                return None
+            raise self.error(column, "is empty")
+        try:
+            number = Decimal(value)
+        except InvalidOperation:
+            raise self.error(column, f"'{value}' is not a decimal number") from None
+        if not number.is_finite():
+            raise self.error(column, f"'{value}' is not a decimal number")
+        return number
+
+
+def read_rows(path: Path, *, required: tuple[str, ...]) -> Iterator[Row]:
+    """Yield rows; raise InputError for an unreadable, empty, non-UTF-8 or header-less file."""
+    name = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise InputError(f"cannot read the file ({error.strerror})", file=name, code="unreadable") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise InputError(
+            f"line {line}: the file is not UTF-8 (byte 0x{raw[error.start]:02x}); save it as UTF-8",
+            file=name, code="bad_encoding",
+        ) from None
+    if not text.strip():
+        raise InputError("the file is empty; a header row is required", file=name, code="empty_file")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [column.strip().lower() for column in next(reader)]
+    except csv.Error as error:
+        raise InputError(f"the header row is not valid CSV ({error})", file=name) from None
+    missing = [column for column in required if column not in header]
+    if missing:
+        raise InputError(
+            f"the header lacks the column{'s' if len(missing) > 1 else ''} {', '.join(missing)}",
+            file=name, code="missing_column",
+        )
+    number = 0
+    try:
+        for number, cells in enumerate(reader, start=1):
+            if not any(cell.strip() for cell in cells):
+                continue
+            if len(cells) > len(header):
+                extra = cells[len(header) :]
+                if any(cell.strip() for cell in extra):
+                    raise InputError(
+                        f"has {len(cells)} fields but the header has {len(header)}", file=name, row=number
+                    )
+            if any(len(cell) > MAX_FIELD for cell in cells):
+                raise InputError(f"a field is longer than {MAX_FIELD} characters", file=name, row=number)
+            yield Row(file=name, number=number, values=dict(zip(header, cells, strict=False)))
+    except csv.Error as error:
+        raise InputError(f"is not valid CSV ({error})", file=name, row=number + 1) from None

@@ -1,0 +1,250 @@
+"""`o2c import`: turn contract CSV rows into the services' input, then call one service per entity."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from o2c.core.exceptions import DomainError, InputError
+from o2c.core.money import UnableToHandleMoney, ensure_currency, parse_amount, to_minor
+from o2c.customers import services as customer_services
+from o2c.customers.services import CustomerIn
+from o2c.ledger import selectors as ledger_selectors
+from o2c.ledger import services as ledger_services
+from o2c.ledger.models import LegalEntity
+from o2c.ledger.services import FxRateIn
+from o2c.receivables import migration
+from o2c.receivables.migration import OpenItemIn
+from o2c.workspace.csvfiles import Row, read_rows
+
+CUSTOMER_COLUMNS = (
+    "customer_number", "name", "country", "currency", "language", "payment_terms", "email", "vat_id",
+    "parent_number", "credit_limit",
+)
+CUSTOMER_REQUIRED = ("customer_number", "name", "country", "currency")
+INVOICE_REQUIRED = (
+    "invoice_number", "customer_number", "issue_date", "due_date", "currency", "amount", "open_amount",
+)
+FX_REQUIRED = ("date", "from_currency", "to_currency", "rate")
+
+
+def resolve_entity(code: str | None) -> LegalEntity:
+    if code:
+        entity = LegalEntity.objects.filter(code=code).first()
+        if entity is None:
+            raise InputError(f"unknown legal entity '{code}'", code="unknown_entity")
+        return entity
+    entity = ledger_selectors.entity_default()
+    if entity is None:
+        raise InputError("there is no legal entity; run `o2c migrate` first", code="unknown_entity")
+    return entity
+
+
+class _EntityResolver:
+    """Per-row `entity` column with the command's --entity as default."""
+
+    def __init__(self, default_code: str | None) -> None:
+        self.default = resolve_entity(default_code)
+        self.by_code: dict[str, LegalEntity] = {self.default.code: self.default}
+
+    def __call__(self, row: Row) -> LegalEntity:
+        code = row.text("entity")
+        if not code:
+            return self.default
+        if code not in self.by_code:
+            entity = LegalEntity.objects.filter(code=code).first()
+            if entity is None:
+                raise row.error("entity", f"unknown legal entity '{code}'", code="unknown_entity")
+            self.by_code[code] = entity
+        return self.by_code[code]
+
+
+def _currency(row: Row, column: str = "currency") -> str:
+    value = row.required(column).upper()
+    try:
+        return ensure_currency(value)
+    except UnableToHandleMoney:
+        raise row.error(column, f"'{value}' is not an ISO 4217 currency", code="bad_currency") from None
+
+
+def _money_minor(row: Row, column: str, currency: str) -> int:
+    value = row.required(column)
+    try:
+        return to_minor(parse_amount(value, currency), currency)
+    except UnableToHandleMoney as error:
+        raise row.error(column, error.message, code=error.code) from None
+
+
+@dataclass(frozen=True)
+class CustomersImported:
+    created: int
+    updated: int
+    unchanged: int
+
+
+def import_customers(
+    path: Path, *, entity_code: str | None, actor: AbstractBaseUser | None, now: datetime
+) -> CustomersImported:
+    resolve = _EntityResolver(entity_code)
+    per_entity: dict[int, tuple[LegalEntity, list[CustomerIn]]] = {}
+    rows_by_number: dict[tuple[int, str], int] = {}
+    for row in read_rows(path, required=CUSTOMER_REQUIRED):
+        entity = resolve(row)
+        number = row.required("customer_number")
+        if (entity.pk, number) in rows_by_number:
+            raise row.error(
+                "customer_number",
+                f"customer {number} appears twice (also row {rows_by_number[(entity.pk, number)]})",
+                code="duplicate_number",
+            )
+        rows_by_number[(entity.pk, number)] = row.number
+        limit = row.decimal("credit_limit", optional=True)
+        data = CustomerIn(
+            number=number, name=row.required("name"), country=row.required("country"),
+            currency=row.required("currency"), language=row.text("language") or "en",
+            payment_terms=row.text("payment_terms") or "NET30", email=row.text("email"), vat_id=row.text("vat_id"),
+            parent_number=row.text("parent_number"), credit_limit=limit,
+        )
+        try:
+            data = customer_services.normalized(data)
+        except DomainError as error:
+            raise row.error(_column_of(error.code), error.message, code=error.code) from None
+        per_entity.setdefault(entity.pk, (entity, []))[1].append(data)
+    if not per_entity:
+        raise InputError("the file has a header but no customers", file=str(path), code="empty_file")
+    created = updated = unchanged = 0
+    with transaction.atomic():
+        for entity, rows in per_entity.values():
+            try:
+                result = customer_services.customers_import(
+                    entity=entity, rows=rows, actor=actor, now=now, source=path.name
+                )
+            except DomainError as error:
+                number = _number_in(error.message, rows)
+                row_number = rows_by_number.get((entity.pk, number)) if number else None
+                raise InputError(error.message, file=str(path), row=row_number, column="parent_number",
+                                 code=error.code) from None
+            created, updated, unchanged = (
+                created + result.created, updated + result.updated, unchanged + result.unchanged
+            )
+    return CustomersImported(created=created, updated=updated, unchanged=unchanged)
+
+
+_COLUMN_BY_CODE = {
+    "bad_country": "country", "bad_currency": "currency", "bad_language": "language", "bad_terms": "payment_terms",
+    "bad_vat_id": "vat_id", "bad_credit_limit": "credit_limit", "too_many_decimals": "credit_limit",
+    "not_rounded": "credit_limit", "missing_name": "name", "missing_number": "customer_number",
+}
+
+
+def _column_of(code: str) -> str | None:
+    return _COLUMN_BY_CODE.get(code)
+
+
+def _number_in(message: str, rows: list[CustomerIn]) -> str | None:
+    """The customer a service refusal speaks of (its message names the child of a bad parent)."""
+    for data in rows:
+        if f" of {data.number} " in message or f"customer {data.number} " in message:
+            return data.number
+    return None
+
+
+@dataclass(frozen=True)
+class InvoicesImported:
+    created: int
+    unchanged: int
+    journal_entries: int
+
+
+def read_open_items(path: Path, *, entity_code: str | None) -> dict[int, tuple[LegalEntity, list[OpenItemIn]]]:
+    resolve = _EntityResolver(entity_code)
+    per_entity: dict[int, tuple[LegalEntity, list[OpenItemIn]]] = {}
+    for row in read_rows(path, required=INVOICE_REQUIRED):
+        entity = resolve(row)
+        currency = _currency(row)
+        amount = _money_minor(row, "amount", currency)
+        open_amount = _money_minor(row, "open_amount", currency)
+        issue_date = row.date("issue_date")
+        due_date = row.date("due_date")
+        paid_date = row.date("paid_date", optional=True)
+        assert issue_date is not None and due_date is not None
+        if amount == 0:
+            raise row.error("amount", "is zero; an open item has an amount")
+        if (amount > 0 and not 0 <= open_amount <= amount) or (amount < 0 and not amount <= open_amount <= 0):
+            raise row.error(
+                "open_amount",
+                f"{row.text('open_amount')} is not between 0 and the amount {row.text('amount')}",
+            )
+        if due_date < issue_date:
+            raise row.error("due_date", f"{due_date.isoformat()} is before the issue date {issue_date.isoformat()}")
+        if paid_date is not None and paid_date < issue_date:
+            raise row.error("paid_date", f"{paid_date.isoformat()} is before the issue date {issue_date.isoformat()}")
+        per_entity.setdefault(entity.pk, (entity, []))[1].append(
+            OpenItemIn(
+                row=row.number, number=row.required("invoice_number"), customer_number=row.required("customer_number"),
+                issue_date=issue_date, due_date=due_date, currency=currency, amount_minor=amount,
+                open_minor=open_amount, po_number=row.text("po_number"), paid_date=paid_date,
+            )
+        )
+    if not per_entity:
+        raise InputError("the file has a header but no invoices", file=str(path), code="empty_file")
+    return per_entity
+
+
+def import_invoices(
+    path: Path,
+    *,
+    entity_code: str | None,
+    actor: AbstractBaseUser | None,
+    now: datetime,
+    progress_factory: Callable[[int], Callable[[int], None]] | None = None,
+) -> InvoicesImported:
+    per_entity = read_open_items(path, entity_code=entity_code)
+    total = sum(len(items) for _, items in per_entity.values())
+    progress = progress_factory(total) if progress_factory else None
+    created = unchanged = entries = 0
+    with transaction.atomic():
+        for entity, items in per_entity.values():
+            try:
+                result = migration.open_items_import(
+                    entity=entity, items=items, actor=actor, now=now, source=path.name, progress=progress
+                )
+            except InputError as error:
+                raise InputError(error.message, file=str(path), code=error.code) from None
+            except DomainError as error:
+                raise InputError(error.message, file=str(path), code=error.code) from None
+            created += result.created
+            unchanged += result.unchanged
+            entries += result.journal_entries
+    return InvoicesImported(created=created, unchanged=unchanged, journal_entries=entries)
+
+
+def import_fx_rates(path: Path, *, now: datetime) -> tuple[int, int]:
+    rates: list[FxRateIn] = []
+    seen: dict[tuple[str, str, str], int] = {}
+    for row in read_rows(path, required=FX_REQUIRED):
+        from_currency = _currency(row, "from_currency")
+        to_currency = _currency(row, "to_currency")
+        if from_currency == to_currency:
+            raise row.error("to_currency", "is the same as from_currency")
+        rate_date = row.date("date")
+        rate = row.decimal("rate")
+        assert rate_date is not None and rate is not None
+        if rate.as_tuple().exponent < -10:  # type: ignore[operator]
+            raise row.error("rate", f"{row.text('rate')} has more than 10 decimals")
+        if rate <= 0:
+            raise row.error("rate", f"{row.text('rate')} is not a positive rate")
+        key = (rate_date.isoformat(), from_currency, to_currency)
+        if key in seen:
+            raise row.error("date", f"{from_currency}/{to_currency} on {key[0]} appears twice (also row {seen[key]})")
+        seen[key] = row.number
+        rates.append(FxRateIn(rate_date=rate_date, from_currency=from_currency, to_currency=to_currency, rate=rate))
+    if not rates:
+        raise InputError("the file has a header but no rates", file=str(path), code="empty_file")
+    return ledger_services.fx_rates_import(rates=rates, source=path.name, now=now)
+
