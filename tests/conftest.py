@@ -68,10 +68,17 @@ def entity(db: None) -> LegalEntity:
 @pytest.fixture
 def other_entity(db: None, now: datetime) -> LegalEntity:
     entity = ledger_services.entity_create(
-        code="FR01", name="O2C France SAS", country="FR", currency="EUR", time_zone="Europe/Paris",
-        today=date(2026, 3, 16), now=now,
+        code="FR01",
+        name="O2C France SAS",
+        country="FR",
+        currency="EUR",
+        time_zone="Europe/Paris",
+        today=date(2026, 3, 16),
+        now=now,
     )
-    ledger_services.periods_open(entity=entity, first=date(2023, 1, 1), last=date(2028, 12, 31), now=now, reason="t")
+    ledger_services.periods_open(
+        entity=entity, first=date(2023, 1, 1), last=date(2028, 12, 31), now=now, reason="t"
+    )
     return entity
 
 
@@ -96,8 +103,13 @@ def auditor_user(entity: LegalEntity) -> User:
 
 def customer_in(number: str = "C-1000", **overrides: Any) -> CustomerIn:
     values: dict[str, Any] = {
-        "number": number, "name": "Müller Maschinenbau GmbH", "country": "DE", "currency": "EUR",
-        "language": "de", "payment_terms": "NET30", "email": "ap@mueller.example",
+        "number": number,
+        "name": "Müller Maschinenbau GmbH",
+        "country": "DE",
+        "currency": "EUR",
+        "language": "de",
+        "payment_terms": "NET30",
+        "email": "ap@mueller.example",
     }
     values.update(overrides)
     return CustomerIn(**values)
@@ -112,16 +124,27 @@ def issued_invoice(
     customer: Customer, *, lines: list[LineIn] | None = None, issue_date: date = date(2026, 3, 2), **kw: Any
 ) -> Document:
     draft = receivable_services.document_create(
-        customer=customer, document_type="invoice", issue_date=issue_date,
+        customer=customer,
+        document_type="invoice",
+        issue_date=issue_date,
         lines=lines or [LineIn("Consulting", Decimal("10"), Decimal("100.00"), Decimal("19"))],
-        actor=None, now=NOW, **kw,
+        actor=None,
+        now=NOW,
+        **kw,
     )
     return receivable_services.document_issue(document_id=draft.pk, actor=None, now=NOW)
 
 
-def issued_credit_memo(invoice: Document, *, amount: Decimal, issue_date: date = date(2026, 3, 10)) -> Document:
+def issued_credit_memo(
+    invoice: Document, *, amount: Decimal, issue_date: date = date(2026, 3, 10)
+) -> Document:
     draft = receivable_services.document_create(
-        customer=invoice.customer, document_type="credit_memo", issue_date=issue_date,
-        lines=[LineIn("Credit", Decimal(1), amount, Decimal(0))], actor=None, now=NOW, corrects=invoice,
+        customer=invoice.customer,
+        document_type="credit_memo",
+        issue_date=issue_date,
+        lines=[LineIn("Credit", Decimal(1), amount, Decimal(0))],
+        actor=None,
+        now=NOW,
+        corrects=invoice,
     )
     return receivable_services.document_issue(document_id=draft.pk, actor=None, now=NOW)

@@ -7,6 +7,7 @@ from django.db import DatabaseError, transaction
 from o2c.core import checks
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger.models import JournalEntry, JournalLine
+from o2c.receivables import services
 from o2c.receivables.calculations import LineIn
 from o2c.receivables.errors import UnableToAllocate, UnableToCreateDocument, UnableToIssueDocument
 from o2c.receivables.models import Document
@@ -24,31 +25,40 @@ class TestIssueInvoice:
         first = issued_invoice(customer)
         second = issued_invoice(customer)
         assert (first.number, second.number) == ("INV-2026-000001", "INV-2026-000002")
-        assert (first.net_minor, first.tax_minor, first.total_minor, first.open_minor) == (100000, 19000, 119000, 119000)
+        assert (first.net_minor, first.tax_minor, first.total_minor, first.open_minor) == (
+            100000,
+            19000,
+            119000,
+            119000,
+        )
         assert first.due_date == date(2026, 4, 1)
         lines = JournalLine.objects.filter(entry__source_type="document", entry__source_id=first.pk)
         assert sorted((line.account.type, line.debit_minor, line.credit_minor) for line in lines) == [
-            ("receivable", 119000, 0), ("revenue", 0, 100000), ("tax", 0, 19000),
+            ("receivable", 119000, 0),
+            ("revenue", 0, 100000),
+            ("tax", 0, 19000),
         ]
         assert all(not problems for problems in run_all_checks().values())
 
     def test_tax_is_rounded_per_rate_on_the_sum_of_rounded_line_nets(self, customer):
-        invoice = issued_invoice(customer, lines=[
-            LineIn("A", Decimal("3"), Decimal("0.335"), Decimal("19")),  # 1.005 -> 1.01
-            LineIn("B", Decimal("1"), Decimal("10.00"), Decimal("7"), Decimal("2.5")),  # 9.75
-            LineIn("C", Decimal("1"), Decimal("0.01"), Decimal("19")),
-        ])
+        invoice = issued_invoice(
+            customer,
+            lines=[
+                LineIn("A", Decimal("3"), Decimal("0.335"), Decimal("19")),  # 1.005 -> 1.01
+                LineIn("B", Decimal("1"), Decimal("10.00"), Decimal("7"), Decimal("2.5")),  # 9.75
+                LineIn("C", Decimal("1"), Decimal("0.01"), Decimal("19")),
+            ],
+        )
         assert invoice.net_minor == 101 + 975 + 1
         assert list(invoice.tax_lines.order_by("rate").values_list("rate", "base_minor", "tax_minor")) == [
-            (Decimal("7.000"), 975, 68), (Decimal("19.000"), 102, 19),
+            (Decimal("7.000"), 975, 68),
+            (Decimal("19.000"), 102, 19),
         ]
         assert invoice.total_minor == 1077 + 87
 
     def test_an_issued_document_cannot_be_issued_again(self, customer):
         invoice = issued_invoice(customer)
         with pytest.raises(UnableToIssueDocument):
-            from o2c.receivables import services
-
             services.document_issue(document_id=invoice.pk, actor=None, now=NOW)
         assert JournalEntry.objects.count() == 1
 
@@ -92,9 +102,13 @@ class TestLedgerGuards:
             JournalLine.objects.all().delete()
 
     def test_over_application_is_refused(self, customer):
-        from o2c.receivables import services
-
         invoice = issued_invoice(customer)
         with pytest.raises(UnableToAllocate):
-            services.allocation_create(document_id=invoice.pk, kind="write_off", amount_minor=119001,
-                                       posting_date=date(2026, 3, 3), actor=None, now=NOW)
+            services.allocation_create(
+                document_id=invoice.pk,
+                kind="write_off",
+                amount_minor=119001,
+                posting_date=date(2026, 3, 3),
+                actor=None,
+                now=NOW,
+            )

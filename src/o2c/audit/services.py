@@ -6,14 +6,14 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 
 from o2c.audit.models import AuditEvent
 
 SYSTEM = "system"
 
 
-def _actor_fields(actor: AbstractBaseUser | AnonymousUser | None, label: str | None) -> dict[str, Any]:
+def _actor_fields(actor: User | AnonymousUser | None, label: str | None) -> dict[str, Any]:
     if actor is None or not getattr(actor, "is_authenticated", False):
         return {"actor": None, "actor_label": label or SYSTEM}
     return {"actor": actor, "actor_label": label or actor.get_username()}
@@ -21,7 +21,7 @@ def _actor_fields(actor: AbstractBaseUser | AnonymousUser | None, label: str | N
 
 def record(
     *,
-    actor: AbstractBaseUser | AnonymousUser | None,
+    actor: User | AnonymousUser | None,
     action: str,
     object_type: str,
     object_id: int | None,

@@ -35,8 +35,11 @@ def money_human(minor: int, currency: str, locale: str) -> str:
 
 def amount_human(minor: int, currency: str, locale: str) -> str:
     decimals = currency_decimals(currency)
-    return format_decimal(minor_to_decimal(minor, currency), format=f"#,##0.{'0' * decimals}" if decimals else "#,##0",
-                          locale=locale)
+    return format_decimal(
+        minor_to_decimal(minor, currency),
+        format=f"#,##0.{'0' * decimals}" if decimals else "#,##0",
+        locale=locale,
+    )
 
 
 def date_human(value: date, locale: str) -> str:

@@ -22,7 +22,9 @@ class Customer(models.Model):
     payment_terms = models.CharField(max_length=20, default="NET30")
     email = models.EmailField(blank=True)
     vat_id = models.CharField(max_length=30, blank=True)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     collector = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="portfolio"

@@ -12,7 +12,9 @@ from o2c.core.money import ensure_currency
 from o2c.customers.errors import UnableToSaveCustomer
 from o2c.customers.terms import parse_terms
 
-_COUNTRIES = frozenset(code for code in Locale("en").territories if len(code) == 2 and code.isalpha())
+_COUNTRIES = frozenset(
+    code for code in Locale("en").territories if isinstance(code, str) and len(code) == 2 and code.isalpha()
+)
 
 
 def normalize_country(country: str) -> str:
@@ -28,7 +30,9 @@ def normalize_language(language: str) -> str:
         if len(value) != 2 or Locale.parse(value).language != value:
             raise ValueError
     except (ValueError, UnknownLocaleError):
-        raise UnableToSaveCustomer(f"'{language}' is not an ISO 639-1 language code", code="bad_language") from None
+        raise UnableToSaveCustomer(
+            f"'{language}' is not an ISO 639-1 language code", code="bad_language"
+        ) from None
     return value
 
 

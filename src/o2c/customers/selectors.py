@@ -9,7 +9,9 @@ def customer_list(*, entity_ids: list[int], search: str = "", status: str = "") 
     term = search.strip()
     if term:
         customers = customers.filter(
-            Q(number__istartswith=term) | Q(name__icontains=term) | Q(vat_id__istartswith=term)
+            Q(number__istartswith=term)
+            | Q(name__icontains=term)
+            | Q(vat_id__istartswith=term)
             | Q(email__istartswith=term)
         )
     if status:

@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from o2c.audit import services as audit_services
@@ -20,8 +20,17 @@ from o2c.customers.models import BankAccount, Contact, Customer
 from o2c.ledger.models import LegalEntity
 
 MASTER_FIELDS = (
-    "name", "country", "currency", "language", "payment_terms", "email", "vat_id", "status",
-    "crm_id", "erp_id", "address",
+    "name",
+    "country",
+    "currency",
+    "language",
+    "payment_terms",
+    "email",
+    "vat_id",
+    "status",
+    "crm_id",
+    "erp_id",
+    "address",
 )
 
 
@@ -89,7 +98,7 @@ def _snapshot(customer: Customer) -> dict[str, Any]:
 
 @transaction.atomic
 def customer_create(
-    *, entity: LegalEntity, data: CustomerIn, actor: AbstractBaseUser | None, now: datetime, reason: str = ""
+    *, entity: LegalEntity, data: CustomerIn, actor: User | None, now: datetime, reason: str = ""
 ) -> Customer:
     data = normalized(data)
     if Customer.objects.filter(entity=entity, number=data.number).exists():
@@ -105,9 +114,15 @@ def customer_create(
         **{name: getattr(data, name) for name in MASTER_FIELDS},
     )
     audit_services.record(
-        actor=actor, action="customers.customer.created", object_type="customer", object_id=customer.pk,
-        object_label=str(customer), entity_id=entity.pk, changes=audit_services.diff({}, _snapshot(customer)),
-        reason=reason, now=now,
+        actor=actor,
+        action="customers.customer.created",
+        object_type="customer",
+        object_id=customer.pk,
+        object_label=str(customer),
+        entity_id=entity.pk,
+        changes=audit_services.diff({}, _snapshot(customer)),
+        reason=reason,
+        now=now,
     )
     return customer
 
@@ -117,7 +132,9 @@ def _parent(entity: LegalEntity, data: CustomerIn, customer: Customer | None = N
         return None
     parent = Customer.objects.filter(entity=entity, number=data.parent_number).first()
     if parent is None:
-        raise UnableToSaveCustomer(f"parent customer {data.parent_number} does not exist", code="unknown_parent")
+        raise UnableToSaveCustomer(
+            f"parent customer {data.parent_number} does not exist", code="unknown_parent"
+        )
     ancestor: Customer | None = parent
     while ancestor is not None:
         if customer is not None and ancestor.pk == customer.pk:
@@ -130,7 +147,7 @@ def _parent(entity: LegalEntity, data: CustomerIn, customer: Customer | None = N
 
 @transaction.atomic
 def customer_update(
-    *, customer_id: int, data: CustomerIn, actor: AbstractBaseUser | None, now: datetime, reason: str = ""
+    *, customer_id: int, data: CustomerIn, actor: User | None, now: datetime, reason: str = ""
 ) -> Customer:
     customer = Customer.objects.select_for_update().select_related("parent").get(pk=customer_id)
     data = normalized(data)
@@ -147,8 +164,15 @@ def customer_update(
     customer.updated_at = now
     customer.save()
     audit_services.record(
-        actor=actor, action="customers.customer.changed", object_type="customer", object_id=customer.pk,
-        object_label=str(customer), entity_id=customer.entity_id, changes=changes, reason=reason, now=now,
+        actor=actor,
+        action="customers.customer.changed",
+        object_type="customer",
+        object_id=customer.pk,
+        object_label=str(customer),
+        entity_id=customer.entity_id,
+        changes=changes,
+        reason=reason,
+        now=now,
     )
     return customer
 
@@ -162,7 +186,7 @@ class ImportResult:
 
 @transaction.atomic
 def customers_import(
-    *, entity: LegalEntity, rows: Sequence[CustomerIn], actor: AbstractBaseUser | None, now: datetime, source: str
+    *, entity: LegalEntity, rows: Sequence[CustomerIn], actor: User | None, now: datetime, source: str
 ) -> ImportResult:
     """Create new customers and update changed ones, parents before children, in one transaction.
 
@@ -201,8 +225,13 @@ def customers_import(
         limit_minor = _credit_limit_minor(row)
         if current is None:
             customer = Customer.objects.create(
-                entity=entity, number=row.number, parent=parent, credit_limit_minor=limit_minor,
-                created_at=now, updated_at=now, **values,
+                entity=entity,
+                number=row.number,
+                parent=parent,
+                credit_limit_minor=limit_minor,
+                created_at=now,
+                updated_at=now,
+                **values,
             )
             existing[row.number] = customer
             created += 1
@@ -226,7 +255,11 @@ def customers_import(
 
 
 def _import_event(
-    customer: Customer, action: str, before: dict[str, Any], actor: AbstractBaseUser | None, now: datetime,
+    customer: Customer,
+    action: str,
+    before: dict[str, Any],
+    actor: User | None,
+    now: datetime,
     source: str,
 ) -> AuditEvent:
     changes = audit_services.diff(before, _snapshot(customer))
@@ -234,36 +267,59 @@ def _import_event(
     if "credit_limit_minor" in changes:
         reason += "; credit limit migrated"
     return AuditEvent(
-        at=now, actor=actor if actor is not None and actor.is_authenticated else None,
+        at=now,
+        actor=actor if actor is not None and actor.is_authenticated else None,
         actor_label=actor.get_username() if actor is not None else audit_services.SYSTEM,
-        action=action, object_type="customer", object_id=customer.pk, object_label=str(customer)[:200],
+        action=action,
+        object_type="customer",
+        object_id=customer.pk,
+        object_label=str(customer)[:200],
         entity_id=customer.entity_id,
-        changes={key: [audit_services._plain(old), audit_services._plain(new)] for key, (old, new) in changes.items()},
+        changes={
+            key: [audit_services._plain(old), audit_services._plain(new)]
+            for key, (old, new) in changes.items()
+        },
         reason=reason,
     )
 
 
 @transaction.atomic
 def contact_add(
-    *, customer_id: int, name: str, email: str, phone: str, role: str, is_billing: bool,
-    actor: AbstractBaseUser | None, now: datetime,
+    *,
+    customer_id: int,
+    name: str,
+    email: str,
+    phone: str,
+    role: str,
+    is_billing: bool,
+    actor: User | None,
+    now: datetime,
 ) -> Contact:
     customer = Customer.objects.get(pk=customer_id)
     contact = Contact.objects.create(
-        customer=customer, name=name.strip(), email=email.strip(), phone=phone.strip(), role=role.strip(),
+        customer=customer,
+        name=name.strip(),
+        email=email.strip(),
+        phone=phone.strip(),
+        role=role.strip(),
         is_billing=is_billing,
     )
     audit_services.record(
-        actor=actor, action="customers.contact.added", object_type="customer", object_id=customer.pk,
-        object_label=str(customer), entity_id=customer.entity_id,
-        changes={"contact": (None, f"{contact.name} <{contact.email}>")}, now=now,
+        actor=actor,
+        action="customers.contact.added",
+        object_type="customer",
+        object_id=customer.pk,
+        object_label=str(customer),
+        entity_id=customer.entity_id,
+        changes={"contact": (None, f"{contact.name} <{contact.email}>")},
+        now=now,
     )
     return contact
 
 
 @transaction.atomic
 def bank_account_add(
-    *, customer_id: int, iban: str, bic: str, holder: str, actor: AbstractBaseUser | None, now: datetime
+    *, customer_id: int, iban: str, bic: str, holder: str, actor: User | None, now: datetime
 ) -> BankAccount:
     customer = Customer.objects.get(pk=customer_id)
     compact = rules.normalize_iban(iban)
@@ -273,8 +329,14 @@ def bank_account_add(
         customer=customer, iban=compact, bic=rules.normalize_bic(bic), holder=holder.strip()
     )
     audit_services.record(
-        actor=actor, action="customers.bank_account.added", object_type="customer", object_id=customer.pk,
-        object_label=str(customer), entity_id=customer.entity_id, changes={"iban": (None, compact)}, now=now,
+        actor=actor,
+        action="customers.bank_account.added",
+        object_type="customer",
+        object_id=customer.pk,
+        object_label=str(customer),
+        entity_id=customer.entity_id,
+        changes={"iban": (None, compact)},
+        now=now,
     )
     return account
 

@@ -11,18 +11,27 @@ def trial_balance_is_zero() -> list[str]:
     totals = (
         JournalLine.objects.filter(entry__status=JournalEntry.Status.POSTED)
         .values("entry__entity__code", "currency")
-        .annotate(d=Sum("debit_minor"), c=Sum("credit_minor"), fd=Sum("functional_debit_minor"),
-                  fc=Sum("functional_credit_minor"))
+        .annotate(
+            d=Sum("debit_minor"),
+            c=Sum("credit_minor"),
+            fd=Sum("functional_debit_minor"),
+            fc=Sum("functional_credit_minor"),
+        )
         .order_by("entry__entity__code", "currency")
     )
     functional: dict[str, int] = {}
     for t in totals:
         if t["d"] != t["c"]:
             problems.append(
-                f"entity {t['entry__entity__code']}: {t['currency']} debits {t['d']} != credits {t['c']} (minor units)"
+                f"entity {t['entry__entity__code']}: {t['currency']} debits {t['d']}"
+                f" != credits {t['c']} (minor units)"
             )
         functional[t["entry__entity__code"]] = functional.get(t["entry__entity__code"], 0) + t["fd"] - t["fc"]
-    problems += [f"entity {code}: functional debits and credits differ by {diff}" for code, diff in functional.items() if diff]
+    problems += [
+        f"entity {code}: functional debits and credits differ by {diff}"
+        for code, diff in functional.items()
+        if diff
+    ]
     return problems
 
 
@@ -38,5 +47,7 @@ def every_entry_balances() -> list[str]:
 
 
 def register() -> None:
-    checks.register("ledger.trial_balance_zero", "trial balance is zero per currency and entity", trial_balance_is_zero)
+    checks.register(
+        "ledger.trial_balance_zero", "trial balance is zero per currency and entity", trial_balance_is_zero
+    )
     checks.register("ledger.entries_balance", "every posted journal entry balances", every_entry_balances)

@@ -22,7 +22,9 @@ class LegalEntity(models.Model):
     class Meta:
         verbose_name_plural = "legal entities"
         constraints = [
-            models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True), name="one_default_entity"),
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="one_default_entity"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -37,7 +39,9 @@ class TaxRegistration(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["entity", "country", "scheme"], name="one_registration_per_scheme"),
+            models.UniqueConstraint(
+                fields=["entity", "country", "scheme"], name="one_registration_per_scheme"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -114,7 +118,9 @@ class FiscalPeriod(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["entity", "start_date"], name="unique_period_start"),
-            models.CheckConstraint(condition=Q(end_date__gte=models.F("start_date")), name="period_not_reversed"),
+            models.CheckConstraint(
+                condition=Q(end_date__gte=models.F("start_date")), name="period_not_reversed"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -132,7 +138,9 @@ class FxRate(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["from_currency", "to_currency", "rate_date"], name="unique_fx_rate"),
+            models.UniqueConstraint(
+                fields=["from_currency", "to_currency", "rate_date"], name="unique_fx_rate"
+            ),
             models.CheckConstraint(condition=Q(rate__gt=0), name="fx_rate_positive"),
         ]
 
@@ -154,9 +162,7 @@ class JournalEntry(models.Model):
     source_type = models.CharField(max_length=60)
     source_id = models.BigIntegerField(null=True)
     idempotency_key = models.CharField(max_length=200, unique=True)
-    reverses = models.OneToOneField(
-        "self", null=True, on_delete=models.PROTECT, related_name="reversed_by"
-    )
+    reverses = models.OneToOneField("self", null=True, on_delete=models.PROTECT, related_name="reversed_by")
     created_at = models.DateTimeField()
     created_by_id = models.BigIntegerField(null=True)
 
@@ -205,7 +211,10 @@ class JournalLine(models.Model):
                 condition=(Q(functional_debit_minor__gt=0, functional_credit_minor=0))
                 | Q(functional_debit_minor=0, functional_credit_minor__gt=0)
                 # a tiny foreign amount can round to nothing in the functional currency
-                | (Q(functional_debit_minor=0, functional_credit_minor=0) & (Q(debit_minor__gt=0) | Q(credit_minor__gt=0))),
+                | (
+                    Q(functional_debit_minor=0, functional_credit_minor=0)
+                    & (Q(debit_minor__gt=0) | Q(credit_minor__gt=0))
+                ),
                 name="line_one_positive_side_in_functional_currency",
             ),
         ]

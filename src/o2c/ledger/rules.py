@@ -48,9 +48,7 @@ def validate_lines(lines: Sequence[LineIn], *, fx_account_ids: frozenset[int] = 
     debits = sum(line.debit_minor for line in lines)
     credits = sum(line.credit_minor for line in lines)
     if debits != credits:
-        raise UnableToPostJournalEntry(
-            f"debits {debits} and credits {credits} differ", code="unbalanced"
-        )
+        raise UnableToPostJournalEntry(f"debits {debits} and credits {credits} differ", code="unbalanced")
 
 
 def convert_minor(amount_minor: int, *, from_currency: str, to_currency: str, rate: Decimal) -> int:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet, Sum
 
 from o2c.ledger.errors import UnableToConvertCurrency
@@ -30,30 +30,32 @@ def entity_default() -> LegalEntity | None:
     return LegalEntity.objects.filter(is_default=True).first() or LegalEntity.objects.order_by("pk").first()
 
 
-def entities_for_user(user: AbstractBaseUser | AnonymousUser) -> QuerySet[LegalEntity]:
+def entities_for_user(user: User | AnonymousUser) -> QuerySet[LegalEntity]:
     """The legal entities a person may see: those granted to them (superusers see all)."""
-    if not getattr(user, "is_authenticated", False):
+    if not getattr(user, "is_authenticated", False) or user.pk is None:
         return LegalEntity.objects.none()
     if getattr(user, "is_superuser", False):
         return LegalEntity.objects.order_by("code")
-    return LegalEntity.objects.filter(grants__user=user).order_by("code")
+    return LegalEntity.objects.filter(grants__user_id=user.pk).order_by("code")
 
 
-def entity_ids_for_user(user: AbstractBaseUser | AnonymousUser) -> list[int]:
+def entity_ids_for_user(user: User | AnonymousUser) -> list[int]:
     return list(entities_for_user(user).values_list("pk", flat=True))
 
 
-def user_has_entity(user: AbstractBaseUser | AnonymousUser, entity_id: int) -> bool:
+def user_has_entity(user: User | AnonymousUser, entity_id: int) -> bool:
     if getattr(user, "is_superuser", False):
         return True
+    if user.pk is None:
+        return False
     return EntityGrant.objects.filter(user_id=user.pk, entity_id=entity_id).exists()
 
 
 def account_for(*, entity: LegalEntity, type: AccountType) -> Account:
     """The entity's default account of a type: the lowest code of that type."""
-    return Account.objects.filter(entity=entity, type=type, is_open=True).order_by("code").first() or _missing(
-        entity, type
-    )
+    return Account.objects.filter(entity=entity, type=type, is_open=True).order_by(
+        "code"
+    ).first() or _missing(entity, type)
 
 
 def _missing(entity: LegalEntity, type: AccountType) -> Account:
@@ -162,9 +164,9 @@ def trial_balance(*, entity_ids: list[int], as_of: date) -> list[TrialBalanceRow
     return rows
 
 
-def receivable_balances(*, entity_ids: list[int] | None = None, as_of: date | None = None) -> dict[
-    tuple[int, int | None, str], int
-]:
+def receivable_balances(
+    *, entity_ids: list[int] | None = None, as_of: date | None = None
+) -> dict[tuple[int, int | None, str], int]:
     """Receivable-account balance per (entity, customer, currency), in transaction-currency minor units."""
     totals = (
         posted_lines(entity_ids=entity_ids, as_of=as_of)

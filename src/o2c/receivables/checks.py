@@ -28,7 +28,8 @@ def receivables_equal_open_items() -> list[str]:
         if ledger.get(key, 0) != items.get(key, 0):
             entity_id, customer_id, currency = key
             problems.append(
-                f"entity {entity_id} customer {customer_id} {currency}: ledger receivable {ledger.get(key, 0)}"
+                f"entity {entity_id} customer {customer_id} {currency}:"
+                f" ledger receivable {ledger.get(key, 0)}"
                 f" != open items {items.get(key, 0)} (minor units)"
             )
     return problems[:50]
@@ -52,7 +53,9 @@ def open_amounts_equal_allocations() -> list[str]:
     for pk, number, total, open_minor in documents.iterator(chunk_size=20000):
         expected = calculations.open_amount(total, settled.get(pk, 0))
         if expected != open_minor:
-            problems.append(f"document {number}: cached open amount {open_minor} != {expected} from its allocations")
+            problems.append(
+                f"document {number}: cached open amount {open_minor} != {expected} from its allocations"
+            )
             if len(problems) >= 50:
                 break
     return problems
@@ -60,10 +63,12 @@ def open_amounts_equal_allocations() -> list[str]:
 
 def register() -> None:
     checks.register(
-        "receivables.tie_out", "receivable accounts equal open items per customer and currency",
+        "receivables.tie_out",
+        "receivable accounts equal open items per customer and currency",
         receivables_equal_open_items,
     )
     checks.register(
-        "receivables.open_amounts", "each document's open amount equals its total less its allocations",
+        "receivables.open_amounts",
+        "each document's open amount equals its total less its allocations",
         open_amounts_equal_allocations,
     )

@@ -96,7 +96,8 @@ class Document(models.Model):
                 name="open_amount_within_total",
             ),
             models.CheckConstraint(
-                condition=Q(total_minor=models.F("net_minor") + models.F("tax_minor")), name="total_is_net_plus_tax"
+                condition=Q(total_minor=models.F("net_minor") + models.F("tax_minor")),
+                name="total_is_net_plus_tax",
             ),
         ]
         indexes = [
@@ -178,7 +179,8 @@ class Allocation(models.Model):
             models.CheckConstraint(condition=~Q(amount_minor=0), name="allocation_not_zero"),
             # a reversal carries the negated amount of the allocation it undoes
             models.CheckConstraint(
-                condition=Q(reverses__isnull=True, amount_minor__gt=0) | Q(reverses__isnull=False, amount_minor__lt=0),
+                condition=Q(reverses__isnull=True, amount_minor__gt=0)
+                | Q(reverses__isnull=False, amount_minor__lt=0),
                 name="allocation_sign_matches_reversal",
             ),
         ]

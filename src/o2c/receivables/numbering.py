@@ -19,12 +19,17 @@ def format_number(series: NumberSeries, number: int) -> str:
     return f"{series.prefix}{series.year}-{number:0{DIGITS}d}"
 
 
-def series_for(*, entity: LegalEntity, document_type: str, year: int, is_migration: bool = False) -> NumberSeries:
+def series_for(
+    *, entity: LegalEntity, document_type: str, year: int, is_migration: bool = False
+) -> NumberSeries:
     prefix = "MIG-" if is_migration else PREFIXES[DocumentType(document_type)]
     try:
         with transaction.atomic():
             series, _ = NumberSeries.objects.get_or_create(
-                entity=entity, document_type=document_type, year=year, is_migration=is_migration,
+                entity=entity,
+                document_type=document_type,
+                year=year,
+                is_migration=is_migration,
                 defaults={"prefix": prefix},
             )
     except IntegrityError:  # another transaction created it first

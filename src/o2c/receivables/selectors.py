@@ -70,8 +70,9 @@ def customer_balances(*, customer_id: int, as_of: date) -> list[Balance]:
         .order_by("currency")
     )
     return [
-        Balance(currency=r["currency"], open_minor=r["open"], overdue_minor=r["overdue"] or 0,
-                items=r["items"])
+        Balance(
+            currency=r["currency"], open_minor=r["open"], overdue_minor=r["overdue"] or 0, items=r["items"]
+        )
         for r in rows
     ]
 
@@ -81,8 +82,44 @@ def open_amount_as_of(*, document: Document, as_of: date) -> int:
     if document.issue_date > as_of or document.status != Document.Status.ISSUED:
         return 0
     settled = (
-        Allocation.objects.filter(Q(document=document) | Q(source_document=document), posting_date__lte=as_of)
-        .aggregate(s=Sum("amount_minor"))["s"]
+        Allocation.objects.filter(
+            Q(document=document) | Q(source_document=document), posting_date__lte=as_of
+        ).aggregate(s=Sum("amount_minor"))["s"]
         or 0
     )
     return calculations.open_amount(document.total_minor, settled)
+
+
+@dataclass(frozen=True)
+class OpenItemsSummary:
+    entity_id: int
+    currency: str
+    open_minor: int
+    overdue_minor: int
+    items: int
+
+
+def open_items_summary(*, entity_ids: list[int], as_of: date) -> list[OpenItemsSummary]:
+    """Per entity and currency: open receivables (cached open amounts), count of open items, and what
+    is past due as of the date. One grouped query; for the back-office dashboard."""
+    rows = (
+        Document.objects.filter(entity_id__in=entity_ids, status=Document.Status.ISSUED)
+        .exclude(open_minor=0)
+        .values("entity_id", "currency")
+        .annotate(
+            open=Sum("open_minor"),
+            overdue=Sum("open_minor", filter=Q(due_date__lt=as_of)),
+            items=Count("pk"),
+        )
+        .order_by("entity_id", "currency")
+    )
+    return [
+        OpenItemsSummary(
+            entity_id=r["entity_id"],
+            currency=r["currency"],
+            open_minor=r["open"],
+            overdue_minor=r["overdue"] or 0,
+            items=r["items"],
+        )
+        for r in rows
+    ]

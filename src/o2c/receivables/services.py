@@ -7,11 +7,10 @@ ledger's services and leaves an audit event.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from o2c.audit import services as audit_services
@@ -27,7 +26,7 @@ from o2c.receivables.errors import UnableToAllocate, UnableToCreateDocument, Una
 from o2c.receivables.models import Allocation, Document, DocumentLine, DocumentType, TaxLine
 
 
-def _actor_id(actor: AbstractBaseUser | None) -> int | None:
+def _actor_id(actor: User | None) -> int | None:
     return actor.pk if actor is not None and actor.is_authenticated else None
 
 
@@ -38,7 +37,7 @@ def document_create(
     document_type: str,
     issue_date: date,
     lines: Sequence[LineIn],
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     now: datetime,
     currency: str | None = None,
     po_number: str = "",
@@ -55,8 +54,12 @@ def document_create(
             raise UnableToCreateDocument(f"line {position}: quantity must be positive", code="bad_quantity")
         if line.unit_price < 0:
             raise UnableToCreateDocument(f"line {position}: unit price is negative", code="bad_price")
-        if not Decimal(0) <= line.tax_rate <= Decimal(100) or not Decimal(0) <= line.discount_percent <= Decimal(100):
-            raise UnableToCreateDocument(f"line {position}: percentages run from 0 to 100", code="bad_percent")
+        if not Decimal(0) <= line.tax_rate <= Decimal(100) or not Decimal(
+            0
+        ) <= line.discount_percent <= Decimal(100):
+            raise UnableToCreateDocument(
+                f"line {position}: percentages run from 0 to 100", code="bad_percent"
+            )
     if customer.status == Customer.Status.BLOCKED and document_type != DocumentType.CREDIT_MEMO:
         raise UnableToCreateDocument(f"customer {customer.number} is blocked", code="customer_blocked")
     doc_currency = currency or customer.currency
@@ -65,7 +68,8 @@ def document_create(
             raise UnableToCreateDocument("only a credit memo corrects an invoice", code="bad_correction")
         if corrects.customer_id != customer.pk or corrects.currency != doc_currency:
             raise UnableToCreateDocument(
-                "a credit memo has the customer and currency of the invoice it corrects", code="bad_correction"
+                "a credit memo has the customer and currency of the invoice it corrects",
+                code="bad_correction",
             )
         if corrects.status != Document.Status.ISSUED:
             raise UnableToCreateDocument("only an issued invoice can be credited", code="bad_correction")
@@ -98,8 +102,13 @@ def document_create(
     )
     DocumentLine.objects.bulk_create(
         DocumentLine(
-            document=document, position=position, description=line.description, quantity=line.quantity,
-            unit_price=line.unit_price, discount_percent=line.discount_percent, tax_rate=line.tax_rate,
+            document=document,
+            position=position,
+            description=line.description,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            discount_percent=line.discount_percent,
+            tax_rate=line.tax_rate,
             net_minor=net_minor,
         )
         for position, (line, net_minor) in enumerate(zip(lines, totals.line_net_minor, strict=True), start=1)
@@ -109,9 +118,14 @@ def document_create(
         for tax in totals.taxes
     )
     audit_services.record(
-        actor=actor, action="receivables.document.created", object_type="document", object_id=document.pk,
-        object_label=f"{document_type} draft", entity_id=document.entity_id,
-        changes={"total_minor": (None, document.total_minor), "currency": (None, doc_currency)}, now=now,
+        actor=actor,
+        action="receivables.document.created",
+        object_type="document",
+        object_id=document.pk,
+        object_label=f"{document_type} draft",
+        entity_id=document.entity_id,
+        changes={"total_minor": (None, document.total_minor), "currency": (None, doc_currency)},
+        now=now,
     )
     return document
 
@@ -121,25 +135,32 @@ def _credited_minor(invoice: Document) -> int:
     return -sum(invoice.corrections.values_list("total_minor", flat=True))
 
 
-def issue_postings(document: Document, *, receivable_id: int, revenue_id: int, tax_id: int) -> list[PostingLine]:
+def issue_postings(
+    document: Document, *, receivable_id: int, revenue_id: int, tax_id: int
+) -> list[PostingLine]:
     """Receivable against revenue and tax; a credit memo mirrors its invoice."""
-    def side(amount: int, account_id: int, **dims: int) -> PostingLine:
+
+    def side(amount: int, account_id: int, customer_id: int | None = None) -> PostingLine:
         # positive amounts are debits on the receivable and credits on revenue and tax
         return PostingLine(
-            account_id=account_id, currency=document.currency,
-            debit_minor=max(amount, 0), credit_minor=max(-amount, 0), **dims,
+            account_id=account_id,
+            currency=document.currency,
+            debit_minor=max(amount, 0),
+            credit_minor=max(-amount, 0),
+            customer_id=customer_id,
+            document_id=document.pk,
         )
 
-    lines = [side(document.total_minor, receivable_id, customer_id=document.customer_id, document_id=document.pk)]
+    lines = [side(document.total_minor, receivable_id, customer_id=document.customer_id)]
     if document.net_minor:
-        lines.append(side(-document.net_minor, revenue_id, document_id=document.pk))
+        lines.append(side(-document.net_minor, revenue_id))
     if document.tax_minor:
-        lines.append(side(-document.tax_minor, tax_id, document_id=document.pk))
+        lines.append(side(-document.tax_minor, tax_id))
     return lines
 
 
 @transaction.atomic
-def document_issue(*, document_id: int, actor: AbstractBaseUser | None, now: datetime) -> Document:
+def document_issue(*, document_id: int, actor: User | None, now: datetime) -> Document:
     """Give a draft its gapless number, post it to the ledger and make it immutable."""
     document = locks.document_qs_for_update().select_related("entity", "customer").get(pk=document_id)
     if document.status != Document.Status.DRAFT:
@@ -172,27 +193,38 @@ def document_issue(*, document_id: int, actor: AbstractBaseUser | None, now: dat
         created_by_id=_actor_id(actor),
     )
     audit_services.record(
-        actor=actor, action="receivables.document.issued", object_type="document", object_id=document.pk,
-        object_label=number, entity_id=entity.pk,
-        changes={"status": ("draft", "issued"), "number": (None, number)}, now=now,
+        actor=actor,
+        action="receivables.document.issued",
+        object_type="document",
+        object_id=document.pk,
+        object_label=number,
+        entity_id=entity.pk,
+        changes={"status": ("draft", "issued"), "number": (None, number)},
+        now=now,
     )
     if document.corrects_id is not None:
         _apply_credit_memo_to_corrected(document, actor=actor, now=now)
     return document
 
 
-def _apply_credit_memo_to_corrected(credit_memo: Document, *, actor: AbstractBaseUser | None, now: datetime) -> None:
+def _apply_credit_memo_to_corrected(credit_memo: Document, *, actor: User | None, now: datetime) -> None:
+    assert credit_memo.corrects_id is not None
     invoice = Document.objects.get(pk=credit_memo.corrects_id)
     amount = min(invoice.open_minor, -credit_memo.open_minor)
     if amount > 0:
         allocation_create(
-            document_id=invoice.pk, kind=Allocation.Kind.CREDIT_MEMO, amount_minor=amount,
-            posting_date=max(credit_memo.issue_date, invoice.issue_date), source_document_id=credit_memo.pk,
-            actor=actor, now=now, reason=f"credit memo {credit_memo.number}",
+            document_id=invoice.pk,
+            kind=Allocation.Kind.CREDIT_MEMO,
+            amount_minor=amount,
+            posting_date=max(credit_memo.issue_date, invoice.issue_date),
+            source_document_id=credit_memo.pk,
+            actor=actor,
+            now=now,
+            reason=f"credit memo {credit_memo.number}",
         )
 
 
-COUNTER_ACCOUNT = {
+COUNTER_ACCOUNT: dict[str, AccountType] = {
     Allocation.Kind.PAYMENT: AccountType.UNAPPLIED_CASH,
     Allocation.Kind.DISCOUNT: AccountType.DISCOUNT,
     Allocation.Kind.WRITE_OFF: AccountType.WRITE_OFF,
@@ -201,7 +233,11 @@ COUNTER_ACCOUNT = {
 
 
 def _post_allocation(
-    allocation: Allocation, *, document: Document, source: Document | None, actor: AbstractBaseUser | None,
+    allocation: Allocation,
+    *,
+    document: Document,
+    source: Document | None,
+    actor: User | None,
     now: datetime,
 ) -> None:
     """The settled document's receivable shrinks; the other side is the credit memo's receivable
@@ -210,26 +246,44 @@ def _post_allocation(
     amount = allocation.amount_minor if document.total_minor > 0 else -allocation.amount_minor
     receivable_id = ledger_selectors.account_for(entity=entity, type=AccountType.RECEIVABLE).pk
     settled = PostingLine(
-        account_id=receivable_id, currency=document.currency, debit_minor=max(-amount, 0),
-        credit_minor=max(amount, 0), customer_id=document.customer_id, document_id=document.pk,
+        account_id=receivable_id,
+        currency=document.currency,
+        debit_minor=max(-amount, 0),
+        credit_minor=max(amount, 0),
+        customer_id=document.customer_id,
+        document_id=document.pk,
     )
     if source is not None:
         counter = PostingLine(
-            account_id=receivable_id, currency=document.currency, debit_minor=max(amount, 0),
-            credit_minor=max(-amount, 0), customer_id=source.customer_id, document_id=source.pk,
+            account_id=receivable_id,
+            currency=document.currency,
+            debit_minor=max(amount, 0),
+            credit_minor=max(-amount, 0),
+            customer_id=source.customer_id,
+            document_id=source.pk,
         )
         description = f"{source.number} applied to {document.number}"
     else:
         counter_id = ledger_selectors.account_for(entity=entity, type=COUNTER_ACCOUNT[allocation.kind]).pk
         counter = PostingLine(
-            account_id=counter_id, currency=document.currency, debit_minor=max(amount, 0),
-            credit_minor=max(-amount, 0), customer_id=document.customer_id, document_id=document.pk,
+            account_id=counter_id,
+            currency=document.currency,
+            debit_minor=max(amount, 0),
+            credit_minor=max(-amount, 0),
+            customer_id=document.customer_id,
+            document_id=document.pk,
         )
         description = f"{allocation.get_kind_display()} on {document.number}"
     ledger_services.journal_entry_post(
-        entity=entity, lines=[counter, settled], posting_date=allocation.posting_date, description=description,
-        source_type="allocation", source_id=allocation.pk, idempotency_key=f"allocation:{allocation.pk}",
-        now=now, created_by_id=_actor_id(actor),
+        entity=entity,
+        lines=[counter, settled],
+        posting_date=allocation.posting_date,
+        description=description,
+        source_type="allocation",
+        source_id=allocation.pk,
+        idempotency_key=f"allocation:{allocation.pk}",
+        now=now,
+        created_by_id=_actor_id(actor),
     )
 
 
@@ -239,8 +293,9 @@ def _refresh_settlement(document: Document) -> None:
     settled += sum(Allocation.objects.filter(source_document=document).values_list("amount_minor", flat=True))
     open_minor = calculations.open_amount(document.total_minor, settled)
     kinds = set(
-        Allocation.objects.filter(document=document, reverses__isnull=True, reversed_by__isnull=True)
-        .values_list("kind", flat=True)
+        Allocation.objects.filter(
+            document=document, reverses__isnull=True, reversed_by__isnull=True
+        ).values_list("kind", flat=True)
     )
     document.open_minor = open_minor
     document.settlement = calculations.settlement_state(
@@ -256,7 +311,7 @@ def allocation_create(
     kind: str,
     amount_minor: int,
     posting_date: date,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     now: datetime,
     source_document_id: int | None = None,
     reason: str = "",
@@ -276,8 +331,14 @@ def allocation_create(
         )
     source = locked.get(source_document_id) if source_document_id else None
     if kind == Allocation.Kind.CREDIT_MEMO:
-        if source is None or source.document_type != DocumentType.CREDIT_MEMO or source.status != Document.Status.ISSUED:
-            raise UnableToAllocate("a credit memo allocation needs an issued credit memo", code="no_credit_memo")
+        if (
+            source is None
+            or source.document_type != DocumentType.CREDIT_MEMO
+            or source.status != Document.Status.ISSUED
+        ):
+            raise UnableToAllocate(
+                "a credit memo allocation needs an issued credit memo", code="no_credit_memo"
+            )
         if source.customer_id != document.customer_id or source.currency != document.currency:
             raise UnableToAllocate("credit memo and invoice differ in customer or currency", code="mismatch")
         if amount_minor > -source.open_minor:
@@ -286,8 +347,15 @@ def allocation_create(
                 code="over_application",
             )
     allocation = Allocation.objects.create(
-        entity=document.entity, document=document, kind=kind, source_document=source, currency=document.currency,
-        amount_minor=amount_minor, posting_date=posting_date, reason=reason, created_at=now,
+        entity=document.entity,
+        document=document,
+        kind=kind,
+        source_document=source,
+        currency=document.currency,
+        amount_minor=amount_minor,
+        posting_date=posting_date,
+        reason=reason,
+        created_at=now,
         created_by=actor if _actor_id(actor) else None,
     )
     _post_allocation(allocation, document=document, source=source, actor=actor, now=now)
@@ -295,27 +363,41 @@ def allocation_create(
         _refresh_settlement(source)
     _refresh_settlement(document)
     audit_services.record(
-        actor=actor, action="receivables.allocation.created", object_type="document", object_id=document.pk,
-        object_label=document.number or "", entity_id=document.entity_id,
-        changes={"open_minor": (document.open_minor + (amount_minor if document.total_minor > 0 else -amount_minor),
-                                document.open_minor)},
-        reason=reason or kind, now=now,
+        actor=actor,
+        action="receivables.allocation.created",
+        object_type="document",
+        object_id=document.pk,
+        object_label=document.number or "",
+        entity_id=document.entity_id,
+        changes={
+            "open_minor": (
+                document.open_minor + (amount_minor if document.total_minor > 0 else -amount_minor),
+                document.open_minor,
+            )
+        },
+        reason=reason or kind,
+        now=now,
     )
     return allocation
 
 
 @transaction.atomic
 def disputed_flag_set(
-    *, document_id: int, is_disputed: bool, reason: str, actor: AbstractBaseUser | None, now: datetime
+    *, document_id: int, is_disputed: bool, reason: str, actor: User | None, now: datetime
 ) -> Document:
     document = locks.document_qs_for_update().get(pk=document_id)
     if document.is_disputed != is_disputed:
         Document.objects.filter(pk=document.pk).update(is_disputed=is_disputed)
         audit_services.record(
-            actor=actor, action="receivables.document.dispute_flag", object_type="document", object_id=document.pk,
-            object_label=document.number or "", entity_id=document.entity_id,
-            changes={"is_disputed": (document.is_disputed, is_disputed)}, reason=reason, now=now,
+            actor=actor,
+            action="receivables.document.dispute_flag",
+            object_type="document",
+            object_id=document.pk,
+            object_label=document.number or "",
+            entity_id=document.entity_id,
+            changes={"is_disputed": (document.is_disputed, is_disputed)},
+            reason=reason,
+            now=now,
         )
         document.is_disputed = is_disputed
     return document
-

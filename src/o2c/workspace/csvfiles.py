@@ -75,7 +75,8 @@ def read_rows(path: Path, *, required: tuple[str, ...]) -> Iterator[Row]:
         line = raw[: error.start].count(b"\n") + 1
         raise InputError(
             f"line {line}: the file is not UTF-8 (byte 0x{raw[error.start]:02x}); save it as UTF-8",
-            file=name, code="bad_encoding",
+            file=name,
+            code="bad_encoding",
         ) from None
     if not text.strip():
         raise InputError("the file is empty; a header row is required", file=name, code="empty_file")
@@ -88,7 +89,8 @@ def read_rows(path: Path, *, required: tuple[str, ...]) -> Iterator[Row]:
     if missing:
         raise InputError(
             f"the header lacks the column{'s' if len(missing) > 1 else ''} {', '.join(missing)}",
-            file=name, code="missing_column",
+            file=name,
+            code="missing_column",
         )
     number = 0
     try:

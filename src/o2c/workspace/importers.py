@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from o2c.core.exceptions import DomainError, InputError
@@ -23,12 +23,26 @@ from o2c.receivables.migration import OpenItemIn
 from o2c.workspace.csvfiles import Row, read_rows
 
 CUSTOMER_COLUMNS = (
-    "customer_number", "name", "country", "currency", "language", "payment_terms", "email", "vat_id",
-    "parent_number", "credit_limit",
+    "customer_number",
+    "name",
+    "country",
+    "currency",
+    "language",
+    "payment_terms",
+    "email",
+    "vat_id",
+    "parent_number",
+    "credit_limit",
 )
 CUSTOMER_REQUIRED = ("customer_number", "name", "country", "currency")
 INVOICE_REQUIRED = (
-    "invoice_number", "customer_number", "issue_date", "due_date", "currency", "amount", "open_amount",
+    "invoice_number",
+    "customer_number",
+    "issue_date",
+    "due_date",
+    "currency",
+    "amount",
+    "open_amount",
 )
 FX_REQUIRED = ("date", "from_currency", "to_currency", "rate")
 
@@ -88,7 +102,7 @@ class CustomersImported:
 
 
 def import_customers(
-    path: Path, *, entity_code: str | None, actor: AbstractBaseUser | None, now: datetime
+    path: Path, *, entity_code: str | None, actor: User | None, now: datetime
 ) -> CustomersImported:
     resolve = _EntityResolver(entity_code)
     per_entity: dict[int, tuple[LegalEntity, list[CustomerIn]]] = {}
@@ -105,10 +119,16 @@ def import_customers(
         rows_by_number[(entity.pk, number)] = row.number
         limit = row.decimal("credit_limit", optional=True)
         data = CustomerIn(
-            number=number, name=row.required("name"), country=row.required("country"),
-            currency=row.required("currency"), language=row.text("language") or "en",
-            payment_terms=row.text("payment_terms") or "NET30", email=row.text("email"), vat_id=row.text("vat_id"),
-            parent_number=row.text("parent_number"), credit_limit=limit,
+            number=number,
+            name=row.required("name"),
+            country=row.required("country"),
+            currency=row.required("currency"),
+            language=row.text("language") or "en",
+            payment_terms=row.text("payment_terms") or "NET30",
+            email=row.text("email"),
+            vat_id=row.text("vat_id"),
+            parent_number=row.text("parent_number"),
+            credit_limit=limit,
         )
         try:
             data = customer_services.normalized(data)
@@ -125,20 +145,30 @@ def import_customers(
                     entity=entity, rows=rows, actor=actor, now=now, source=path.name
                 )
             except DomainError as error:
-                number = _number_in(error.message, rows)
-                row_number = rows_by_number.get((entity.pk, number)) if number else None
-                raise InputError(error.message, file=str(path), row=row_number, column="parent_number",
-                                 code=error.code) from None
+                culprit = _number_in(error.message, rows)
+                row_number = rows_by_number.get((entity.pk, culprit)) if culprit else None
+                raise InputError(
+                    error.message, file=str(path), row=row_number, column="parent_number", code=error.code
+                ) from None
             created, updated, unchanged = (
-                created + result.created, updated + result.updated, unchanged + result.unchanged
+                created + result.created,
+                updated + result.updated,
+                unchanged + result.unchanged,
             )
     return CustomersImported(created=created, updated=updated, unchanged=unchanged)
 
 
 _COLUMN_BY_CODE = {
-    "bad_country": "country", "bad_currency": "currency", "bad_language": "language", "bad_terms": "payment_terms",
-    "bad_vat_id": "vat_id", "bad_credit_limit": "credit_limit", "too_many_decimals": "credit_limit",
-    "not_rounded": "credit_limit", "missing_name": "name", "missing_number": "customer_number",
+    "bad_country": "country",
+    "bad_currency": "currency",
+    "bad_language": "language",
+    "bad_terms": "payment_terms",
+    "bad_vat_id": "vat_id",
+    "bad_credit_limit": "credit_limit",
+    "too_many_decimals": "credit_limit",
+    "not_rounded": "credit_limit",
+    "missing_name": "name",
+    "missing_number": "customer_number",
 }
 
 
@@ -161,7 +191,9 @@ class InvoicesImported:
     journal_entries: int
 
 
-def read_open_items(path: Path, *, entity_code: str | None) -> dict[int, tuple[LegalEntity, list[OpenItemIn]]]:
+def read_open_items(
+    path: Path, *, entity_code: str | None
+) -> dict[int, tuple[LegalEntity, list[OpenItemIn]]]:
     resolve = _EntityResolver(entity_code)
     per_entity: dict[int, tuple[LegalEntity, list[OpenItemIn]]] = {}
     for row in read_rows(path, required=INVOICE_REQUIRED):
@@ -181,14 +213,25 @@ def read_open_items(path: Path, *, entity_code: str | None) -> dict[int, tuple[L
                 f"{row.text('open_amount')} is not between 0 and the amount {row.text('amount')}",
             )
         if due_date < issue_date:
-            raise row.error("due_date", f"{due_date.isoformat()} is before the issue date {issue_date.isoformat()}")
+            raise row.error(
+                "due_date", f"{due_date.isoformat()} is before the issue date {issue_date.isoformat()}"
+            )
         if paid_date is not None and paid_date < issue_date:
-            raise row.error("paid_date", f"{paid_date.isoformat()} is before the issue date {issue_date.isoformat()}")
+            raise row.error(
+                "paid_date", f"{paid_date.isoformat()} is before the issue date {issue_date.isoformat()}"
+            )
         per_entity.setdefault(entity.pk, (entity, []))[1].append(
             OpenItemIn(
-                row=row.number, number=row.required("invoice_number"), customer_number=row.required("customer_number"),
-                issue_date=issue_date, due_date=due_date, currency=currency, amount_minor=amount,
-                open_minor=open_amount, po_number=row.text("po_number"), paid_date=paid_date,
+                row=row.number,
+                number=row.required("invoice_number"),
+                customer_number=row.required("customer_number"),
+                issue_date=issue_date,
+                due_date=due_date,
+                currency=currency,
+                amount_minor=amount,
+                open_minor=open_amount,
+                po_number=row.text("po_number"),
+                paid_date=paid_date,
             )
         )
     if not per_entity:
@@ -200,7 +243,7 @@ def import_invoices(
     path: Path,
     *,
     entity_code: str | None,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     now: datetime,
     progress_factory: Callable[[int], Callable[[int], None]] | None = None,
 ) -> InvoicesImported:
@@ -241,10 +284,13 @@ def import_fx_rates(path: Path, *, now: datetime) -> tuple[int, int]:
             raise row.error("rate", f"{row.text('rate')} is not a positive rate")
         key = (rate_date.isoformat(), from_currency, to_currency)
         if key in seen:
-            raise row.error("date", f"{from_currency}/{to_currency} on {key[0]} appears twice (also row {seen[key]})")
+            raise row.error(
+                "date", f"{from_currency}/{to_currency} on {key[0]} appears twice (also row {seen[key]})"
+            )
         seen[key] = row.number
-        rates.append(FxRateIn(rate_date=rate_date, from_currency=from_currency, to_currency=to_currency, rate=rate))
+        rates.append(
+            FxRateIn(rate_date=rate_date, from_currency=from_currency, to_currency=to_currency, rate=rate)
+        )
     if not rates:
         raise InputError("the file has a header but no rates", file=str(path), code="empty_file")
     return ledger_services.fx_rates_import(rates=rates, source=path.name, now=now)
-

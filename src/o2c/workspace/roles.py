@@ -1,6 +1,6 @@
 """The roles of DESIGN.md as Django groups, and what each may do."""
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
 
 BILLING = "billing"
 CASH_APPLICATION = "cash_application"
@@ -25,10 +25,10 @@ def roles_of(user: AbstractBaseUser | AnonymousUser) -> frozenset[str]:
         return frozenset()
     if getattr(user, "is_superuser", False):
         return frozenset(ALL_ROLES)
-    cached = getattr(user, "_o2c_roles", None)
+    cached: frozenset[str] | None = getattr(user, "_o2c_roles", None)
     if cached is None:
-        cached = frozenset(user.groups.values_list("name", flat=True))  # type: ignore[union-attr]
-        user._o2c_roles = cached  # type: ignore[union-attr]
+        cached = frozenset(Group.objects.filter(user=user.pk).values_list("name", flat=True))
+        setattr(user, "_o2c_roles", cached)  # noqa: B010 - a per-request cache on the user object
     return cached
 
 

@@ -62,11 +62,15 @@ class Command(O2CCommand):
             if functional:
                 record["functional_currency"] = row.functional_currency
                 record["functional_debit"] = format_minor(row.functional_debit_minor, row.functional_currency)
-                record["functional_credit"] = format_minor(row.functional_credit_minor, row.functional_currency)
+                record["functional_credit"] = format_minor(
+                    row.functional_credit_minor, row.functional_currency
+                )
             records.append(record)
         fmt = options["format"]
         if fmt == "json":
-            sys.stdout.write(json.dumps({"as_of": as_of.isoformat(), "accounts": records}, ensure_ascii=False, indent=2))
+            sys.stdout.write(
+                json.dumps({"as_of": as_of.isoformat(), "accounts": records}, ensure_ascii=False, indent=2)
+            )
             sys.stdout.write("\n")
         elif fmt == "csv":
             columns = ["entity", "account", "name", "type", "currency", "debit", "credit"]
@@ -88,8 +92,13 @@ class Command(O2CCommand):
             table.add_column("Functional credit", justify="right")
         for row in rows:
             cells = [
-                row.entity_code, row.account_code, row.account_name, row.account_type, row.currency,
-                amount_human(row.debit_minor, row.currency, locale), amount_human(row.credit_minor, row.currency, locale),
+                row.entity_code,
+                row.account_code,
+                row.account_name,
+                row.account_type,
+                row.currency,
+                amount_human(row.debit_minor, row.currency, locale),
+                amount_human(row.credit_minor, row.currency, locale),
             ]
             if functional:
                 cells += [

@@ -55,8 +55,12 @@ class _Progress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         self._bar = Progress(
-            TextColumn("[bold]importing open items"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-            console=stderr_console, disable=total < 5000 and not stderr_console.is_terminal,
+            TextColumn("[bold]importing open items"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=stderr_console,
+            disable=total < 5000 and not stderr_console.is_terminal,
         )
         self._bar.start()
         task = self._bar.add_task("import", total=total)
