@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from babel import Locale, UnknownLocaleError
+from babel import Locale
 from schwifty import BIC, IBAN
 from schwifty.exceptions import SchwiftyException
 from stdnum import get_cc_module
@@ -24,15 +24,15 @@ def normalize_country(country: str) -> str:
     return value
 
 
+_LANGUAGES = frozenset(
+    code for code in Locale("en").languages if isinstance(code, str) and len(code) == 2 and code.isalpha()
+)
+
+
 def normalize_language(language: str) -> str:
     value = language.strip().lower()
-    try:
-        if len(value) != 2 or Locale.parse(value).language != value:
-            raise ValueError
-    except (ValueError, UnknownLocaleError):
-        raise UnableToSaveCustomer(
-            f"'{language}' is not an ISO 639-1 language code", code="bad_language"
-        ) from None
+    if value not in _LANGUAGES:
+        raise UnableToSaveCustomer(f"'{language}' is not an ISO 639-1 language code", code="bad_language")
     return value
 
 
@@ -62,9 +62,11 @@ def normalize_vat_id(vat_id: str, country: str) -> str:
     if module is None:
         raise UnableToSaveCustomer(f"'{vat_id}': no VAT id rules for country {prefix}", code="bad_vat_id")
     try:
-        return str(module.validate(value))
+        compact = str(module.validate(value))
     except ValidationError as error:
         raise UnableToSaveCustomer(f"'{vat_id}' is not a valid VAT id ({error})", code="bad_vat_id") from None
+    # stdnum's compact form drops the country prefix; the VAT id on an invoice keeps it
+    return compact if compact[:2].isalpha() and compact[:2] == prefix else f"{prefix}{compact}"
 
 
 def normalize_iban(iban: str) -> str:

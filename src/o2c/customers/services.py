@@ -13,7 +13,7 @@ from django.db import transaction
 
 from o2c.audit import services as audit_services
 from o2c.audit.models import AuditEvent
-from o2c.core.money import Money
+from o2c.core.money import Money, parse_amount
 from o2c.customers import rules
 from o2c.customers.errors import UnableToSaveCustomer
 from o2c.customers.models import BankAccount, Contact, Customer
@@ -32,6 +32,9 @@ MASTER_FIELDS = (
     "erp_id",
     "address",
 )
+
+
+_STATUSES = frozenset(Customer.Status.values)
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ def normalized(data: CustomerIn) -> CustomerIn:
         raise UnableToSaveCustomer("customer_number is empty", code="missing_number")
     if not data.name.strip():
         raise UnableToSaveCustomer("name is empty", code="missing_name")
-    if data.status not in Customer.Status.values:
+    if data.status not in _STATUSES:
         raise UnableToSaveCustomer(f"'{data.status}' is not a customer status", code="bad_status")
     country = rules.normalize_country(data.country)
     currency = rules.normalize_currency(data.currency)
@@ -66,7 +69,7 @@ def normalized(data: CustomerIn) -> CustomerIn:
     if credit_limit is not None:
         if credit_limit < 0:
             raise UnableToSaveCustomer("credit_limit is negative", code="bad_credit_limit")
-        Money(credit_limit, currency).to_minor()
+        parse_amount(str(credit_limit), currency)
     return CustomerIn(
         number=data.number.strip(),
         name=data.name.strip(),
@@ -217,39 +220,54 @@ def customers_import(
     for row in rows:
         place(row)
 
+    depth: dict[str, int] = {}
+    for row in ordered:  # parents come first, so their depth is known
+        depth[row.number] = depth[row.parent_number] + 1 if row.parent_number in depth else 0
     events: list[AuditEvent] = []
-    for row in ordered:
-        parent = existing[row.parent_number] if row.parent_number else None
-        current = existing.get(row.number)
-        values = {name: getattr(row, name) for name in MASTER_FIELDS}
-        limit_minor = _credit_limit_minor(row)
-        if current is None:
-            customer = Customer.objects.create(
-                entity=entity,
-                number=row.number,
-                parent=parent,
-                credit_limit_minor=limit_minor,
-                created_at=now,
-                updated_at=now,
-                **values,
-            )
-            existing[row.number] = customer
-            created += 1
+    for level in sorted(set(depth.values())):
+        new: list[Customer] = []
+        changed: list[tuple[Customer, dict[str, Any]]] = []
+        for row in (r for r in ordered if depth[r.number] == level):
+            parent = existing[row.parent_number] if row.parent_number else None
+            values = {name: getattr(row, name) for name in MASTER_FIELDS}
+            current = existing.get(row.number)
+            if current is None:
+                new.append(
+                    Customer(
+                        entity=entity,
+                        number=row.number,
+                        parent=parent,
+                        credit_limit_minor=_credit_limit_minor(row),
+                        created_at=now,
+                        updated_at=now,
+                        **values,
+                    )
+                )
+                continue
+            before = _snapshot(current)
+            for name, value in values.items():
+                setattr(current, name, value)
+            current.parent = parent
+            current.credit_limit_minor = _credit_limit_minor(row)
+            if _snapshot(current) == before:
+                unchanged += 1
+                continue
+            current.updated_at = now
+            changed.append((current, before))
+        for customer in Customer.objects.bulk_create(new, batch_size=2000):
+            existing[customer.number] = customer
             events.append(_import_event(customer, "customers.customer.created", {}, actor, now, source))
-            continue
-        before = _snapshot(current)
-        for name, value in values.items():
-            setattr(current, name, value)
-        current.parent = parent
-        current.credit_limit_minor = limit_minor
-        after = _snapshot(current)
-        if before == after:
-            unchanged += 1
-            continue
-        current.updated_at = now
-        current.save()
-        updated += 1
-        events.append(_import_event(current, "customers.customer.changed", before, actor, now, source))
+        Customer.objects.bulk_update(
+            [customer for customer, _ in changed],
+            [*MASTER_FIELDS, "parent", "credit_limit_minor", "updated_at"],
+            batch_size=2000,
+        )
+        events += [
+            _import_event(customer, "customers.customer.changed", before, actor, now, source)
+            for customer, before in changed
+        ]
+        created += len(new)
+        updated += len(changed)
     audit_services.record_many(events)
     return ImportResult(created=created, updated=updated, unchanged=unchanged)
 

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cache
 
 from dateutil.relativedelta import relativedelta
 
@@ -41,6 +42,7 @@ class PaymentTerms:
         return issue_date + timedelta(days=self.discount_days)
 
 
+@cache
 def parse_terms(code: str) -> PaymentTerms:
     normalized = code.strip().upper().replace(" ", "")
     if normalized in {"DUE", "COD", "DUEONRECEIPT"}:
