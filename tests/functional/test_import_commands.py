@@ -241,7 +241,8 @@ class TestImportInvoices:
         capsys.readouterr()
         line = run_failing(capsys, "import", "invoices", str(changed))
         assert line == (
-            f"error: {changed}: row 1: amount: invoice OLD-1 exists with another amount; an issued amount never changes"
+            f"error: {changed}: row 1: amount: invoice OLD-1 exists with another amount;"
+            " an issued amount never changes"
         )
         assert Document.objects.get(number="OLD-1").total_minor == 119000
 
@@ -339,9 +340,9 @@ class TestImportFxRates:
         capsys.readouterr()
         call_command("report", "trial-balance", "--as-of", "2025-12-31", "--format", "csv", "--functional")
         out = capsys.readouterr().out.splitlines()
-        assert (
-            out[0]
-            == "entity,account,name,type,currency,debit,credit,functional_currency,functional_debit,functional_credit"
+        assert out[0] == (
+            "entity,account,name,type,currency,debit,credit,"
+            "functional_currency,functional_debit,functional_credit"
         )
         assert out[1] == "MAIN,1200,Trade receivables,receivable,USD,100.00,0.00,EUR,92.59,0.00"
         assert out[2] == "MAIN,1590,Migration clearing,clearing,USD,0.00,100.00,EUR,0.00,92.59"

@@ -1,20 +1,28 @@
 """The set-based service behind `o2c import invoices`: open items from another system.
 
 Same rules as issuing, applied to sets: each item posts on its issue date against the migration
-clearing account (one entry per posting date and currency of a batch, one receivable line per
-item), its paid part is settled on `paid_date`, and the ledger's triggers check every entry.
+clearing account (one entry per posting date and currency of the import, one receivable line per
+item), its paid part is settled on `paid_date` (an allocation, and one entry per date and currency
+with a receivable line per item), and the ledger's triggers check every entry.
+
+A migration brings a million items at once, so the rows are written set-based: COPY on PostgreSQL,
+one prepared INSERT run over all rows on SQLite, never a model instance per row. Document ids are
+reserved first (a sequence range on PostgreSQL; on SQLite the IMMEDIATE transaction holds the
+database's write lock), so the ledger lines can name their documents without reading them back.
+Everything happens in the caller's one transaction: a refused item leaves nothing behind.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any, NamedTuple
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
-from django.db.models import Sum
+from django.db import connection, models, transaction
+from django.db.models import Q, Sum
 
 from o2c.audit import services as audit_services
 from o2c.core.exceptions import InputError
@@ -27,11 +35,14 @@ from o2c.ledger.services import EntryIn
 from o2c.receivables import calculations, numbering
 from o2c.receivables.models import Allocation, Document, DocumentType
 
-BATCH = 20_000
+CHUNK = 50_000  # rows per progress step
+LINES_PER_POSTING = 100_000  # journal lines handed to the ledger at a time (bounds memory)
+LOOKUP = 5_000  # numbers per IN (...) query
 
 
-@dataclass(frozen=True, slots=True)
-class OpenItemIn:
+class OpenItemIn(NamedTuple):
+    """One open item of the file (a tuple: a million of them are built and kept while importing)."""
+
     row: int
     number: str
     customer_number: str
@@ -51,50 +62,60 @@ class OpenItemsResult:
     journal_entries: int
 
 
-def _chunks(items: Sequence[OpenItemIn], size: int) -> Iterator[Sequence[OpenItemIn]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def _field_limits() -> tuple[int, int]:
+    number = Document._meta.get_field("number")
+    po_number = Document._meta.get_field("po_number")
+    assert isinstance(number, models.CharField) and isinstance(po_number, models.CharField)
+    return number.max_length or 40, po_number.max_length or 60
 
 
-def _existing(entity: LegalEntity, numbers: list[str]) -> dict[str, tuple[int, int]]:
-    """Existing documents by number: (total, open amount as migrated)."""
-    found: dict[str, tuple[int, int]] = {}
-    for start in range(0, len(numbers), 5000):
-        part = numbers[start : start + 5000]
-        docs = dict(
-            Document.objects.filter(entity=entity, number__in=part).values_list("number", "total_minor")
+def _existing(entity: LegalEntity, numbers: Sequence[str]) -> dict[str, tuple[int, int]]:
+    """Existing documents among `numbers`: (total, open amount as migrated, i.e. total less the
+    migration allocations; later payments in O2C do not count)."""
+    in_entity = Document.objects.filter(entity=entity).count()
+    if not in_entity:
+        return {}
+    migrated = Sum("allocations__amount_minor", filter=Q(allocations__kind=Allocation.Kind.MIGRATION))
+    if len(numbers) * 4 >= in_entity:  # most of the entity's documents: one pass over them all
+        wanted = set(numbers)
+        rows: Iterable[tuple[str, int, int | None]] = (
+            row for row in Document.objects.filter(entity=entity).annotate(settled=migrated)
+            .values_list("number", "total_minor", "settled").order_by().iterator(chunk_size=20_000)
+            if row[0] in wanted
         )
-        if not docs:
-            continue
-        migrated = dict(
-            Allocation.objects.filter(entity=entity, document__number__in=list(docs), kind=Allocation.Kind.MIGRATION)
-            .values("document__number")
-            .annotate(settled=Sum("amount_minor"))
-            .values_list("document__number", "settled")
+    else:
+        rows = (
+            row for start in range(0, len(numbers), LOOKUP)
+            for row in Document.objects.filter(entity=entity, number__in=numbers[start : start + LOOKUP])
+            .annotate(settled=migrated).values_list("number", "total_minor", "settled").order_by()
         )
-        for number, total in docs.items():
-            found[number] = (total, calculations.open_amount(total, migrated.get(number, 0)))
+    return {number: (total, calculations.open_amount(total, settled or 0)) for number, total, settled in rows}
+
+
+def _customers(entity: LegalEntity, wanted: set[str]) -> dict[str, int]:
+    customers = Customer.objects.filter(entity=entity)
+    if len(wanted) * 4 >= customers.count():
+        return {number: pk for number, pk in customers.values_list("number", "pk").iterator() if number in wanted}
+    found: dict[str, int] = {}
+    listed = sorted(wanted)
+    for start in range(0, len(listed), LOOKUP):
+        found.update(customers.filter(number__in=listed[start : start + LOOKUP]).values_list("number", "pk"))
     return found
 
 
-def _validate(
-    entity: LegalEntity, items: Sequence[OpenItemIn]
-) -> tuple[list[OpenItemIn], int, dict[str, int]]:
+def _validate(entity: LegalEntity, items: Sequence[OpenItemIn]) -> tuple[list[OpenItemIn], int, dict[str, int]]:
     """The items to create (unchanged ones dropped) and the customer ids, or an InputError on the first bad row."""
+    number_max, po_max = _field_limits()
     seen: set[str] = set()
     for item in items:
         if item.number in seen:
             raise InputError(f"invoice {item.number} appears twice in the file", row=item.row, column="invoice_number")
         seen.add(item.number)
-    wanted = {item.customer_number for item in items}
-    customers: dict[str, int] = {}
-    wanted_list = list(wanted)
-    for start in range(0, len(wanted_list), 5000):
-        customers.update(
-            Customer.objects.filter(entity=entity, number__in=wanted_list[start : start + 5000]).values_list(
-                "number", "pk"
-            )
-        )
+        if len(item.number) > number_max:
+            raise InputError(f"is longer than {number_max} characters", row=item.row, column="invoice_number")
+        if len(item.po_number) > po_max:
+            raise InputError(f"is longer than {po_max} characters", row=item.row, column="po_number")
+    customers = _customers(entity, {item.customer_number for item in items})
     existing = _existing(entity, [item.number for item in items])
     todo = []
     unchanged = 0
@@ -121,52 +142,196 @@ def _validate(
     return todo, unchanged, customers
 
 
-def _posting_entries(
-    items: Sequence[tuple[OpenItemIn, int]],
-    *,
-    customers: dict[str, int],
-    receivable_id: int,
-    clearing_id: int,
-    settle: bool,
-) -> list[EntryIn]:
-    """One entry per posting date and currency: a receivable line per item, the net to clearing."""
-    groups: dict[tuple[date, str], list[tuple[OpenItemIn, int, int]]] = defaultdict(list)
-    for item, document_id in items:
-        if settle:
-            amount = item.amount_minor - item.open_minor  # signed paid part, reduces the receivable
-            if amount == 0:
-                continue
-            groups[(item.paid_date or item.issue_date, item.currency)].append((item, document_id, -amount))
-        else:
-            groups[(item.issue_date, item.currency)].append((item, document_id, item.amount_minor))
-    entries = []
-    kind = "settlement" if settle else "opening"
-    for (posting_date, currency), members in sorted(groups.items()):
-        lines = [
-            PostingLine(
-                account_id=receivable_id, currency=currency, debit_minor=max(amount, 0),
-                credit_minor=max(-amount, 0), customer_id=customers[item.customer_number], document_id=document_id,
+def _reserve_ids(model: type[models.Model], count: int) -> Sequence[int]:
+    """`count` fresh primary keys for rows written with explicit ids."""
+    table, pk = model._meta.db_table, model._meta.pk.column  # type: ignore[union-attr]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)", [table, pk, count]
             )
-            for item, document_id, amount in members
-        ]
-        net = sum(amount for _, _, amount in members)
+            return [row[0] for row in cursor.fetchall()]
+        # SQLite: the transaction began IMMEDIATE and holds the write lock, so nobody else inserts meanwhile
+        cursor.execute(f"SELECT max({pk}) FROM {table}")  # noqa: S608 - names from the model
+        highest = cursor.fetchone()[0] or 0
+        cursor.execute("SELECT name FROM sqlite_master WHERE name = 'sqlite_sequence'")
+        if cursor.fetchone():
+            cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+            found = cursor.fetchone()
+            highest = max(highest, found[0] if found else 0)
+        return range(highest + 1, highest + 1 + count)
+
+
+def _insert(
+    model: type[models.Model], columns: Sequence[str], rows: Iterable[tuple[Any, ...]], constants: dict[str, Any]
+) -> None:
+    """Insert rows whose values follow `columns`, plus the same `constants` in every row, and the field
+    defaults for any other column but the primary key: COPY on PostgreSQL, executemany on SQLite.
+    Values are what the database stores (dates as ISO strings; `constants` are prepared here)."""
+    meta = model._meta
+    fields = {field.column: field for field in meta.concrete_fields}
+    fixed = {column: fields[column].get_db_prep_save(value, connection) for column, value in constants.items()}
+    for column, field in fields.items():
+        if column not in fixed and column not in columns and not field.primary_key:
+            fixed[column] = field.get_db_prep_save(field.get_default(), connection)
+    names = [*columns, *fixed]
+    tail = tuple(fixed.values())
+    rows = (row + tail for row in rows)
+    raw = connection.connection
+    if connection.vendor == "postgresql":
+        with raw.cursor() as cursor, cursor.copy(f"COPY {meta.db_table} ({', '.join(names)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    placeholders = ", ".join("?" * len(names))
+    cursor = raw.cursor()
+    try:
+        cursor.executemany(f"INSERT INTO {meta.db_table} ({', '.join(names)}) VALUES ({placeholders})", rows)
+    finally:
+        cursor.close()
+
+
+class _Progress:
+    """Reports `total` items over the phases of the import, in whole steps."""
+
+    def __init__(self, callback: Callable[[int], None] | None, total: int) -> None:
+        self.callback, self.total, self.done = callback, total, 0
+
+    def to(self, fraction: float) -> None:
+        target = min(self.total, round(self.total * fraction))
+        if self.callback is not None and target > self.done:
+            self.callback(target - self.done)
+        self.done = max(self.done, target)
+
+
+def _write_documents(
+    entity: LegalEntity, todo: Sequence[OpenItemIn], ids: Sequence[int], customers: dict[str, int],
+    actor_id: int | None, now: datetime, progress: _Progress,
+) -> None:
+    series: dict[tuple[str, int], int] = {}
+    for item in todo:
+        doc_type = DocumentType.CREDIT_MEMO if item.amount_minor < 0 else DocumentType.INVOICE
+        if (doc_type, item.issue_date.year) not in series:
+            series[(doc_type, item.issue_date.year)] = numbering.series_for(
+                entity=entity, document_type=doc_type, year=item.issue_date.year, is_migration=True
+            ).pk
+    iso: dict[date, str] = {}
+    states: dict[tuple[bool, bool], str] = {}
+
+    def day(value: date) -> str:
+        return iso.get(value) or iso.setdefault(value, value.isoformat())
+
+    def rows(start: int, stop: int) -> Iterator[tuple[Any, ...]]:
+        for position in range(start, stop):
+            item = todo[position]
+            total, open_minor = item.amount_minor, item.open_minor
+            doc_type = DocumentType.CREDIT_MEMO if total < 0 else DocumentType.INVOICE
+            key = (open_minor == total, open_minor == 0)
+            settlement = states.get(key) or states.setdefault(key, calculations.settlement_state(
+                total_minor=total, open_minor=open_minor, kinds={"migration"}
+            ))
+            yield (
+                ids[position], customers[item.customer_number], doc_type.value, item.number,
+                series[(doc_type, item.issue_date.year)], item.currency, total, total, open_minor, settlement,
+                day(item.issue_date), day(item.due_date), item.po_number,
+            )
+
+    columns = (
+        "id", "customer_id", "document_type", "number", "series_id", "currency", "net_minor", "total_minor",
+        "open_minor", "settlement", "issue_date", "due_date", "po_number",
+    )
+    constants = {
+        "entity_id": entity.pk, "status": Document.Status.ISSUED.value, "tax_minor": 0, "payment_terms": "",
+        "is_migrated": True, "created_at": now, "issued_at": now, "created_by_id": actor_id,
+    }
+    for start in range(0, len(todo), CHUNK):
+        _insert(Document, columns, rows(start, min(start + CHUNK, len(todo))), constants)
+        progress.to(0.4 * min(start + CHUNK, len(todo)) / len(todo))
+
+
+def _write_allocations(
+    entity: LegalEntity, todo: Sequence[OpenItemIn], ids: Sequence[int], actor_id: int | None, now: datetime,
+    source: str,
+) -> None:
+    iso: dict[date, str] = {}
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        for item, document_id in zip(todo, ids, strict=True):
+            if item.amount_minor != item.open_minor:
+                posting = item.paid_date or item.issue_date
+                yield (
+                    document_id, item.currency, abs(item.amount_minor - item.open_minor),
+                    iso.get(posting) or iso.setdefault(posting, posting.isoformat()),
+                )
+
+    _insert(
+        Allocation, ("document_id", "currency", "amount_minor", "posting_date"), rows(),
+        {
+            "entity_id": entity.pk, "kind": Allocation.Kind.MIGRATION.value,
+            "reason": f"paid before migration ({source})"[:300], "created_at": now, "created_by_id": actor_id,
+        },
+    )
+
+
+def _post_ledger(
+    entity: LegalEntity, todo: Sequence[OpenItemIn], ids: Sequence[int], customers: dict[str, int],
+    actor_id: int | None, now: datetime, progress: _Progress,
+) -> int:
+    """Opening entries (per issue date and currency) and settlement entries (per paid date and currency)."""
+    receivable_id = ledger_selectors.account_for(entity=entity, type=AccountType.RECEIVABLE).pk
+    clearing_id = ledger_selectors.account_for(entity=entity, type=AccountType.CLEARING).pk
+    opening: dict[tuple[date, str], list[int]] = defaultdict(list)
+    settlement: dict[tuple[date, str], list[int]] = defaultdict(list)
+    for position, item in enumerate(todo):
+        opening[(item.issue_date, item.currency)].append(position)
+        if item.amount_minor != item.open_minor:
+            settlement[(item.paid_date or item.issue_date, item.currency)].append(position)
+    groups = [("opening", key, members) for key, members in sorted(opening.items())]
+    groups += [("settlement", key, members) for key, members in sorted(settlement.items())]
+    total_lines = sum(len(members) for _, _, members in groups) or 1
+    posted = lines_done = 0
+    batch: list[EntryIn] = []
+    batch_lines = 0
+    for kind, (posting_date, currency), members in groups:
+        lines = []
+        net = 0
+        for position in members:
+            item = todo[position]
+            # the opening debits the item's total; the settlement credits its paid part (signed)
+            amount = item.amount_minor if kind == "opening" else item.open_minor - item.amount_minor
+            net += amount
+            lines.append(PostingLine(
+                account_id=receivable_id, currency=currency, debit_minor=amount if amount > 0 else 0,
+                credit_minor=-amount if amount < 0 else 0, customer_id=customers[item.customer_number],
+                document_id=ids[position],
+            ))
         if net:
-            lines.append(
-                PostingLine(account_id=clearing_id, currency=currency, debit_minor=max(-net, 0),
-                            credit_minor=max(net, 0), memo=f"migration {kind}")
-            )
-        first_id = members[0][1]
-        entries.append(
-            EntryIn(
-                posting_date=posting_date,
-                description=f"Migrated open items: {kind} {posting_date.isoformat()} {currency} ({len(members)})",
-                source_type="migration",
-                source_id=first_id,
-                idempotency_key=f"migration-{kind}:{posting_date.isoformat()}:{currency}:{first_id}",
-                lines=lines,
-            )
-        )
-    return entries
+            lines.append(PostingLine(
+                account_id=clearing_id, currency=currency, debit_minor=-net if net < 0 else 0,
+                credit_minor=net if net > 0 else 0, memo=f"migration {kind}",
+            ))
+        first_id = ids[members[0]]
+        batch.append(EntryIn(
+            posting_date=posting_date,
+            description=f"Migrated open items: {kind} {posting_date.isoformat()} {currency} ({len(members)})",
+            source_type="migration",
+            source_id=first_id,
+            idempotency_key=f"migration-{kind}:{posting_date.isoformat()}:{currency}:{first_id}",
+            lines=lines,
+        ))
+        batch_lines += len(lines)
+        if batch_lines >= LINES_PER_POSTING:
+            posted += len(ledger_services.journal_entries_post_bulk(
+                entity=entity, entries=batch, now=now, created_by_id=actor_id
+            ))
+            lines_done += batch_lines
+            progress.to(0.5 + 0.5 * lines_done / total_lines)
+            batch, batch_lines = [], 0
+    if batch:
+        posted += len(ledger_services.journal_entries_post_bulk(
+            entity=entity, entries=batch, now=now, created_by_id=actor_id
+        ))
+    return posted
 
 
 @transaction.atomic
@@ -180,67 +345,26 @@ def open_items_import(
     progress: Callable[[int], None] | None = None,
 ) -> OpenItemsResult:
     todo, unchanged, customers = _validate(entity, items)
+    if progress is not None and unchanged:
+        progress(unchanged)
     if not todo:
         return OpenItemsResult(created=0, unchanged=unchanged, journal_entries=0)
+    steps = _Progress(progress, len(todo))
     dates = [item.issue_date for item in todo] + [item.paid_date for item in todo if item.paid_date]
     ledger_services.periods_open(
         entity=entity, first=min(dates), last=max(dates), now=now, reason=f"migration import {source}", actor=actor
     )
-    receivable_id = ledger_selectors.account_for(entity=entity, type=AccountType.RECEIVABLE).pk
-    clearing_id = ledger_selectors.account_for(entity=entity, type=AccountType.CLEARING).pk
-    series_ids: dict[tuple[str, int], int] = {}
-    entries_posted = 0
+    del dates
     actor_id = actor.pk if actor is not None and actor.is_authenticated else None
-    for chunk in _chunks(todo, BATCH):
-        documents = []
-        for item in chunk:
-            doc_type = DocumentType.CREDIT_MEMO if item.amount_minor < 0 else DocumentType.INVOICE
-            key = (doc_type, item.issue_date.year)
-            if key not in series_ids:
-                series_ids[key] = numbering.series_for(
-                    entity=entity, document_type=doc_type, year=key[1], is_migration=True
-                ).pk
-            documents.append(
-                Document(
-                    entity=entity, customer_id=customers[item.customer_number], document_type=doc_type,
-                    status=Document.Status.ISSUED, number=item.number, series_id=series_ids[key],
-                    currency=item.currency, net_minor=item.amount_minor, tax_minor=0,
-                    total_minor=item.amount_minor, open_minor=item.open_minor,
-                    settlement=calculations.settlement_state(
-                        total_minor=item.amount_minor, open_minor=item.open_minor, kinds={"migration"}
-                    ),
-                    issue_date=item.issue_date, due_date=item.due_date, payment_terms="",
-                    po_number=item.po_number, is_migrated=True, created_at=now, issued_at=now,
-                    created_by_id=actor_id,
-                )
-            )
-        created = Document.objects.bulk_create(documents, batch_size=2000)
-        pairs = list(zip(chunk, [doc.pk for doc in created], strict=True))
-        entries = _posting_entries(
-            pairs, customers=customers, receivable_id=receivable_id, clearing_id=clearing_id, settle=False
-        )
-        entries += _posting_entries(
-            pairs, customers=customers, receivable_id=receivable_id, clearing_id=clearing_id, settle=True
-        )
-        Allocation.objects.bulk_create(
-            (
-                Allocation(
-                    entity=entity, document_id=document_id, kind=Allocation.Kind.MIGRATION, currency=item.currency,
-                    amount_minor=abs(item.amount_minor - item.open_minor),
-                    posting_date=item.paid_date or item.issue_date, reason=f"paid before migration ({source})",
-                    created_at=now, created_by_id=actor_id,
-                )
-                for item, document_id in pairs
-                if item.amount_minor != item.open_minor
-            ),
-            batch_size=2000,
-        )
-        entries_posted += len(
-            ledger_services.journal_entries_post_bulk(entity=entity, entries=entries, now=now, created_by_id=actor_id)
-        )
-        if progress is not None:
-            progress(len(chunk))
-    numbering.advance_past_imported(entity=entity, numbers=[item.number for item in todo])
+    ids = _reserve_ids(Document, len(todo))
+    _write_documents(entity, todo, ids, customers, actor_id, now, steps)
+    _write_allocations(entity, todo, ids, actor_id, now, source)
+    steps.to(0.5)
+    entries_posted = _post_ledger(entity, todo, ids, customers, actor_id, now, steps)
+    steps.to(1)
+    # only numbers shaped like a native series can move its counter
+    native = tuple(numbering.PREFIXES.values())
+    numbering.advance_past_imported(entity=entity, numbers=[item.number for item in todo if item.number.startswith(native)])
     audit_services.record(
         actor=actor, action="receivables.open_items.imported", object_type="legal_entity", object_id=entity.pk,
         object_label=entity.code, entity_id=entity.pk,

@@ -1,24 +1,43 @@
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from o2c.workspace import roles
 
+# who may read the audit trail of all their entities
+VIEW_AUDIT_TRAIL = frozenset({roles.AUDITOR, roles.AR_MANAGER, roles.ADMIN})
+
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
-    """The menu a person sees follows their roles."""
+    """The menu a person sees follows their roles; the current page is marked."""
+    language = get_language() or settings.LANGUAGE_CODE
+    context: dict[str, Any] = {
+        "nav_items": [],
+        "languages": settings.LANGUAGES,
+        "current_language": language,
+        "current_language_name": dict(settings.LANGUAGES).get(language, language),
+    }
     user = request.user
     if not user.is_authenticated:
-        return {"nav_items": []}
+        return context
     items = [
         (_("Home"), reverse("home"), roles.VIEW_RECEIVABLES),
         (_("Customers"), reverse("customer_list"), roles.VIEW_RECEIVABLES),
         (_("Invoices"), reverse("document_list"), roles.VIEW_RECEIVABLES),
         (_("New invoice"), reverse("document_create"), roles.ISSUE_DOCUMENTS),
         (_("Trial balance"), reverse("trial_balance"), roles.VIEW_LEDGER),
-        (_("Audit trail"), reverse("audit_list"), frozenset({roles.AUDITOR, roles.AR_MANAGER, roles.ADMIN})),
+        (_("Audit trail"), reverse("audit_list"), VIEW_AUDIT_TRAIL),
     ]
-    visible = [{"label": label, "url": url} for label, url, allowed in items if roles.has_any(user, allowed)]
-    return {"nav_items": visible, "user_roles": sorted(roles.roles_of(user))}
+    path = request.path
+    home = reverse("home")
+    context["nav_items"] = [
+        {"label": label, "url": url, "current": path == url if url == home else path.startswith(url)}
+        for label, url, allowed in items
+        if roles.has_any(user, allowed)
+    ]
+    context["user_roles"] = sorted(roles.roles_of(user))
+    return context

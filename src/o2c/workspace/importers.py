@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from django.contrib.auth.models import User
 from django.db import transaction
 
 from o2c.core.exceptions import DomainError, InputError
-from o2c.core.money import UnableToHandleMoney, ensure_currency, parse_amount, to_minor
+from o2c.core.money import UnableToHandleMoney, currency_decimals, ensure_currency, parse_amount, to_minor
 from o2c.customers import services as customer_services
 from o2c.customers.services import CustomerIn
 from o2c.ledger import selectors as ledger_selectors
@@ -20,7 +21,7 @@ from o2c.ledger.models import LegalEntity
 from o2c.ledger.services import FxRateIn
 from o2c.receivables import migration
 from o2c.receivables.migration import OpenItemIn
-from o2c.workspace.csvfiles import Row, read_rows
+from o2c.workspace.csvfiles import Row, read_rows, read_table
 
 CUSTOMER_COLUMNS = (
     "customer_number",
@@ -191,52 +192,141 @@ class InvoicesImported:
     journal_entries: int
 
 
+def _open_item(row: Row, resolve: _EntityResolver) -> tuple[LegalEntity, OpenItemIn]:
+    """One invoice row, checked column by column; every refusal names its row and column."""
+    entity = resolve(row)
+    currency = _currency(row)
+    amount = _money_minor(row, "amount", currency)
+    open_amount = _money_minor(row, "open_amount", currency)
+    issue_date = row.date("issue_date")
+    due_date = row.date("due_date")
+    paid_date = row.date("paid_date", optional=True)
+    assert issue_date is not None and due_date is not None
+    if amount == 0:
+        raise row.error("amount", "is zero; an open item has an amount")
+    if (amount > 0 and not 0 <= open_amount <= amount) or (amount < 0 and not amount <= open_amount <= 0):
+        raise row.error(
+            "open_amount",
+            f"{row.text('open_amount')} is not between 0 and the amount {row.text('amount')}",
+        )
+    if due_date < issue_date:
+        raise row.error(
+            "due_date", f"{due_date.isoformat()} is before the issue date {issue_date.isoformat()}"
+        )
+    if paid_date is not None and paid_date < issue_date:
+        raise row.error(
+            "paid_date", f"{paid_date.isoformat()} is before the issue date {issue_date.isoformat()}"
+        )
+    return entity, OpenItemIn(
+        row=row.number, number=row.required("invoice_number"),
+        customer_number=row.required("customer_number"),
+        issue_date=issue_date, due_date=due_date, currency=currency, amount_minor=amount,
+        open_minor=open_amount, po_number=row.text("po_number"), paid_date=paid_date,
+    )
+
+
+_PLAIN_AMOUNT = re.compile(r"(-?)(\d{1,15})(?:\.(\d+))?")
+
+
 def read_open_items(
     path: Path, *, entity_code: str | None
 ) -> dict[int, tuple[LegalEntity, list[OpenItemIn]]]:
+    """Open items per entity. A million rows are common here, so the plain shape of a row (no entity
+    column, known currency, `-123.45` amounts, ISO dates) is read by position; anything else, and
+    every refusal, goes through `_open_item`, which names the row and column."""
     resolve = _EntityResolver(entity_code)
     per_entity: dict[int, tuple[LegalEntity, list[OpenItemIn]]] = {}
-    for row in read_rows(path, required=INVOICE_REQUIRED):
-        entity = resolve(row)
-        currency = _currency(row)
-        amount = _money_minor(row, "amount", currency)
-        open_amount = _money_minor(row, "open_amount", currency)
-        issue_date = row.date("issue_date")
-        due_date = row.date("due_date")
-        paid_date = row.date("paid_date", optional=True)
-        assert issue_date is not None and due_date is not None
-        if amount == 0:
-            raise row.error("amount", "is zero; an open item has an amount")
-        if (amount > 0 and not 0 <= open_amount <= amount) or (amount < 0 and not amount <= open_amount <= 0):
-            raise row.error(
-                "open_amount",
-                f"{row.text('open_amount')} is not between 0 and the amount {row.text('amount')}",
+    header, records = read_table(path, required=INVOICE_REQUIRED)
+    name = str(path)
+    width = len(header)
+    at = {column: header.index(column) for column in (*INVOICE_REQUIRED, "po_number", "paid_date", "entity")
+          if column in header}
+    i_number, i_customer, i_issue, i_due, i_currency, i_amount, i_open = (at[c] for c in INVOICE_REQUIRED)
+    i_po, i_paid, i_entity = at.get("po_number"), at.get("paid_date"), at.get("entity")
+    default_items = per_entity.setdefault(resolve.default.pk, (resolve.default, []))[1]
+    decimals: dict[str, int] = {}  # currency cell -> minor digits, once the slow path accepted it
+    dates: dict[str, date] = {}
+    shared: dict[str, str] = {}  # one string per customer number
+    match = _PLAIN_AMOUNT.fullmatch
+    for number, cells in records:
+        item = None
+        if len(cells) >= width and (i_entity is None or not cells[i_entity]):
+            item = _plain_open_item(
+                number, cells, decimals, dates, shared, match,
+                i_number, i_customer, i_issue, i_due, i_currency, i_amount, i_open, i_po, i_paid,
             )
-        if due_date < issue_date:
-            raise row.error(
-                "due_date", f"{due_date.isoformat()} is before the issue date {issue_date.isoformat()}"
-            )
-        if paid_date is not None and paid_date < issue_date:
-            raise row.error(
-                "paid_date", f"{paid_date.isoformat()} is before the issue date {issue_date.isoformat()}"
-            )
-        per_entity.setdefault(entity.pk, (entity, []))[1].append(
-            OpenItemIn(
-                row=row.number,
-                number=row.required("invoice_number"),
-                customer_number=row.required("customer_number"),
-                issue_date=issue_date,
-                due_date=due_date,
-                currency=currency,
-                amount_minor=amount,
-                open_minor=open_amount,
-                po_number=row.text("po_number"),
-                paid_date=paid_date,
-            )
-        )
+        if item is not None:
+            default_items.append(item)
+            continue
+        row = Row(file=name, number=number, values=dict(zip(header, cells, strict=False)))
+        entity, item = _open_item(row, resolve)
+        per_entity.setdefault(entity.pk, (entity, []))[1].append(item)
+        if entity is resolve.default and item.currency == row.values.get("currency"):
+            decimals.setdefault(item.currency, currency_decimals(item.currency))
+    if not default_items:
+        del per_entity[resolve.default.pk]
     if not per_entity:
         raise InputError("the file has a header but no invoices", file=str(path), code="empty_file")
     return per_entity
+
+
+def _plain_open_item(
+    number: int, cells: list[str], decimals: dict[str, int], dates: dict[str, date], shared: dict[str, str],
+    match: Callable[[str], re.Match[str] | None],
+    i_number: int, i_customer: int, i_issue: int, i_due: int, i_currency: int, i_amount: int, i_open: int,
+    i_po: int | None, i_paid: int | None,
+) -> OpenItemIn | None:
+    """The row as an item when it has the plain shape and passes every check, else None (the caller
+    then reads it the careful way, which refuses it with its reason or accepts an unusual spelling)."""
+    digits = decimals.get(cells[i_currency])
+    if digits is None:
+        return None
+    amount = _plain_minor(match(cells[i_amount]), digits)
+    open_amount = _plain_minor(match(cells[i_open]), digits)
+    if amount is None or open_amount is None or amount == 0:
+        return None
+    if not (0 <= open_amount <= amount if amount > 0 else amount <= open_amount <= 0):
+        return None
+    try:
+        issue_date = dates.get(cells[i_issue]) or _date(dates, cells[i_issue])
+        due_date = dates.get(cells[i_due]) or _date(dates, cells[i_due])
+        paid_text = cells[i_paid] if i_paid is not None else ""
+        paid_date = (dates.get(paid_text) or _date(dates, paid_text)) if paid_text else None
+    except ValueError:
+        return None
+    if due_date < issue_date or (paid_date is not None and paid_date < issue_date):
+        return None
+    invoice_number = cells[i_number].strip()
+    customer = cells[i_customer].strip()
+    if not invoice_number or not customer:
+        return None
+    return OpenItemIn(
+        row=number, number=invoice_number, customer_number=shared.setdefault(customer, customer),
+        issue_date=issue_date, due_date=due_date, currency=cells[i_currency], amount_minor=amount,
+        open_minor=open_amount, po_number=cells[i_po].strip() if i_po is not None else "",
+        paid_date=paid_date,
+    )
+
+
+def _date(seen: dict[str, date], text: str) -> date:
+    """`date.fromisoformat`, remembered: a file has a few hundred distinct dates in a million rows."""
+    value = seen[text] = date.fromisoformat(text)
+    return value
+
+
+def _plain_minor(found: re.Match[str] | None, digits: int) -> int | None:
+    """`-123.45` in minor units, or None when the text has another shape or too many decimals."""
+    if found is None:
+        return None
+    sign, whole, fraction = found.groups()
+    if fraction is None:
+        fraction = ""
+    elif len(fraction) > digits:
+        if fraction[digits:].strip("0"):
+            return None
+        fraction = fraction[:digits]
+    minor = int(whole) * 10**digits + (int(fraction.ljust(digits, "0")) if digits else 0)
+    return -minor if sign else minor
 
 
 def import_invoices(

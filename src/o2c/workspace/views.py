@@ -1,8 +1,462 @@
+"""The back office's pages. Each view: a permission check, a form, one domain call, a template.
+
+Every read is limited to the legal entities granted to the person (`_entity_ids`); an object of
+another entity is a 404, an action without the role a 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import wraps
+from typing import Any, Generic, TypeVar
+
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Page, Paginator
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.middleware import HtmxDetails
+
+from o2c.audit import selectors as audit_selectors
+from o2c.core import clock
+from o2c.core.exceptions import DomainError
+from o2c.core.money import Money
+from o2c.customers import selectors as customer_selectors
+from o2c.customers import services as customer_services
+from o2c.customers.models import Customer
+from o2c.ledger import selectors as ledger_selectors
+from o2c.ledger.models import LegalEntity
+from o2c.receivables import selectors as receivable_selectors
+from o2c.receivables import services as receivable_services
+from o2c.receivables.models import Document, DocumentType
+from o2c.workspace import forms, roles
+from o2c.workspace.context_processors import VIEW_AUDIT_TRAIL
+from o2c.workspace.models import UserPreference
+
+CUSTOMERS_PER_PAGE = 50
+DOCUMENTS_PER_PAGE = 50
+OPEN_ITEMS_PER_PAGE = 25
+AUDIT_EVENTS_PER_PAGE = 100
+HISTORY_LIMIT = 100
+
+T = TypeVar("T")
+View = Callable[..., HttpResponse]
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+def role_required(allowed: frozenset[str]) -> Callable[[View], View]:
+    """Login first (anonymous -> the login page), then the role (missing -> 403)."""
+
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not roles.has_any(request.user, allowed):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return login_required(wrapped)
+
+    return decorator
+
+
+def _entity_ids(request: HttpRequest) -> list[int]:
+    return ledger_selectors.entity_ids_for_user(request.user)
+
+
+def _actor(request: HttpRequest) -> AbstractBaseUser:
+    user = request.user
+    assert isinstance(user, AbstractBaseUser)  # role_required let only signed-in people through
+    return user
+
+
+def _page_number(request: HttpRequest, name: str = "page") -> int:
+    try:
+        return max(int(request.GET.get(name, "1")), 1)
+    except ValueError:
+        return 1
+
+
+@dataclass(frozen=True)
+class SlicePage(Generic[T]):
+    """A page without a total count: on a million documents, COUNT(*) costs more than the page.
+    Fetches one row more than it shows to know whether there is a next page."""
+
+    object_list: list[T]
+    number: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_other_pages(self) -> bool:
+        return self.has_next or self.has_previous
+
+    @property
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    @property
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+
+def slice_page(items: QuerySet[T], *, number: int, per_page: int) -> SlicePage[T]:
+    start = (number - 1) * per_page
+    rows = list(items[start : start + per_page + 1])
+    return SlicePage(object_list=rows[:per_page], number=number, has_next=len(rows) > per_page)
+
+
+def _query_without_page(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+def _today(entity: LegalEntity | None = None) -> date:
+    return clock.today_in(entity.time_zone if entity is not None else settings.TIME_ZONE)
+
+
+# --- home and language ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EntitySummary:
+    entity: LegalEntity
+    as_of: date
+    rows: Sequence[receivable_selectors.OpenItemsSummary]
+
+
+@role_required(roles.VIEW_RECEIVABLES)
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    summaries = []
+    for entity in ledger_selectors.entities_for_user(request.user):
+        as_of = _today(entity)
+        rows = receivable_selectors.open_items_summary(entity_ids=[entity.pk], as_of=as_of)
+        summaries.append(EntitySummary(entity=entity, as_of=as_of, rows=rows))
+    return render(request, "workspace/home.html", {"summaries": summaries})
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "workspace/home.html", {})
+@require_POST
+def language_set(request: HttpRequest) -> HttpResponse:
+    """Remember the person's language in their preferences (the middleware applies it on every page)."""
+    form = forms.LanguageForm(request.POST)
+    target = request.POST.get("next") or reverse("home")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = reverse("home")
+    if form.is_valid():
+        language = form.cleaned_data["language"]
+        UserPreference.objects.update_or_create(user_id=request.user.pk, defaults={"language": language})
+        translation.activate(language)
+    return HttpResponseRedirect(target)
+
+
+# --- customers -----------------------------------------------------------------------------------
+
+
+@role_required(roles.VIEW_RECEIVABLES)
+@require_GET
+def customer_list(request: HtmxHttpRequest) -> HttpResponse:
+    """Live search on number, name and VAT id; 50 a page. Customers only: no join on documents."""
+    form = forms.CustomerSearchForm(request.GET)
+    search = status = ""
+    if form.is_valid():
+        search, status = form.cleaned_data["q"], form.cleaned_data["status"]
+    customers = customer_selectors.customer_list(entity_ids=_entity_ids(request), search=search, status=status)
+    page: Page[Customer] = Paginator(customers, CUSTOMERS_PER_PAGE).get_page(_page_number(request))
+    context = {"form": form, "page": page, "query": _query_without_page(request)}
+    template = "workspace/_customer_results.html" if request.htmx else "workspace/customer_list.html"
+    return render(request, template, context)
+
+
+def _customer_or_404(request: HttpRequest, customer_id: int) -> Customer:
+    try:
+        return customer_selectors.customer_get(entity_ids=_entity_ids(request), customer_id=customer_id)
+    except Customer.DoesNotExist:
+        raise Http404 from None
+
+
+def _customer_page(
+    request: HttpRequest,
+    customer: Customer,
+    *,
+    contact_form: forms.ContactForm | None = None,
+    bank_account_form: forms.BankAccountForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    open_items = receivable_selectors.document_list(
+        entity_ids=[customer.entity_id], customer_id=customer.pk, open_only=True
+    )
+    context = {
+        "customer": customer,
+        "balances": receivable_selectors.customer_balances(customer_id=customer.pk, as_of=_today(customer.entity)),
+        "open_items": slice_page(open_items, number=_page_number(request), per_page=OPEN_ITEMS_PER_PAGE),
+        "history": audit_selectors.audit_events_for(object_type="customer", object_id=customer.pk)[
+            :HISTORY_LIMIT
+        ],
+        "can_edit": roles.has_any(request.user, roles.EDIT_CUSTOMERS),
+        "contact_form": contact_form or forms.ContactForm(),
+        "bank_account_form": bank_account_form or forms.BankAccountForm(),
+        "credit_limit": customer.credit_limit_minor,
+    }
+    return render(request, "workspace/customer_detail.html", context, status=status)
+
+
+@role_required(roles.VIEW_RECEIVABLES)
+@require_GET
+def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
+    return _customer_page(request, _customer_or_404(request, customer_id))
+
+
+@role_required(roles.EDIT_CUSTOMERS)
+@require_http_methods(["GET", "POST"])
+def customer_edit(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = _customer_or_404(request, customer_id)
+    if request.method != "POST":
+        form = forms.CustomerForm(initial=forms.CustomerForm.initial_for(customer))
+        return render(request, "workspace/customer_edit.html", {"customer": customer, "form": form})
+    form = forms.CustomerForm(request.POST, initial=forms.CustomerForm.initial_for(customer))
+    if form.is_valid():
+        data = form.cleaned_data
+        limit = customer.credit_limit_minor
+        try:
+            customer_services.customer_update(
+                customer_id=customer.pk,
+                data=customer_services.CustomerIn(
+                    number=customer.number,
+                    name=data["name"],
+                    country=data["country"],
+                    currency=data["currency"],
+                    language=data["language"],
+                    payment_terms=data["payment_terms"],
+                    email=data["email"],
+                    vat_id=data["vat_id"],
+                    parent_number=data["parent_number"],
+                    credit_limit=None if limit is None else Money.from_minor(limit, customer.currency).amount,
+                    status=data["status"],
+                    crm_id=data["crm_id"],
+                    erp_id=data["erp_id"],
+                    address=data["address"],
+                ),
+                actor=_actor(request),
+                now=clock.now(),
+                reason=data["reason"],
+            )
+        except DomainError as error:
+            forms.add_domain_error(form, error)
+        else:
+            messages.success(request, _("Customer %(number)s saved.") % {"number": customer.number})
+            return redirect("customer_detail", customer_id=customer.pk)
+    return render(request, "workspace/customer_edit.html", {"customer": customer, "form": form}, status=422)
+
+
+@role_required(roles.EDIT_CUSTOMERS)
+@require_POST
+def contact_add(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = _customer_or_404(request, customer_id)
+    form = forms.ContactForm(request.POST)
+    if form.is_valid():
+        try:
+            customer_services.contact_add(customer_id=customer.pk, actor=_actor(request), now=clock.now(), **form.cleaned_data)
+        except DomainError as error:
+            forms.add_domain_error(form, error)
+        else:
+            messages.success(request, _("Contact added."))
+            return redirect("customer_detail", customer_id=customer.pk)
+    return _customer_page(request, customer, contact_form=form, status=422)
+
+
+@role_required(roles.EDIT_CUSTOMERS)
+@require_POST
+def bank_account_add(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = _customer_or_404(request, customer_id)
+    form = forms.BankAccountForm(request.POST)
+    if form.is_valid():
+        try:
+            customer_services.bank_account_add(
+                customer_id=customer.pk, actor=_actor(request), now=clock.now(), **form.cleaned_data
+            )
+        except DomainError as error:
+            forms.add_domain_error(form, error)
+        else:
+            messages.success(request, _("Bank account added."))
+            return redirect("customer_detail", customer_id=customer.pk)
+    return _customer_page(request, customer, bank_account_form=form, status=422)
+
+
+# --- documents -----------------------------------------------------------------------------------
+
+
+@role_required(roles.VIEW_RECEIVABLES)
+@require_GET
+def document_list(request: HtmxHttpRequest) -> HttpResponse:
+    """Newest first on the (entity, issue_date) index; pages without COUNT(*)."""
+    form = forms.DocumentFilterForm(request.GET)
+    filters: dict[str, Any] = {}
+    if form.is_valid():
+        data = form.cleaned_data
+        filters = {"search": data["q"], "document_type": data["type"], "open_only": data["open"]}
+    documents = receivable_selectors.document_list(entity_ids=_entity_ids(request), **filters)
+    page = slice_page(documents, number=_page_number(request), per_page=DOCUMENTS_PER_PAGE)
+    context = {"form": form, "page": page, "query": _query_without_page(request)}
+    template = "workspace/_document_results.html" if request.htmx else "workspace/document_list.html"
+    return render(request, template, context)
+
+
+def _document_or_404(request: HttpRequest, document_id: int) -> Document:
+    try:
+        return receivable_selectors.document_get(entity_ids=_entity_ids(request), document_id=document_id)
+    except Document.DoesNotExist:
+        raise Http404 from None
+
+
+@role_required(roles.VIEW_RECEIVABLES)
+@require_GET
+def document_detail(request: HttpRequest, document_id: int) -> HttpResponse:
+    document = _document_or_404(request, document_id)
+    can_issue = roles.has_any(request.user, roles.ISSUE_DOCUMENTS)
+    context = {
+        "doc": document,
+        "allocations": receivable_selectors.document_allocations(document_id=document.pk),
+        "entries": ledger_selectors.entries_for_document(document_id=document.pk),
+        "history": audit_selectors.audit_events_for(object_type="document", object_id=document.pk)[
+            :HISTORY_LIMIT
+        ],
+        "can_issue": can_issue and document.status == Document.Status.DRAFT,
+        "can_credit": can_issue
+        and document.status == Document.Status.ISSUED
+        and document.document_type == DocumentType.INVOICE,
+    }
+    return render(request, "workspace/document_detail.html", context)
+
+
+def _entity_choices(request: HttpRequest) -> list[tuple[int, str]]:
+    return [(e.pk, f"{e.code} {e.name}") for e in ledger_selectors.entities_for_user(request.user)]
+
+
+@role_required(roles.ISSUE_DOCUMENTS)
+@require_http_methods(["GET", "POST"])
+def document_create(request: HttpRequest) -> HttpResponse:
+    """A manual invoice, saved as a draft; it is issued from its page."""
+    entities = _entity_choices(request)
+    if request.method != "POST":
+        form = forms.DocumentForm(entities=entities, initial={"issue_date": _today()})
+        lines = forms.LineFormSet(prefix="lines")
+        return render(request, "workspace/document_create.html", {"form": form, "lines": lines})
+    form = forms.DocumentForm(request.POST, entities=entities)
+    lines = forms.LineFormSet(request.POST, prefix="lines")
+    if form.is_valid() and lines.is_valid():
+        data = form.cleaned_data
+        customer = customer_selectors.customer_by_number(entity_id=data["entity"], number=data["customer_number"])
+        if customer is None:
+            form.add_error("customer_number", _("There is no customer with this number in the legal entity."))
+        else:
+            try:
+                draft = receivable_services.document_create(
+                    customer=customer,
+                    document_type=DocumentType.INVOICE,
+                    issue_date=data["issue_date"],
+                    lines=lines.lines(),
+                    actor=_actor(request),
+                    now=clock.now(),
+                    po_number=data["po_number"],
+                )
+            except DomainError as error:
+                forms.add_domain_error(form, error)
+            else:
+                messages.success(request, _("Draft invoice saved. Check it and issue it."))
+                return redirect("document_detail", document_id=draft.pk)
+    return render(request, "workspace/document_create.html", {"form": form, "lines": lines}, status=422)
+
+
+@role_required(roles.ISSUE_DOCUMENTS)
+@require_POST
+def document_issue(request: HttpRequest, document_id: int) -> HttpResponse:
+    document = _document_or_404(request, document_id)
+    try:
+        issued = receivable_services.document_issue(document_id=document.pk, actor=_actor(request), now=clock.now())
+    except DomainError as error:
+        messages.error(request, forms.domain_message(error))
+    else:
+        messages.success(request, _("Issued as %(number)s.") % {"number": issued.number})
+    return redirect("document_detail", document_id=document.pk)
+
+
+@role_required(roles.ISSUE_DOCUMENTS)
+@require_http_methods(["GET", "POST"])
+def credit_memo_create(request: HttpRequest, document_id: int) -> HttpResponse:
+    """Credit an issued invoice: the credit memo is created and issued at once, and settles the invoice."""
+    invoice = _document_or_404(request, document_id)
+    if invoice.status != Document.Status.ISSUED or invoice.document_type != DocumentType.INVOICE:
+        messages.error(request, _("Only an issued invoice can be credited."))
+        return redirect("document_detail", document_id=invoice.pk)
+    tax_rates: list[Decimal] = [tax.rate for tax in invoice.tax_lines.all()]
+    if request.method != "POST":
+        form = forms.CreditMemoForm(tax_rates=tax_rates, initial={"issue_date": _today(invoice.entity)})
+        return render(request, "workspace/credit_memo_create.html", {"invoice": invoice, "form": form})
+    form = forms.CreditMemoForm(request.POST, tax_rates=tax_rates)
+    if form.is_valid():
+        try:
+            with transaction.atomic():
+                draft = receivable_services.document_create(
+                    customer=invoice.customer,
+                    document_type=DocumentType.CREDIT_MEMO,
+                    issue_date=form.cleaned_data["issue_date"],
+                    lines=[form.line()],
+                    actor=_actor(request),
+                    now=clock.now(),
+                    corrects=invoice,
+                    notes=form.cleaned_data["reason"],
+                )
+                credit_memo = receivable_services.document_issue(
+                    document_id=draft.pk, actor=_actor(request), now=clock.now()
+                )
+        except DomainError as error:
+            forms.add_domain_error(form, error)
+        else:
+            messages.success(
+                request,
+                _("Credit memo %(number)s issued for %(invoice)s.")
+                % {"number": credit_memo.number, "invoice": invoice.number},
+            )
+            return redirect("document_detail", document_id=credit_memo.pk)
+    return render(request, "workspace/credit_memo_create.html", {"invoice": invoice, "form": form}, status=422)
+
+
+# --- ledger and audit ----------------------------------------------------------------------------
+
+
+@role_required(roles.VIEW_LEDGER)
+@require_GET
+def trial_balance(request: HttpRequest) -> HttpResponse:
+    form = forms.TrialBalanceForm(request.GET)
+    as_of = (form.cleaned_data.get("as_of") if form.is_valid() else None) or _today()
+    rows = ledger_selectors.trial_balance(entity_ids=_entity_ids(request), as_of=as_of)
+    return render(request, "workspace/trial_balance.html", {"form": form, "rows": rows, "as_of": as_of})
+
+
+@role_required(VIEW_AUDIT_TRAIL)
+@require_GET
+def audit_list(request: HttpRequest) -> HttpResponse:
+    events = audit_selectors.audit_events_list(entity_ids=_entity_ids(request))
+    page = slice_page(events, number=_page_number(request), per_page=AUDIT_EVENTS_PER_PAGE)
+    return render(request, "workspace/audit_list.html", {"page": page, "query": _query_without_page(request)})
