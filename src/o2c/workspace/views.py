@@ -11,16 +11,16 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import wraps
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -52,7 +52,7 @@ OPEN_ITEMS_PER_PAGE = 25
 AUDIT_EVENTS_PER_PAGE = 100
 HISTORY_LIMIT = 100
 
-T = TypeVar("T")
+T = TypeVar("T", bound=Model)
 View = Callable[..., HttpResponse]
 
 
@@ -79,9 +79,9 @@ def _entity_ids(request: HttpRequest) -> list[int]:
     return ledger_selectors.entity_ids_for_user(request.user)
 
 
-def _actor(request: HttpRequest) -> AbstractBaseUser:
+def _actor(request: HttpRequest) -> User:
     user = request.user
-    assert isinstance(user, AbstractBaseUser)  # role_required let only signed-in people through
+    assert isinstance(user, User)  # role_required let only signed-in people through
     return user
 
 
@@ -181,7 +181,9 @@ def customer_list(request: HtmxHttpRequest) -> HttpResponse:
     search = status = ""
     if form.is_valid():
         search, status = form.cleaned_data["q"], form.cleaned_data["status"]
-    customers = customer_selectors.customer_list(entity_ids=_entity_ids(request), search=search, status=status)
+    customers = customer_selectors.customer_list(
+        entity_ids=_entity_ids(request), search=search, status=status
+    )
     page: Page[Customer] = Paginator(customers, CUSTOMERS_PER_PAGE).get_page(_page_number(request))
     context = {"form": form, "page": page, "query": _query_without_page(request)}
     template = "workspace/_customer_results.html" if request.htmx else "workspace/customer_list.html"
@@ -208,7 +210,9 @@ def _customer_page(
     )
     context = {
         "customer": customer,
-        "balances": receivable_selectors.customer_balances(customer_id=customer.pk, as_of=_today(customer.entity)),
+        "balances": receivable_selectors.customer_balances(
+            customer_id=customer.pk, as_of=_today(customer.entity)
+        ),
         "open_items": slice_page(open_items, number=_page_number(request), per_page=OPEN_ITEMS_PER_PAGE),
         "history": audit_selectors.audit_events_for(object_type="customer", object_id=customer.pk)[
             :HISTORY_LIMIT
@@ -276,7 +280,9 @@ def contact_add(request: HttpRequest, customer_id: int) -> HttpResponse:
     form = forms.ContactForm(request.POST)
     if form.is_valid():
         try:
-            customer_services.contact_add(customer_id=customer.pk, actor=_actor(request), now=clock.now(), **form.cleaned_data)
+            customer_services.contact_add(
+                customer_id=customer.pk, actor=_actor(request), now=clock.now(), **form.cleaned_data
+            )
         except DomainError as error:
             forms.add_domain_error(form, error)
         else:
@@ -363,10 +369,12 @@ def document_create(request: HttpRequest) -> HttpResponse:
         lines = forms.LineFormSet(prefix="lines")
         return render(request, "workspace/document_create.html", {"form": form, "lines": lines})
     form = forms.DocumentForm(request.POST, entities=entities)
-    lines = forms.LineFormSet(request.POST, prefix="lines")
+    lines = cast(forms.BaseLineFormSet, forms.LineFormSet(request.POST, prefix="lines"))
     if form.is_valid() and lines.is_valid():
         data = form.cleaned_data
-        customer = customer_selectors.customer_by_number(entity_id=data["entity"], number=data["customer_number"])
+        customer = customer_selectors.customer_by_number(
+            entity_id=data["entity"], number=data["customer_number"]
+        )
         if customer is None:
             form.add_error("customer_number", _("There is no customer with this number in the legal entity."))
         else:
@@ -393,7 +401,9 @@ def document_create(request: HttpRequest) -> HttpResponse:
 def document_issue(request: HttpRequest, document_id: int) -> HttpResponse:
     document = _document_or_404(request, document_id)
     try:
-        issued = receivable_services.document_issue(document_id=document.pk, actor=_actor(request), now=clock.now())
+        issued = receivable_services.document_issue(
+            document_id=document.pk, actor=_actor(request), now=clock.now()
+        )
     except DomainError as error:
         messages.error(request, forms.domain_message(error))
     else:
@@ -439,7 +449,9 @@ def credit_memo_create(request: HttpRequest, document_id: int) -> HttpResponse:
                 % {"number": credit_memo.number, "invoice": invoice.number},
             )
             return redirect("document_detail", document_id=credit_memo.pk)
-    return render(request, "workspace/credit_memo_create.html", {"invoice": invoice, "form": form}, status=422)
+    return render(
+        request, "workspace/credit_memo_create.html", {"invoice": invoice, "form": form}, status=422
+    )
 
 
 # --- ledger and audit ----------------------------------------------------------------------------

@@ -1,0 +1,150 @@
+"""Amounts, dates and enumerations in the reader's language, with Babel's CLDR formats.
+
+Money is formatted from integer minor units scaled by the currency's decimals (never a float).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency, format_decimal
+from django import template
+from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from o2c.core.money import currency_decimals
+
+register = template.Library()
+
+
+def current_locale() -> str:
+    """The Babel locale of the active Django language ("de", "fr", "es", "en")."""
+    return translation.to_locale(translation.get_language() or "en")
+
+
+def minor_to_decimal(minor: int, currency: str) -> Decimal:
+    return Decimal(minor).scaleb(-currency_decimals(currency))
+
+
+@register.filter
+def money(minor: int | str | None, currency: str) -> str:
+    """`{{ doc.total_minor|money:doc.currency }}` -> "1.234,56 €" for a German reader."""
+    if minor is None or minor == "":
+        return ""
+    return format_currency(minor_to_decimal(int(minor), currency), currency, locale=current_locale())
+
+
+@register.filter
+def amount(minor: int | str | None, currency: str) -> str:
+    """The number alone, with the currency's decimals ("1.234,56"), for tables with a currency column."""
+    if minor is None or minor == "":
+        return ""
+    decimals = currency_decimals(currency)
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    return format_decimal(minor_to_decimal(int(minor), currency), format=pattern, locale=current_locale())
+
+
+@register.filter
+def number(value: Decimal | int | None) -> str:
+    """Quantities, rates and percentages without trailing zeros ("19", "2,5")."""
+    if value is None or value == "":
+        return ""
+    return format_decimal(Decimal(value).normalize(), locale=current_locale(), decimal_quantization=False)
+
+
+@register.filter
+def fdate(value: date | None, style: str = "medium") -> str:
+    """`{{ doc.issue_date|fdate }}` -> "02.03.2026" (de), "Mar 2, 2026" (en); style short|medium|long."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, datetime):
+        value = timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
+    return format_date(value, format=style, locale=current_locale())
+
+
+@register.filter
+def fdatetime(value: datetime | None, style: str = "short") -> str:
+    if value is None or value == "":
+        return ""
+    if timezone.is_aware(value):
+        value = timezone.localtime(value)
+    return format_datetime(value, format=style, locale=current_locale())
+
+
+LABELS: dict[str, Promise] = {
+    # document types
+    "invoice": _("Invoice"),
+    "credit_memo": _("Credit memo"),
+    "debit_memo": _("Debit memo"),
+    # document status
+    "draft": _("Draft"),
+    "issued": _("Issued"),
+    # settlement
+    "open": pgettext_lazy("settlement", "Open"),
+    "partially_paid": _("Partially paid"),
+    "paid": _("Paid"),
+    "credited": _("Credited"),
+    "written_off": _("Written off"),
+    # allocation kinds
+    "payment": _("Payment"),
+    "discount": _("Discount"),
+    "write_off": _("Write-off"),
+    "migration": _("Migration"),
+    # customer status
+    "active": _("Active"),
+    "on_hold": _("On hold"),
+    "blocked": _("Blocked"),
+    # ledger account types
+    "receivable": _("Receivable"),
+    "bank": _("Bank"),
+    "unapplied_cash": _("Unapplied cash"),
+    "revenue": _("Revenue"),
+    "deferred_revenue": _("Deferred revenue"),
+    "tax": _("Tax"),
+    "bad_debt": _("Bad debt"),
+    "fx": _("FX differences"),
+    "clearing": _("Clearing"),
+    "other": _("Other"),
+    # audit actions
+    "customers.customer.created": _("Customer created"),
+    "customers.customer.changed": _("Customer changed"),
+    "customers.contact.added": _("Contact added"),
+    "customers.bank_account.added": _("Bank account added"),
+    "receivables.document.created": _("Document created"),
+    "receivables.document.issued": _("Document issued"),
+    "receivables.allocation.created": _("Allocation posted"),
+    "receivables.document.dispute_flag": _("Dispute flag changed"),
+    "receivables.open_items.imported": _("Open items imported"),
+    "ledger.entity.created": _("Legal entity created"),
+    "ledger.entity.granted": _("Access to a legal entity granted"),
+    "ledger.fx_rate.changed": _("FX rate changed"),
+    "ledger.journal_entry.reversed": _("Journal entry reversed"),
+    "ledger.periods.opened": _("Fiscal periods opened"),
+    # audited objects
+    "customer": _("Customer"),
+    "document": _("Document"),
+}
+
+
+@register.filter
+def label(value: Any) -> str:
+    """A stored enumeration value in the reader's language; unknown values are shown as they are."""
+    text = LABELS.get(str(value))
+    return str(text) if text is not None else str(value)
+
+
+@register.filter
+def changes_text(changes: dict[str, Any] | None) -> list[tuple[str, str, str]]:
+    """An audit event's {field: [old, new]} as rows for a table."""
+    rows: list[tuple[str, str, str]] = []
+    for field, pair in (changes or {}).items():
+        old, new = (pair[0], pair[1]) if isinstance(pair, list | tuple) and len(pair) == 2 else ("", pair)
+        before, after = ("" if old is None else str(old)), ("" if new is None else str(new))
+        if before or after:  # a field created empty says nothing
+            rows.append((field, before, after))
+    return rows
