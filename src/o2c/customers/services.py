@@ -152,7 +152,7 @@ def _parent(entity: LegalEntity, data: CustomerIn, customer: Customer | None = N
 def customer_update(
     *, customer_id: int, data: CustomerIn, actor: User | None, now: datetime, reason: str = ""
 ) -> Customer:
-    customer = Customer.objects.select_for_update().select_related("parent").get(pk=customer_id)
+    customer = Customer.objects.select_for_update(of=("self",)).select_related("parent").get(pk=customer_id)
     data = normalized(data)
     if data.number != customer.number:
         raise UnableToSaveCustomer("a customer number never changes", code="number_changed")
@@ -361,3 +361,36 @@ def bank_account_add(
 
 def field_names() -> list[str]:
     return [f.name for f in fields(CustomerIn)]
+
+
+@transaction.atomic
+def customers_assign_collector(
+    *, customer_ids: Sequence[int], collector: User | None, actor: User | None, now: datetime, reason: str
+) -> int:
+    """Put customers into a collector's portfolio (or out of any, with None); audited per customer."""
+    customers = list(
+        Customer.objects.select_for_update(of=("self",))
+        .select_related("collector")
+        .filter(pk__in=customer_ids)
+    )
+    new_label = collector.get_username() if collector is not None else None
+    moved = [c for c in customers if c.collector_id != (collector.pk if collector is not None else None)]
+    Customer.objects.filter(pk__in=[c.pk for c in moved]).update(collector=collector, updated_at=now)
+    audit_services.record_many(
+        [
+            AuditEvent(
+                at=now,
+                actor=actor,
+                actor_label=actor.get_username() if actor is not None else audit_services.SYSTEM,
+                action="customers.customer.changed",
+                object_type="customer",
+                object_id=c.pk,
+                object_label=str(c)[:200],
+                entity_id=c.entity_id,
+                changes={"collector": [c.collector.get_username() if c.collector else None, new_label]},
+                reason=reason,
+            )
+            for c in moved
+        ]
+    )
+    return len(moved)
