@@ -7,8 +7,8 @@ documents, numbers and amounts. The plan (who buys what when, who pays when) is 
 of each series follow the issue dates and every posting goes through the ledger's one write path.
 
 Money is integer minor units and Decimal: random amounts are `randint` on minor units, never floats.
-There is no cash module yet: a paid invoice is settled with a `payment` allocation, which posts the
-receivable against unapplied cash.
+There is no cash module yet: each payment is posted as a bank receipt (bank against unapplied cash), then
+allocated to its invoice (unapplied cash against the receivable), as cash application will do.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ from o2c.customers.services import CustomerIn
 from o2c.customers.terms import PaymentTerms, parse_terms
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger import services as ledger_services
-from o2c.ledger.models import LegalEntity
+from o2c.ledger.models import AccountType, LegalEntity
+from o2c.ledger.rules import LineIn as PostingLine
 from o2c.ledger.services import FxRateIn
 from o2c.receivables import calculations
 from o2c.receivables import services as receivable_services
@@ -835,6 +836,34 @@ class _Counts:
     write_offs: int = 0
 
 
+def _bank_receipt(document: Document, amount: int, on: date, actor: User, now: datetime) -> None:
+    """The money arriving in the bank, waiting as unapplied cash until it is allocated. The cash
+    application module will post this from bank statements; the demo posts it directly."""
+    entity = document.entity
+    bank = ledger_selectors.account_for(entity=entity, type=AccountType.BANK).pk
+    unapplied = ledger_selectors.account_for(entity=entity, type=AccountType.UNAPPLIED_CASH).pk
+    receipt = f"demo-receipt:{document.pk}:{on.isoformat()}:{amount}"
+    ledger_services.journal_entry_post(
+        entity=entity,
+        lines=[
+            PostingLine(account_id=bank, currency=document.currency, debit_minor=amount),
+            PostingLine(
+                account_id=unapplied,
+                currency=document.currency,
+                credit_minor=amount,
+                customer_id=document.customer_id,
+            ),
+        ],
+        posting_date=on,
+        description=f"Bank receipt from {document.customer.number} for {document.number}",
+        source_type="demo_bank_receipt",
+        source_id=document.pk,
+        idempotency_key=receipt,
+        now=now,
+        created_by_id=actor.pk,
+    )
+
+
 def _run_event(
     ev: _Event,
     plan: _Plan,
@@ -850,6 +879,8 @@ def _run_event(
     def allocate(kind: str, amount: int, actor: User, reason: str) -> None:
         if amount <= 0 or invoice.document is None:
             return
+        if kind == "payment":
+            _bank_receipt(invoice.document, amount, ev.on, actor, now)
         receivable_services.allocation_create(
             document_id=invoice.document.pk,
             kind=kind,
