@@ -6,7 +6,8 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.db import connection, connections
+from django.conf import settings
+from django.db import connections
 
 from o2c.receivables import services
 from o2c.receivables.calculations import LineIn
@@ -14,13 +15,14 @@ from o2c.receivables.errors import UnableToAllocate
 from o2c.receivables.models import Allocation, Document
 from tests.conftest import NOW, issued_invoice
 
-pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only() -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks and concurrent sessions are tested on PostgreSQL")
+pytestmark = [
+    pytest.mark.postgres_only,
+    pytest.mark.skipif(
+        settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
+        reason="row locks and concurrent sessions are tested on PostgreSQL",
+    ),
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def run_concurrently(jobs: list[Callable[[], object]]) -> list[object]:
