@@ -38,7 +38,7 @@ _guards_dropped: list[bool] = []
 
 
 @pytest.fixture
-def ledger_purgeable(transactional_db: None) -> Iterator[None]:
+def ledger_purgeable(django_db_serialized_rollback: None, transactional_db: None) -> Iterator[None]:
     """For tests that commit (live server): SQLite's flush deletes rows, which the ledger's triggers
     refuse, so the guards come off before the flush and go back before the next test."""
     yield

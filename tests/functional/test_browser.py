@@ -29,6 +29,18 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(os.environ.get("O2C_SCREENSHOT_DIR", "/tmp"))
 
 
+@pytest.fixture(scope="module")
+def live_server(django_db_blocker: Any) -> Iterator[Any]:
+    """A live server for this module only: stopped (and its database connections closed) before the
+    test database is dropped, which PostgreSQL refuses while a session is still connected."""
+    from pytest_django.live_server_helper import LiveServer
+
+    with django_db_blocker.unblock():
+        server = LiveServer("localhost")
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def page() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
@@ -45,13 +57,16 @@ def page() -> Iterator[Any]:
         browser.close()
 
 
-def test_credit_an_invoice_and_find_it_in_the_audit_trail(
-    live_server, ledger_purgeable, entity, customer, page
-):
-    from playwright.sync_api import expect
-
-    invoice = issued_invoice(customer)
+@pytest.fixture
+def invoice(ledger_purgeable: None, entity: Any, customer: Any) -> Any:
+    """Built before the browser starts: Playwright's event loop would give later queries a database
+    connection of their own, left open when the test ends."""
     make_user("bianca", "billing", entities=[entity])
+    return issued_invoice(customer)
+
+
+def test_credit_an_invoice_and_find_it_in_the_audit_trail(live_server, invoice, page):
+    from playwright.sync_api import expect
 
     page.goto(f"{live_server.url}/")
     expect(page).to_have_url(f"{live_server.url}/login/?next=/")
