@@ -14,7 +14,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "o2c"
 PYTHON_FILES = sorted(p for p in SRC.rglob("*.py") if "migrations" not in p.parts)
 
 # Interfaces (views, API, commands, tasks) read the clock and pass `now` down; the domain never does.
-INTERFACE_PARTS = {"views.py", "api.py", "management", "tasks.py", "demo.py", "middleware.py"}
+INTERFACE_PARTS = {"views.py", "api.py", "admin.py", "management", "tasks.py", "demo.py", "middleware.py"}
 CLOCK_READS = re.compile(r"timezone\.now\(|datetime\.now\(|datetime\.utcnow\(|date\.today\(|time\.time\(")
 
 
