@@ -77,9 +77,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
-    DATABASES["default"]["TEST"] = {"NAME": os.environ.get("O2C_TEST_SQLITE_NAME", "")} if os.environ.get(
-        "O2C_TEST_SQLITE_NAME"
-    ) else {}
+    DATABASES["default"]["TEST"] = (
+        {"NAME": os.environ.get("O2C_TEST_SQLITE_NAME", "")} if os.environ.get("O2C_TEST_SQLITE_NAME") else {}
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -91,7 +92,9 @@ def _prepare(
     currency = entry.lines[0].currency
     rate = rates.get((currency, entry.posting_date)) if rates is not None else None
     if rate is None:
-        rate = selectors.fx_rate_on(from_currency=currency, to_currency=entity.currency, on=entry.posting_date)
+        rate = selectors.fx_rate_on(
+            from_currency=currency, to_currency=entity.currency, on=entry.posting_date
+        )
         if rates is not None:
             rates[(currency, entry.posting_date)] = rate
     return rules.with_functional_amounts(
@@ -161,11 +164,44 @@ def journal_entries_post_bulk(
         return []
     fx_ids = selectors.fx_account_ids(entity=entity)
     fx_account_id = min(fx_ids) if fx_ids else None
+    # what `selectors.period_for` and `selectors.fx_rate_on` would answer for each posting date, read in
+    # a few queries; dates these cannot answer (an inverse rate, no rate at all) go to the selectors
     periods: dict[date, bool] = {}
+    dates = {entry.posting_date for entry in todo}
+    known = list(
+        FiscalPeriod.objects.filter(entity=entity)
+        .order_by("pk")
+        .values_list("start_date", "end_date", "status")
+    )
+    for day in dates:
+        found = next((status for start, end, status in known if start <= day <= end), None)
+        if found is not None:
+            periods[day] = found == FiscalPeriod.Status.OPEN
     rates: dict[tuple[str, date], Decimal] = {}
+    foreign: dict[str, set[date]] = {}
+    for entry in todo:
+        if entry.lines and entry.lines[0].currency != entity.currency:
+            foreign.setdefault(entry.lines[0].currency, set()).add(entry.posting_date)
+    for currency, days in foreign.items():
+        series = list(
+            FxRate.objects.filter(from_currency=currency, to_currency=entity.currency)
+            .filter(rate_date__lte=max(days))
+            .order_by("rate_date")
+            .values_list("rate_date", "rate")
+        )
+        on = [rate_date for rate_date, _ in series]
+        for day in days:
+            position = bisect_right(on, day)
+            if position:
+                rates[(currency, day)] = series[position - 1][1]
     prepared = [
         _prepare(
-            entity, entry, fx_ids, fx_account_id, periods=periods, rates=rates,
+            entity,
+            entry,
+            fx_ids,
+            fx_account_id,
+            periods=periods,
+            rates=rates,
             convert=entry.lines[0].currency != entity.currency,
         )
         for entry in todo
@@ -186,9 +222,11 @@ def journal_entries_post_bulk(
         ]
     )
     if any(row.pk is None for row in rows):  # backends without RETURNING
-        by_key = dict(JournalEntry.objects.filter(idempotency_key__in=[e.idempotency_key for e in todo]).values_list(
-            "idempotency_key", "pk"
-        ))
+        by_key = dict(
+            JournalEntry.objects.filter(idempotency_key__in=[e.idempotency_key for e in todo]).values_list(
+                "idempotency_key", "pk"
+            )
+        )
         for row in rows:
             row.pk = by_key[row.idempotency_key]
     fx_rate = JournalLine._meta.get_field("fx_rate")
@@ -200,28 +238,53 @@ def journal_entries_post_bulk(
                 one = fx_rate.get_db_prep_save(Decimal(1), connection)
                 for line in lines:
                     yield (
-                        entry_id, line.account_id, line.currency, line.debit_minor, line.credit_minor,
-                        line.debit_minor, line.credit_minor, one, line.customer_id, line.document_id,
+                        entry_id,
+                        line.account_id,
+                        line.currency,
+                        line.debit_minor,
+                        line.credit_minor,
+                        line.debit_minor,
+                        line.credit_minor,
+                        one,
+                        line.customer_id,
+                        line.document_id,
                         line.memo[:200],
                     )
                 continue
             for line in lines:
                 yield (
-                    entry_id, line.account_id, line.currency, line.debit_minor, line.credit_minor,
-                    line.functional_debit_minor, line.functional_credit_minor,
-                    fx_rate.get_db_prep_save(line.fx_rate, connection), line.customer_id, line.document_id,
+                    entry_id,
+                    line.account_id,
+                    line.currency,
+                    line.debit_minor,
+                    line.credit_minor,
+                    line.functional_debit_minor,
+                    line.functional_credit_minor,
+                    fx_rate.get_db_prep_save(line.fx_rate, connection),
+                    line.customer_id,
+                    line.document_id,
                     line.memo[:200],
                 )
 
     columns = (
-        "entry_id", "account_id", "currency", "debit_minor", "credit_minor", "functional_debit_minor",
-        "functional_credit_minor", "fx_rate", "customer_id", "document_id", "memo",
+        "entry_id",
+        "account_id",
+        "currency",
+        "debit_minor",
+        "credit_minor",
+        "functional_debit_minor",
+        "functional_credit_minor",
+        "fx_rate",
+        "customer_id",
+        "document_id",
+        "memo",
     )
     raw = connection.connection
     if connection.vendor == "postgresql":
-        with raw.cursor() as cursor, cursor.copy(
-            f"COPY {JournalLine._meta.db_table} ({', '.join(columns)}) FROM STDIN"
-        ) as copy:
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(f"COPY {JournalLine._meta.db_table} ({', '.join(columns)}) FROM STDIN") as copy,
+        ):
             for values in line_rows():
                 copy.write_row(values)
     else:
@@ -236,7 +299,9 @@ def journal_entries_post_bulk(
             cursor.close()
     ids = [row.pk for row in rows]
     for start in range(0, len(ids), 5000):
-        JournalEntry.objects.filter(pk__in=ids[start : start + 5000]).update(status=JournalEntry.Status.POSTED)
+        JournalEntry.objects.filter(pk__in=ids[start : start + 5000]).update(
+            status=JournalEntry.Status.POSTED
+        )
     for row in rows:
         row.status = JournalEntry.Status.POSTED
     return rows
@@ -311,7 +376,10 @@ class FxRateIn:
 
 @transaction.atomic
 def fx_rates_import(*, rates: Iterable[FxRateIn], source: str, now: datetime) -> tuple[int, int]:
-    """Insert new rates and update changed ones; returns (created, updated). Same file twice changes nothing."""
+    """Insert new rates and update changed ones; returns (created, updated).
+
+    The same file twice changes nothing.
+    """
     created = updated = 0
     for rate_in in rates:
         ensure_currency(rate_in.from_currency)
@@ -360,8 +428,9 @@ def periods_open(
 ) -> int:
     """Make sure monthly fiscal periods exist from `first` to `last`; returns how many were opened."""
     existing = set(
-        FiscalPeriod.objects.filter(entity=entity, start_date__gte=first.replace(day=1), start_date__lte=last)
-        .values_list("start_date", flat=True)
+        FiscalPeriod.objects.filter(
+            entity=entity, start_date__gte=first.replace(day=1), start_date__lte=last
+        ).values_list("start_date", flat=True)
     )
     new = [
         FiscalPeriod(entity=entity, start_date=m, end_date=m + relativedelta(months=1, days=-1))
@@ -401,21 +470,36 @@ def entity_create(
     ensure_currency(currency)
     try:
         entity = LegalEntity.objects.create(
-            code=code, name=name, country=country, currency=currency, time_zone=time_zone,
-            is_default=is_default, created_at=now,
+            code=code,
+            name=name,
+            country=country,
+            currency=currency,
+            time_zone=time_zone,
+            is_default=is_default,
+            created_at=now,
         )
     except IntegrityError:
         raise UnableToSetUpEntity(f"legal entity {code} exists already", code="duplicate_entity") from None
     Account.objects.bulk_create(
-        Account(entity=entity, code=acc_code, name=acc_name, type=acc_type) for acc_code, acc_name, acc_type in STANDARD_CHART
+        Account(entity=entity, code=acc_code, name=acc_name, type=acc_type)
+        for acc_code, acc_name, acc_type in STANDARD_CHART
     )
     periods_open(
-        entity=entity, first=date(today.year - 2, 1, 1), last=date(today.year, 12, 31), now=now,
-        reason="new legal entity", actor=actor,
+        entity=entity,
+        first=date(today.year - 2, 1, 1),
+        last=date(today.year, 12, 31),
+        now=now,
+        reason="new legal entity",
+        actor=actor,
     )
     audit_services.record(
-        actor=actor, action="ledger.entity.created", object_type="legal_entity", object_id=entity.pk,
-        object_label=entity.code, entity_id=entity.pk, now=now,
+        actor=actor,
+        action="ledger.entity.created",
+        object_type="legal_entity",
+        object_id=entity.pk,
+        object_label=entity.code,
+        entity_id=entity.pk,
+        now=now,
     )
     return entity
 
@@ -424,6 +508,12 @@ def entity_grant(*, user: User, entity: LegalEntity, now: datetime, actor: User 
     _, created = EntityGrant.objects.get_or_create(user_id=user.pk, entity=entity)
     if created:
         audit_services.record(
-            actor=actor, action="ledger.entity.granted", object_type="user", object_id=user.pk,
-            object_label=user.get_username(), entity_id=entity.pk, changes={"entity": (None, entity.code)}, now=now,
+            actor=actor,
+            action="ledger.entity.granted",
+            object_type="user",
+            object_id=user.pk,
+            object_label=user.get_username(),
+            entity_id=entity.pk,
+            changes={"entity": (None, entity.code)},
+            now=now,
         )

@@ -14,13 +14,16 @@ Everything happens in the caller's one transaction: a refused item leaves nothin
 
 from __future__ import annotations
 
+import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection, models, transaction
 from django.db.models import Q, Sum
 
@@ -38,6 +41,9 @@ from o2c.receivables.models import Allocation, Document, DocumentType
 CHUNK = 50_000  # rows per progress step
 LINES_PER_POSTING = 100_000  # journal lines handed to the ledger at a time (bounds memory)
 LOOKUP = 5_000  # numbers per IN (...) query
+SQLITE_CACHE_KIB = 256 * 1024
+
+logger = logging.getLogger(__name__)
 
 
 class OpenItemIn(NamedTuple):
@@ -78,24 +84,36 @@ def _existing(entity: LegalEntity, numbers: Sequence[str]) -> dict[str, tuple[in
     migrated = Sum("allocations__amount_minor", filter=Q(allocations__kind=Allocation.Kind.MIGRATION))
     if len(numbers) * 4 >= in_entity:  # most of the entity's documents: one pass over them all
         wanted = set(numbers)
-        rows: Iterable[tuple[str, int, int | None]] = (
-            row for row in Document.objects.filter(entity=entity).annotate(settled=migrated)
-            .values_list("number", "total_minor", "settled").order_by().iterator(chunk_size=20_000)
+        rows: Iterable[tuple[str | None, int, int | None]] = (
+            row
+            for row in Document.objects.filter(entity=entity)
+            .annotate(settled=migrated)
+            .values_list("number", "total_minor", "settled")
+            .order_by()
+            .iterator(chunk_size=20_000)
             if row[0] in wanted
         )
     else:
         rows = (
-            row for start in range(0, len(numbers), LOOKUP)
+            row
+            for start in range(0, len(numbers), LOOKUP)
             for row in Document.objects.filter(entity=entity, number__in=numbers[start : start + LOOKUP])
-            .annotate(settled=migrated).values_list("number", "total_minor", "settled").order_by()
+            .annotate(settled=migrated)
+            .values_list("number", "total_minor", "settled")
+            .order_by()
         )
-    return {number: (total, calculations.open_amount(total, settled or 0)) for number, total, settled in rows}
+    return {
+        number: (total, calculations.open_amount(total, settled or 0))
+        for number, total, settled in rows
+        if number is not None
+    }
 
 
 def _customers(entity: LegalEntity, wanted: set[str]) -> dict[str, int]:
     customers = Customer.objects.filter(entity=entity)
     if len(wanted) * 4 >= customers.count():
-        return {number: pk for number, pk in customers.values_list("number", "pk").iterator() if number in wanted}
+        everyone = customers.values_list("number", "pk").iterator(chunk_size=20_000)
+        return {number: pk for number, pk in everyone if number in wanted}
     found: dict[str, int] = {}
     listed = sorted(wanted)
     for start in range(0, len(listed), LOOKUP):
@@ -103,13 +121,18 @@ def _customers(entity: LegalEntity, wanted: set[str]) -> dict[str, int]:
     return found
 
 
-def _validate(entity: LegalEntity, items: Sequence[OpenItemIn]) -> tuple[list[OpenItemIn], int, dict[str, int]]:
-    """The items to create (unchanged ones dropped) and the customer ids, or an InputError on the first bad row."""
+def _validate(
+    entity: LegalEntity, items: Sequence[OpenItemIn]
+) -> tuple[list[OpenItemIn], int, dict[str, int]]:
+    """The items to create (unchanged ones dropped) and the customer ids, or an InputError on the first
+    bad row."""
     number_max, po_max = _field_limits()
     seen: set[str] = set()
     for item in items:
         if item.number in seen:
-            raise InputError(f"invoice {item.number} appears twice in the file", row=item.row, column="invoice_number")
+            raise InputError(
+                f"invoice {item.number} appears twice in the file", row=item.row, column="invoice_number"
+            )
         seen.add(item.number)
         if len(item.number) > number_max:
             raise InputError(f"is longer than {number_max} characters", row=item.row, column="invoice_number")
@@ -129,12 +152,16 @@ def _validate(entity: LegalEntity, items: Sequence[OpenItemIn]) -> tuple[list[Op
             if total != item.amount_minor:
                 raise InputError(
                     f"invoice {item.number} exists with another amount; an issued amount never changes",
-                    row=item.row, column="amount", code="changed_amount",
+                    row=item.row,
+                    column="amount",
+                    code="changed_amount",
                 )
             if migrated_open != item.open_minor:
                 raise InputError(
                     f"invoice {item.number} exists with another open amount; settle it in O2C instead",
-                    row=item.row, column="open_amount", code="changed_amount",
+                    row=item.row,
+                    column="open_amount",
+                    code="changed_amount",
                 )
             unchanged += 1
             continue
@@ -144,15 +171,16 @@ def _validate(entity: LegalEntity, items: Sequence[OpenItemIn]) -> tuple[list[Op
 
 def _reserve_ids(model: type[models.Model], count: int) -> Sequence[int]:
     """`count` fresh primary keys for rows written with explicit ids."""
-    table, pk = model._meta.db_table, model._meta.pk.column  # type: ignore[union-attr]
+    table, pk = model._meta.db_table, model._meta.pk.column
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)", [table, pk, count]
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [table, pk, count],
             )
             return [row[0] for row in cursor.fetchall()]
         # SQLite: the transaction began IMMEDIATE and holds the write lock, so nobody else inserts meanwhile
-        cursor.execute(f"SELECT max({pk}) FROM {table}")  # noqa: S608 - names from the model
+        cursor.execute(f"SELECT max({pk}) FROM {table}")
         highest = cursor.fetchone()[0] or 0
         cursor.execute("SELECT name FROM sqlite_master WHERE name = 'sqlite_sequence'")
         if cursor.fetchone():
@@ -163,14 +191,19 @@ def _reserve_ids(model: type[models.Model], count: int) -> Sequence[int]:
 
 
 def _insert(
-    model: type[models.Model], columns: Sequence[str], rows: Iterable[tuple[Any, ...]], constants: dict[str, Any]
+    model: type[models.Model],
+    columns: Sequence[str],
+    rows: Iterable[tuple[Any, ...]],
+    constants: dict[str, Any],
 ) -> None:
     """Insert rows whose values follow `columns`, plus the same `constants` in every row, and the field
     defaults for any other column but the primary key: COPY on PostgreSQL, executemany on SQLite.
     Values are what the database stores (dates as ISO strings; `constants` are prepared here)."""
     meta = model._meta
     fields = {field.column: field for field in meta.concrete_fields}
-    fixed = {column: fields[column].get_db_prep_save(value, connection) for column, value in constants.items()}
+    fixed = {
+        column: fields[column].get_db_prep_save(value, connection) for column, value in constants.items()
+    }
     for column, field in fields.items():
         if column not in fixed and column not in columns and not field.primary_key:
             fixed[column] = field.get_db_prep_save(field.get_default(), connection)
@@ -179,7 +212,8 @@ def _insert(
     rows = (row + tail for row in rows)
     raw = connection.connection
     if connection.vendor == "postgresql":
-        with raw.cursor() as cursor, cursor.copy(f"COPY {meta.db_table} ({', '.join(names)}) FROM STDIN") as copy:
+        statement = f"COPY {meta.db_table} ({', '.join(names)}) FROM STDIN"
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
             for row in rows:
                 copy.write_row(row)
         return
@@ -189,6 +223,36 @@ def _insert(
         cursor.executemany(f"INSERT INTO {meta.db_table} ({', '.join(names)}) VALUES ({placeholders})", rows)
     finally:
         cursor.close()
+
+
+@contextmanager
+def _large_page_cache() -> Iterator[None]:
+    """SQLite keeps 2 MB of pages by default; the indexes of a million new documents and their lines
+    want more, or every insert rereads index pages from the file. 256 MB for the import, then back."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        before = cursor.fetchone()[0]
+        cursor.execute(f"PRAGMA cache_size = {-SQLITE_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {int(before)}")
+
+
+class _PhaseClock:
+    """Logs (at INFO) how long each phase took: where the time of a large import goes."""
+
+    def __init__(self) -> None:
+        self.last = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        logger.info("open items import: %s in %.2f s", phase, now - self.last)
+        self.last = now
 
 
 class _Progress:
@@ -205,8 +269,13 @@ class _Progress:
 
 
 def _write_documents(
-    entity: LegalEntity, todo: Sequence[OpenItemIn], ids: Sequence[int], customers: dict[str, int],
-    actor_id: int | None, now: datetime, progress: _Progress,
+    entity: LegalEntity,
+    todo: Sequence[OpenItemIn],
+    ids: Sequence[int],
+    customers: dict[str, int],
+    actor_id: int | None,
+    now: datetime,
+    progress: _Progress,
 ) -> None:
     series: dict[tuple[str, int], int] = {}
     for item in todo:
@@ -227,22 +296,50 @@ def _write_documents(
             total, open_minor = item.amount_minor, item.open_minor
             doc_type = DocumentType.CREDIT_MEMO if total < 0 else DocumentType.INVOICE
             key = (open_minor == total, open_minor == 0)
-            settlement = states.get(key) or states.setdefault(key, calculations.settlement_state(
-                total_minor=total, open_minor=open_minor, kinds={"migration"}
-            ))
+            settlement = states.get(key) or states.setdefault(
+                key,
+                calculations.settlement_state(total_minor=total, open_minor=open_minor, kinds={"migration"}),
+            )
             yield (
-                ids[position], customers[item.customer_number], doc_type.value, item.number,
-                series[(doc_type, item.issue_date.year)], item.currency, total, total, open_minor, settlement,
-                day(item.issue_date), day(item.due_date), item.po_number,
+                ids[position],
+                customers[item.customer_number],
+                doc_type.value,
+                item.number,
+                series[(doc_type, item.issue_date.year)],
+                item.currency,
+                total,
+                total,
+                open_minor,
+                settlement,
+                day(item.issue_date),
+                day(item.due_date),
+                item.po_number,
             )
 
     columns = (
-        "id", "customer_id", "document_type", "number", "series_id", "currency", "net_minor", "total_minor",
-        "open_minor", "settlement", "issue_date", "due_date", "po_number",
+        "id",
+        "customer_id",
+        "document_type",
+        "number",
+        "series_id",
+        "currency",
+        "net_minor",
+        "total_minor",
+        "open_minor",
+        "settlement",
+        "issue_date",
+        "due_date",
+        "po_number",
     )
     constants = {
-        "entity_id": entity.pk, "status": Document.Status.ISSUED.value, "tax_minor": 0, "payment_terms": "",
-        "is_migrated": True, "created_at": now, "issued_at": now, "created_by_id": actor_id,
+        "entity_id": entity.pk,
+        "status": Document.Status.ISSUED.value,
+        "tax_minor": 0,
+        "payment_terms": "",
+        "is_migrated": True,
+        "created_at": now,
+        "issued_at": now,
+        "created_by_id": actor_id,
     }
     for start in range(0, len(todo), CHUNK):
         _insert(Document, columns, rows(start, min(start + CHUNK, len(todo))), constants)
@@ -250,7 +347,11 @@ def _write_documents(
 
 
 def _write_allocations(
-    entity: LegalEntity, todo: Sequence[OpenItemIn], ids: Sequence[int], actor_id: int | None, now: datetime,
+    entity: LegalEntity,
+    todo: Sequence[OpenItemIn],
+    ids: Sequence[int],
+    actor_id: int | None,
+    now: datetime,
     source: str,
 ) -> None:
     iso: dict[date, str] = {}
@@ -260,22 +361,34 @@ def _write_allocations(
             if item.amount_minor != item.open_minor:
                 posting = item.paid_date or item.issue_date
                 yield (
-                    document_id, item.currency, abs(item.amount_minor - item.open_minor),
+                    document_id,
+                    item.currency,
+                    abs(item.amount_minor - item.open_minor),
                     iso.get(posting) or iso.setdefault(posting, posting.isoformat()),
                 )
 
     _insert(
-        Allocation, ("document_id", "currency", "amount_minor", "posting_date"), rows(),
+        Allocation,
+        ("document_id", "currency", "amount_minor", "posting_date"),
+        rows(),
         {
-            "entity_id": entity.pk, "kind": Allocation.Kind.MIGRATION.value,
-            "reason": f"paid before migration ({source})"[:300], "created_at": now, "created_by_id": actor_id,
+            "entity_id": entity.pk,
+            "kind": Allocation.Kind.MIGRATION.value,
+            "reason": f"paid before migration ({source})"[:300],
+            "created_at": now,
+            "created_by_id": actor_id,
         },
     )
 
 
 def _post_ledger(
-    entity: LegalEntity, todo: Sequence[OpenItemIn], ids: Sequence[int], customers: dict[str, int],
-    actor_id: int | None, now: datetime, progress: _Progress,
+    entity: LegalEntity,
+    todo: Sequence[OpenItemIn],
+    ids: Sequence[int],
+    customers: dict[str, int],
+    actor_id: int | None,
+    now: datetime,
+    progress: _Progress,
 ) -> int:
     """Opening entries (per issue date and currency) and settlement entries (per paid date and currency)."""
     receivable_id = ledger_selectors.account_for(entity=entity, type=AccountType.RECEIVABLE).pk
@@ -300,37 +413,53 @@ def _post_ledger(
             # the opening debits the item's total; the settlement credits its paid part (signed)
             amount = item.amount_minor if kind == "opening" else item.open_minor - item.amount_minor
             net += amount
-            lines.append(PostingLine(
-                account_id=receivable_id, currency=currency, debit_minor=amount if amount > 0 else 0,
-                credit_minor=-amount if amount < 0 else 0, customer_id=customers[item.customer_number],
-                document_id=ids[position],
-            ))
+            lines.append(
+                PostingLine(
+                    account_id=receivable_id,
+                    currency=currency,
+                    debit_minor=amount if amount > 0 else 0,
+                    credit_minor=-amount if amount < 0 else 0,
+                    customer_id=customers[item.customer_number],
+                    document_id=ids[position],
+                )
+            )
         if net:
-            lines.append(PostingLine(
-                account_id=clearing_id, currency=currency, debit_minor=-net if net < 0 else 0,
-                credit_minor=net if net > 0 else 0, memo=f"migration {kind}",
-            ))
+            lines.append(
+                PostingLine(
+                    account_id=clearing_id,
+                    currency=currency,
+                    debit_minor=-net if net < 0 else 0,
+                    credit_minor=net if net > 0 else 0,
+                    memo=f"migration {kind}",
+                )
+            )
         first_id = ids[members[0]]
-        batch.append(EntryIn(
-            posting_date=posting_date,
-            description=f"Migrated open items: {kind} {posting_date.isoformat()} {currency} ({len(members)})",
-            source_type="migration",
-            source_id=first_id,
-            idempotency_key=f"migration-{kind}:{posting_date.isoformat()}:{currency}:{first_id}",
-            lines=lines,
-        ))
+        batch.append(
+            EntryIn(
+                posting_date=posting_date,
+                description=f"Migrated open items: {kind} {posting_date} {currency} ({len(members)})",
+                source_type="migration",
+                source_id=first_id,
+                idempotency_key=f"migration-{kind}:{posting_date.isoformat()}:{currency}:{first_id}",
+                lines=lines,
+            )
+        )
         batch_lines += len(lines)
         if batch_lines >= LINES_PER_POSTING:
-            posted += len(ledger_services.journal_entries_post_bulk(
-                entity=entity, entries=batch, now=now, created_by_id=actor_id
-            ))
+            posted += len(
+                ledger_services.journal_entries_post_bulk(
+                    entity=entity, entries=batch, now=now, created_by_id=actor_id
+                )
+            )
             lines_done += batch_lines
             progress.to(0.5 + 0.5 * lines_done / total_lines)
             batch, batch_lines = [], 0
     if batch:
-        posted += len(ledger_services.journal_entries_post_bulk(
-            entity=entity, entries=batch, now=now, created_by_id=actor_id
-        ))
+        posted += len(
+            ledger_services.journal_entries_post_bulk(
+                entity=entity, entries=batch, now=now, created_by_id=actor_id
+            )
+        )
     return posted
 
 
@@ -339,12 +468,14 @@ def open_items_import(
     *,
     entity: LegalEntity,
     items: Sequence[OpenItemIn],
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     now: datetime,
     source: str,
     progress: Callable[[int], None] | None = None,
 ) -> OpenItemsResult:
+    clock = _PhaseClock()
     todo, unchanged, customers = _validate(entity, items)
+    clock.lap("validated")
     if progress is not None and unchanged:
         progress(unchanged)
     if not todo:
@@ -352,23 +483,40 @@ def open_items_import(
     steps = _Progress(progress, len(todo))
     dates = [item.issue_date for item in todo] + [item.paid_date for item in todo if item.paid_date]
     ledger_services.periods_open(
-        entity=entity, first=min(dates), last=max(dates), now=now, reason=f"migration import {source}", actor=actor
+        entity=entity,
+        first=min(dates),
+        last=max(dates),
+        now=now,
+        reason=f"migration import {source}",
+        actor=actor,
     )
     del dates
     actor_id = actor.pk if actor is not None and actor.is_authenticated else None
     ids = _reserve_ids(Document, len(todo))
-    _write_documents(entity, todo, ids, customers, actor_id, now, steps)
-    _write_allocations(entity, todo, ids, actor_id, now, source)
-    steps.to(0.5)
-    entries_posted = _post_ledger(entity, todo, ids, customers, actor_id, now, steps)
+    clock.lap("periods opened, ids reserved")
+    with _large_page_cache():
+        _write_documents(entity, todo, ids, customers, actor_id, now, steps)
+        clock.lap("documents written")
+        _write_allocations(entity, todo, ids, actor_id, now, source)
+        clock.lap("allocations written")
+        steps.to(0.5)
+        entries_posted = _post_ledger(entity, todo, ids, customers, actor_id, now, steps)
+        clock.lap("ledger posted")
     steps.to(1)
     # only numbers shaped like a native series can move its counter
     native = tuple(numbering.PREFIXES.values())
-    numbering.advance_past_imported(entity=entity, numbers=[item.number for item in todo if item.number.startswith(native)])
+    numbering.advance_past_imported(
+        entity=entity, numbers=[item.number for item in todo if item.number.startswith(native)]
+    )
     audit_services.record(
-        actor=actor, action="receivables.open_items.imported", object_type="legal_entity", object_id=entity.pk,
-        object_label=entity.code, entity_id=entity.pk,
+        actor=actor,
+        action="receivables.open_items.imported",
+        object_type="legal_entity",
+        object_id=entity.pk,
+        object_label=entity.code,
+        entity_id=entity.pk,
         changes={"documents": (None, len(todo)), "journal_entries": (None, entries_posted)},
-        reason=f"migration import {source}", now=now,
+        reason=f"migration import {source}",
+        now=now,
     )
     return OpenItemsResult(created=len(todo), unchanged=unchanged, journal_entries=entries_posted)

@@ -84,7 +84,8 @@ def read_table(path: Path, *, required: tuple[str, ...]) -> tuple[list[str], Ite
         line = raw[: error.start].count(b"\n") + 1
         raise InputError(
             f"line {line}: the file is not UTF-8 (byte 0x{raw[error.start]:02x}); save it as UTF-8",
-            file=name, code="bad_encoding",
+            file=name,
+            code="bad_encoding",
         ) from None
     del raw
     if not text.strip():
@@ -98,7 +99,8 @@ def read_table(path: Path, *, required: tuple[str, ...]) -> tuple[list[str], Ite
     if missing:
         raise InputError(
             f"the header lacks the column{'s' if len(missing) > 1 else ''} {', '.join(missing)}",
-            file=name, code="missing_column",
+            file=name,
+            code="missing_column",
         )
     return header, _records(reader, name, len(header))
 

@@ -218,10 +218,16 @@ def _open_item(row: Row, resolve: _EntityResolver) -> tuple[LegalEntity, OpenIte
             "paid_date", f"{paid_date.isoformat()} is before the issue date {issue_date.isoformat()}"
         )
     return entity, OpenItemIn(
-        row=row.number, number=row.required("invoice_number"),
+        row=row.number,
+        number=row.required("invoice_number"),
         customer_number=row.required("customer_number"),
-        issue_date=issue_date, due_date=due_date, currency=currency, amount_minor=amount,
-        open_minor=open_amount, po_number=row.text("po_number"), paid_date=paid_date,
+        issue_date=issue_date,
+        due_date=due_date,
+        currency=currency,
+        amount_minor=amount,
+        open_minor=open_amount,
+        po_number=row.text("po_number"),
+        paid_date=paid_date,
     )
 
 
@@ -239,8 +245,11 @@ def read_open_items(
     header, records = read_table(path, required=INVOICE_REQUIRED)
     name = str(path)
     width = len(header)
-    at = {column: header.index(column) for column in (*INVOICE_REQUIRED, "po_number", "paid_date", "entity")
-          if column in header}
+    at = {
+        column: header.index(column)
+        for column in (*INVOICE_REQUIRED, "po_number", "paid_date", "entity")
+        if column in header
+    }
     i_number, i_customer, i_issue, i_due, i_currency, i_amount, i_open = (at[c] for c in INVOICE_REQUIRED)
     i_po, i_paid, i_entity = at.get("po_number"), at.get("paid_date"), at.get("entity")
     default_items = per_entity.setdefault(resolve.default.pk, (resolve.default, []))[1]
@@ -252,8 +261,21 @@ def read_open_items(
         item = None
         if len(cells) >= width and (i_entity is None or not cells[i_entity]):
             item = _plain_open_item(
-                number, cells, decimals, dates, shared, match,
-                i_number, i_customer, i_issue, i_due, i_currency, i_amount, i_open, i_po, i_paid,
+                number,
+                cells,
+                decimals,
+                dates,
+                shared,
+                match,
+                i_number,
+                i_customer,
+                i_issue,
+                i_due,
+                i_currency,
+                i_amount,
+                i_open,
+                i_po,
+                i_paid,
             )
         if item is not None:
             default_items.append(item)
@@ -271,10 +293,21 @@ def read_open_items(
 
 
 def _plain_open_item(
-    number: int, cells: list[str], decimals: dict[str, int], dates: dict[str, date], shared: dict[str, str],
+    number: int,
+    cells: list[str],
+    decimals: dict[str, int],
+    dates: dict[str, date],
+    shared: dict[str, str],
     match: Callable[[str], re.Match[str] | None],
-    i_number: int, i_customer: int, i_issue: int, i_due: int, i_currency: int, i_amount: int, i_open: int,
-    i_po: int | None, i_paid: int | None,
+    i_number: int,
+    i_customer: int,
+    i_issue: int,
+    i_due: int,
+    i_currency: int,
+    i_amount: int,
+    i_open: int,
+    i_po: int | None,
+    i_paid: int | None,
 ) -> OpenItemIn | None:
     """The row as an item when it has the plain shape and passes every check, else None (the caller
     then reads it the careful way, which refuses it with its reason or accepts an unusual spelling)."""
@@ -301,9 +334,15 @@ def _plain_open_item(
     if not invoice_number or not customer:
         return None
     return OpenItemIn(
-        row=number, number=invoice_number, customer_number=shared.setdefault(customer, customer),
-        issue_date=issue_date, due_date=due_date, currency=cells[i_currency], amount_minor=amount,
-        open_minor=open_amount, po_number=cells[i_po].strip() if i_po is not None else "",
+        row=number,
+        number=invoice_number,
+        customer_number=shared.setdefault(customer, customer),
+        issue_date=issue_date,
+        due_date=due_date,
+        currency=cells[i_currency],
+        amount_minor=amount,
+        open_minor=open_amount,
+        po_number=cells[i_po].strip() if i_po is not None else "",
         paid_date=paid_date,
     )
 
