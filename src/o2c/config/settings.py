@@ -33,6 +33,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -99,7 +100,13 @@ TIME_ZONE = "UTC"
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = Path(os.environ.get("O2C_STATIC_ROOT", BASE_DIR.parent.parent / "var" / "static"))
+# Only for `o2c collectstatic` in production; otherwise WhiteNoise serves from the apps' folders.
+STATIC_ROOT = os.environ.get("O2C_STATIC_ROOT") or None
+
+# Static files (htmx, Pico CSS, our CSS) are served by the app itself, also without DEBUG: it works
+# offline and needs no web server in front for a single-machine installation.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
