@@ -1,0 +1,169 @@
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.db import DatabaseError, transaction
+
+from o2c.audit.models import AuditEvent
+from o2c.ledger import selectors, services
+from o2c.ledger.errors import UnableToConvertCurrency, UnableToPostJournalEntry, UnableToReverseJournalEntry
+from o2c.ledger.models import AccountType, FiscalPeriod, JournalEntry, JournalLine
+from o2c.ledger.rules import LineIn
+from o2c.ledger.services import FxRateIn
+from tests.conftest import NOW
+
+pytestmark = pytest.mark.django_db
+
+
+def post(entity, *, amount=10000, currency="EUR", on=date(2026, 3, 2), key="test:1"):
+    receivable = selectors.account_for(entity=entity, type=AccountType.RECEIVABLE).pk
+    revenue = selectors.account_for(entity=entity, type=AccountType.REVENUE).pk
+    return services.journal_entry_post(
+        entity=entity,
+        lines=[
+            LineIn(account_id=receivable, currency=currency, debit_minor=amount, customer_id=7),
+            LineIn(account_id=revenue, currency=currency, credit_minor=amount),
+        ],
+        posting_date=on,
+        description="test",
+        source_type="test",
+        source_id=None,
+        idempotency_key=key,
+        now=NOW,
+    )
+
+
+class TestPosting:
+    def test_posting_the_same_idempotency_key_twice_posts_once(self, entity):
+        first = post(entity)
+        again = post(entity)
+        assert first.pk == again.pk
+        assert JournalEntry.objects.count() == 1
+
+    def test_a_posting_into_a_closed_period_is_refused(self, entity):
+        FiscalPeriod.objects.filter(entity=entity, start_date=date(2026, 2, 1)).update(status="closed")
+        with pytest.raises(UnableToPostJournalEntry, match="no open fiscal period for 2026-02-10"):
+            post(entity, on=date(2026, 2, 10))
+        assert JournalEntry.objects.count() == 0
+
+    def test_a_foreign_currency_posting_without_a_rate_names_pair_and_date(self, entity):
+        with pytest.raises(UnableToConvertCurrency, match="no FX rate USD/EUR on or before 2026-03-02"):
+            post(entity, currency="USD")
+
+    def test_the_latest_earlier_rate_is_used_and_the_inverse_as_a_fallback(self, entity):
+        services.fx_rates_import(
+            rates=[
+                FxRateIn(date(2026, 1, 1), "USD", "EUR", Decimal("0.9")),
+                FxRateIn(date(2026, 4, 1), "USD", "EUR", Decimal("0.8")),
+            ],
+            source="t",
+            now=NOW,
+        )
+        services.fx_rates_import(
+            rates=[FxRateIn(date(2026, 1, 1), "EUR", "GBP", Decimal("0.8"))], source="t", now=NOW
+        )
+        usd = post(entity, currency="USD", key="usd")
+        gbp = post(entity, currency="GBP", amount=8000, key="gbp")
+        assert [
+            (ln.functional_debit_minor, ln.functional_credit_minor) for ln in usd.lines.order_by("pk")
+        ] == [(9000, 0), (0, 9000)]
+        assert gbp.lines.order_by("pk").first().functional_debit_minor == 10000
+        assert gbp.lines.first().fx_rate == Decimal("1.25")
+
+    def test_a_changed_rate_is_updated_and_audited(self, entity):
+        services.fx_rates_import(
+            rates=[FxRateIn(date(2026, 1, 1), "USD", "EUR", Decimal("0.9"))], source="a", now=NOW
+        )
+        created, updated = services.fx_rates_import(
+            rates=[FxRateIn(date(2026, 1, 1), "USD", "EUR", Decimal("0.91"))], source="b", now=NOW
+        )
+        assert (created, updated) == (0, 1)
+        assert AuditEvent.objects.get(action="ledger.fx_rate.changed").changes == {
+            "rate": ["0.9000000000", "0.91"]
+        }
+
+
+class TestReversal:
+    def test_a_reversal_posts_the_mirror_image_and_leaves_the_original_untouched(self, entity):
+        original = post(entity)
+        reversal = services.journal_entry_reverse(
+            entry_id=original.pk, posting_date=date(2026, 3, 5), reason="typo", now=NOW
+        )
+        assert reversal.reverses_id == original.pk
+        assert sorted(reversal.lines.values_list("debit_minor", "credit_minor")) == [(0, 10000), (10000, 0)]
+        assert selectors.receivable_balances() == {}
+        assert selectors.receivable_balances(as_of=date(2026, 3, 4)) == {(entity.pk, 7, "EUR"): 10000}
+        assert AuditEvent.objects.filter(
+            action="ledger.journal_entry.reversed", object_id=original.pk
+        ).exists()
+
+    def test_an_entry_is_reversed_only_once(self, entity):
+        original = post(entity)
+        services.journal_entry_reverse(
+            entry_id=original.pk, posting_date=date(2026, 3, 5), reason="typo", now=NOW
+        )
+        with pytest.raises(UnableToReverseJournalEntry, match="already reversed"):
+            services.journal_entry_reverse(
+                entry_id=original.pk, posting_date=date(2026, 3, 6), reason="again", now=NOW
+            )
+
+
+class TestDatabaseGuards:
+    def test_an_unbalanced_entry_cannot_become_posted(self, entity):
+        receivable = selectors.account_for(entity=entity, type=AccountType.RECEIVABLE)
+        entry = JournalEntry.objects.create(
+            entity=entity,
+            posting_date=date(2026, 3, 2),
+            description="x",
+            source_type="t",
+            idempotency_key="raw",
+            created_at=NOW,
+        )
+        JournalLine.objects.create(
+            entry=entry, account=receivable, currency="EUR", debit_minor=5, functional_debit_minor=5
+        )
+        JournalLine.objects.create(
+            entry=entry, account=receivable, currency="EUR", credit_minor=4, functional_credit_minor=4
+        )
+        with pytest.raises(DatabaseError, match="does not balance"), transaction.atomic():
+            JournalEntry.objects.filter(pk=entry.pk).update(status="posted")
+
+    def test_an_entry_cannot_be_inserted_as_posted(self, entity):
+        with pytest.raises(DatabaseError, match="posted only after its lines exist"), transaction.atomic():
+            JournalEntry.objects.create(
+                entity=entity,
+                posting_date=date(2026, 3, 2),
+                description="x",
+                source_type="t",
+                idempotency_key="raw",
+                created_at=NOW,
+                status="posted",
+            )
+
+    def test_no_line_can_be_added_to_a_posted_entry(self, entity):
+        entry = post(entity)
+        receivable = selectors.account_for(entity=entity, type=AccountType.RECEIVABLE)
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            JournalLine.objects.create(
+                entry=entry, account=receivable, currency="EUR", debit_minor=5, functional_debit_minor=5
+            )
+
+    def test_a_line_with_two_sides_violates_a_constraint(self, entity):
+        entry = JournalEntry.objects.create(
+            entity=entity,
+            posting_date=date(2026, 3, 2),
+            description="x",
+            source_type="t",
+            idempotency_key="raw",
+            created_at=NOW,
+        )
+        receivable = selectors.account_for(entity=entity, type=AccountType.RECEIVABLE)
+        with pytest.raises(DatabaseError), transaction.atomic():
+            JournalLine.objects.create(
+                entry=entry,
+                account=receivable,
+                currency="EUR",
+                debit_minor=5,
+                credit_minor=5,
+                functional_debit_minor=5,
+            )
