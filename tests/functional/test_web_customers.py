@@ -69,11 +69,12 @@ class TestCustomerSearch:
             )
         client.force_login(billing_user)
         first = client.get(reverse("customer_list"))
-        assert first.context["page"].paginator.count == 51
         assert len(first.context["page"].object_list) == 50
-        assert "Page 1 of 2" in first.content.decode()
+        assert first.context["page"].has_next is True
+        assert "Page 1" in first.content.decode()
         second = client.get(reverse("customer_list"), {"page": 2})
         assert [c.number for c in second.context["page"].object_list] == ["K-050"]
+        assert second.context["page"].has_next is False
 
     def test_the_list_page_runs_a_fixed_number_of_queries_and_never_touches_documents(
         self, client, billing_user, entity, customer, django_assert_max_num_queries
