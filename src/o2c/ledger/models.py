@@ -155,7 +155,9 @@ class JournalEntry(models.Model):
         DRAFT = "draft"
         POSTED = "posted"
 
-    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="journal_entries")
+    entity = models.ForeignKey(
+        LegalEntity, on_delete=models.PROTECT, related_name="journal_entries", db_index=False
+    )
     posting_date = models.DateField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     description = models.CharField(max_length=200)
@@ -185,7 +187,7 @@ class JournalLine(models.Model):
     """
 
     entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="lines")
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="lines")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="lines", db_index=False)
     currency = models.CharField(max_length=3)
     debit_minor = models.BigIntegerField(default=0)
     credit_minor = models.BigIntegerField(default=0)

@@ -2,6 +2,9 @@
 
 Installed by a migration that picks the SQL for the database it runs on. The in-memory rules
 catch mistakes first with clear messages; these are the last line of defence.
+
+A migration that alters `ledger_journalentry` or `ledger_journalline` must drop the guards first and
+install them again after (see migration 0004): SQLite alters a table by rebuilding it.
 """
 
 from django.db.backends.base.base import BaseDatabaseWrapper

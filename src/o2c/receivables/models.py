@@ -53,12 +53,17 @@ class Document(models.Model):
         CREDITED = "credited"
         WRITTEN_OFF = "written_off"
 
-    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="documents")
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="documents")
+    # the composite indexes below lead with entity and customer, so their own indexes are not needed
+    entity = models.ForeignKey(
+        LegalEntity, on_delete=models.PROTECT, related_name="documents", db_index=False
+    )
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="documents", db_index=False)
     document_type = models.CharField(max_length=20, choices=DocumentType.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
     number = models.CharField(max_length=40, null=True, blank=True)
-    series = models.ForeignKey(NumberSeries, null=True, on_delete=models.PROTECT, related_name="documents")
+    series = models.ForeignKey(
+        NumberSeries, null=True, on_delete=models.PROTECT, related_name="documents", db_index=False
+    )
     currency = models.CharField(max_length=3)
     net_minor = models.BigIntegerField(default=0)
     tax_minor = models.BigIntegerField(default=0)
@@ -72,7 +77,7 @@ class Document(models.Model):
     payment_terms = models.CharField(max_length=20, blank=True)
     po_number = models.CharField(max_length=60, blank=True)
     corrects = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="corrections"
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="corrections", db_index=False
     )
     is_disputed = models.BooleanField(default=False)
     is_migrated = models.BooleanField(default=False)
@@ -80,7 +85,12 @@ class Document(models.Model):
     created_at = models.DateTimeField()
     issued_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
 
     class Meta:
@@ -105,6 +115,15 @@ class Document(models.Model):
             models.Index(fields=["entity", "issue_date"]),
             models.Index(fields=["entity", "due_date"]),
             models.Index(fields=["customer", "issue_date"]),
+            # mostly empty columns: index only the rows that have a value
+            models.Index(
+                fields=["corrects"], condition=Q(corrects__isnull=False), name="document_corrects_idx"
+            ),
+            models.Index(
+                fields=["series"],
+                condition=Q(series__isnull=False, is_migrated=False),
+                name="document_series_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -156,10 +175,17 @@ class Allocation(models.Model):
         MIGRATION = "migration"
 
     entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="allocations")
-    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="allocations")
+    document = models.ForeignKey(
+        Document, on_delete=models.PROTECT, related_name="allocations", db_index=False
+    )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     source_document = models.ForeignKey(
-        Document, null=True, blank=True, on_delete=models.PROTECT, related_name="allocations_made"
+        Document,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="allocations_made",
+        db_index=False,
     )
     payment_id = models.BigIntegerField(null=True, blank=True)
     currency = models.CharField(max_length=3)
@@ -171,7 +197,12 @@ class Allocation(models.Model):
     reason = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField()
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
 
     class Meta:
@@ -184,7 +215,14 @@ class Allocation(models.Model):
                 name="allocation_sign_matches_reversal",
             ),
         ]
-        indexes = [models.Index(fields=["document", "posting_date"])]
+        indexes = [
+            models.Index(fields=["document", "posting_date"]),
+            models.Index(
+                fields=["source_document"],
+                condition=Q(source_document__isnull=False),
+                name="allocation_source_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.amount_minor} {self.currency} on {self.document_id}"
