@@ -11,6 +11,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.db import connection
 
+from o2c.audit import triggers as audit_triggers
 from o2c.customers import services as customer_services
 from o2c.customers.models import Customer
 from o2c.customers.services import CustomerIn
@@ -39,11 +40,13 @@ _guards_dropped: list[bool] = []
 
 @pytest.fixture
 def ledger_purgeable(django_db_serialized_rollback: None, transactional_db: None) -> Iterator[None]:
-    """For tests that commit (live server): SQLite's flush deletes rows, which the ledger's triggers
-    refuse, so the guards come off before the flush and go back before the next test."""
+    """For tests that commit (live server): SQLite's flush deletes rows, which the ledger's and the
+    audit trail's triggers refuse, so the guards come off before the flush and go back before the
+    next test."""
     yield
     if connection.vendor == "sqlite":
         triggers.drop(connection)
+        audit_triggers.drop(connection)
         _guards_dropped.append(True)
 
 
@@ -52,6 +55,7 @@ def _ledger_guards_back(django_db_blocker: Any) -> None:
     if _guards_dropped:
         with django_db_blocker.unblock():
             triggers.install(connection)
+            audit_triggers.install(connection)
         _guards_dropped.clear()
 
 

@@ -167,3 +167,13 @@ class TestDatabaseGuards:
                 credit_minor=5,
                 functional_debit_minor=5,
             )
+
+
+class TestAuditTrailIsAppendOnly:
+    def test_an_audit_event_cannot_be_changed_or_deleted(self, customer):
+        event = AuditEvent.objects.get(object_id=customer.pk, action="customers.customer.created")
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            AuditEvent.objects.filter(pk=event.pk).update(reason="nothing to see")
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            AuditEvent.objects.filter(pk=event.pk).delete()
+        assert AuditEvent.objects.get(pk=event.pk).reason == ""
