@@ -1,5 +1,7 @@
 import pytest
 
+pytestmark = pytest.mark.django_db  # closing a response runs request_finished, which checks connections
+
 
 @pytest.mark.parametrize(("path", "content_type"), [("/static/o2c.css", "text/css")])
 def test_static_files_are_served_by_the_app_without_debug(client, settings, path, content_type):
