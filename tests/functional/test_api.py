@@ -388,7 +388,7 @@ class TestCustomers:
             "ap@mueller.example",
         )
         event = AuditEvent.objects.get(action="customers.customer.changed")
-        assert (event.reason, event.changes["credit_limit_minor"]) == ("Rechtsformwechsel", [None, 500000])
+        assert (event.reason, event.changes["credit_limit"]) == ("Rechtsformwechsel", [None, "5000.00 EUR"])
 
 
 class TestInvoices:

@@ -64,7 +64,7 @@ class TestImportCustomers:
         assert child.credit_limit_minor == 5000000
         assert Customer.objects.get(number="C-3").payment_terms == "NET30"
         created = AuditEvent.objects.get(action="customers.customer.created", object_id=child.pk)
-        assert created.changes["credit_limit_minor"] == [None, 5000000]
+        assert created.changes["credit_limit"] == [None, "50000.00 EUR"]
         assert "credit limit migrated" in created.reason
         assert "3 customers created, 0 updated, 0 unchanged" in capsys.readouterr().err
 

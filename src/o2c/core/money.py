@@ -139,6 +139,11 @@ def format_minor(minor: int, currency: str) -> str:
     return str(Decimal(minor).scaleb(-decimals).quantize(_quantum(currency)))
 
 
+def format_with_currency(minor: int | None, currency: str) -> str | None:
+    """'1234.50 EUR': how the audit trail records an amount, readable without knowing the currency."""
+    return None if minor is None else f"{format_minor(minor, currency)} {currency}"
+
+
 def to_minor(amount: Decimal, currency: str) -> int:
     return Money(amount, currency).to_minor()
 

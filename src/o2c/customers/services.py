@@ -13,7 +13,7 @@ from django.db import transaction
 
 from o2c.audit import services as audit_services
 from o2c.audit.models import AuditEvent
-from o2c.core.money import Money, parse_amount
+from o2c.core.money import Money, format_with_currency, parse_amount
 from o2c.customers import rules
 from o2c.customers.errors import UnableToSaveCustomer
 from o2c.customers.models import BankAccount, Contact, Customer
@@ -95,7 +95,7 @@ def _credit_limit_minor(data: CustomerIn) -> int | None:
 def _snapshot(customer: Customer) -> dict[str, Any]:
     values = {name: getattr(customer, name) for name in MASTER_FIELDS}
     values["parent"] = customer.parent.number if customer.parent_id and customer.parent else ""
-    values["credit_limit_minor"] = customer.credit_limit_minor
+    values["credit_limit"] = format_with_currency(customer.credit_limit_minor, customer.currency)
     return values
 
 
@@ -282,7 +282,7 @@ def _import_event(
 ) -> AuditEvent:
     changes = audit_services.diff(before, _snapshot(customer))
     reason = f"imported from {source}"
-    if "credit_limit_minor" in changes:
+    if "credit_limit" in changes:
         reason += "; credit limit migrated"
     return AuditEvent(
         at=now,

@@ -14,6 +14,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from o2c.audit import services as audit_services
+from o2c.core.money import format_with_currency
 from o2c.customers.models import Customer
 from o2c.customers.terms import parse_terms
 from o2c.ledger import selectors as ledger_selectors
@@ -124,7 +125,7 @@ def document_create(
         object_id=document.pk,
         object_label=f"{document_type} draft",
         entity_id=document.entity_id,
-        changes={"total_minor": (None, document.total_minor), "currency": (None, doc_currency)},
+        changes={"total": (None, format_with_currency(document.total_minor, doc_currency))},
         now=now,
     )
     return document
@@ -370,9 +371,12 @@ def allocation_create(
         object_label=document.number or "",
         entity_id=document.entity_id,
         changes={
-            "open_minor": (
-                document.open_minor + (amount_minor if document.total_minor > 0 else -amount_minor),
-                document.open_minor,
+            "open_amount": (
+                format_with_currency(
+                    document.open_minor + (amount_minor if document.total_minor > 0 else -amount_minor),
+                    document.currency,
+                ),
+                format_with_currency(document.open_minor, document.currency),
             )
         },
         reason=reason or kind,

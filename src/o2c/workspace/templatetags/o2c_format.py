@@ -5,6 +5,7 @@ Money is formatted from integer minor units scaled by the currency's decimals (n
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -138,13 +139,27 @@ def label(value: Any) -> str:
     return str(text) if text is not None else str(value)
 
 
+_AUDIT_MONEY = re.compile(r"^(-?\d+(?:\.\d+)?) ([A-Z]{3})$")
+
+
+def _audit_value(value: Any) -> str:
+    """The audit trail records amounts as '1190.00 EUR'; the reader sees them in their own format."""
+    if value is None:
+        return ""
+    text = str(value)
+    match = _AUDIT_MONEY.match(text)
+    if match:
+        return format_currency(Decimal(match[1]), match[2], locale=current_locale())
+    return text
+
+
 @register.filter
 def changes_text(changes: dict[str, Any] | None) -> list[tuple[str, str, str]]:
     """An audit event's {field: [old, new]} as rows for a table."""
     rows: list[tuple[str, str, str]] = []
     for field, pair in (changes or {}).items():
         old, new = (pair[0], pair[1]) if isinstance(pair, list | tuple) and len(pair) == 2 else ("", pair)
-        before, after = ("" if old is None else str(old)), ("" if new is None else str(new))
+        before, after = _audit_value(old), _audit_value(new)
         if before or after:  # a field created empty says nothing
             rows.append((field, before, after))
     return rows
