@@ -111,16 +111,29 @@ POSTGRESQL_INSTALL = [
     """
     CREATE OR REPLACE FUNCTION ledger_line_guard() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-        IF TG_OP IN ('UPDATE', 'DELETE') AND
-           (SELECT status FROM ledger_journalentry WHERE id = OLD.entry_id) = 'posted' THEN
+        IF (SELECT status FROM ledger_journalentry WHERE id = OLD.entry_id) = 'posted' THEN
             RAISE EXCEPTION 'ledger: posted journal entries are append-only';
         END IF;
-        IF TG_OP IN ('INSERT', 'UPDATE') AND
-           (SELECT status FROM ledger_journalentry WHERE id = NEW.entry_id) = 'posted' THEN
+        IF TG_OP = 'UPDATE'
+           AND (SELECT status FROM ledger_journalentry WHERE id = NEW.entry_id) = 'posted' THEN
             RAISE EXCEPTION 'ledger: posted journal entries are append-only';
         END IF;
         IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
         RETURN NEW;
+    END $$
+    """,
+    # Inserts are checked once per statement over all new lines: a row trigger costs ~40 µs a line,
+    # which a migration import of a million items pays 1.8 million times.
+    """
+    CREATE OR REPLACE FUNCTION ledger_lines_insert_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF EXISTS (
+            SELECT 1 FROM inserted_lines l JOIN ledger_journalentry e ON e.id = l.entry_id
+            WHERE e.status = 'posted'
+        ) THEN
+            RAISE EXCEPTION 'ledger: posted journal entries are append-only';
+        END IF;
+        RETURN NULL;
     END $$
     """,
     """
@@ -128,14 +141,20 @@ POSTGRESQL_INSTALL = [
     FOR EACH ROW EXECUTE FUNCTION ledger_entry_guard()
     """,
     """
-    CREATE TRIGGER ledger_line_guard BEFORE INSERT OR UPDATE OR DELETE ON ledger_journalline
+    CREATE TRIGGER ledger_line_guard BEFORE UPDATE OR DELETE ON ledger_journalline
     FOR EACH ROW EXECUTE FUNCTION ledger_line_guard()
+    """,
+    """
+    CREATE TRIGGER ledger_lines_insert_guard AFTER INSERT ON ledger_journalline
+    REFERENCING NEW TABLE AS inserted_lines FOR EACH STATEMENT EXECUTE FUNCTION ledger_lines_insert_guard()
     """,
 ]
 
 POSTGRESQL_DROP = [
     "DROP TRIGGER IF EXISTS ledger_entry_guard ON ledger_journalentry",
     "DROP TRIGGER IF EXISTS ledger_line_guard ON ledger_journalline",
+    "DROP TRIGGER IF EXISTS ledger_lines_insert_guard ON ledger_journalline",
+    "DROP FUNCTION IF EXISTS ledger_lines_insert_guard()",
     "DROP FUNCTION IF EXISTS ledger_entry_guard()",
     "DROP FUNCTION IF EXISTS ledger_line_guard()",
 ]
