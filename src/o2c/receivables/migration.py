@@ -391,8 +391,8 @@ def _post_ledger(
     progress: _Progress,
 ) -> int:
     """Opening entries (per issue date and currency) and settlement entries (per paid date and currency)."""
-    receivable_id = ledger_selectors.account_for(entity=entity, type=AccountType.RECEIVABLE).pk
-    clearing_id = ledger_selectors.account_for(entity=entity, type=AccountType.CLEARING).pk
+    receivable_id = ledger_selectors.account_id_for(entity=entity, type=AccountType.RECEIVABLE)
+    clearing_id = ledger_selectors.account_id_for(entity=entity, type=AccountType.CLEARING)
     opening: dict[tuple[date, str], list[int]] = defaultdict(list)
     settlement: dict[tuple[date, str], list[int]] = defaultdict(list)
     for position, item in enumerate(todo):

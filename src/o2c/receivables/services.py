@@ -181,9 +181,9 @@ def document_issue(*, document_id: int, actor: User | None, now: datetime) -> Do
         entity=entity,
         lines=issue_postings(
             document,
-            receivable_id=ledger_selectors.account_for(entity=entity, type=AccountType.RECEIVABLE).pk,
-            revenue_id=ledger_selectors.account_for(entity=entity, type=AccountType.REVENUE).pk,
-            tax_id=ledger_selectors.account_for(entity=entity, type=AccountType.TAX).pk,
+            receivable_id=ledger_selectors.account_id_for(entity=entity, type=AccountType.RECEIVABLE),
+            revenue_id=ledger_selectors.account_id_for(entity=entity, type=AccountType.REVENUE),
+            tax_id=ledger_selectors.account_id_for(entity=entity, type=AccountType.TAX),
         ),
         posting_date=document.issue_date,
         description=f"{document.get_document_type_display()} {number} {document.customer.number}",
@@ -245,7 +245,7 @@ def _post_allocation(
     or the account of what settled it (unapplied cash, discount, write-off, migration clearing)."""
     entity = document.entity
     amount = allocation.amount_minor if document.total_minor > 0 else -allocation.amount_minor
-    receivable_id = ledger_selectors.account_for(entity=entity, type=AccountType.RECEIVABLE).pk
+    receivable_id = ledger_selectors.account_id_for(entity=entity, type=AccountType.RECEIVABLE)
     settled = PostingLine(
         account_id=receivable_id,
         currency=document.currency,
@@ -265,7 +265,7 @@ def _post_allocation(
         )
         description = f"{source.number} applied to {document.number}"
     else:
-        counter_id = ledger_selectors.account_for(entity=entity, type=COUNTER_ACCOUNT[allocation.kind]).pk
+        counter_id = ledger_selectors.account_id_for(entity=entity, type=COUNTER_ACCOUNT[allocation.kind])
         counter = PostingLine(
             account_id=counter_id,
             currency=document.currency,

@@ -840,8 +840,8 @@ def _bank_receipt(document: Document, amount: int, on: date, actor: User, now: d
     """The money arriving in the bank, waiting as unapplied cash until it is allocated. The cash
     application module will post this from bank statements; the demo posts it directly."""
     entity = document.entity
-    bank = ledger_selectors.account_for(entity=entity, type=AccountType.BANK).pk
-    unapplied = ledger_selectors.account_for(entity=entity, type=AccountType.UNAPPLIED_CASH).pk
+    bank = ledger_selectors.account_id_for(entity=entity, type=AccountType.BANK)
+    unapplied = ledger_selectors.account_id_for(entity=entity, type=AccountType.UNAPPLIED_CASH)
     receipt = f"demo-receipt:{document.pk}:{on.isoformat()}:{amount}"
     ledger_services.journal_entry_post(
         entity=entity,
