@@ -127,9 +127,11 @@ POSTGRESQL_INSTALL = [
     """
     CREATE OR REPLACE FUNCTION ledger_lines_insert_guard() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
+        -- one primary-key lookup per entry: a transition table has no statistics, and a join would
+        -- let the planner scan the whole journal for every new line
         IF EXISTS (
-            SELECT 1 FROM inserted_lines l JOIN ledger_journalentry e ON e.id = l.entry_id
-            WHERE e.status = 'posted'
+            SELECT 1 FROM (SELECT DISTINCT entry_id FROM inserted_lines) AS touched
+            WHERE (SELECT status FROM ledger_journalentry WHERE id = touched.entry_id) = 'posted'
         ) THEN
             RAISE EXCEPTION 'ledger: posted journal entries are append-only';
         END IF;
