@@ -2,6 +2,8 @@
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from o2c.core.db import execute_for_vendor
+
 MESSAGE = "audit: the audit trail is append-only"
 
 SQLITE_INSTALL = [
@@ -32,21 +34,15 @@ POSTGRESQL_DROP = [
 ]
 
 
-def _statements(connection: BaseDatabaseWrapper, *, install: bool) -> list[str]:
-    if connection.vendor == "postgresql":
-        return POSTGRESQL_INSTALL if install else POSTGRESQL_DROP
-    if connection.vendor == "sqlite":
-        return SQLITE_INSTALL if install else SQLITE_DROP
-    raise RuntimeError(f"O2C's audit guards are not written for {connection.vendor}")
-
-
 def install(connection: BaseDatabaseWrapper) -> None:
-    with connection.cursor() as cursor:
-        for statement in _statements(connection, install=True):
-            cursor.execute(statement)
+    execute_for_vendor(
+        connection,
+        {"postgresql": POSTGRESQL_INSTALL, "sqlite": SQLITE_INSTALL},
+        what="the audit trail's guards",
+    )
 
 
 def drop(connection: BaseDatabaseWrapper) -> None:
-    with connection.cursor() as cursor:
-        for statement in _statements(connection, install=False):
-            cursor.execute(statement)
+    execute_for_vendor(
+        connection, {"postgresql": POSTGRESQL_DROP, "sqlite": SQLITE_DROP}, what="the audit trail's guards"
+    )

@@ -9,6 +9,8 @@ install them again after (see migration 0004): SQLite alters a table by rebuildi
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from o2c.core.db import execute_for_vendor
+
 SQLITE_INSTALL = [
     """
     CREATE TRIGGER ledger_entry_must_balance BEFORE UPDATE OF status ON ledger_journalentry
@@ -162,21 +164,13 @@ POSTGRESQL_DROP = [
 ]
 
 
-def _statements(connection: BaseDatabaseWrapper, *, install: bool) -> list[str]:
-    if connection.vendor == "postgresql":
-        return POSTGRESQL_INSTALL if install else POSTGRESQL_DROP
-    if connection.vendor == "sqlite":
-        return SQLITE_INSTALL if install else SQLITE_DROP
-    raise RuntimeError(f"O2C's ledger guards are not written for {connection.vendor}")
-
-
 def install(connection: BaseDatabaseWrapper) -> None:
-    with connection.cursor() as cursor:
-        for statement in _statements(connection, install=True):
-            cursor.execute(statement)
+    execute_for_vendor(
+        connection, {"postgresql": POSTGRESQL_INSTALL, "sqlite": SQLITE_INSTALL}, what="the ledger's guards"
+    )
 
 
 def drop(connection: BaseDatabaseWrapper) -> None:
-    with connection.cursor() as cursor:
-        for statement in _statements(connection, install=False):
-            cursor.execute(statement)
+    execute_for_vendor(
+        connection, {"postgresql": POSTGRESQL_DROP, "sqlite": SQLITE_DROP}, what="the ledger's guards"
+    )
