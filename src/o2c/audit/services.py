@@ -19,6 +19,33 @@ def _actor_fields(actor: User | AnonymousUser | None, label: str | None) -> dict
     return {"actor": actor, "actor_label": label or actor.get_username()}
 
 
+def event(
+    *,
+    actor: User | AnonymousUser | None,
+    action: str,
+    object_type: str,
+    object_id: int | None,
+    now: datetime,
+    object_label: str = "",
+    entity_id: int | None = None,
+    changes: Mapping[str, tuple[Any, Any] | list[Any]] | None = None,
+    reason: str = "",
+    actor_label: str | None = None,
+) -> AuditEvent:
+    """An unsaved audit event: `record` saves one, `record_many` saves a batch of them."""
+    return AuditEvent(
+        at=now,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        object_label=object_label[:200],
+        entity_id=entity_id,
+        changes={key: [_plain(old), _plain(new)] for key, (old, new) in (changes or {}).items()},
+        reason=reason[:500],
+        **_actor_fields(actor, actor_label),
+    )
+
+
 def record(
     *,
     actor: User | AnonymousUser | None,
@@ -32,17 +59,21 @@ def record(
     reason: str = "",
     actor_label: str | None = None,
 ) -> AuditEvent:
-    return AuditEvent.objects.create(
-        at=now,
+    """Save one audit event."""
+    audit_event = event(
+        actor=actor,
         action=action,
         object_type=object_type,
         object_id=object_id,
-        object_label=object_label[:200],
+        now=now,
+        object_label=object_label,
         entity_id=entity_id,
-        changes={key: [_plain(old), _plain(new)] for key, (old, new) in (changes or {}).items()},
-        reason=reason[:500],
-        **_actor_fields(actor, actor_label),
+        changes=changes,
+        reason=reason,
+        actor_label=actor_label,
     )
+    audit_event.save(force_insert=True)
+    return audit_event
 
 
 def record_many(events: list[AuditEvent]) -> None:

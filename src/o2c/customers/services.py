@@ -284,20 +284,16 @@ def _import_event(
     reason = f"imported from {source}"
     if "credit_limit" in changes:
         reason += "; credit limit migrated"
-    return AuditEvent(
-        at=now,
-        actor=actor if actor is not None and actor.is_authenticated else None,
-        actor_label=actor.get_username() if actor is not None else audit_services.SYSTEM,
+    return audit_services.event(
+        actor=actor,
         action=action,
         object_type="customer",
         object_id=customer.pk,
-        object_label=str(customer)[:200],
+        object_label=str(customer),
         entity_id=customer.entity_id,
-        changes={
-            key: [audit_services._plain(old), audit_services._plain(new)]
-            for key, (old, new) in changes.items()
-        },
+        changes=changes,
         reason=reason,
+        now=now,
     )
 
 
@@ -378,17 +374,16 @@ def customers_assign_collector(
     Customer.objects.filter(pk__in=[c.pk for c in moved]).update(collector=collector, updated_at=now)
     audit_services.record_many(
         [
-            AuditEvent(
-                at=now,
+            audit_services.event(
                 actor=actor,
-                actor_label=actor.get_username() if actor is not None else audit_services.SYSTEM,
                 action="customers.customer.changed",
                 object_type="customer",
                 object_id=c.pk,
-                object_label=str(c)[:200],
+                object_label=str(c),
                 entity_id=c.entity_id,
-                changes={"collector": [c.collector.get_username() if c.collector else None, new_label]},
+                changes={"collector": (c.collector.get_username() if c.collector else None, new_label)},
                 reason=reason,
+                now=now,
             )
             for c in moved
         ]
