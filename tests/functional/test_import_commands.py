@@ -385,3 +385,30 @@ class TestTrialBalanceReport:
         capsys.readouterr()
         call_command("report", "trial-balance", "--as-of", "2025-12-31")
         assert "1.234,50" in capsys.readouterr().out
+
+
+class TestTrialBalanceEntities:
+    def test_the_report_is_for_the_default_entity_unless_another_is_named(
+        self, tmp_path, capsys, other_entity
+    ):
+        customers = write(tmp_path, "c.csv", CUSTOMERS_HEADER + "F-1,Dupont SARL,FR,EUR,fr,,,,,\n")
+        call_command("import", "customers", str(customers), "--entity", "FR01")
+        invoices = write(
+            tmp_path, "i.csv", INVOICES_HEADER + "FA-1,F-1,2025-11-03,2025-12-03,EUR,50.00,50.00,\n"
+        )
+        call_command("import", "invoices", str(invoices), "--entity", "FR01")
+        capsys.readouterr()
+        call_command("report", "trial-balance", "--as-of", "2025-12-31", "--format", "json")
+        assert json.loads(capsys.readouterr().out)["accounts"] == []
+        call_command(
+            "report", "trial-balance", "--as-of", "2025-12-31", "--format", "json", "--entity", "FR01"
+        )
+        rows = json.loads(capsys.readouterr().out)["accounts"]
+        assert [(r["entity"], r["type"], r["debit"], r["credit"]) for r in rows] == [
+            ("FR01", "receivable", "50.00", "0.00"),
+            ("FR01", "clearing", "0.00", "50.00"),
+        ]
+
+    def test_an_unknown_entity_is_an_input_error(self, capsys):
+        line = run_failing(capsys, "report", "trial-balance", "--as-of", "2025-12-31", "--entity", "NOPE")
+        assert line == "error: --entity: unknown legal entity 'NOPE'"

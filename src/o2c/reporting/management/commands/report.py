@@ -35,17 +35,19 @@ class Command(O2CCommand):
         parser.add_argument("--as-of", required=True)
         parser.add_argument("--format", choices=["table", "csv", "json"], default="table")
         parser.add_argument("--functional", action="store_true", help="add functional-currency columns")
-        parser.add_argument("--entity", help="legal entity code (default: all entities)")
+        parser.add_argument("--entity", help="legal entity code (default: the default entity)")
 
     def run(self, *args: Any, **options: Any) -> None:
         as_of = _as_of(options["as_of"])
-        if options["entity"]:
-            entity = LegalEntity.objects.filter(code=options["entity"]).first()
-            if entity is None:
-                raise InputError(f"--entity: unknown legal entity '{options['entity']}'")
-            entity_ids = [entity.pk]
-        else:
-            entity_ids = list(LegalEntity.objects.values_list("pk", flat=True))
+        # --entity CODE, else the default entity (DESIGN: the only entity, or the settings' default)
+        entity = (
+            LegalEntity.objects.filter(code=options["entity"]).first()
+            if options["entity"]
+            else ledger_selectors.entity_default()
+        )
+        if entity is None:
+            raise InputError(f"--entity: unknown legal entity '{options['entity']}'")
+        entity_ids = [entity.pk]
         rows = ledger_selectors.trial_balance(entity_ids=entity_ids, as_of=as_of)
         functional = options["functional"]
         records = []
