@@ -15,7 +15,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from o2c.audit import services as audit_services
-from o2c.workspace.models import ApiToken
+from o2c.workspace.models import ApiToken, UserPreference
 
 TOKEN_PREFIX = "o2c_"
 
@@ -71,3 +71,9 @@ def api_token_revoke(*, api_token_id: int, actor: User | None, now: datetime) ->
             changes={"is_active": (True, False)},
             now=now,
         )
+
+
+def user_language_set(*, user: User, language: str) -> UserPreference:
+    """The language a person reads the back office in; amounts and dates follow it."""
+    preference, _ = UserPreference.objects.update_or_create(user_id=user.pk, defaults={"language": language})
+    return preference

@@ -42,8 +42,8 @@ from o2c.receivables import selectors as receivable_selectors
 from o2c.receivables import services as receivable_services
 from o2c.receivables.models import Document, DocumentType
 from o2c.workspace import forms, roles
+from o2c.workspace import services as workspace_services
 from o2c.workspace.context_processors import VIEW_AUDIT_TRAIL
-from o2c.workspace.models import UserPreference
 
 CUSTOMERS_PER_PAGE = 50
 DOCUMENTS_PER_PAGE = 50
@@ -164,7 +164,7 @@ def language_set(request: HttpRequest) -> HttpResponse:
         target = reverse("home")
     if form.is_valid():
         language = form.cleaned_data["language"]
-        UserPreference.objects.update_or_create(user_id=request.user.pk, defaults={"language": language})
+        workspace_services.user_language_set(user=_actor(request), language=language)
         translation.activate(language)
     return HttpResponseRedirect(target)
 
