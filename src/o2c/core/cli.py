@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -44,22 +44,21 @@ class AbstractCommandError(TypeError):
 
 
 @contextmanager
-def progress_bar(description: str, total: int | None) -> Iterator[Any]:
-    """A rich progress bar on stderr; `advance(n)` moves it. Quiet when stderr is not a terminal
-    and the job is small."""
+def progress_stages() -> Iterator[Callable[[str, int], Callable[[int], None]]]:
+    """Rich progress bars on stderr, one per stage: `stage(description, total)` returns `advance(n)`.
+    Quiet when stderr is not a terminal (logs and CI get the summary lines only)."""
     progress = Progress(
-        TextColumn("[bold]{task.description}"),
+        TextColumn("[bold]{task.description:<34}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
         console=stderr_console,
-        transient=False,
-        disable=total is not None and total < 5000 and not stderr_console.is_terminal,
+        disable=not stderr_console.is_terminal,
     )
     with progress:
-        task = progress.add_task(description, total=total)
 
-        def advance(amount: int = 1) -> None:
-            progress.advance(task, amount)
+        def stage(description: str, total: int) -> Callable[[int], None]:
+            task = progress.add_task(description, total=total)
+            return lambda amount: progress.advance(task, amount)
 
-        yield advance
+        yield stage

@@ -2,12 +2,7 @@
 
 from collections.abc import Mapping, Sequence
 
-from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
-
-
-def is_postgresql() -> bool:
-    return connection.vendor == "postgresql"
 
 
 def execute_for_vendor(

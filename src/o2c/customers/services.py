@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -353,10 +353,6 @@ def bank_account_add(
         now=now,
     )
     return account
-
-
-def field_names() -> list[str]:
-    return [f.name for f in fields(CustomerIn)]
 
 
 @transaction.atomic

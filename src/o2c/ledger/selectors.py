@@ -13,7 +13,6 @@ from o2c.ledger.errors import UnableToConvertCurrency
 from o2c.ledger.models import (
     Account,
     AccountType,
-    EntityGrant,
     FiscalPeriod,
     FxRate,
     JournalEntry,
@@ -41,14 +40,6 @@ def entities_for_user(user: User | AnonymousUser) -> QuerySet[LegalEntity]:
 
 def entity_ids_for_user(user: User | AnonymousUser) -> list[int]:
     return list(entities_for_user(user).values_list("pk", flat=True))
-
-
-def user_has_entity(user: User | AnonymousUser, entity_id: int) -> bool:
-    if getattr(user, "is_superuser", False):
-        return True
-    if user.pk is None:
-        return False
-    return EntityGrant.objects.filter(user_id=user.pk, entity_id=entity_id).exists()
 
 
 def account_id_for(*, entity: LegalEntity, type: AccountType) -> int:
@@ -191,14 +182,6 @@ def receivable_balances(
         for t in totals
         if t["debit"] != t["credit"]
     }
-
-
-def entries_for_source(*, source_type: str, source_id: int) -> QuerySet[JournalEntry]:
-    return (
-        JournalEntry.objects.filter(source_type=source_type, source_id=source_id)
-        .prefetch_related("lines__account")
-        .order_by("posting_date", "pk")
-    )
 
 
 def entries_for_document(*, document_id: int) -> QuerySet[JournalEntry]:

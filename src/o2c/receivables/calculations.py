@@ -87,5 +87,6 @@ def settlement_state(*, total_minor: int, open_minor: int, kinds: set[str]) -> s
     return "paid"
 
 
-def percent_of(amount_minor: int, percent: Decimal, currency: str) -> int:
+def percent_of(amount_minor: int, percent: Decimal) -> int:
+    """A percentage of minor units, rounded half up to a whole minor unit."""
     return int((Decimal(amount_minor) * percent / HUNDRED).quantize(Decimal(1), rounding=ROUND_HALF_UP))

@@ -938,7 +938,7 @@ def _run_event(
         allocate("payment", invoice.open_minor * ev.percent // 100, cash, "instalment")
         counts.payments += 1
     elif ev.kind == "pay_discount":
-        discount = calculations.percent_of(invoice.total_minor, Decimal(ev.discount_bp).scaleb(-2), currency)
+        discount = calculations.percent_of(invoice.total_minor, Decimal(ev.discount_bp).scaleb(-2))
         discount = min(discount, invoice.open_minor - 1)
         allocate("payment", invoice.open_minor - discount, cash, "paid within the discount period")
         allocate("discount", discount, cash, "early payment discount")

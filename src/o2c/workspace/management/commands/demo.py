@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from argparse import ArgumentParser
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
 from o2c.core import clock
-from o2c.core.cli import O2CCommand, stderr_console
+from o2c.core.cli import O2CCommand, progress_stages
 from o2c.workspace import demo
 
 
@@ -37,7 +33,7 @@ class Command(O2CCommand):
         if options["if_empty"] and demo.has_customers(entity=entity):
             self.note(f"demo: entity {entity.code} has customers already; nothing to do")
             return
-        with _stages() as stage:
+        with progress_stages() as stage:
             result = demo.demo_create(
                 entity=entity,
                 today=clock.today_in(entity.time_zone),
@@ -47,26 +43,6 @@ class Command(O2CCommand):
                 progress=stage,
             )
         self.stdout.write(_summary(result))
-
-
-@contextmanager
-def _stages() -> Iterator[demo.ProgressFactory]:
-    """One rich progress bar per stage of the demo, on stderr (quiet when stderr is not a terminal)."""
-    progress = Progress(
-        TextColumn("[bold]{task.description:<34}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=stderr_console,
-        disable=not stderr_console.is_terminal,
-    )
-    with progress:
-
-        def stage(description: str, total: int) -> Callable[[int], None]:
-            task = progress.add_task(description, total=total)
-            return lambda amount: progress.advance(task, amount)
-
-        yield stage
 
 
 def _summary(result: demo.DemoResult) -> str:

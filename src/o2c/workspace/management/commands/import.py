@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from argparse import ArgumentParser
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from o2c.core import clock
-from o2c.core.cli import O2CCommand, stderr_console
+from o2c.core.cli import O2CCommand, progress_stages
 from o2c.workspace import importers
 
 
@@ -31,9 +30,13 @@ class Command(O2CCommand):
                 f"{customers.unchanged} unchanged"
             )
         elif kind == "invoices":
-            with _Progress() as progress:
+            with progress_stages() as stage:
                 invoices = importers.import_invoices(
-                    path, entity_code=options["entity"], actor=None, now=now, progress_factory=progress.start
+                    path,
+                    entity_code=options["entity"],
+                    actor=None,
+                    now=now,
+                    progress_factory=lambda total: stage("importing open items", total),
                 )
             self.note(
                 f"{path}: {invoices.created} open items created, {invoices.unchanged} unchanged, "
@@ -42,30 +45,3 @@ class Command(O2CCommand):
         else:
             created, updated = importers.import_fx_rates(path, now=now)
             self.note(f"{path}: {created} FX rates created, {updated} updated")
-
-
-class _Progress:
-    """A progress bar on stderr that starts once the file is read and its size is known."""
-
-    def __enter__(self) -> _Progress:
-        self._bar: Any = None
-        return self
-
-    def start(self, total: int) -> Callable[[int], None]:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self._bar = Progress(
-            TextColumn("[bold]importing open items"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=stderr_console,
-            disable=total < 5000 and not stderr_console.is_terminal,
-        )
-        self._bar.start()
-        task = self._bar.add_task("import", total=total)
-        return lambda amount: self._bar.advance(task, amount)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.stop()
