@@ -33,6 +33,11 @@ class Customer(models.Model):
     crm_id = models.CharField(max_length=60, blank=True)
     erp_id = models.CharField(max_length=60, blank=True)
     address = models.TextField(blank=True)
+    region = models.CharField(
+        max_length=10,
+        blank=True,
+        help_text="state or province of the ship-to address (US sales tax), e.g. CA",
+    )
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 

@@ -31,6 +31,7 @@ MASTER_FIELDS = (
     "crm_id",
     "erp_id",
     "address",
+    "region",
 )
 
 
@@ -53,6 +54,7 @@ class CustomerIn:
     crm_id: str = ""
     erp_id: str = ""
     address: str = ""
+    region: str = ""
 
 
 def normalized(data: CustomerIn) -> CustomerIn:
@@ -85,6 +87,7 @@ def normalized(data: CustomerIn) -> CustomerIn:
         crm_id=data.crm_id.strip(),
         erp_id=data.erp_id.strip(),
         address=data.address.strip(),
+        region=data.region.strip().upper(),
     )
 
 

@@ -46,6 +46,11 @@ class Document(models.Model):
         DRAFT = "draft"
         ISSUED = "issued"
 
+    class Origin(models.TextChoices):
+        MANUAL = "manual"
+        AUTOMATED = "automated"  # a billing run, one customer
+        CONSOLIDATED = "consolidated"  # a billing run, a bill-to customer paying for several
+
     class Settlement(models.TextChoices):
         OPEN = "open"
         PARTIALLY_PAID = "partially_paid"
@@ -60,6 +65,7 @@ class Document(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="documents", db_index=False)
     document_type = models.CharField(max_length=20, choices=DocumentType.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    origin = models.CharField(max_length=20, choices=Origin.choices, default=Origin.MANUAL)
     number = models.CharField(max_length=40, null=True, blank=True)
     series = models.ForeignKey(
         NumberSeries, null=True, on_delete=models.PROTECT, related_name="documents", db_index=False
@@ -138,7 +144,11 @@ class DocumentLine(models.Model):
     unit_price = models.DecimalField(max_digits=20, decimal_places=6)
     discount_percent = models.DecimalField(max_digits=6, decimal_places=3, default=0)
     tax_rate = models.DecimalField(max_digits=6, decimal_places=3, default=0)
+    tax_category = models.CharField(max_length=2, default="S", help_text="UNCL5305 code")
     net_minor = models.BigIntegerField()
+    item_code = models.CharField(max_length=60, blank=True)
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["document", "position"], name="unique_line_position")]
@@ -150,11 +160,14 @@ class DocumentLine(models.Model):
 class TaxLine(models.Model):
     document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="tax_lines")
     rate = models.DecimalField(max_digits=6, decimal_places=3)
+    category = models.CharField(max_length=2, default="S", help_text="UNCL5305 code")
     base_minor = models.BigIntegerField()
     tax_minor = models.BigIntegerField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["document", "rate"], name="one_tax_line_per_rate")]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "rate", "category"], name="one_tax_line_per_rate")
+        ]
 
     def __str__(self) -> str:
         return f"{self.rate}%"

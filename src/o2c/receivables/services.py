@@ -45,14 +45,17 @@ def document_create(
     payment_terms: str = "",
     corrects: Document | None = None,
     notes: str = "",
+    origin: str = Document.Origin.MANUAL,
 ) -> Document:
     """A draft invoice, credit memo or debit memo. Line amounts are entered positive; a credit memo's
     totals are stored negative so a customer's open items add up."""
     if not lines:
         raise UnableToCreateDocument("a document needs at least one line", code="no_lines")
     for position, line in enumerate(lines, start=1):
-        if line.quantity <= 0:
+        if line.quantity < 0 or (line.quantity == 0 and line.net is None):
             raise UnableToCreateDocument(f"line {position}: quantity must be positive", code="bad_quantity")
+        if line.net is not None and line.net < 0:
+            raise UnableToCreateDocument(f"line {position}: the amount is negative", code="bad_price")
         if line.unit_price < 0:
             raise UnableToCreateDocument(f"line {position}: unit price is negative", code="bad_price")
         if not Decimal(0) <= line.tax_rate <= Decimal(100) or not Decimal(
@@ -98,6 +101,7 @@ def document_create(
         po_number=po_number.strip(),
         corrects=corrects,
         notes=notes,
+        origin=origin,
         created_at=now,
         created_by=actor if _actor_id(actor) else None,
     )
@@ -110,12 +114,22 @@ def document_create(
             unit_price=line.unit_price,
             discount_percent=line.discount_percent,
             tax_rate=line.tax_rate,
+            tax_category=line.tax_category,
             net_minor=net_minor,
+            item_code=line.item_code,
+            period_start=line.period_start,
+            period_end=line.period_end,
         )
         for position, (line, net_minor) in enumerate(zip(lines, totals.line_net_minor, strict=True), start=1)
     )
     TaxLine.objects.bulk_create(
-        TaxLine(document=document, rate=tax.rate, base_minor=tax.base_minor, tax_minor=tax.tax_minor)
+        TaxLine(
+            document=document,
+            rate=tax.rate,
+            category=tax.category,
+            base_minor=tax.base_minor,
+            tax_minor=tax.tax_minor,
+        )
         for tax in totals.taxes
     )
     audit_services.record(

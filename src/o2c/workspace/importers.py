@@ -130,6 +130,7 @@ def import_customers(
             vat_id=row.text("vat_id"),
             parent_number=row.text("parent_number"),
             credit_limit=limit,
+            region=row.text("region"),
         )
         try:
             data = customer_services.normalized(data)

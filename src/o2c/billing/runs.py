@@ -1,0 +1,702 @@
+"""Billing runs: bill every subscription period due by a date, one invoice per bill-to customer and
+currency, and optionally issue and post them.
+
+Idempotent and resumable by construction: each bill-to customer is billed in its own transaction that
+also records what it billed (`BilledLine`) and moves the subscriptions' `billed_through`; issuing is a
+transaction per document. A run killed at any point leaves only whole customers billed and whole
+documents issued, so running again finishes the work without billing or numbering anything twice.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from itertools import groupby
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import Case, CharField, Count, F, Max, Sum, When
+from django.db.models.functions import Cast
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from o2c.billing import rating, selectors
+from o2c.billing.errors import UnableToBill
+from o2c.billing.models import (
+    Aggregation,
+    BilledLine,
+    BillingPeriod,
+    BillingRun,
+    Price,
+    Product,
+    Subscription,
+    SubscriptionTerm,
+    Timing,
+    UsageEvent,
+)
+from o2c.core.exceptions import DomainError
+from o2c.core.money import Money
+from o2c.customers.models import Customer
+from o2c.ledger.models import LegalEntity
+from o2c.receivables import services as receivable_services
+from o2c.receivables.calculations import LineIn
+from o2c.receivables.models import Document, DocumentType
+
+BILLING_ORIGINS = (Document.Origin.AUTOMATED, Document.Origin.CONSOLIDATED)
+
+
+@dataclass(frozen=True)
+class RatedLine:
+    subscription_id: int
+    subscription_number: str
+    customer_id: int
+    product_code: str
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    amount_minor: int  # signed: a negative amount credits what an earlier document billed
+    period_start: date  # the calendar period's first day: the key of what was billed
+    service_start: date
+    service_end: date
+    tax_category: str  # the product's (standard, reduced, ...)
+    credits_document_id: int | None = None
+    credits_tax_rate: Decimal | None = None
+    credits_tax_code: str | None = None
+
+
+@dataclass(frozen=True)
+class RunLine:
+    product_code: str
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    amount_minor: int
+    period_start: date | None
+    period_end: date | None
+
+
+@dataclass(frozen=True)
+class RunDocument:
+    document_id: int
+    document_type: str
+    number: str | None
+    customer_number: str
+    currency: str
+    net_minor: int
+    tax_minor: int
+    total_minor: int
+    lines: tuple[RunLine, ...]
+
+
+@dataclass
+class RunResult:
+    run_id: int
+    as_of: date
+    documents: list[RunDocument] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Billed:
+    amount_minor: int
+    last_document_id: int | None
+    last_tax_rate: Decimal | None
+    last_tax_code: str | None
+
+
+def billing_run(
+    *,
+    entity: LegalEntity,
+    as_of: date,
+    issue: bool,
+    actor: User | None,
+    now: datetime,
+    on_progress: Callable[[str, int, int], None] | None = None,
+) -> RunResult:
+    """Bill what is due by `as_of`; with `issue`, number and post every billing draft up to that date."""
+    run = BillingRun.objects.create(
+        entity=entity,
+        as_of=as_of,
+        issue=issue,
+        started_at=now,
+        started_by=actor if actor is not None and actor.is_authenticated else None,
+    )
+    result = RunResult(run_id=run.pk, as_of=as_of)
+    issued: list[int] = []
+    if issue:
+        issued += _issue_drafts(entity=entity, as_of=as_of, actor=actor, now=now, on_progress=on_progress)
+    created = _bill(
+        run=run, entity=entity, as_of=as_of, actor=actor, now=now, result=result, on_progress=on_progress
+    )
+    if issue:
+        issued += _issue_drafts(entity=entity, as_of=as_of, actor=actor, now=now, on_progress=on_progress)
+    listed = issued if issue else created
+    result.documents = run_documents(listed)
+    totals: dict[str, int] = defaultdict(int)
+    for document in result.documents:
+        totals[document.currency] += document.total_minor
+    BillingRun.objects.filter(pk=run.pk).update(
+        status=BillingRun.Status.COMPLETED,
+        finished_at=now,
+        invoices_created=len(created),
+        invoices_issued=len(issued),
+        totals=dict(totals),
+        errors=[{"subscription_number": n, "message": m} for n, m in result.errors],
+    )
+    return result
+
+
+def _candidates(entity: LegalEntity, as_of: date) -> list[Subscription]:
+    """Subscriptions that may have something due: started, and not billed to their end, or re-rated."""
+    return list(
+        Subscription.objects.filter(entity=entity, start_date__lte=as_of)
+        .exclude(billed_through__isnull=False, rerate_from__isnull=True, billed_through__gte=F("end_date"))
+        .select_related("bill_to")
+        .order_by("bill_to__number", "currency", "number")
+    )
+
+
+def _bill(
+    *,
+    run: BillingRun,
+    entity: LegalEntity,
+    as_of: date,
+    actor: User | None,
+    now: datetime,
+    result: RunResult,
+    on_progress: Callable[[str, int, int], None] | None,
+) -> list[int]:
+    candidates = _candidates(entity, as_of)
+    catalogue = _Catalogue(entity)
+    terms = _terms_of([s.pk for s in candidates])
+    usage = _usage(candidates, terms, catalogue, as_of)
+    tax_for = selectors.TaxResolver(entity)
+    groups = [list(g) for _, g in groupby(candidates, key=lambda s: (s.bill_to_id, s.currency))]
+    created: list[int] = []
+    billed_subscriptions = 0
+    for done, group in enumerate(groups, start=1):
+        try:
+            with transaction.atomic():
+                documents, count = _bill_group(
+                    run=run,
+                    entity=entity,
+                    group=group,
+                    terms=terms,
+                    catalogue=catalogue,
+                    usage=usage,
+                    tax_for=tax_for,
+                    as_of=as_of,
+                    actor=actor,
+                    now=now,
+                    errors=result.errors,
+                )
+        except DomainError as error:
+            result.errors.extend((s.number, error.message) for s in group)
+            documents, count = [], 0
+        created += documents
+        billed_subscriptions += count
+        if on_progress:
+            on_progress("billing", done, len(groups))
+    BillingRun.objects.filter(pk=run.pk).update(subscriptions_billed=billed_subscriptions)
+    return created
+
+
+class _Catalogue:
+    def __init__(self, entity: LegalEntity) -> None:
+        self.products = {p.pk: p for p in Product.objects.filter(entity=entity)}
+        self.prices: dict[tuple[int, str], rating.PriceDefinition] = {}
+        for price in Price.objects.filter(product__entity=entity):
+            self.prices[(price.product_id, price.currency)] = rating.PriceDefinition(
+                price_model=price.price_model,
+                currency=price.currency,
+                unit_price=price.unit_price,
+                tiers=rating.parse_tiers(price.tiers) if price.tiers else (),
+                minimum_minor=price.minimum_minor,
+            )
+
+    def price(self, product_id: int, currency: str) -> rating.PriceDefinition:
+        found = self.prices.get((product_id, currency))
+        if found is None:
+            raise rating.UnableToRate(f"product {self.products[product_id].code} has no price in {currency}")
+        return found
+
+
+def _terms_of(subscription_ids: list[int]) -> dict[int, list[SubscriptionTerm]]:
+    terms: dict[int, list[SubscriptionTerm]] = defaultdict(list)
+    for offset in range(0, len(subscription_ids), 5_000):
+        for term in SubscriptionTerm.objects.filter(
+            subscription_id__in=subscription_ids[offset : offset + 5_000]
+        ).order_by("subscription_id", "effective_from"):
+            terms[term.subscription_id].append(term)
+    return terms
+
+
+def _usage(
+    candidates: list[Subscription],
+    terms: dict[int, list[SubscriptionTerm]],
+    catalogue: _Catalogue,
+    as_of: date,
+) -> dict[tuple[int, date], int]:
+    """The aggregated quantity (millionths) per metered subscription and period, in one grouped query."""
+    metered: dict[int, str] = {}
+    for subscription in candidates:
+        if not terms.get(subscription.pk):
+            continue
+        product = catalogue.products[terms[subscription.pk][-1].product_id]
+        if product.metric:
+            metered[subscription.pk] = product.aggregation
+    if not metered:
+        return {}
+    found: dict[tuple[int, date], int] = {}
+    ids = sorted(metered)
+    distinct_value = Case(
+        When(unique_key="", then=Cast("quantity_micro", CharField())), default=F("unique_key")
+    )
+    for offset in range(0, len(ids), 5_000):
+        rows = (
+            UsageEvent.objects.filter(
+                subscription_id__in=ids[offset : offset + 5_000], period_start__lte=as_of
+            )
+            .values("subscription_id", "period_start")
+            .annotate(
+                total=Sum("quantity_micro"),
+                peak=Max("quantity_micro"),
+                unique=Count(distinct_value, distinct=True),
+            )
+        )
+        for row in rows:
+            aggregation = metered[row["subscription_id"]]
+            by_aggregation: dict[str, int | None] = {
+                Aggregation.SUM.value: row["total"],
+                Aggregation.MAX.value: row["peak"],
+                Aggregation.UNIQUE_COUNT.value: row["unique"] * 1_000_000,  # a count of whole units
+            }
+            value = by_aggregation[aggregation]
+            found[(row["subscription_id"], row["period_start"])] = int(value or 0)
+    return found
+
+
+def _billed_so_far(subscription_ids: list[int], since: date) -> dict[tuple[int, date], _Billed]:
+    billed: dict[tuple[int, date], _Billed] = {}
+    rows = (
+        BilledLine.objects.filter(subscription_id__in=subscription_ids, period_start__gte=since)
+        .order_by("subscription_id", "period_start", "pk")
+        .values_list(
+            "subscription_id", "period_start", "amount_minor", "document_id", "tax_rate", "tax_category"
+        )
+    )
+    for sub_id, period_start, amount, document_id, tax_rate, tax_code in rows:
+        before = billed.get((sub_id, period_start))
+        total = amount + (before.amount_minor if before else 0)
+        if amount > 0 or before is None:
+            billed[(sub_id, period_start)] = _Billed(total, document_id, tax_rate, tax_code)
+        else:
+            billed[(sub_id, period_start)] = _Billed(
+                total, before.last_document_id, before.last_tax_rate, before.last_tax_code
+            )
+    return billed
+
+
+def _first_day(subscription: Subscription) -> date:
+    first = (
+        subscription.start_date
+        if subscription.billed_through is None
+        else subscription.billed_through + timedelta(days=1)
+    )
+    if subscription.rerate_from is not None:
+        first = min(first, subscription.rerate_from)
+    return max(first, subscription.start_date)
+
+
+@dataclass(frozen=True)
+class _Rated:
+    lines: list[RatedLine]
+    billed_through: date | None
+
+
+def rate_subscription(
+    subscription: Subscription,
+    *,
+    terms: list[SubscriptionTerm],
+    catalogue: _Catalogue,
+    usage: dict[tuple[int, date], int],
+    billed: dict[tuple[int, date], _Billed],
+    as_of: date,
+    language: str,
+) -> _Rated:
+    """What to bill now: new periods in full or prorated, and the difference for re-rated periods."""
+    product = catalogue.products[terms[-1].product_id]
+    arrears = bool(product.metric) or product.timing == Timing.ARREARS
+    end = subscription.end_date
+    lines: list[RatedLine] = []
+    billed_through = subscription.billed_through
+    if product.billing_period == BillingPeriod.ONCE:
+        periods = [rating.Period(subscription.start_date, subscription.start_date)]
+    else:
+        horizon = max(as_of, subscription.billed_through or as_of)
+        periods = rating.periods_overlapping(_first_day(subscription), horizon, product.billing_period)
+    for period in periods:
+        window_start = max(period.start, subscription.start_date)
+        window_end = min(period.end, end) if end is not None else period.end
+        previously = billed.get((subscription.pk, period.start))
+        if window_start > window_end:  # after the end date: only what was billed before is credited
+            if previously is None:
+                break
+            expected: list[RatedLine] = []
+        else:
+            due = window_end < as_of if arrears else window_start <= as_of
+            if not due and previously is None:
+                break
+            expected = _expected(
+                subscription, period, window_start, window_end, terms, catalogue, usage, language
+            )
+            billed_through = max(filter(None, [billed_through, window_end]))
+        if previously is None:
+            lines.extend(line for line in expected if line.amount_minor != 0)
+            continue
+        delta = sum(line.amount_minor for line in expected) - previously.amount_minor
+        if delta == 0:
+            continue
+        with translation.override(language):
+            description = _("%(product)s: adjustment for %(start)s to %(end)s") % {
+                "product": catalogue.products[terms[-1].product_id].name,
+                "start": period.start.isoformat(),
+                "end": period.end.isoformat(),
+            }
+        lines.append(
+            RatedLine(
+                subscription_id=subscription.pk,
+                subscription_number=subscription.number,
+                customer_id=subscription.customer_id,
+                product_code=product.code,
+                description=description,
+                quantity=Decimal(1),
+                unit_price=Money.from_minor(abs(delta), subscription.currency).amount,
+                amount_minor=delta,
+                period_start=period.start,
+                service_start=window_start if window_start <= window_end else period.start,
+                service_end=window_end if window_start <= window_end else period.end,
+                tax_category=product.tax_category,
+                credits_document_id=previously.last_document_id if delta < 0 else None,
+                credits_tax_rate=previously.last_tax_rate if delta < 0 else None,
+                credits_tax_code=previously.last_tax_code if delta < 0 else None,
+            )
+        )
+    return _Rated(lines, billed_through)
+
+
+def _expected(
+    subscription: Subscription,
+    period: rating.Period,
+    window_start: date,
+    window_end: date,
+    terms: list[SubscriptionTerm],
+    catalogue: _Catalogue,
+    usage: dict[tuple[int, date], int],
+    language: str,
+) -> list[RatedLine]:
+    """The period's charge as the subscription stands now: one line per term in force during it."""
+    lines: list[RatedLine] = []
+    fixed_discount = (
+        subscription.discount_amount_minor
+        if subscription.discount_until is None or period.start <= subscription.discount_until
+        else 0
+    )
+    for index, term in enumerate(terms):
+        term_end = (
+            terms[index + 1].effective_from - timedelta(days=1) if index + 1 < len(terms) else window_end
+        )
+        first, last = max(window_start, term.effective_from), min(window_end, term_end)
+        if first > last:
+            continue
+        product = catalogue.products[term.product_id]
+        definition = catalogue.price(term.product_id, subscription.currency)
+        if product.metric:
+            micro = usage.get((subscription.pk, period.start), 0)
+            quantity = rating.micro_to_quantity(micro)
+            without_minimum = rating.PriceDefinition(
+                definition.price_model, definition.currency, definition.unit_price, definition.tiers, 0
+            )
+            used = rating.period_price_minor(
+                without_minimum, quantity, discount_percent=term.discount_percent
+            )
+            minimum = rating.period_price_minor(
+                rating.PriceDefinition("flat", definition.currency, Decimal(0), (), definition.minimum_minor),
+                Decimal(0),
+                discount_percent=term.discount_percent,
+            )
+            amount = max(used, rating.prorate(minimum, period, first, last))
+        else:
+            quantity = Decimal(1) if definition.price_model == "flat" else term.quantity
+            full = rating.period_price_minor(
+                definition, term.quantity, discount_percent=term.discount_percent
+            )
+            full = max(0, full - fixed_discount)
+            amount = (
+                full
+                if product.billing_period == BillingPeriod.ONCE
+                else rating.prorate(full, period, first, last)
+            )
+        with translation.override(language):
+            description = product.name
+            if subscription.po_number:
+                description += " · " + _("PO %(po)s") % {"po": subscription.po_number}
+            if not product.metric and (first, last) != (period.start, period.end):
+                description += " · " + _("prorated %(days)d of %(total)d days") % {
+                    "days": (last - first).days + 1,
+                    "total": period.days,
+                }
+        lines.append(
+            RatedLine(
+                subscription_id=subscription.pk,
+                subscription_number=subscription.number,
+                customer_id=subscription.customer_id,
+                product_code=product.code,
+                description=description,
+                quantity=quantity,
+                unit_price=rating.unit_price_shown(
+                    rating.period_price_minor(definition, term.quantity) if not product.metric else amount,
+                    quantity,
+                    subscription.currency,
+                    definition,
+                ),
+                amount_minor=amount,
+                period_start=period.start,
+                service_start=first,
+                service_end=last,
+                tax_category=product.tax_category,
+            )
+        )
+        if product.metric:
+            break  # usage is rated once per period, at the term in force at its start
+    return lines
+
+
+def _bill_group(
+    *,
+    run: BillingRun,
+    entity: LegalEntity,
+    group: list[Subscription],
+    terms: dict[int, list[SubscriptionTerm]],
+    catalogue: _Catalogue,
+    usage: dict[tuple[int, date], int],
+    tax_for: selectors.TaxResolver,
+    as_of: date,
+    actor: User | None,
+    now: datetime,
+    errors: list[tuple[str, str]],
+) -> tuple[list[int], int]:
+    """Bill one bill-to customer in one currency: an invoice for the charges, a credit memo per earlier
+    document for the credits. Runs inside the caller's transaction."""
+    by_pk = {s.pk: s for s in group}
+    locked = list(Subscription.objects.select_for_update().filter(pk__in=by_pk).order_by("pk"))
+    locked.sort(key=lambda s: s.number)  # locks are taken in pk order; lines follow the numbers
+    # another run may have billed these since the candidates were read: rate what the rows say now
+    bill_to = group[0].bill_to
+    since = min(_first_day(s) for s in locked)
+    billed = _billed_so_far(list(by_pk), rating.period_of(since, "year").start)
+    rated: dict[int, _Rated] = {}
+    for subscription in locked:
+        try:
+            if not terms.get(subscription.pk):
+                raise rating.UnableToRate("the subscription has no terms")
+            outcome = rate_subscription(
+                subscription,
+                terms=terms[subscription.pk],
+                catalogue=catalogue,
+                usage=usage,
+                billed=billed,
+                as_of=as_of,
+                language=bill_to.language,
+            )
+        except rating.UnableToRate as error:
+            errors.append((subscription.number, str(error)))
+            continue
+        waits = [
+            line for line in outcome.lines if line.amount_minor < 0 and not _issued(line.credits_document_id)
+        ]
+        if waits:
+            continue  # its credit waits until the document it corrects is issued
+        rated[subscription.pk] = outcome
+    charges = [line for s in locked if s.pk in rated for line in rated[s.pk].lines if line.amount_minor > 0]
+    credits = [line for s in locked if s.pk in rated for line in rated[s.pk].lines if line.amount_minor < 0]
+    created: list[int] = []
+    billed_lines: list[BilledLine] = []
+    if charges:
+        document = _create_document(
+            bill_to=bill_to, lines=charges, as_of=as_of, actor=actor, now=now, corrects=None, tax_for=tax_for
+        )
+        created.append(document.pk)
+        billed_lines += _billed_lines(run, document, charges)
+    for document_id, lines in groupby(
+        sorted(credits, key=lambda line: line.credits_document_id or 0),
+        key=lambda line: line.credits_document_id,
+    ):
+        credit_lines = list(lines)
+        corrected = Document.objects.get(pk=document_id)
+        document = _create_document(
+            bill_to=bill_to,
+            lines=credit_lines,
+            as_of=as_of,
+            actor=actor,
+            now=now,
+            corrects=corrected,
+            tax_for=tax_for,
+        )
+        created.append(document.pk)
+        billed_lines += _billed_lines(run, document, credit_lines)
+    BilledLine.objects.bulk_create(billed_lines)
+    for subscription in locked:
+        if subscription.pk not in rated:
+            continue
+        Subscription.objects.filter(pk=subscription.pk).update(
+            billed_through=rated[subscription.pk].billed_through, rerate_from=None
+        )
+    return created, len(rated)
+
+
+def _issued(document_id: int | None) -> bool:
+    return (
+        document_id is not None
+        and Document.objects.filter(pk=document_id, status=Document.Status.ISSUED).exists()
+    )
+
+
+def _create_document(
+    *,
+    bill_to: Customer,
+    lines: list[RatedLine],
+    as_of: date,
+    actor: User | None,
+    now: datetime,
+    corrects: Document | None,
+    tax_for: selectors.TaxResolver,
+) -> Document:
+    currency = corrects.currency if corrects else None
+    notes: list[str] = []
+    document_lines: list[LineIn] = []
+    for line in lines:
+        if corrects is not None:
+            rate, code = line.credits_tax_rate or Decimal(0), line.credits_tax_code or "S"
+        else:
+            tax = tax_for(customer=bill_to, tax_category=line.tax_category, on=as_of)
+            rate, code = tax.rate, tax.category_code
+            if tax.note and tax.note not in notes:
+                notes.append(tax.note)
+        document_lines.append(
+            LineIn(
+                description=line.description,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                tax_rate=rate,
+                net=Money.from_minor(abs(line.amount_minor), bill_to.currency).amount,
+                tax_category=code,
+                item_code=line.product_code,
+                period_start=line.service_start,
+                period_end=line.service_end,
+            )
+        )
+    consolidated = any(line.customer_id != bill_to.pk for line in lines)
+    po_numbers = set(
+        Subscription.objects.filter(pk__in={line.subscription_id for line in lines}).values_list(
+            "po_number", flat=True
+        )
+    )
+    try:
+        return receivable_services.document_create(
+            customer=bill_to,
+            document_type=DocumentType.CREDIT_MEMO if corrects is not None else DocumentType.INVOICE,
+            issue_date=as_of,
+            lines=document_lines,
+            actor=actor,
+            now=now,
+            currency=currency,
+            po_number=po_numbers.pop() if len(po_numbers) == 1 else "",
+            corrects=corrects,
+            notes="\n".join(notes),
+            origin=Document.Origin.CONSOLIDATED if consolidated else Document.Origin.AUTOMATED,
+        )
+    except DomainError as error:
+        raise UnableToBill(f"{bill_to.number}: {error.message}", code=error.code) from None
+
+
+def _billed_lines(run: BillingRun, document: Document, lines: list[RatedLine]) -> list[BilledLine]:
+    document_lines = list(document.lines.order_by("position"))
+    return [
+        BilledLine(
+            subscription_id=line.subscription_id,
+            period_start=line.period_start,
+            service_start=line.service_start,
+            service_end=line.service_end,
+            amount_minor=line.amount_minor,
+            quantity=line.quantity,
+            tax_rate=document_line.tax_rate,
+            tax_category=document_line.tax_category,
+            document=document,
+            run=run,
+        )
+        for line, document_line in zip(lines, document_lines, strict=True)
+    ]
+
+
+def _issue_drafts(
+    *,
+    entity: LegalEntity,
+    as_of: date,
+    actor: User | None,
+    now: datetime,
+    on_progress: Callable[[str, int, int], None] | None,
+) -> list[int]:
+    """Number and post the billing drafts, each in its own transaction, in the order they were made."""
+    draft_ids = list(
+        Document.objects.filter(
+            entity=entity, status=Document.Status.DRAFT, origin__in=BILLING_ORIGINS, issue_date__lte=as_of
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    issued: list[int] = []
+    for done, document_id in enumerate(draft_ids, start=1):
+        receivable_services.document_issue(document_id=document_id, actor=actor, now=now)
+        issued.append(document_id)
+        if on_progress:
+            on_progress("issuing", done, len(draft_ids))
+    return issued
+
+
+def run_documents(document_ids: Iterable[int]) -> list[RunDocument]:
+    ids = list(document_ids)
+    documents = Document.objects.filter(pk__in=ids).select_related("customer").prefetch_related("lines")
+    by_id = {d.pk: d for d in documents}
+    found: list[RunDocument] = []
+    for document_id in ids:
+        document = by_id[document_id]
+        sign = -1 if document.total_minor < 0 else 1
+        found.append(
+            RunDocument(
+                document_id=document.pk,
+                document_type=document.document_type,
+                number=document.number,
+                customer_number=document.customer.number,
+                currency=document.currency,
+                net_minor=document.net_minor,
+                tax_minor=document.tax_minor,
+                total_minor=document.total_minor,
+                lines=tuple(
+                    RunLine(
+                        product_code=line.item_code,
+                        description=line.description,
+                        quantity=line.quantity,
+                        unit_price=line.unit_price,
+                        amount_minor=sign * line.net_minor,
+                        period_start=line.period_start,
+                        period_end=line.period_end,
+                    )
+                    for line in sorted(document.lines.all(), key=lambda line: line.position)
+                ),
+            )
+        )
+    return found
