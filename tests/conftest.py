@@ -22,6 +22,8 @@ from o2c.receivables import services as receivable_services
 from o2c.receivables.calculations import LineIn
 from o2c.receivables.models import Document
 
+pytest_plugins = ["tests.smtp_server"]
+
 NOW = datetime(2026, 3, 16, 9, 30, tzinfo=UTC)
 
 

@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "o2c.ledger",
     "o2c.customers",
     "o2c.receivables",
+    "o2c.documents",
     "o2c.billing",
     "o2c.reporting",
     "o2c.workspace",
