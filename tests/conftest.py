@@ -61,6 +61,12 @@ def _ledger_guards_back(django_db_blocker: Any) -> None:
         _guards_dropped.clear()
 
 
+@pytest.fixture(autouse=True)
+def _no_invoice_delivery(settings: Any) -> None:
+    """Billing runs render and mail invoices after commit; only the delivery tests turn that on."""
+    settings.O2C_DELIVER_INVOICES = False
+
+
 @pytest.fixture
 def now() -> datetime:
     return NOW

@@ -2,6 +2,7 @@
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -58,7 +59,7 @@ def loaded(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def billing_json(capsys, *args: str) -> dict:
+def billing_json(capsys, *args: str) -> dict[str, Any]:
     capsys.readouterr()
     call_command("billing", "run", *args, "--format", "json")
     return json.loads(capsys.readouterr().out)
@@ -146,7 +147,9 @@ def test_a_bad_as_of_date_is_one_line_and_exit_2(capsys) -> None:
         ),
     ],
 )
-def test_bad_product_rows_name_row_and_column_and_import_nothing(tmp_path, capsys, name, text, message) -> None:
+def test_bad_product_rows_name_row_and_column_and_import_nothing(
+    tmp_path, capsys, name, text, message
+) -> None:
     path = write(tmp_path, name, text)
     assert run_failing(capsys, "import", "products", str(path)) == f"error: {path}: {message}"
     assert Product.objects.count() == 0

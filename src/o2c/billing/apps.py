@@ -5,3 +5,8 @@ class BillingConfig(AppConfig):
     name = "o2c.billing"
     label = "billing"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from o2c.billing import delivery
+
+        delivery.register()

@@ -244,3 +244,35 @@ class TaxExemption(models.Model):
 
     def __str__(self) -> str:
         return self.certificate
+
+
+class InvoiceProfile(models.Model):
+    """What a seller entity prints on its invoices beyond the ledger's entity data."""
+
+    entity = models.OneToOneField(LegalEntity, on_delete=models.CASCADE, related_name="invoice_profile")
+    address = models.TextField(blank=True, help_text="one line per address line")
+    email = models.EmailField(blank=True, help_text="sender and reply address of invoice e-mails")
+    register_court = models.CharField(max_length=100, blank=True)
+    register_number = models.CharField(max_length=60, blank=True)
+    managing_directors = models.CharField(max_length=200, blank=True)
+
+    def __str__(self) -> str:
+        return f"profile of {self.entity_id}"
+
+
+class InvoiceDelivery(models.Model):
+    """One attempt to send an issued document to the customer's billing contacts."""
+
+    class Status(models.TextChoices):
+        SENT = "sent"
+        FAILED = "failed"
+        NO_RECIPIENT = "no_recipient"
+
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=20, choices=Status.choices)
+    recipients = models.CharField(max_length=500, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    attempted_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.document_id} {self.status}"

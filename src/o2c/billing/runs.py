@@ -23,7 +23,7 @@ from django.db.models.functions import Cast
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from o2c.billing import rating, selectors
+from o2c.billing import delivery, rating, selectors
 from o2c.billing.errors import UnableToBill
 from o2c.billing.models import (
     Aggregation,
@@ -37,6 +37,7 @@ from o2c.billing.models import (
     Timing,
     UsageEvent,
 )
+from o2c.core import events
 from o2c.core.exceptions import DomainError
 from o2c.core.money import Money
 from o2c.customers.models import Customer
@@ -660,7 +661,10 @@ def _issue_drafts(
     )
     issued: list[int] = []
     for done, document_id in enumerate(draft_ids, start=1):
-        receivable_services.document_issue(document_id=document_id, actor=actor, now=now)
+        with transaction.atomic():
+            receivable_services.document_issue(document_id=document_id, actor=actor, now=now)
+            # rendering and e-mailing wait for the commit (and survive a crash as an unprocessed event)
+            events.publish_on_commit(delivery.INVOICE_ISSUED, document_id=document_id)
         issued.append(document_id)
         if on_progress:
             on_progress("issuing", done, len(draft_ids))

@@ -123,6 +123,23 @@ O2C_DEFAULT_ENTITY = {
 # Refuse, instead of registering with a warning, a statement for an own bank account not yet known.
 O2C_STRICT_BANK_ACCOUNTS = os.environ.get("O2C_STRICT_BANK_ACCOUNTS", "0") == "1"
 
+# E-mail: SMTP when O2C_EMAIL_HOST is set; otherwise messages are written as files to O2C_EMAIL_OUTBOX,
+# so a demo or test installation never mails a real customer.
+if os.environ.get("O2C_EMAIL_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = os.environ["O2C_EMAIL_HOST"]
+    EMAIL_PORT = int(os.environ.get("O2C_EMAIL_PORT", "25"))
+    EMAIL_HOST_USER = os.environ.get("O2C_EMAIL_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("O2C_EMAIL_PASSWORD", "")
+    EMAIL_USE_TLS = os.environ.get("O2C_EMAIL_TLS", "0") == "1"
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = os.environ.get("O2C_EMAIL_OUTBOX", "outbox")
+EMAIL_TIMEOUT = 30
+DEFAULT_FROM_EMAIL = os.environ.get("O2C_EMAIL_FROM", "billing@o2c.invalid")
+# Issued billing-run invoices are rendered and e-mailed after their transaction commits.
+O2C_DELIVER_INVOICES = os.environ.get("O2C_DELIVER_INVOICES", "1") == "1"
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
