@@ -7,6 +7,7 @@ class BillingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from o2c.billing import delivery
+        from o2c.billing import checks, delivery
 
+        checks.register()
         delivery.register()

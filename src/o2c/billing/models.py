@@ -276,3 +276,39 @@ class InvoiceDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.document_id} {self.status}"
+
+
+class RevenueSchedule(models.Model):
+    """Ratable recognition of one billed line over its service period (ASC 606 / IFRS 15)."""
+
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="+")
+    line_position = models.PositiveIntegerField()
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    currency = models.CharField(max_length=3)
+    amount_minor = models.BigIntegerField(help_text="signed net revenue of the line")
+    service_start = models.DateField()
+    service_end = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["document", "line_position"], name="one_schedule_per_line")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document_id}/{self.line_position}"
+
+
+class RevenueRelease(models.Model):
+    """A schedule's part for one month: deferred at issue, released on the month's first day."""
+
+    schedule = models.ForeignKey(RevenueSchedule, on_delete=models.PROTECT, related_name="releases")
+    month = models.DateField(help_text="first day of the month")
+    amount_minor = models.BigIntegerField()
+    released = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["schedule", "month"], name="one_release_per_month")]
+        indexes = [models.Index(fields=["released", "month"], name="release_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.schedule_id} {self.month}"

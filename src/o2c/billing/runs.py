@@ -23,7 +23,7 @@ from django.db.models.functions import Cast
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from o2c.billing import delivery, rating, selectors
+from o2c.billing import delivery, rating, revenue, selectors
 from o2c.billing.errors import UnableToBill
 from o2c.billing.models import (
     Aggregation,
@@ -103,9 +103,10 @@ class RunResult:
 @dataclass(frozen=True)
 class _Billed:
     amount_minor: int
-    last_document_id: int | None
+    last_document_id: int | None  # the latest charge: what a credit for the period corrects
     last_tax_rate: Decimal | None
     last_tax_code: str | None
+    service_end: date  # the last day billed in the period so far
 
 
 def billing_run(
@@ -134,6 +135,7 @@ def billing_run(
     )
     if issue:
         issued += _issue_drafts(entity=entity, as_of=as_of, actor=actor, now=now, on_progress=on_progress)
+        revenue.recognize(entity=entity, as_of=as_of, now=now)
     listed = issued if issue else created
     result.documents = run_documents(listed)
     totals: dict[str, int] = defaultdict(int)
@@ -286,17 +288,24 @@ def _billed_so_far(subscription_ids: list[int], since: date) -> dict[tuple[int, 
         BilledLine.objects.filter(subscription_id__in=subscription_ids, period_start__gte=since)
         .order_by("subscription_id", "period_start", "pk")
         .values_list(
-            "subscription_id", "period_start", "amount_minor", "document_id", "tax_rate", "tax_category"
+            "subscription_id",
+            "period_start",
+            "amount_minor",
+            "document_id",
+            "tax_rate",
+            "tax_category",
+            "service_end",
         )
     )
-    for sub_id, period_start, amount, document_id, tax_rate, tax_code in rows:
+    for sub_id, period_start, amount, document_id, tax_rate, tax_code, service_end in rows:
         before = billed.get((sub_id, period_start))
         total = amount + (before.amount_minor if before else 0)
+        last_end = max(service_end, before.service_end) if before else service_end
         if amount > 0 or before is None:
-            billed[(sub_id, period_start)] = _Billed(total, document_id, tax_rate, tax_code)
+            billed[(sub_id, period_start)] = _Billed(total, document_id, tax_rate, tax_code, last_end)
         else:
             billed[(sub_id, period_start)] = _Billed(
-                total, before.last_document_id, before.last_tax_rate, before.last_tax_code
+                total, before.last_document_id, before.last_tax_rate, before.last_tax_code, last_end
             )
     return billed
 
@@ -367,6 +376,11 @@ def rate_subscription(
                 "start": period.start.isoformat(),
                 "end": period.end.isoformat(),
             }
+        # the days the difference is for: from the first re-rated day to the last day now or before billed
+        changed_from = max(filter(None, [period.start, subscription.rerate_from]))
+        service_start = min(changed_from, period.end)
+        service_end = max(window_end, previously.service_end) if delta < 0 else window_end
+        service_end = min(max(service_end, service_start), period.end)
         lines.append(
             RatedLine(
                 subscription_id=subscription.pk,
@@ -378,8 +392,8 @@ def rate_subscription(
                 unit_price=Money.from_minor(abs(delta), subscription.currency).amount,
                 amount_minor=delta,
                 period_start=period.start,
-                service_start=window_start if window_start <= window_end else period.start,
-                service_end=window_end if window_start <= window_end else period.end,
+                service_start=service_start,
+                service_end=service_end,
                 tax_category=product.tax_category,
                 credits_document_id=previously.last_document_id if delta < 0 else None,
                 credits_tax_rate=previously.last_tax_rate if delta < 0 else None,
@@ -559,6 +573,10 @@ def _bill_group(
     return created, len(rated)
 
 
+def _actor_id(actor: User | None) -> int | None:
+    return actor.pk if actor is not None and actor.is_authenticated else None
+
+
 def _issued(document_id: int | None) -> bool:
     return (
         document_id is not None
@@ -662,7 +680,8 @@ def _issue_drafts(
     issued: list[int] = []
     for done, document_id in enumerate(draft_ids, start=1):
         with transaction.atomic():
-            receivable_services.document_issue(document_id=document_id, actor=actor, now=now)
+            document = receivable_services.document_issue(document_id=document_id, actor=actor, now=now)
+            revenue.defer_document(document=document, now=now, created_by_id=_actor_id(actor))
             # rendering and e-mailing wait for the commit (and survive a crash as an unprocessed event)
             events.publish_on_commit(delivery.INVOICE_ISSUED, document_id=document_id)
         issued.append(document_id)

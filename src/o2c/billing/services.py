@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -545,7 +545,7 @@ def subscription_end_set(
     if old == end_date:
         return subscription
     if end_date is not None and (old is None or end_date < old):
-        _rerate(subscription, end_date)
+        _rerate(subscription, end_date + timedelta(days=1))  # the first day no longer served
     subscription.end_date = end_date
     subscription.updated_at = now
     subscription.save(update_fields=["end_date", "rerate_from", "updated_at"])
