@@ -303,6 +303,7 @@ class RevenueRelease(models.Model):
 
     schedule = models.ForeignKey(RevenueSchedule, on_delete=models.PROTECT, related_name="releases")
     month = models.DateField(help_text="first day of the month")
+    currency = models.CharField(max_length=3)
     amount_minor = models.BigIntegerField()
     released = models.BooleanField(default=False)
 

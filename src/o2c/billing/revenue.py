@@ -11,6 +11,7 @@ lines carry negative schedules, so cancelling a prepaid service also undoes its 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -24,7 +25,7 @@ from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger import services as ledger_services
 from o2c.ledger.models import AccountType, LegalEntity
 from o2c.ledger.rules import LineIn as PostingLine
-from o2c.receivables.models import Document
+from o2c.receivables.models import Document, DocumentLine
 
 
 def month_parts(amount_minor: int, first: date, last: date) -> list[tuple[date, int]]:
@@ -53,66 +54,88 @@ def _side(
     )
 
 
-def defer_document(*, document: Document, now: datetime, created_by_id: int | None = None) -> int:
-    """Schedule an issued billing document's lines and defer the parts after its issue month.
+def defer_documents(*, documents: Sequence[Document], now: datetime, created_by_id: int | None = None) -> int:
+    """Schedule issued billing documents' lines and defer the parts after each one's issue month.
 
-    Returns the deferred net (signed minor units). Runs inside the issuing transaction."""
-    sign = -1 if document.total_minor < 0 else 1
-    issue_month = document.issue_date.replace(day=1)
-    deferred = 0
-    releases: list[RevenueRelease] = []
-    for line in document.lines.order_by("position"):
-        if line.period_start is None or line.period_end is None or line.period_end < line.period_start:
+    Returns how many documents deferred revenue. Runs inside the issuing transaction."""
+    by_id = {document.pk: document for document in documents}
+    lines = (
+        DocumentLine.objects.filter(
+            document_id__in=by_id, period_start__isnull=False, period_end__isnull=False
+        )
+        .order_by("document_id", "position")
+        .values_list("document_id", "position", "net_minor", "period_start", "period_end")
+    )
+    schedules: list[RevenueSchedule] = []
+    parts_of: list[list[tuple[date, int]]] = []
+    deferred: dict[int, int] = defaultdict(int)
+    for document_id, position, net_minor, first, last in lines:
+        if first is None or last is None:
             continue
-        parts = month_parts(sign * line.net_minor, line.period_start, line.period_end)
-        later = [(month, part) for month, part in parts if month > issue_month and part != 0]
+        document = by_id[document_id]
+        sign = -1 if document.total_minor < 0 else 1
+        issue_month = document.issue_date.replace(day=1)
+        later = [
+            (month, part)
+            for month, part in month_parts(sign * net_minor, first, last)
+            if month > issue_month and part != 0
+        ]
         if not later:
             continue
-        schedule = RevenueSchedule.objects.create(
-            document=document,
-            line_position=line.position,
-            customer_id=document.customer_id,
-            currency=document.currency,
-            amount_minor=sign * line.net_minor,
-            service_start=line.period_start,
-            service_end=line.period_end,
+        schedules.append(
+            RevenueSchedule(
+                document_id=document_id,
+                line_position=position,
+                customer_id=document.customer_id,
+                currency=document.currency,
+                amount_minor=sign * net_minor,
+                service_start=first,
+                service_end=last,
+            )
         )
-        releases += [
-            RevenueRelease(schedule=schedule, month=month, amount_minor=part) for month, part in later
-        ]
-        deferred += sum(part for _, part in later)
-    RevenueRelease.objects.bulk_create(releases)
-    if deferred:
-        entity = document.entity
+        parts_of.append(later)
+        deferred[document_id] += sum(part for _, part in later)
+    if not schedules:
+        return 0
+    RevenueSchedule.objects.bulk_create(schedules, batch_size=5_000)
+    RevenueRelease.objects.bulk_create(
+        [
+            RevenueRelease(schedule=schedule, month=month, currency=schedule.currency, amount_minor=part)
+            for schedule, later in zip(schedules, parts_of, strict=True)
+            for month, part in later
+        ],
+        batch_size=5_000,
+    )
+    entries: dict[int, list[ledger_services.EntryIn]] = defaultdict(list)
+    entities: dict[int, LegalEntity] = {}
+    for document_id, amount in deferred.items():
+        document = by_id[document_id]
+        if not amount:
+            continue
+        if document.entity_id not in entities:
+            entities[document.entity_id] = document.entity
+        entity = entities[document.entity_id]
         revenue = ledger_selectors.account_id_for(entity=entity, type=AccountType.REVENUE)
         deferred_id = ledger_selectors.account_id_for(entity=entity, type=AccountType.DEFERRED_REVENUE)
-        ledger_services.journal_entry_post(
-            entity=entity,
-            lines=[
-                _side(
-                    revenue,
-                    document.currency,
-                    deferred,
-                    customer_id=document.customer_id,
-                    document_id=document.pk,
-                ),
-                _side(
-                    deferred_id,
-                    document.currency,
-                    -deferred,
-                    customer_id=document.customer_id,
-                    document_id=document.pk,
-                ),
-            ],
-            posting_date=document.issue_date,
-            description=f"Revenue deferred: {document.number}",
-            source_type="document",
-            source_id=document.pk,
-            idempotency_key=f"revenue-deferral:{document.pk}",
-            now=now,
-            created_by_id=created_by_id,
+        customer, currency = document.customer_id, document.currency
+        entries[entity.pk].append(
+            ledger_services.EntryIn(
+                posting_date=document.issue_date,
+                description=f"Revenue deferred: {document.number}",
+                source_type="document",
+                source_id=document.pk,
+                idempotency_key=f"revenue-deferral:{document.pk}",
+                lines=[
+                    _side(revenue, currency, amount, customer_id=customer, document_id=document.pk),
+                    _side(deferred_id, currency, -amount, customer_id=customer, document_id=document.pk),
+                ],
+            )
         )
-    return deferred
+    for entity_id, entity_entries in entries.items():
+        ledger_services.journal_entries_post_bulk(
+            entity=entities[entity_id], entries=entity_entries, now=now, created_by_id=created_by_id
+        )
+    return len(deferred)
 
 
 @dataclass(frozen=True)
@@ -129,9 +152,9 @@ def recognize(*, entity: LegalEntity, as_of: date, now: datetime) -> Recognised:
     deferred_id = ledger_selectors.account_id_for(entity=entity, type=AccountType.DEFERRED_REVENUE)
     due_months = (
         RevenueRelease.objects.filter(released=False, month__lte=as_of, schedule__document__entity=entity)
-        .values_list("month", "schedule__currency")
+        .values_list("month", "currency")
         .distinct()
-        .order_by("month", "schedule__currency")
+        .order_by("month", "currency")
     )
     for month, currency in list(due_months):
         with transaction.atomic():
@@ -140,7 +163,7 @@ def recognize(*, entity: LegalEntity, as_of: date, now: datetime) -> Recognised:
                 .filter(
                     released=False,
                     month=month,
-                    schedule__currency=currency,
+                    currency=currency,
                     schedule__document__entity=entity,
                 )
                 .select_related("schedule")

@@ -10,12 +10,13 @@ documents issued, so running again finishes the work without billing or numberin
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from itertools import groupby
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Case, CharField, Count, F, Max, Sum, When
@@ -38,11 +39,14 @@ from o2c.billing.models import (
     UsageEvent,
 )
 from o2c.core import events
+from o2c.core.db import update_rows
 from o2c.core.exceptions import DomainError
 from o2c.core.money import Money
 from o2c.customers.models import Customer
 from o2c.ledger.models import LegalEntity
+from o2c.receivables import bulk
 from o2c.receivables import services as receivable_services
+from o2c.receivables.bulk import DraftIn
 from o2c.receivables.calculations import LineIn
 from o2c.receivables.models import Document, DocumentType
 
@@ -66,6 +70,7 @@ class RatedLine:
     credits_document_id: int | None = None
     credits_tax_rate: Decimal | None = None
     credits_tax_code: str | None = None
+    po_number: str = ""
 
 
 @dataclass(frozen=True)
@@ -172,39 +177,64 @@ def _bill(
     result: RunResult,
     on_progress: Callable[[str, int, int], None] | None,
 ) -> list[int]:
+    """Bill the candidates in chunks of bill-to customers, each chunk one transaction; a chunk that a
+    document refuses is billed again customer by customer, so one bad customer stops only itself."""
     candidates = _candidates(entity, as_of)
-    catalogue = _Catalogue(entity)
-    terms = _terms_of([s.pk for s in candidates])
-    usage = _usage(candidates, terms, catalogue, as_of)
-    tax_for = selectors.TaxResolver(entity)
+    context = _Context(
+        run=run,
+        entity=entity,
+        catalogue=_Catalogue(entity),
+        terms=_terms_of([s.pk for s in candidates]),
+        usage={},
+        tax_for=selectors.TaxResolver(entity),
+        as_of=as_of,
+        actor=actor,
+        now=now,
+    )
+    context.usage.update(_usage(candidates, context.terms, context.catalogue, as_of))
     groups = [list(g) for _, g in groupby(candidates, key=lambda s: (s.bill_to_id, s.currency))]
     created: list[int] = []
     billed_subscriptions = 0
-    for done, group in enumerate(groups, start=1):
+    size = settings.O2C_BILLING_BATCH
+    for offset in range(0, len(groups), size):
+        chunk = groups[offset : offset + size]
         try:
             with transaction.atomic():
-                documents, count = _bill_group(
-                    run=run,
-                    entity=entity,
-                    group=group,
-                    terms=terms,
-                    catalogue=catalogue,
-                    usage=usage,
-                    tax_for=tax_for,
-                    as_of=as_of,
-                    actor=actor,
-                    now=now,
-                    errors=result.errors,
-                )
-        except DomainError as error:
-            result.errors.extend((s.number, error.message) for s in group)
+                errors: list[tuple[str, str]] = []
+                documents, count = _bill_chunk(context, chunk, errors)
+            result.errors.extend(errors)
+        except DomainError:
             documents, count = [], 0
+            for group in chunk:
+                try:
+                    with transaction.atomic():
+                        errors = []
+                        one, one_count = _bill_chunk(context, [group], errors)
+                    result.errors.extend(errors)
+                except DomainError as error:
+                    result.errors.extend((s.number, error.message) for s in group)
+                    one, one_count = [], 0
+                documents += one
+                count += one_count
         created += documents
         billed_subscriptions += count
         if on_progress:
-            on_progress("billing", done, len(groups))
+            on_progress("billing", min(offset + size, len(groups)), len(groups))
     BillingRun.objects.filter(pk=run.pk).update(subscriptions_billed=billed_subscriptions)
     return created
+
+
+@dataclass
+class _Context:
+    run: BillingRun
+    entity: LegalEntity
+    catalogue: _Catalogue
+    terms: dict[int, list[SubscriptionTerm]]
+    usage: dict[tuple[int, date], int]
+    tax_for: selectors.TaxResolver
+    as_of: date
+    actor: User | None
+    now: datetime
 
 
 class _Catalogue:
@@ -395,6 +425,7 @@ def rate_subscription(
                 service_start=service_start,
                 service_end=service_end,
                 tax_category=product.tax_category,
+                po_number=subscription.po_number,
                 credits_document_id=previously.last_document_id if delta < 0 else None,
                 credits_tax_rate=previously.last_tax_rate if delta < 0 else None,
                 credits_tax_code=previously.last_tax_code if delta < 0 else None,
@@ -483,6 +514,7 @@ def _expected(
                 service_start=first,
                 service_end=last,
                 tax_category=product.tax_category,
+                po_number=subscription.po_number,
             )
         )
         if product.metric:
@@ -490,86 +522,79 @@ def _expected(
     return lines
 
 
-def _bill_group(
-    *,
-    run: BillingRun,
-    entity: LegalEntity,
-    group: list[Subscription],
-    terms: dict[int, list[SubscriptionTerm]],
-    catalogue: _Catalogue,
-    usage: dict[tuple[int, date], int],
-    tax_for: selectors.TaxResolver,
-    as_of: date,
-    actor: User | None,
-    now: datetime,
-    errors: list[tuple[str, str]],
+def _bill_chunk(
+    context: _Context, groups: list[list[Subscription]], errors: list[tuple[str, str]]
 ) -> tuple[list[int], int]:
-    """Bill one bill-to customer in one currency: an invoice for the charges, a credit memo per earlier
-    document for the credits. Runs inside the caller's transaction."""
-    by_pk = {s.pk: s for s in group}
-    locked = list(Subscription.objects.select_for_update().filter(pk__in=by_pk).order_by("pk"))
-    locked.sort(key=lambda s: s.number)  # locks are taken in pk order; lines follow the numbers
-    # another run may have billed these since the candidates were read: rate what the rows say now
-    bill_to = group[0].bill_to
-    since = min(_first_day(s) for s in locked)
-    billed = _billed_so_far(list(by_pk), rating.period_of(since, "year").start)
+    """Bill bill-to customers (each in one currency): an invoice each for the charges, a credit memo per
+    earlier document for the credits. Runs inside the caller's transaction."""
+    ids = [s.pk for group in groups for s in group]
+    # another run may have billed these since the candidates were read: rate what the locked rows say
+    locked = {s.pk: s for s in Subscription.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    since = min(_first_day(s) for s in locked.values())
+    billed = _billed_so_far(ids, rating.period_of(since, "year").start)
+    issued = _issued_among({line.last_document_id for line in billed.values() if line.last_document_id})
     rated: dict[int, _Rated] = {}
-    for subscription in locked:
-        try:
-            if not terms.get(subscription.pk):
-                raise rating.UnableToRate("the subscription has no terms")
-            outcome = rate_subscription(
-                subscription,
-                terms=terms[subscription.pk],
-                catalogue=catalogue,
-                usage=usage,
-                billed=billed,
-                as_of=as_of,
-                language=bill_to.language,
-            )
-        except rating.UnableToRate as error:
-            errors.append((subscription.number, str(error)))
-            continue
-        waits = [
-            line for line in outcome.lines if line.amount_minor < 0 and not _issued(line.credits_document_id)
-        ]
-        if waits:
-            continue  # its credit waits until the document it corrects is issued
-        rated[subscription.pk] = outcome
-    charges = [line for s in locked if s.pk in rated for line in rated[s.pk].lines if line.amount_minor > 0]
-    credits = [line for s in locked if s.pk in rated for line in rated[s.pk].lines if line.amount_minor < 0]
+    drafts: list[DraftIn] = []
+    charged: list[list[RatedLine]] = []
+    credited: list[tuple[Customer, list[RatedLine]]] = []
+    for group in groups:
+        bill_to = group[0].bill_to
+        subscriptions = sorted((locked[s.pk] for s in group if s.pk in locked), key=lambda s: s.number)
+        for subscription in subscriptions:
+            try:
+                if not context.terms.get(subscription.pk):
+                    raise rating.UnableToRate("the subscription has no terms")
+                outcome = rate_subscription(
+                    subscription,
+                    terms=context.terms[subscription.pk],
+                    catalogue=context.catalogue,
+                    usage=context.usage,
+                    billed=billed,
+                    as_of=context.as_of,
+                    language=bill_to.language,
+                )
+            except rating.UnableToRate as error:
+                errors.append((subscription.number, str(error)))
+                continue
+            if any(
+                line.amount_minor < 0 and line.credits_document_id not in issued for line in outcome.lines
+            ):
+                continue  # its credit waits until the document it corrects is issued
+            rated[subscription.pk] = outcome
+        lines = [line for s in subscriptions if s.pk in rated for line in rated[s.pk].lines]
+        charges = [line for line in lines if line.amount_minor > 0]
+        if charges:
+            drafts.append(_draft(context, bill_to, charges))
+            charged.append(charges)
+        credits = [line for line in lines if line.amount_minor < 0]
+        if credits:
+            credited.append((bill_to, credits))
     created: list[int] = []
     billed_lines: list[BilledLine] = []
-    if charges:
-        document = _create_document(
-            bill_to=bill_to, lines=charges, as_of=as_of, actor=actor, now=now, corrects=None, tax_for=tax_for
-        )
+    try:
+        invoices = bulk.invoices_create_bulk(drafts, actor=context.actor, now=context.now)
+    except DomainError as error:
+        raise UnableToBill(error.message, code=error.code) from None
+    for document, draft, charges in zip(invoices, drafts, charged, strict=True):
         created.append(document.pk)
-        billed_lines += _billed_lines(run, document, charges)
-    for document_id, lines in groupby(
-        sorted(credits, key=lambda line: line.credits_document_id or 0),
-        key=lambda line: line.credits_document_id,
-    ):
-        credit_lines = list(lines)
-        corrected = Document.objects.get(pk=document_id)
-        document = _create_document(
-            bill_to=bill_to,
-            lines=credit_lines,
-            as_of=as_of,
-            actor=actor,
-            now=now,
-            corrects=corrected,
-            tax_for=tax_for,
-        )
-        created.append(document.pk)
-        billed_lines += _billed_lines(run, document, credit_lines)
-    BilledLine.objects.bulk_create(billed_lines)
-    for subscription in locked:
-        if subscription.pk not in rated:
-            continue
-        Subscription.objects.filter(pk=subscription.pk).update(
-            billed_through=rated[subscription.pk].billed_through, rerate_from=None
-        )
+        billed_lines += _billed_lines(context.run, document, draft.lines, charges)
+    for bill_to, credits in credited:
+        for document_id, same in groupby(
+            sorted(credits, key=lambda line: line.credits_document_id or 0),
+            key=lambda line: line.credits_document_id,
+        ):
+            credit_lines = list(same)
+            document, document_lines = _credit_memo(
+                context, bill_to, credit_lines, Document.objects.get(pk=document_id)
+            )
+            created.append(document.pk)
+            billed_lines += _billed_lines(context.run, document, document_lines, credit_lines)
+    BilledLine.objects.bulk_create(billed_lines, batch_size=5_000)
+    update_rows(
+        Subscription,
+        ["billed_through", "rerate_from"],
+        [(pk, r.billed_through, None) for pk, r in rated.items()],
+    )
     return created, len(rated)
 
 
@@ -577,31 +602,26 @@ def _actor_id(actor: User | None) -> int | None:
     return actor.pk if actor is not None and actor.is_authenticated else None
 
 
-def _issued(document_id: int | None) -> bool:
-    return (
-        document_id is not None
-        and Document.objects.filter(pk=document_id, status=Document.Status.ISSUED).exists()
+def _issued_among(document_ids: set[int]) -> set[int]:
+    return set(
+        Document.objects.filter(pk__in=document_ids, status=Document.Status.ISSUED).values_list(
+            "pk", flat=True
+        )
     )
 
 
-def _create_document(
-    *,
-    bill_to: Customer,
-    lines: list[RatedLine],
-    as_of: date,
-    actor: User | None,
-    now: datetime,
-    corrects: Document | None,
-    tax_for: selectors.TaxResolver,
-) -> Document:
-    currency = corrects.currency if corrects else None
+def _document_lines(
+    context: _Context, bill_to: Customer, lines: list[RatedLine], *, credit: bool
+) -> tuple[list[LineIn], list[str]]:
+    """Invoice lines with the tax each line carries (a credit: the tax of the line it corrects), and the
+    tax notes to print."""
     notes: list[str] = []
     document_lines: list[LineIn] = []
     for line in lines:
-        if corrects is not None:
+        if credit:
             rate, code = line.credits_tax_rate or Decimal(0), line.credits_tax_code or "S"
         else:
-            tax = tax_for(customer=bill_to, tax_category=line.tax_category, on=as_of)
+            tax = context.tax_for(customer=bill_to, tax_category=line.tax_category, on=context.as_of)
             rate, code = tax.rate, tax.category_code
             if tax.note and tax.note not in notes:
                 notes.append(tax.note)
@@ -618,32 +638,52 @@ def _create_document(
                 period_end=line.service_end,
             )
         )
+    return document_lines, notes
+
+
+def _origin(bill_to: Customer, lines: list[RatedLine]) -> str:
     consolidated = any(line.customer_id != bill_to.pk for line in lines)
-    po_numbers = set(
-        Subscription.objects.filter(pk__in={line.subscription_id for line in lines}).values_list(
-            "po_number", flat=True
-        )
+    return Document.Origin.CONSOLIDATED if consolidated else Document.Origin.AUTOMATED
+
+
+def _draft(context: _Context, bill_to: Customer, lines: list[RatedLine]) -> DraftIn:
+    document_lines, notes = _document_lines(context, bill_to, lines, credit=False)
+    po_numbers = {line.po_number for line in lines}
+    return DraftIn(
+        customer=bill_to,
+        issue_date=context.as_of,
+        lines=document_lines,
+        currency=bill_to.currency,
+        po_number=po_numbers.pop() if len(po_numbers) == 1 else "",
+        notes="\n".join(notes),
+        origin=_origin(bill_to, lines),
     )
+
+
+def _credit_memo(
+    context: _Context, bill_to: Customer, lines: list[RatedLine], corrects: Document
+) -> tuple[Document, list[LineIn]]:
+    document_lines, _ = _document_lines(context, bill_to, lines, credit=True)
     try:
-        return receivable_services.document_create(
+        document = receivable_services.document_create(
             customer=bill_to,
-            document_type=DocumentType.CREDIT_MEMO if corrects is not None else DocumentType.INVOICE,
-            issue_date=as_of,
+            document_type=DocumentType.CREDIT_MEMO,
+            issue_date=context.as_of,
             lines=document_lines,
-            actor=actor,
-            now=now,
-            currency=currency,
-            po_number=po_numbers.pop() if len(po_numbers) == 1 else "",
+            actor=context.actor,
+            now=context.now,
+            currency=corrects.currency,
             corrects=corrects,
-            notes="\n".join(notes),
-            origin=Document.Origin.CONSOLIDATED if consolidated else Document.Origin.AUTOMATED,
+            origin=_origin(bill_to, lines),
         )
     except DomainError as error:
         raise UnableToBill(f"{bill_to.number}: {error.message}", code=error.code) from None
+    return document, document_lines
 
 
-def _billed_lines(run: BillingRun, document: Document, lines: list[RatedLine]) -> list[BilledLine]:
-    document_lines = list(document.lines.order_by("position"))
+def _billed_lines(
+    run: BillingRun, document: Document, document_lines: Sequence[LineIn], lines: list[RatedLine]
+) -> list[BilledLine]:
     return [
         BilledLine(
             subscription_id=line.subscription_id,
@@ -669,24 +709,33 @@ def _issue_drafts(
     now: datetime,
     on_progress: Callable[[str, int, int], None] | None,
 ) -> list[int]:
-    """Number and post the billing drafts, each in its own transaction, in the order they were made."""
-    draft_ids = list(
+    """Number and post the billing drafts in the order they were made, a chunk per transaction:
+    invoices set-based, credit memos one by one (issuing one settles the invoice it corrects)."""
+    drafts = list(
         Document.objects.filter(
             entity=entity, status=Document.Status.DRAFT, origin__in=BILLING_ORIGINS, issue_date__lte=as_of
         )
         .order_by("pk")
-        .values_list("pk", flat=True)
+        .values_list("pk", "document_type")
     )
     issued: list[int] = []
-    for done, document_id in enumerate(draft_ids, start=1):
+    size = settings.O2C_BILLING_BATCH * 2
+    for offset in range(0, len(drafts), size):
+        chunk = drafts[offset : offset + size]
         with transaction.atomic():
-            document = receivable_services.document_issue(document_id=document_id, actor=actor, now=now)
-            revenue.defer_document(document=document, now=now, created_by_id=_actor_id(actor))
-            # rendering and e-mailing wait for the commit (and survive a crash as an unprocessed event)
-            events.publish_on_commit(delivery.INVOICE_ISSUED, document_id=document_id)
-        issued.append(document_id)
+            invoice_ids = [pk for pk, kind in chunk if kind == DocumentType.INVOICE]
+            documents = bulk.invoices_issue_bulk(
+                entity=entity, document_ids=invoice_ids, actor=actor, now=now
+            )
+            for pk, kind in chunk:
+                if kind != DocumentType.INVOICE:
+                    documents.append(receivable_services.document_issue(document_id=pk, actor=actor, now=now))
+            revenue.defer_documents(documents=documents, now=now, created_by_id=_actor_id(actor))
+            # rendering and e-mailing wait for the commit (and survive a crash as unprocessed events)
+            events.publish_many_on_commit(delivery.INVOICE_ISSUED, [{"document_id": d.pk} for d in documents])
+        issued += [pk for pk, _ in chunk]
         if on_progress:
-            on_progress("issuing", done, len(draft_ids))
+            on_progress("issuing", offset + len(chunk), len(drafts))
     return issued
 
 

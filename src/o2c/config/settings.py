@@ -139,6 +139,9 @@ EMAIL_TIMEOUT = 30
 DEFAULT_FROM_EMAIL = os.environ.get("O2C_EMAIL_FROM", "billing@o2c.invalid")
 # Issued billing-run invoices are rendered and e-mailed after their transaction commits.
 O2C_DELIVER_INVOICES = os.environ.get("O2C_DELIVER_INVOICES", "1") == "1"
+# Bill-to customers billed per transaction by a billing run (twice as many documents per issuing one):
+# larger is faster, smaller loses less work to a crash.
+O2C_BILLING_BATCH = int(os.environ.get("O2C_BILLING_BATCH", "500"))
 
 LOGGING = {
     "version": 1,

@@ -31,6 +31,15 @@ def publish_on_commit(event_name: str, **payload: Any) -> None:
     transaction.on_commit(lambda: dispatch(event.pk))
 
 
+def publish_many_on_commit(event_name: str, payloads: list[dict[str, Any]]) -> None:
+    """`publish_on_commit` for a batch: one insert, one dispatch per event after commit."""
+    from o2c.core.models import DomainEvent
+
+    created = DomainEvent.objects.bulk_create(DomainEvent(name=event_name, payload=p) for p in payloads)
+    ids = [event.pk for event in created]
+    transaction.on_commit(lambda: dispatch_many(ids))
+
+
 def dispatch(event_id: int) -> None:
     from o2c.core.models import DomainEvent
 
@@ -38,3 +47,14 @@ def dispatch(event_id: int) -> None:
     for handler in _handlers.get(event.name, []):
         handler(**event.payload)
     DomainEvent.objects.filter(pk=event_id).update(is_processed=True)
+
+
+def dispatch_many(event_ids: list[int]) -> None:
+    from o2c.core.models import DomainEvent
+
+    for offset in range(0, len(event_ids), 5000):
+        batch = event_ids[offset : offset + 5000]
+        for event in DomainEvent.objects.filter(pk__in=batch).order_by("pk"):
+            for handler in _handlers.get(event.name, []):
+                handler(**event.payload)
+        DomainEvent.objects.filter(pk__in=batch).update(is_processed=True)

@@ -70,3 +70,16 @@ def advance_past_imported(*, entity: LegalEntity, numbers: list[str]) -> None:
     for (document_type, year), counter in highest.items():
         series = series_for(entity=entity, document_type=document_type, year=year)
         NumberSeries.objects.filter(pk=series.pk, last_number__lt=counter).update(last_number=counter)
+
+
+def next_numbers(
+    *, entity: LegalEntity, document_type: str, year: int, count: int
+) -> tuple[NumberSeries, list[str]]:
+    """A block of `count` consecutive numbers, taken under the series' row lock inside the issuing
+    transaction (a rollback returns the whole block, so the series stays gapless)."""
+    series_id = series_for(entity=entity, document_type=document_type, year=year).pk
+    series = locks.series_qs_for_update().get(pk=series_id)
+    NumberSeries.objects.filter(pk=series.pk).update(last_number=F("last_number") + count)
+    series.refresh_from_db(fields=["last_number"])
+    first = series.last_number - count + 1
+    return series, [format_number(series, number) for number in range(first, series.last_number + 1)]

@@ -1,0 +1,221 @@
+"""Set-based document creation and issuing for billing runs: the rules of `document_create` and
+`document_issue`, applied to many documents in a few statements.
+
+Numbers stay gapless: a batch locks its series row, takes a block of consecutive numbers and
+assigns them in document order inside the caller's transaction, so a rollback returns the whole
+block. Postings go through the ledger's bulk path (same rules, same triggers).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.contrib.auth.models import User
+
+from o2c.audit import services as audit_services
+from o2c.core.db import update_rows
+from o2c.core.money import format_with_currency
+from o2c.customers.models import Customer
+from o2c.customers.terms import parse_terms
+from o2c.ledger import selectors as ledger_selectors
+from o2c.ledger import services as ledger_services
+from o2c.ledger.models import AccountType, LegalEntity
+from o2c.ledger.services import EntryIn
+from o2c.receivables import calculations, locks, numbering
+from o2c.receivables.calculations import LineIn
+from o2c.receivables.errors import UnableToCreateDocument, UnableToIssueDocument
+from o2c.receivables.models import Document, DocumentLine, DocumentType, TaxLine
+from o2c.receivables.services import issue_postings
+
+BATCH = 2_000
+
+
+@dataclass(frozen=True)
+class DraftIn:
+    customer: Customer
+    issue_date: date
+    lines: Sequence[LineIn]
+    currency: str
+    po_number: str = ""
+    notes: str = ""
+    origin: str = Document.Origin.MANUAL
+
+
+def _actor_id(actor: User | None) -> int | None:
+    return actor.pk if actor is not None and actor.is_authenticated else None
+
+
+def invoices_create_bulk(drafts: Sequence[DraftIn], *, actor: User | None, now: datetime) -> list[Document]:
+    """Draft invoices, as `document_create` would make them one by one. The caller holds the transaction."""
+    documents: list[Document] = []
+    totals_of: list[calculations.DocumentTotals] = []
+    for draft in drafts:
+        customer = draft.customer
+        if not draft.lines:
+            raise UnableToCreateDocument(
+                f"{customer.number}: a document needs at least one line", code="no_lines"
+            )
+        if customer.status == Customer.Status.BLOCKED:
+            raise UnableToCreateDocument(f"customer {customer.number} is blocked", code="customer_blocked")
+        for position, line in enumerate(draft.lines, start=1):
+            if (
+                line.quantity < 0
+                or (line.quantity == 0 and line.net is None)
+                or (line.net is not None and line.net < 0)
+            ):
+                raise UnableToCreateDocument(
+                    f"{customer.number} line {position}: quantity and amount must not be negative",
+                    code="bad_quantity",
+                )
+        totals = calculations.document_totals(draft.lines, draft.currency)
+        terms = parse_terms(customer.payment_terms)
+        totals_of.append(totals)
+        documents.append(
+            Document(
+                entity_id=customer.entity_id,
+                customer=customer,
+                document_type=DocumentType.INVOICE,
+                currency=draft.currency,
+                net_minor=totals.net_minor,
+                tax_minor=totals.tax_minor,
+                total_minor=totals.total_minor,
+                open_minor=totals.total_minor,
+                issue_date=draft.issue_date,
+                due_date=terms.due_date(draft.issue_date),
+                discount_date=terms.discount_date(draft.issue_date),
+                discount_percent=terms.discount_percent,
+                payment_terms=terms.code,
+                po_number=draft.po_number.strip(),
+                notes=draft.notes,
+                origin=draft.origin,
+                created_at=now,
+                created_by_id=_actor_id(actor),
+            )
+        )
+    Document.objects.bulk_create(documents, batch_size=BATCH)
+    lines: list[DocumentLine] = []
+    tax_lines: list[TaxLine] = []
+    for document, draft, totals in zip(documents, drafts, totals_of, strict=True):
+        for position, (line, net_minor) in enumerate(
+            zip(draft.lines, totals.line_net_minor, strict=True), start=1
+        ):
+            lines.append(
+                DocumentLine(
+                    document=document,
+                    position=position,
+                    description=line.description,
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                    discount_percent=line.discount_percent,
+                    tax_rate=line.tax_rate,
+                    tax_category=line.tax_category,
+                    net_minor=net_minor,
+                    item_code=line.item_code,
+                    period_start=line.period_start,
+                    period_end=line.period_end,
+                )
+            )
+        tax_lines += [
+            TaxLine(
+                document=document,
+                rate=t.rate,
+                category=t.category,
+                base_minor=t.base_minor,
+                tax_minor=t.tax_minor,
+            )
+            for t in totals.taxes
+        ]
+    DocumentLine.objects.bulk_create(lines, batch_size=BATCH)
+    TaxLine.objects.bulk_create(tax_lines, batch_size=BATCH)
+    audit_services.record_many(
+        [
+            audit_services.event(
+                actor=actor,
+                action="receivables.document.created",
+                object_type="document",
+                object_id=document.pk,
+                object_label="invoice draft",
+                entity_id=document.entity_id,
+                changes={"total": (None, format_with_currency(document.total_minor, document.currency))},
+                now=now,
+            )
+            for document in documents
+        ]
+    )
+    return documents
+
+
+def invoices_issue_bulk(
+    *, entity: LegalEntity, document_ids: Sequence[int], actor: User | None, now: datetime
+) -> list[Document]:
+    """Number, post and freeze draft invoices in document order, as `document_issue` does one by one.
+    The caller holds the transaction; a credit memo goes through `document_issue` (it settles its invoice)."""
+    documents = list(
+        locks.document_qs_for_update().select_related("customer").filter(pk__in=document_ids, entity=entity)
+    )
+    for document in documents:
+        if document.status != Document.Status.DRAFT:
+            raise UnableToIssueDocument(f"{document} is issued already", code="not_draft")
+        if document.document_type != DocumentType.INVOICE:
+            raise UnableToIssueDocument(f"{document} is not an invoice", code="not_invoice")
+        if document.total_minor == 0:
+            raise UnableToIssueDocument("a document with a zero total is not issued", code="zero_total")
+    by_year: dict[int, list[Document]] = defaultdict(list)
+    for document in documents:
+        by_year[document.issue_date.year].append(document)
+    for year, batch in sorted(by_year.items()):
+        series, numbers = numbering.next_numbers(
+            entity=entity, document_type=DocumentType.INVOICE, year=year, count=len(batch)
+        )
+        for document, number in zip(batch, numbers, strict=True):
+            document.number, document.series, document.status, document.issued_at = (
+                number,
+                series,
+                Document.Status.ISSUED,
+                now,
+            )
+    update_rows(
+        Document,
+        ["number", "series", "status", "issued_at"],
+        [(d.pk, d.number, d.series_id, d.status, d.issued_at) for d in documents],
+    )
+    receivable_id = ledger_selectors.account_id_for(entity=entity, type=AccountType.RECEIVABLE)
+    revenue_id = ledger_selectors.account_id_for(entity=entity, type=AccountType.REVENUE)
+    tax_id = ledger_selectors.account_id_for(entity=entity, type=AccountType.TAX)
+    ledger_services.journal_entries_post_bulk(
+        entity=entity,
+        entries=[
+            EntryIn(
+                posting_date=document.issue_date,
+                description=f"Invoice {document.number} {document.customer.number}",
+                source_type="document",
+                source_id=document.pk,
+                idempotency_key=f"document-issue:{document.pk}",
+                lines=issue_postings(
+                    document, receivable_id=receivable_id, revenue_id=revenue_id, tax_id=tax_id
+                ),
+            )
+            for document in documents
+        ],
+        now=now,
+        created_by_id=_actor_id(actor),
+    )
+    audit_services.record_many(
+        [
+            audit_services.event(
+                actor=actor,
+                action="receivables.document.issued",
+                object_type="document",
+                object_id=document.pk,
+                object_label=document.number or "",
+                entity_id=entity.pk,
+                changes={"status": ("draft", "issued"), "number": (None, document.number)},
+                now=now,
+            )
+            for document in documents
+        ]
+    )
+    return documents
