@@ -529,6 +529,14 @@ class TestOpenApi:
             "/api/invoices": ["get", "post"],
             "/api/invoices/{document_id}": ["get"],
             "/api/invoices/{document_id}/issue": ["post"],
+            "/api/invoices/{document_id}/credit-memos": ["post"],
+            "/api/invoices/{document_id}/credit-and-rebill": ["post"],
+            "/api/invoices/{document_id}/approve": ["post"],
+            "/api/invoices/{document_id}/reject": ["post"],
+            "/api/billing/usage": ["post"],
+            "/api/billing/subscriptions": ["get"],
+            "/api/billing/subscriptions/{number}": ["get"],
+            "/api/billing/runs": ["get", "post"],
         }
         assert document["components"]["securitySchemes"] == {
             "BearerToken": {"type": "http", "scheme": "bearer"}

@@ -39,6 +39,7 @@ from ninja.openapi.schema import OpenAPISchema
 from ninja.operation import Operation
 from ninja.security import HttpBearer
 
+from o2c.billing import api as billing_api
 from o2c.core import clock
 from o2c.core.exceptions import DomainError
 from o2c.customers import api as customers_api
@@ -49,13 +50,14 @@ from o2c.workspace import services as workspace_services
 PROBLEM_JSON = "application/problem+json"
 
 # Refusals that conflict with what exists rather than with what was sent.
-CONFLICT_CODES = frozenset({"duplicate_number", "duplicate_iban", "not_draft"})
+CONFLICT_CODES = frozenset({"duplicate_number", "duplicate_iban", "not_draft", "not_pending"})
 
 # The capabilities the apps' endpoints ask for, and the roles that grant them.
 CAPABILITY_ROLES: dict[str, frozenset[str]] = {
     customers_api.VIEW_RECEIVABLES: roles.VIEW_RECEIVABLES,
     customers_api.EDIT_CUSTOMERS: roles.EDIT_CUSTOMERS,
     customers_api.ISSUE_DOCUMENTS: roles.ISSUE_DOCUMENTS,
+    receivables_api.APPROVE_CREDITS: roles.APPROVE_CREDITS,
 }
 
 
@@ -136,6 +138,7 @@ api = O2CApi(
 )
 api.add_router("/customers", customers_api.router)
 api.add_router("/invoices", receivables_api.router)
+api.add_router("/billing", billing_api.router)
 
 
 def problem(

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from o2c.core.money import Money
+from o2c.core.money import Money, allocate
 
 
 @dataclass(frozen=True, slots=True)
 class LineIn:
     """A document line as entered. A rated line (billing: prorated, tiered) brings its own `net`, already
     rounded to the currency; `tax_category` is the UNCL5305 code (S standard, AE reverse charge, G export,
-    E exempt, Z zero rated, O not subject to tax)."""
+    E exempt, Z zero rated, O not subject to tax). A credit memo line may name the invoice line it credits
+    (`credits_line_id`) and the quantity of it that it takes back (`credited_quantity`, 0 for an amount)."""
 
     description: str
     quantity: Decimal
@@ -27,6 +28,8 @@ class LineIn:
     item_code: str = ""
     period_start: date | None = None
     period_end: date | None = None
+    credits_line_id: int | None = None
+    credited_quantity: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,3 +108,67 @@ def settlement_state(*, total_minor: int, open_minor: int, kinds: set[str]) -> s
 def percent_of(amount_minor: int, percent: Decimal) -> int:
     """A percentage of minor units, rounded half up to a whole minor unit."""
     return int((Decimal(amount_minor) * percent / HUNDRED).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+# --- corrections -----------------------------------------------------------------------------------
+
+TaxKey = tuple[Decimal, str]  # (rate, UNCL5305 category)
+
+
+@dataclass(frozen=True, slots=True)
+class RateLeft:
+    """What is left to credit at one tax rate of an invoice: its base and its tax, less earlier credits."""
+
+    base_minor: int
+    tax_minor: int
+
+
+def tax_key(rate: Decimal, category: str) -> TaxKey:
+    return (rate.normalize(), category)
+
+
+def credit_net_for_quantity(
+    *,
+    line_net_minor: int,
+    line_quantity: Decimal,
+    quantity: Decimal,
+    quantity_left: Decimal,
+    net_left_minor: int,
+) -> int:
+    """The net a quantity credit takes off an invoice line: the line's own net in proportion to the
+    quantity (so prorated and rated lines credit what they billed), rounded half up like any line;
+    the credit that takes the last of the quantity takes exactly what is left of the net, so partial
+    credits add up to the line to the cent."""
+    if quantity == quantity_left:
+        return net_left_minor
+    share = Decimal(line_net_minor) * quantity / line_quantity
+    return int(share.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def credit_totals(lines: Sequence[LineIn], currency: str, left: Mapping[TaxKey, RateLeft]) -> DocumentTotals:
+    """A credit memo's totals at its invoice's rates: tax per rate on the credited base, rounded half
+    up, but never more than the tax left at that rate, and exactly the tax left when the credit takes
+    the last of the rate's base. So credit memos reverse the invoice's tax to the cent: a full credit
+    after partial ones leaves nothing open, whatever the roundings of the partial ones were."""
+    totals = document_totals(lines, currency)
+    taxes = []
+    for tax in totals.taxes:
+        rest = left.get(tax_key(tax.rate, tax.category))
+        if rest is None:
+            taxes.append(tax)
+            continue
+        exact = rest.tax_minor if tax.base_minor == rest.base_minor else min(tax.tax_minor, rest.tax_minor)
+        taxes.append(replace(tax, tax_minor=max(exact, 0)))
+    tax_minor = sum(tax.tax_minor for tax in taxes)
+    return replace(totals, taxes=tuple(taxes), tax_minor=tax_minor, total_minor=totals.net_minor + tax_minor)
+
+
+def spread_over_rates(net_minor: int, left: Mapping[TaxKey, RateLeft]) -> list[tuple[TaxKey, int]]:
+    """A net amount spread over the tax rates in proportion to what is left of their bases, with the
+    largest-remainder method (ties to the lower rate), so the parts sum to the amount exactly; rates
+    with nothing left get nothing."""
+    keys = sorted(key for key, rest in left.items() if rest.base_minor > 0)
+    if not keys:
+        return []
+    parts = allocate(net_minor, [left[key].base_minor for key in keys])
+    return [(key, part) for key, part in zip(keys, parts, strict=True) if part != 0]

@@ -15,3 +15,12 @@ class UnableToAllocate(DomainError):
 
 class UnableToImportOpenItems(DomainError):
     pass
+
+
+class UnableToDecideApproval(DomainError):
+    """Maker-checker refusals: `same_person` (the maker cannot approve or reject their own credit
+    memo), `not_pending`, `approver_required`, `reason_required`."""
+
+
+class UnableToSetApprovalPolicy(DomainError):
+    pass

@@ -8,6 +8,7 @@ debit memos are positive, credit memos negative, so the open items of a customer
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from o2c.customers.models import Customer
 from o2c.ledger.models import LegalEntity
@@ -17,6 +18,29 @@ class DocumentType(models.TextChoices):
     INVOICE = "invoice"
     CREDIT_MEMO = "credit_memo"
     DEBIT_MEMO = "debit_memo"
+
+
+class ReasonCode(models.TextChoices):
+    """Why a credit memo corrects an invoice: reported on, and required for every manual correction."""
+
+    PRICING_ERROR = "pricing_error", _("Pricing error")
+    QUANTITY_ERROR = "quantity_error", _("Quantity error")
+    RETURNED_GOODS = "returned_goods", _("Returned goods")
+    SERVICE_ISSUE = "service_issue", _("Service issue")
+    GOODWILL = "goodwill", _("Goodwill")
+    DUPLICATE_BILLING = "duplicate_billing", _("Duplicate billing")
+    TAX_ERROR = "tax_error", _("Tax error")
+    CONTRACT_CHANGE = "contract_change", _("Contract change")
+    OTHER = "other", _("Other")
+
+
+class ApprovalState(models.TextChoices):
+    """Maker-checker on credit memos: `pending` waits for a second person, who approves or rejects it."""
+
+    NOT_REQUIRED = "not_required", _("Not required")
+    PENDING = "pending", _("Waiting for approval")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
 
 
 class NumberSeries(models.Model):
@@ -85,6 +109,23 @@ class Document(models.Model):
     corrects = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="corrections", db_index=False
     )
+    # a replacement invoice of credit-and-rebill: the invoice it replaces (credited in full)
+    rebills = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="rebilled_by", db_index=False
+    )
+    reason_code = models.CharField(max_length=30, choices=ReasonCode.choices, blank=True)
+    approval_state = models.CharField(
+        max_length=12, choices=ApprovalState.choices, default=ApprovalState.NOT_REQUIRED
+    )
+    approval_decided_at = models.DateTimeField(null=True, blank=True)
+    approval_decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
     is_disputed = models.BooleanField(default=False)
     is_migrated = models.BooleanField(default=False)
     notes = models.TextField(blank=True)
@@ -115,6 +156,26 @@ class Document(models.Model):
                 condition=Q(total_minor=models.F("net_minor") + models.F("tax_minor")),
                 name="total_is_net_plus_tax",
             ),
+            # reason codes and maker-checker belong to credit memos, a rebill is an invoice
+            models.CheckConstraint(
+                condition=Q(reason_code="") | Q(document_type=DocumentType.CREDIT_MEMO),
+                name="reason_code_on_credit_memos",
+            ),
+            models.CheckConstraint(
+                condition=Q(approval_state=ApprovalState.NOT_REQUIRED)
+                | Q(document_type=DocumentType.CREDIT_MEMO),
+                name="approval_on_credit_memos",
+            ),
+            models.CheckConstraint(
+                condition=Q(rebills__isnull=True) | Q(document_type=DocumentType.INVOICE),
+                name="rebill_is_an_invoice",
+            ),
+            # what waits for approval, or was rejected, is never issued
+            models.CheckConstraint(
+                condition=Q(status="draft")
+                | Q(approval_state__in=[ApprovalState.NOT_REQUIRED, ApprovalState.APPROVED]),
+                name="issued_document_is_approved",
+            ),
         ]
         indexes = [
             models.Index(fields=["entity", "customer", "open_minor"]),
@@ -129,6 +190,13 @@ class Document(models.Model):
                 fields=["series"],
                 condition=Q(series__isnull=False, is_migrated=False),
                 name="document_series_idx",
+            ),
+            models.Index(fields=["rebills"], condition=Q(rebills__isnull=False), name="document_rebills_idx"),
+            # the approvals queue: only the few credit memos waiting for a second person
+            models.Index(
+                fields=["entity", "created_at"],
+                condition=Q(approval_state=ApprovalState.PENDING),
+                name="document_pending_approval_idx",
             ),
         ]
 
@@ -149,12 +217,68 @@ class DocumentLine(models.Model):
     item_code = models.CharField(max_length=60, blank=True)
     period_start = models.DateField(null=True, blank=True)
     period_end = models.DateField(null=True, blank=True)
+    # a credit memo line: the invoice line it credits, and how much of its quantity it takes back
+    # (0 when it credits an amount, such as a price reduction, rather than a quantity)
+    credits_line = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="credited_by", db_index=False
+    )
+    credited_quantity = models.DecimalField(max_digits=18, decimal_places=6, default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["document", "position"], name="unique_line_position")]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "position"], name="unique_line_position"),
+            models.CheckConstraint(
+                condition=Q(credited_quantity=0) | Q(credits_line__isnull=False, credited_quantity__gt=0),
+                name="credited_quantity_with_its_line",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["credits_line"], condition=Q(credits_line__isnull=False), name="line_credits_line_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.description
+
+
+class ApprovalPolicy(models.Model):
+    """Maker-checker for a legal entity: a document of this type whose absolute gross total is above
+    `threshold_minor` waits for a second person's approval before it is issued.
+
+    Nothing is converted: a policy applies only to documents in its own currency, so an entity billing
+    in several currencies sets one policy per currency; without a policy for a document's currency, no
+    approval is needed. A threshold of zero sends every such document to approval."""
+
+    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="approval_policies")
+    document_type = models.CharField(
+        max_length=20, choices=DocumentType.choices, default=DocumentType.CREDIT_MEMO
+    )
+    currency = models.CharField(max_length=3)
+    threshold_minor = models.BigIntegerField()
+    changed_at = models.DateTimeField()
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+
+    class Meta:
+        verbose_name_plural = "approval policies"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entity", "document_type", "currency"], name="one_approval_policy_per_currency"
+            ),
+            models.CheckConstraint(
+                condition=Q(threshold_minor__gte=0), name="approval_threshold_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document_type} above {self.threshold_minor} {self.currency}"
 
 
 class TaxLine(models.Model):

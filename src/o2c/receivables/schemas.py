@@ -12,7 +12,7 @@ from ninja import Field, Schema
 
 from o2c.core.money import currency_decimals, format_minor
 from o2c.customers.schemas import DecimalString, PageFilter
-from o2c.receivables.models import Allocation, Document, DocumentLine, DocumentType, TaxLine
+from o2c.receivables.models import Allocation, Document, DocumentLine, DocumentType, ReasonCode, TaxLine
 
 
 def plain_decimal(value: Decimal, places: int = 0) -> str:
@@ -219,3 +219,85 @@ def _position(line: DocumentLine) -> int:
 
 def _rate(tax_line: TaxLine) -> Decimal:
     return tax_line.rate
+
+
+# --- corrections -----------------------------------------------------------------------------------
+
+
+class CreditLineIn(Schema):
+    """An invoice line to credit, by its position: a quantity of it, or a net amount of it."""
+
+    position: int = Field(..., ge=1, description="the position of the invoice line")
+    quantity: DecimalString | None = Field(None, description="at most what earlier credit memos left of it")
+    amount: DecimalString | None = Field(None, description="a net amount, instead of a quantity")
+
+
+class CreditMemoIn(Schema):
+    """A credit memo of an issued invoice: give exactly one of `full` (all that is left of the invoice),
+    `lines` (chosen lines, by quantity or amount) or `amount` (a net amount spread over the invoice's
+    tax rates in proportion to what is left of their bases, or all at `tax_rate`). Tax is reversed at
+    the invoice's own rates."""
+
+    reason_code: ReasonCode
+    reason: str = Field(..., min_length=1, max_length=300, description="why, for the audit trail")
+    issue_date: date
+    full: bool = False
+    lines: list[CreditLineIn] | None = None
+    amount: DecimalString | None = Field(None, description="net, before tax")
+    tax_rate: DecimalString | None = Field(None, description="with `amount`: one rate of the invoice")
+
+
+class RebillLineIn(InvoiceLineIn):
+    tax_category: str = Field("S", pattern=r"^[A-Z]{1,2}$", description="UNCL5305 code")
+    item_code: str = Field("", max_length=60)
+    period_start: date | None = None
+    period_end: date | None = None
+
+
+class CreditAndRebillIn(Schema):
+    """Credit all that is left of the invoice and draft its replacement with these lines (same customer,
+    currency, payment terms and PO number)."""
+
+    reason_code: ReasonCode
+    reason: str = Field(..., min_length=1, max_length=300, description="why, for the audit trail")
+    issue_date: date
+    lines: list[RebillLineIn]
+
+
+class ApprovalIn(Schema):
+    reason: str = Field("", max_length=500, description="why; required to reject")
+
+
+class CorrectionOut(InvoiceDetailOut):
+    """A document with what corrections add: the reason code of a credit memo, its approval state
+    (`not_required`, `pending`, `approved`, `rejected`) and who decided it, and for a replacement
+    invoice the number of the invoice it replaces."""
+
+    reason_code: str
+    approval_state: str
+    approval_decided_by: str | None
+    approval_decided_at: datetime | None
+    created_by: str | None
+    rebills: str | None = Field(..., description="number of the invoice a replacement invoice replaces")
+
+    @staticmethod
+    def of_correction(document: Document, allocations: list[Allocation]) -> CorrectionOut:
+        """`document` from receivables.selectors.document_get."""
+        decided_by = document.approval_decided_by
+        created_by = document.created_by
+        return CorrectionOut.model_validate(
+            {
+                **InvoiceDetailOut.of_detail(document, allocations).model_dump(),
+                "reason_code": document.reason_code,
+                "approval_state": document.approval_state,
+                "approval_decided_by": decided_by.get_username() if decided_by is not None else None,
+                "approval_decided_at": document.approval_decided_at,
+                "created_by": created_by.get_username() if created_by is not None else None,
+                "rebills": document.rebills.number if document.rebills is not None else None,
+            }
+        )
+
+
+class CreditAndRebillOut(Schema):
+    credit_memo: CorrectionOut
+    rebill: CorrectionOut

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from django.db.models import Count, Q, QuerySet, Sum
 
 from o2c.receivables import calculations
-from o2c.receivables.models import Allocation, Document
+from o2c.receivables.calculations import RateLeft, TaxKey
+from o2c.receivables.models import (
+    Allocation,
+    ApprovalPolicy,
+    ApprovalState,
+    Document,
+    DocumentLine,
+    DocumentType,
+    TaxLine,
+)
 
 
 def document_list(
@@ -34,7 +45,9 @@ def document_list(
 
 def document_get(*, entity_ids: list[int], document_id: int) -> Document:
     return (
-        Document.objects.select_related("customer", "entity", "corrects", "series")
+        Document.objects.select_related(
+            "customer", "entity", "corrects", "series", "rebills", "created_by", "approval_decided_by"
+        )
         .prefetch_related("lines", "tax_lines", "corrections")
         .get(entity_id__in=entity_ids, pk=document_id)
     )
@@ -123,3 +136,110 @@ def open_items_summary(*, entity_ids: list[int], as_of: date) -> list[OpenItemsS
         )
         for r in rows
     ]
+
+
+# --- corrections -----------------------------------------------------------------------------------
+
+
+def corrections_counted(invoice_id: int) -> QuerySet[Document]:
+    """The credit memos that take something off an invoice: issued ones, and drafts that may still be
+    issued (a rejected draft never is, so it reserves nothing)."""
+    return Document.objects.filter(corrects_id=invoice_id).exclude(approval_state=ApprovalState.REJECTED)
+
+
+@dataclass(frozen=True)
+class LineLeft:
+    """One invoice line and what earlier credit memos took of it."""
+
+    line: DocumentLine
+    credited_quantity: Decimal
+    credited_net_minor: int
+
+    @property
+    def quantity_left(self) -> Decimal:
+        return self.line.quantity - self.credited_quantity
+
+    @property
+    def net_left_minor(self) -> int:
+        return self.line.net_minor - self.credited_net_minor
+
+
+@dataclass(frozen=True)
+class CreditPosition:
+    """What is left to credit on an issued invoice: per line, per tax rate, and in total (gross).
+    `has_unlinked_credits` says whether an earlier credit memo credited an amount not tied to a line
+    (an amount spread over the rates, or a credit memo of an older version), so lines alone no longer
+    tell what is left."""
+
+    invoice: Document
+    lines: list[LineLeft]
+    rates: dict[TaxKey, RateLeft]
+    credited_total_minor: int
+    has_unlinked_credits: bool
+
+    @property
+    def total_left_minor(self) -> int:
+        return self.invoice.total_minor - self.credited_total_minor
+
+    def line(self, line_id: int) -> LineLeft | None:
+        return next((left for left in self.lines if left.line.pk == line_id), None)
+
+
+def invoice_credit_position(*, invoice: Document) -> CreditPosition:
+    """Four queries, whatever the number of lines: the invoice's lines and tax lines, and the lines and
+    tax lines of the credit memos counted against it. Quantities are summed here, never in SQL."""
+    corrections = corrections_counted(invoice.pk)
+    credited_total = -sum(corrections.values_list("total_minor", flat=True))
+    invoice_lines = list(DocumentLine.objects.filter(document_id=invoice.pk).order_by("position"))
+    quantities: dict[int, Decimal] = defaultdict(Decimal)
+    nets: dict[int, int] = defaultdict(int)
+    unlinked = False
+    for line_id, quantity, net_minor in DocumentLine.objects.filter(document__in=corrections).values_list(
+        "credits_line_id", "credited_quantity", "net_minor"
+    ):
+        if line_id is None:
+            unlinked = True
+            continue
+        quantities[line_id] += quantity
+        nets[line_id] += net_minor
+    credited_by_rate: dict[TaxKey, tuple[int, int]] = defaultdict(lambda: (0, 0))
+    for rate, category, base_minor, tax_minor in TaxLine.objects.filter(document__in=corrections).values_list(
+        "rate", "category", "base_minor", "tax_minor"
+    ):
+        key = calculations.tax_key(rate, category)
+        base, tax = credited_by_rate[key]
+        credited_by_rate[key] = (base + base_minor, tax + tax_minor)
+    rates = {}
+    for tax_line in TaxLine.objects.filter(document_id=invoice.pk).order_by("rate", "category"):
+        key = calculations.tax_key(tax_line.rate, tax_line.category)
+        base, tax = credited_by_rate.get(key, (0, 0))
+        rates[key] = RateLeft(base_minor=tax_line.base_minor - base, tax_minor=tax_line.tax_minor - tax)
+    return CreditPosition(
+        invoice=invoice,
+        lines=[
+            LineLeft(line=line, credited_quantity=quantities[line.pk], credited_net_minor=nets[line.pk])
+            for line in invoice_lines
+        ],
+        rates=rates,
+        credited_total_minor=credited_total,
+        has_unlinked_credits=unlinked,
+    )
+
+
+def approval_policy_for(*, entity_id: int, document_type: str, currency: str) -> ApprovalPolicy | None:
+    return ApprovalPolicy.objects.filter(
+        entity_id=entity_id, document_type=document_type, currency=currency
+    ).first()
+
+
+def credit_memo_pending_list(*, entity_ids: list[int]) -> QuerySet[Document]:
+    """Credit memos waiting for a second person's approval, oldest first (the approvals queue)."""
+    return (
+        Document.objects.filter(
+            entity_id__in=entity_ids,
+            document_type=DocumentType.CREDIT_MEMO,
+            approval_state=ApprovalState.PENDING,
+        )
+        .select_related("customer", "entity", "corrects", "created_by")
+        .order_by("created_at", "pk")
+    )

@@ -7,6 +7,7 @@ ledger's services and leaves an audit event.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -14,17 +15,32 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from o2c.audit import services as audit_services
-from o2c.core.money import format_with_currency
+from o2c.core.money import Money, UnableToHandleMoney, ensure_currency, format_with_currency
 from o2c.customers.models import Customer
 from o2c.customers.terms import parse_terms
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger import services as ledger_services
 from o2c.ledger.models import AccountType
 from o2c.ledger.rules import LineIn as PostingLine
-from o2c.receivables import calculations, locks, numbering
-from o2c.receivables.calculations import LineIn
-from o2c.receivables.errors import UnableToAllocate, UnableToCreateDocument, UnableToIssueDocument
-from o2c.receivables.models import Allocation, Document, DocumentLine, DocumentType, TaxLine
+from o2c.receivables import calculations, locks, numbering, selectors
+from o2c.receivables.calculations import LineIn, RateLeft, TaxKey
+from o2c.receivables.errors import (
+    UnableToAllocate,
+    UnableToCreateDocument,
+    UnableToDecideApproval,
+    UnableToIssueDocument,
+    UnableToSetApprovalPolicy,
+)
+from o2c.receivables.models import (
+    Allocation,
+    ApprovalPolicy,
+    ApprovalState,
+    Document,
+    DocumentLine,
+    DocumentType,
+    ReasonCode,
+    TaxLine,
+)
 
 
 def _actor_id(actor: User | None) -> int | None:
@@ -48,7 +64,50 @@ def document_create(
     origin: str = Document.Origin.MANUAL,
 ) -> Document:
     """A draft invoice, credit memo or debit memo. Line amounts are entered positive; a credit memo's
-    totals are stored negative so a customer's open items add up."""
+    totals are stored negative so a customer's open items add up.
+
+    Credit memos made here (billing runs' re-rating, imports, the demo) need no approval and carry no
+    reason code; people correct invoices through `credit_memo_for_lines`, `credit_memo_for_amount`,
+    `credit_memo_full` and `credit_and_rebill`, which require a reason and apply maker-checker."""
+    return _document_create(
+        customer=customer,
+        document_type=document_type,
+        issue_date=issue_date,
+        lines=lines,
+        actor=actor,
+        now=now,
+        currency=currency,
+        po_number=po_number,
+        payment_terms=payment_terms,
+        corrects=corrects,
+        notes=notes,
+        origin=origin,
+    )
+
+
+def _document_create(
+    *,
+    customer: Customer,
+    document_type: str,
+    issue_date: date,
+    lines: Sequence[LineIn],
+    actor: User | None,
+    now: datetime,
+    currency: str | None = None,
+    po_number: str = "",
+    payment_terms: str = "",
+    corrects: Document | None = None,
+    notes: str = "",
+    origin: str = Document.Origin.MANUAL,
+    totals: calculations.DocumentTotals | None = None,
+    reason_code: str = "",
+    reason: str = "",
+    approval_state: str = ApprovalState.NOT_REQUIRED,
+    rebills: Document | None = None,
+) -> Document:
+    """`document_create` with what corrections add: totals worked out by the caller (credit memos
+    reverse the invoice's tax exactly), a reason code and reason, the approval state, the invoice a
+    rebill replaces."""
     if not lines:
         raise UnableToCreateDocument("a document needs at least one line", code="no_lines")
     for position, line in enumerate(lines, start=1):
@@ -77,7 +136,17 @@ def document_create(
             )
         if corrects.status != Document.Status.ISSUED:
             raise UnableToCreateDocument("only an issued invoice can be credited", code="bad_correction")
-    totals = calculations.document_totals(lines, doc_currency)
+    credited_line_ids = {line.credits_line_id for line in lines if line.credits_line_id is not None}
+    if credited_line_ids and (
+        corrects is None
+        or DocumentLine.objects.filter(pk__in=credited_line_ids, document=corrects).count()
+        != len(credited_line_ids)
+    ):
+        raise UnableToCreateDocument(
+            "a credit memo line credits a line of the invoice it corrects", code="bad_correction"
+        )
+    if totals is None:
+        totals = calculations.document_totals(lines, doc_currency)
     sign = -1 if document_type == DocumentType.CREDIT_MEMO else 1
     if corrects is not None and totals.total_minor > corrects.total_minor - _credited_minor(corrects):
         raise UnableToCreateDocument(
@@ -100,6 +169,9 @@ def document_create(
         payment_terms=terms.code,
         po_number=po_number.strip(),
         corrects=corrects,
+        rebills=rebills,
+        reason_code=reason_code,
+        approval_state=approval_state,
         notes=notes,
         origin=origin,
         created_at=now,
@@ -119,6 +191,8 @@ def document_create(
             item_code=line.item_code,
             period_start=line.period_start,
             period_end=line.period_end,
+            credits_line_id=line.credits_line_id,
+            credited_quantity=line.credited_quantity,
         )
         for position, (line, net_minor) in enumerate(zip(lines, totals.line_net_minor, strict=True), start=1)
     )
@@ -132,6 +206,17 @@ def document_create(
         )
         for tax in totals.taxes
     )
+    changes: dict[str, tuple[object, object]] = {
+        "total": (None, format_with_currency(document.total_minor, doc_currency))
+    }
+    if reason_code:
+        changes["reason_code"] = (None, reason_code)
+    if corrects is not None and reason_code:
+        changes["corrects"] = (None, corrects.number)
+    if rebills is not None:
+        changes["rebills"] = (None, rebills.number)
+    if approval_state != ApprovalState.NOT_REQUIRED:
+        changes["approval_state"] = (None, approval_state)
     audit_services.record(
         actor=actor,
         action="receivables.document.created",
@@ -139,15 +224,17 @@ def document_create(
         object_id=document.pk,
         object_label=f"{document_type} draft",
         entity_id=document.entity_id,
-        changes={"total": (None, format_with_currency(document.total_minor, doc_currency))},
+        changes=changes,
+        reason=reason,
         now=now,
     )
     return document
 
 
 def _credited_minor(invoice: Document) -> int:
-    """What issued or draft credit memos already take off an invoice (positive minor units)."""
-    return -sum(invoice.corrections.values_list("total_minor", flat=True))
+    """What issued or draft credit memos already take off an invoice (positive minor units); a
+    rejected draft is never issued, so it takes nothing."""
+    return -sum(selectors.corrections_counted(invoice.pk).values_list("total_minor", flat=True))
 
 
 def issue_postings(
@@ -182,6 +269,14 @@ def document_issue(*, document_id: int, actor: User | None, now: datetime) -> Do
         raise UnableToIssueDocument(f"{document} is issued already", code="not_draft")
     if document.total_minor == 0:
         raise UnableToIssueDocument("a document with a zero total is not issued", code="zero_total")
+    if document.approval_state == ApprovalState.PENDING:
+        raise UnableToIssueDocument(
+            f"{document} waits for approval by a second person", code="approval_pending"
+        )
+    if document.approval_state == ApprovalState.REJECTED:
+        raise UnableToIssueDocument(f"{document} was rejected and is never issued", code="approval_rejected")
+    if document.rebills_id is not None:
+        _ensure_replaced_invoice_credited(document)
     entity = document.entity
     series, number = numbering.next_number(
         entity=entity, document_type=document.document_type, year=document.issue_date.year
@@ -419,3 +514,518 @@ def disputed_flag_set(
         )
         document.is_disputed = is_disputed
     return document
+
+
+# --- corrections: credit memos, credit-and-rebill, maker-checker ----------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CreditLineIn:
+    """One line of an issued invoice to credit: a quantity of it, or a net amount of it (not both)."""
+
+    line_id: int
+    quantity: Decimal | None = None
+    amount: Decimal | None = None
+
+
+def _invoice_to_credit(invoice_id: int) -> Document:
+    """The invoice, locked: credit memos of one invoice are made one after the other, so two people
+    crediting the same line at once cannot both take what is left of it."""
+    invoice = locks.document_qs_for_update().select_related("entity", "customer").get(pk=invoice_id)
+    if invoice.document_type != DocumentType.INVOICE or invoice.status != Document.Status.ISSUED:
+        raise UnableToCreateDocument(
+            f"{invoice}: only an issued invoice can be credited", code="bad_correction"
+        )
+    return invoice
+
+
+def _ensure_reason(reason_code: str, reason: str) -> None:
+    if reason_code not in ReasonCode.values:
+        raise UnableToCreateDocument(
+            f"'{reason_code}' is not a reason code ({', '.join(ReasonCode.values)})", code="bad_reason_code"
+        )
+    if not reason.strip():
+        raise UnableToCreateDocument("say why the invoice is credited", code="reason_required")
+
+
+def _net_minor(amount: Decimal, currency: str, *, what: str) -> int:
+    """A positive net amount already rounded to the currency, in minor units."""
+    if amount <= 0:
+        raise UnableToCreateDocument(f"{what}: the amount must be positive", code="bad_amount")
+    money = Money(amount, currency)
+    if money.round_half_up() != money:
+        raise UnableToCreateDocument(
+            f"{what}: {amount} has more decimals than {currency} allows", code="too_many_decimals"
+        )
+    return money.to_minor()
+
+
+def _credit_line(left: selectors.LineLeft, credit: CreditLineIn, currency: str) -> LineIn:
+    """A credit memo line for part of an invoice line, at the line's own tax rate and category, with its
+    description, item code and service period."""
+    line = left.line
+    what = f"line {line.position}"
+    if (credit.quantity is None) == (credit.amount is None):
+        raise UnableToCreateDocument(f"{what}: credit a quantity or an amount", code="quantity_or_amount")
+    if credit.quantity is not None:
+        if credit.quantity <= 0:
+            raise UnableToCreateDocument(f"{what}: the quantity must be positive", code="bad_quantity")
+        if credit.quantity > left.quantity_left:
+            raise UnableToCreateDocument(
+                f"{what}: {credit.quantity.normalize()} is more than the {left.quantity_left.normalize()} "
+                "left to credit",
+                code="exceeds_line",
+            )
+        net_minor = calculations.credit_net_for_quantity(
+            line_net_minor=line.net_minor,
+            line_quantity=line.quantity,
+            quantity=credit.quantity,
+            quantity_left=left.quantity_left,
+            net_left_minor=left.net_left_minor,
+        )
+        quantity, unit_price, discount = credit.quantity, line.unit_price, line.discount_percent
+        credited_quantity = credit.quantity
+    else:
+        assert credit.amount is not None
+        net_minor = _net_minor(credit.amount, currency, what=what)
+        quantity, unit_price, discount = Decimal(1), credit.amount, Decimal(0)
+        credited_quantity = Decimal(0)
+    if net_minor > left.net_left_minor:
+        raise UnableToCreateDocument(
+            f"{what}: {format_with_currency(net_minor, currency)} is more than the "
+            f"{format_with_currency(left.net_left_minor, currency)} left to credit",
+            code="exceeds_line",
+        )
+    return LineIn(
+        description=line.description,
+        quantity=quantity,
+        unit_price=unit_price,
+        tax_rate=line.tax_rate,
+        discount_percent=discount,
+        net=Money.from_minor(net_minor, currency).amount,
+        tax_category=line.tax_category,
+        item_code=line.item_code,
+        period_start=line.period_start,
+        period_end=line.period_end,
+        credits_line_id=line.pk,
+        credited_quantity=credited_quantity,
+    )
+
+
+def _rate_line(invoice: Document, key: TaxKey, net_minor: int, description: str) -> LineIn:
+    amount = Money.from_minor(net_minor, invoice.currency).amount
+    rate, category = key
+    return LineIn(
+        description=description or f"Credit on invoice {invoice.number}",
+        quantity=Decimal(1),
+        unit_price=amount,
+        tax_rate=rate,
+        net=amount,
+        tax_category=category,
+    )
+
+
+def _approval_state_for(*, entity_id: int, currency: str, total_minor: int) -> str:
+    """Pending when the entity's policy for credit memos in this currency has a threshold below the
+    credit memo's absolute gross total; nothing is converted, so a policy in another currency, or no
+    policy at all, needs no approval."""
+    policy = selectors.approval_policy_for(
+        entity_id=entity_id, document_type=DocumentType.CREDIT_MEMO, currency=currency
+    )
+    if policy is not None and abs(total_minor) > policy.threshold_minor:
+        return ApprovalState.PENDING
+    return ApprovalState.NOT_REQUIRED
+
+
+def _credit_memo_create(
+    *,
+    invoice: Document,
+    position: selectors.CreditPosition,
+    lines: list[LineIn],
+    reason_code: str,
+    reason: str,
+    actor: User | None,
+    now: datetime,
+    issue_date: date,
+    issue: bool,
+) -> Document:
+    """The credit memo of a locked invoice: tax reversed at the invoice's rates, never more than is left
+    at a rate or on the invoice; pending approval above the entity's threshold, else issued at once
+    (unless `issue` is False)."""
+    totals = calculations.credit_totals(lines, invoice.currency, position.rates)
+    for tax in totals.taxes:
+        rest = position.rates.get(calculations.tax_key(tax.rate, tax.category), RateLeft(0, 0))
+        if tax.base_minor > rest.base_minor:
+            raise UnableToCreateDocument(
+                f"the credit memo exceeds what is left to credit on {invoice.number} at "
+                f"{tax.rate.normalize()} %: {format_with_currency(rest.base_minor, invoice.currency)} net",
+                code="exceeds_invoice",
+            )
+    if totals.total_minor > position.total_left_minor:
+        raise UnableToCreateDocument(
+            f"the credit memo exceeds what is left to credit on {invoice.number}", code="exceeds_invoice"
+        )
+    approval_state = _approval_state_for(
+        entity_id=invoice.entity_id, currency=invoice.currency, total_minor=totals.total_minor
+    )
+    credit_memo = _document_create(
+        customer=invoice.customer,
+        document_type=DocumentType.CREDIT_MEMO,
+        issue_date=issue_date,
+        lines=lines,
+        actor=actor,
+        now=now,
+        currency=invoice.currency,
+        po_number=invoice.po_number,
+        payment_terms=invoice.payment_terms,
+        corrects=invoice,
+        notes=reason.strip(),
+        totals=totals,
+        reason_code=reason_code,
+        reason=reason.strip(),
+        approval_state=approval_state,
+    )
+    if issue and approval_state == ApprovalState.NOT_REQUIRED:
+        return document_issue(document_id=credit_memo.pk, actor=actor, now=now)
+    return credit_memo
+
+
+@transaction.atomic
+def credit_memo_for_lines(
+    *,
+    invoice_id: int,
+    lines: Sequence[CreditLineIn],
+    reason_code: str,
+    reason: str,
+    actor: User | None,
+    now: datetime,
+    issue_date: date,
+    issue: bool = True,
+) -> Document:
+    """Credit chosen lines of an issued invoice, each by a quantity (at most what earlier credit memos
+    left of it) or by a net amount (at most the net left of it), at the line's original tax rate and
+    category. Issued at once unless it needs approval; `issue=False` keeps it a draft."""
+    _ensure_reason(reason_code, reason)
+    invoice = _invoice_to_credit(invoice_id)
+    if not lines:
+        raise UnableToCreateDocument("choose at least one line to credit", code="no_lines")
+    if len({credit.line_id for credit in lines}) != len(lines):
+        raise UnableToCreateDocument(
+            "each invoice line is credited once per credit memo", code="duplicate_line"
+        )
+    position = selectors.invoice_credit_position(invoice=invoice)
+    credit_lines = []
+    for credit in lines:
+        left = position.line(credit.line_id)
+        if left is None:
+            raise UnableToCreateDocument(
+                f"line {credit.line_id} is not a line of {invoice.number}", code="unknown_line"
+            )
+        credit_lines.append(_credit_line(left, credit, invoice.currency))
+    return _credit_memo_create(
+        invoice=invoice,
+        position=position,
+        lines=credit_lines,
+        reason_code=reason_code,
+        reason=reason,
+        actor=actor,
+        now=now,
+        issue_date=issue_date,
+        issue=issue,
+    )
+
+
+@transaction.atomic
+def credit_memo_full(
+    *,
+    invoice_id: int,
+    reason_code: str,
+    reason: str,
+    actor: User | None,
+    now: datetime,
+    issue_date: date,
+    issue: bool = True,
+    description: str = "",
+) -> Document:
+    """Credit all that is left of an invoice: every line at its remaining quantity and net. When an
+    earlier credit memo credited an amount not tied to a line, the lines no longer tell what is left,
+    so the credit memo has one line per tax rate with what is left of that rate's base instead
+    (`description`, default 'Credit on invoice <number>'). Either way the invoice's tax is reversed
+    to the cent, so the invoice ends fully credited."""
+    _ensure_reason(reason_code, reason)
+    invoice = _invoice_to_credit(invoice_id)
+    position = selectors.invoice_credit_position(invoice=invoice)
+    if position.has_unlinked_credits:
+        lines = [
+            _rate_line(invoice, key, rest.base_minor, description)
+            for key, rest in sorted(position.rates.items())
+            if rest.base_minor > 0
+        ]
+    else:
+        lines = [
+            _credit_line(
+                left,
+                CreditLineIn(left.line.pk, quantity=left.quantity_left)
+                if left.quantity_left > 0
+                else CreditLineIn(
+                    left.line.pk, amount=Money.from_minor(left.net_left_minor, invoice.currency).amount
+                ),
+                invoice.currency,
+            )
+            for left in position.lines
+            if left.net_left_minor > 0
+        ]
+    if not lines:
+        raise UnableToCreateDocument(
+            f"nothing is left to credit on {invoice.number}", code="nothing_to_credit"
+        )
+    return _credit_memo_create(
+        invoice=invoice,
+        position=position,
+        lines=lines,
+        reason_code=reason_code,
+        reason=reason,
+        actor=actor,
+        now=now,
+        issue_date=issue_date,
+        issue=issue,
+    )
+
+
+@transaction.atomic
+def credit_memo_for_amount(
+    *,
+    invoice_id: int,
+    net_amount: Decimal,
+    reason_code: str,
+    reason: str,
+    actor: User | None,
+    now: datetime,
+    issue_date: date,
+    tax_rate: Decimal | None = None,
+    description: str = "",
+    issue: bool = True,
+) -> Document:
+    """Credit a net amount of an invoice, spread over its tax rates in proportion to what is left of
+    their bases (largest remainder, so the parts sum to the amount exactly), one line per rate; with
+    `tax_rate`, all of it at that one rate of the invoice. Tax at each rate as on any credit memo."""
+    _ensure_reason(reason_code, reason)
+    invoice = _invoice_to_credit(invoice_id)
+    net_minor = _net_minor(net_amount, invoice.currency, what="the credit")
+    position = selectors.invoice_credit_position(invoice=invoice)
+    rates = position.rates
+    if tax_rate is not None:
+        rates = {key: rest for key, rest in rates.items() if key[0] == tax_rate.normalize()}
+        if not rates:
+            raise UnableToCreateDocument(
+                f"{invoice.number} has no tax rate of {tax_rate.normalize()} %", code="unknown_rate"
+            )
+    base_left = sum(max(rest.base_minor, 0) for rest in rates.values())
+    if net_minor > base_left:
+        raise UnableToCreateDocument(
+            f"the credit memo exceeds what is left to credit on {invoice.number}: "
+            f"{format_with_currency(base_left, invoice.currency)} net",
+            code="exceeds_invoice",
+        )
+    lines = [
+        _rate_line(invoice, key, part, description)
+        for key, part in calculations.spread_over_rates(net_minor, rates)
+    ]
+    return _credit_memo_create(
+        invoice=invoice,
+        position=position,
+        lines=lines,
+        reason_code=reason_code,
+        reason=reason,
+        actor=actor,
+        now=now,
+        issue_date=issue_date,
+        issue=issue,
+    )
+
+
+@transaction.atomic
+def credit_and_rebill(
+    *,
+    invoice_id: int,
+    lines: Sequence[LineIn],
+    reason_code: str,
+    reason: str,
+    actor: User | None,
+    now: datetime,
+    issue_date: date,
+) -> tuple[Document, Document]:
+    """In one step: a credit memo of all that is left of the invoice (issued at once unless it needs
+    approval) and a draft invoice with the corrected lines for the same customer, currency, payment
+    terms, PO number and notes, linked to the invoice it replaces. The replacement is issued from its
+    page once the credit memo is issued (`document_issue` refuses it before)."""
+    credit_memo = credit_memo_full(
+        invoice_id=invoice_id,
+        reason_code=reason_code,
+        reason=reason,
+        actor=actor,
+        now=now,
+        issue_date=issue_date,
+    )
+    invoice = Document.objects.select_related("customer").get(pk=invoice_id)
+    rebill = _document_create(
+        customer=invoice.customer,
+        document_type=DocumentType.INVOICE,
+        issue_date=issue_date,
+        lines=lines,
+        actor=actor,
+        now=now,
+        currency=invoice.currency,
+        po_number=invoice.po_number,
+        payment_terms=invoice.payment_terms,
+        notes=invoice.notes,
+        reason=reason.strip(),
+        rebills=invoice,
+    )
+    audit_services.record(
+        actor=actor,
+        action="receivables.document.rebilled",
+        object_type="document",
+        object_id=invoice.pk,
+        object_label=invoice.number or "",
+        entity_id=invoice.entity_id,
+        changes={
+            "reason_code": (None, reason_code),
+            "credit_memo": (None, credit_memo.number or f"draft {credit_memo.pk}"),
+            "rebill": (None, f"draft {rebill.pk}"),
+        },
+        reason=reason.strip(),
+        now=now,
+    )
+    return credit_memo, rebill
+
+
+def _ensure_replaced_invoice_credited(rebill: Document) -> None:
+    assert rebill.rebills_id is not None
+    replaced = Document.objects.get(pk=rebill.rebills_id)
+    credited = -sum(
+        Document.objects.filter(corrects=replaced, status=Document.Status.ISSUED).values_list(
+            "total_minor", flat=True
+        )
+    )
+    if credited < replaced.total_minor:
+        raise UnableToIssueDocument(
+            f"{rebill} replaces {replaced.number}, which is not credited in full yet",
+            code="rebill_not_credited",
+        )
+
+
+def _approval_decide(
+    *, document_id: int, actor: User | None, now: datetime, reason: str, decision: str
+) -> Document:
+    document = locks.document_qs_for_update().get(pk=document_id)
+    if actor is None or not actor.is_authenticated:
+        raise UnableToDecideApproval("a person approves or rejects a credit memo", code="approver_required")
+    if (
+        document.document_type != DocumentType.CREDIT_MEMO
+        or document.status != Document.Status.DRAFT
+        or document.approval_state != ApprovalState.PENDING
+    ):
+        raise UnableToDecideApproval(f"{document} does not wait for approval", code="not_pending")
+    if document.created_by_id == actor.pk:
+        raise UnableToDecideApproval(
+            "the person who made a credit memo cannot approve or reject it: a second person must",
+            code="same_person",
+        )
+    if decision == ApprovalState.REJECTED and not reason.strip():
+        raise UnableToDecideApproval("say why the credit memo is rejected", code="reason_required")
+    document.approval_state = decision
+    document.approval_decided_at = now
+    document.approval_decided_by = actor
+    document.save(update_fields=["approval_state", "approval_decided_at", "approval_decided_by"])
+    audit_services.record(
+        actor=actor,
+        action=f"receivables.credit_memo.{decision}",
+        object_type="document",
+        object_id=document.pk,
+        object_label=f"credit_memo draft {document.pk}",
+        entity_id=document.entity_id,
+        changes={"approval_state": (ApprovalState.PENDING.value, decision)},
+        reason=reason.strip(),
+        now=now,
+    )
+    return document
+
+
+@transaction.atomic
+def credit_memo_approve(*, document_id: int, actor: User | None, now: datetime, reason: str) -> Document:
+    """The checker approves a pending credit memo; it can then be issued. The maker cannot approve it."""
+    return _approval_decide(
+        document_id=document_id, actor=actor, now=now, reason=reason, decision=ApprovalState.APPROVED
+    )
+
+
+@transaction.atomic
+def credit_memo_reject(*, document_id: int, actor: User | None, now: datetime, reason: str) -> Document:
+    """The checker rejects a pending credit memo, saying why: it stays a draft that is never issued and
+    no longer counts against what is left to credit on its invoice."""
+    return _approval_decide(
+        document_id=document_id, actor=actor, now=now, reason=reason, decision=ApprovalState.REJECTED
+    )
+
+
+@transaction.atomic
+def approval_policy_set(
+    *,
+    entity_id: int,
+    currency: str,
+    threshold: Decimal | None,
+    actor: User | None,
+    now: datetime,
+    reason: str,
+    document_type: str = DocumentType.CREDIT_MEMO,
+) -> ApprovalPolicy | None:
+    """Set the entity's approval threshold for credit memos in a currency (gross, in major units);
+    None removes it, so no approval is needed in that currency. Audited."""
+    try:
+        ensure_currency(currency)
+    except UnableToHandleMoney as error:
+        raise UnableToSetApprovalPolicy(error.message, code="bad_currency") from None
+    if document_type != DocumentType.CREDIT_MEMO:
+        raise UnableToSetApprovalPolicy("approval applies to credit memos", code="bad_document_type")
+    existing = (
+        ApprovalPolicy.objects.select_for_update()
+        .filter(entity_id=entity_id, document_type=document_type, currency=currency)
+        .first()
+    )
+    old = existing.threshold_minor if existing is not None else None
+    policy: ApprovalPolicy | None
+    if threshold is None:
+        if existing is not None:
+            existing.delete()
+        policy, new = None, None
+    else:
+        money = Money(threshold, currency)
+        if threshold < 0 or money.round_half_up() != money:
+            raise UnableToSetApprovalPolicy(
+                f"{threshold} is not a positive amount in {currency}", code="bad_threshold"
+            )
+        new = money.to_minor()
+        policy, _ = ApprovalPolicy.objects.update_or_create(
+            entity_id=entity_id,
+            document_type=document_type,
+            currency=currency,
+            defaults={
+                "threshold_minor": new,
+                "changed_at": now,
+                "changed_by": actor if _actor_id(actor) else None,
+            },
+        )
+    if old != new:
+        audit_services.record(
+            actor=actor,
+            action="receivables.approval_policy.changed",
+            object_type="approval_policy",
+            object_id=policy.pk if policy is not None else None,
+            object_label=f"{document_type} {currency}",
+            entity_id=entity_id,
+            changes={"threshold": (format_with_currency(old, currency), format_with_currency(new, currency))},
+            reason=reason,
+            now=now,
+        )
+    return policy

@@ -10,6 +10,8 @@ from o2c.workspace import roles
 
 # who may read the audit trail of all their entities
 VIEW_AUDIT_TRAIL = frozenset({roles.AUDITOR, roles.AR_MANAGER, roles.ADMIN})
+# who looks at billing runs and contracts
+VIEW_BILLING = frozenset({roles.BILLING, roles.AR_MANAGER, roles.ADMIN, roles.AUDITOR})
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -29,6 +31,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         (_("Customers"), reverse("customer_list"), roles.VIEW_RECEIVABLES),
         (_("Invoices"), reverse("document_list"), roles.VIEW_RECEIVABLES),
         (_("New invoice"), reverse("document_create"), roles.ISSUE_DOCUMENTS),
+        (_("Billing"), reverse("billing_review"), VIEW_BILLING),
+        (_("Approvals"), reverse("approval_list"), roles.ISSUE_DOCUMENTS | roles.APPROVE_CREDITS),
         (_("Trial balance"), reverse("trial_balance"), roles.VIEW_LEDGER),
         (_("Audit trail"), reverse("audit_list"), VIEW_AUDIT_TRAIL),
     ]

@@ -4,6 +4,7 @@ language; the services decide, and their refusals come back as form errors (see 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -18,6 +19,8 @@ from django.utils.translation import gettext_lazy as _
 from o2c.core.exceptions import DomainError
 from o2c.customers.models import Customer
 from o2c.receivables.calculations import LineIn
+from o2c.receivables.models import ReasonCode
+from o2c.receivables.services import CreditLineIn
 
 HUNDRED = Decimal(100)
 
@@ -48,6 +51,22 @@ DOMAIN_MESSAGES: dict[str, Promise] = {
     "no_open_period": _("The posting date is not in an open fiscal period."),
     "period_closed": _("The posting date is in a closed fiscal period."),
     "too_many_decimals": _("The amount has more decimals than the currency allows."),
+    "bad_amount": _("The amount must be positive."),
+    "bad_reason_code": _("Choose a reason code."),
+    "reason_required": _("Say why."),
+    "exceeds_line": _("A line cannot be credited beyond what is left of it."),
+    "quantity_or_amount": _("Credit a quantity or an amount of a line, not both."),
+    "duplicate_line": _("Each line is credited once per credit memo."),
+    "unknown_line": _("This is not a line of the invoice."),
+    "unknown_rate": _("The invoice has no such tax rate."),
+    "nothing_to_credit": _("Nothing is left to credit on this invoice."),
+    "approval_pending": _("The credit memo waits for approval by a second person."),
+    "approval_rejected": _("The credit memo was rejected; it is never issued."),
+    "same_person": _("You made this credit memo: a second person approves or rejects it."),
+    "not_pending": _("The credit memo does not wait for approval."),
+    "rebill_not_credited": _(
+        "The invoice this one replaces is not credited in full yet: issue its credit memo first."
+    ),
 }
 
 DOMAIN_FIELDS: dict[str, str] = {
@@ -63,6 +82,8 @@ DOMAIN_FIELDS: dict[str, str] = {
     "duplicate_iban": "iban",
     "unknown_parent": "parent_number",
     "parent_cycle": "parent_number",
+    "bad_reason_code": "reason_code",
+    "reason_required": "reason",
 }
 
 
@@ -300,33 +321,133 @@ LineFormSet = forms.formset_factory(LineForm, formset=BaseLineFormSet, extra=4, 
 
 
 class CreditMemoForm(forms.Form):
-    description = forms.CharField(label=_("Description"), max_length=300, initial=_("Credit"))
+    """The head of a credit memo: why and when, and what to credit: either the whole invoice (`full`),
+    chosen lines (`CreditLineFormSet`), or a net amount spread over the invoice's tax rates (or all at
+    one of them). The reason code is preselected as `other` and taken as `other` when a request leaves
+    it out; a person chooses the right one from the list."""
+
+    reason_code = forms.ChoiceField(
+        label=_("Reason code"), choices=ReasonCode.choices, initial=ReasonCode.OTHER, required=False
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=300)
+    issue_date = forms.DateField(label=_("Issue date"), widget=forms.DateInput(attrs={"type": "date"}))
+    full = forms.BooleanField(label=_("Credit all that is left of the invoice"), required=False)
+    description = forms.CharField(label=_("Description"), max_length=300, initial=_("Credit"), required=False)
     net_amount = LocalizedDecimalField(
         label=_("Net amount"),
         max_digits=20,
         decimal_places=6,
+        required=False,
         validators=[MinValueValidator(Decimal("0.000001"), message=_("The amount must be positive."))],
     )
-    tax_rate = forms.TypedChoiceField(label=_("Tax rate %"), coerce=Decimal, choices=[])
-    issue_date = forms.DateField(label=_("Issue date"), widget=forms.DateInput(attrs={"type": "date"}))
-    reason = forms.CharField(label=_("Reason"), max_length=300)
+    tax_rate = forms.TypedChoiceField(
+        label=_("Tax rate %"), coerce=Decimal, choices=[], required=False, empty_value=None
+    )
 
     def __init__(self, *args: Any, tax_rates: list[Decimal], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        rates = tax_rates or [Decimal(0)]
-        self.fields["tax_rate"].choices = [  # type: ignore[attr-defined]
-            (str(rate.normalize()), f"{rate.normalize()} %") for rate in rates
-        ]
-        self.fields["tax_rate"].initial = str(rates[0].normalize())
+        rates = sorted({rate.normalize() for rate in tax_rates})
+        choices: list[tuple[str, Any]] = [("", _("All rates, in proportion to their bases"))]
+        choices += [(str(rate), f"{rate} %") for rate in rates]
+        self.fields["tax_rate"].choices = choices  # type: ignore[attr-defined]
+        if len(rates) == 1:
+            self.fields["tax_rate"].initial = str(rates[0])
+
+    def clean_reason_code(self) -> str:
+        return str(self.cleaned_data.get("reason_code") or ReasonCode.OTHER)
+
+    def description_or_default(self) -> str:
+        return str(self.cleaned_data.get("description") or "").strip() or str(_("Credit"))
+
+
+class CreditLineForm(forms.Form):
+    """One invoice line of the credit memo page: a quantity of it, or a net amount of it, or nothing."""
+
+    line_id = forms.IntegerField(widget=forms.HiddenInput)
+    quantity = LocalizedDecimalField(
+        label=_("Quantity to credit"),
+        max_digits=18,
+        decimal_places=6,
+        required=False,
+        validators=[MinValueValidator(Decimal("0.000001"), message=_("The quantity must be positive."))],
+    )
+    amount = LocalizedDecimalField(
+        label=_("Net amount to credit"),
+        max_digits=20,
+        decimal_places=6,
+        required=False,
+        validators=[MinValueValidator(Decimal("0.000001"), message=_("The amount must be positive."))],
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("quantity") is not None and data.get("amount") is not None:
+            raise forms.ValidationError(_("Credit a quantity or an amount of a line, not both."))
+        return data
+
+    def credit(self) -> CreditLineIn | None:
+        data = self.cleaned_data
+        if data.get("quantity") is None and data.get("amount") is None:
+            return None
+        return CreditLineIn(line_id=data["line_id"], quantity=data.get("quantity"), amount=data.get("amount"))
+
+
+class BaseCreditLineFormSet(forms.BaseFormSet):  # type: ignore[type-arg]
+    def credits(self) -> list[CreditLineIn]:
+        return [credit for form in self.forms if (credit := form.credit()) is not None]
+
+
+CreditLineFormSet = forms.formset_factory(
+    CreditLineForm, formset=BaseCreditLineFormSet, extra=0, max_num=1000, absolute_max=1000
+)
+
+
+class CreditAndRebillForm(forms.Form):
+    """Why and when: the invoice is credited in full and its replacement drafted with `RebillLineFormSet`."""
+
+    reason_code = forms.ChoiceField(label=_("Reason code"), choices=[("", _("Choose…")), *ReasonCode.choices])
+    reason = forms.CharField(label=_("Reason"), max_length=300)
+    issue_date = forms.DateField(label=_("Issue date"), widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class RebillLineForm(LineForm):
+    """A line of the replacement invoice; what the page does not show (tax category, item code, service
+    period) comes along from the invoice's line."""
+
+    tax_category = forms.CharField(widget=forms.HiddenInput, required=False, max_length=2)
+    item_code = forms.CharField(widget=forms.HiddenInput, required=False, max_length=60)
+    period_start = forms.DateField(widget=forms.HiddenInput, required=False)
+    period_end = forms.DateField(widget=forms.HiddenInput, required=False)
 
     def line(self) -> LineIn:
         data = self.cleaned_data
-        return LineIn(
-            description=data["description"].strip(),
-            quantity=Decimal(1),
-            unit_price=data["net_amount"],
-            tax_rate=data["tax_rate"],
+        return replace(
+            super().line(),
+            tax_category=(data.get("tax_category") or "S").strip() or "S",
+            item_code=(data.get("item_code") or "").strip(),
+            period_start=data.get("period_start"),
+            period_end=data.get("period_end"),
         )
+
+
+class BaseRebillLineFormSet(BaseLineFormSet):
+    """Lines pre-filled from the invoice count even when left unchanged; emptied lines are dropped."""
+
+    def lines(self) -> list[LineIn]:
+        return [
+            form.line()
+            for form in self.forms
+            if not LineForm.is_blank(form.cleaned_data) and form.cleaned_data.get("description")
+        ]
+
+
+RebillLineFormSet = forms.formset_factory(
+    RebillLineForm, formset=BaseRebillLineFormSet, extra=2, max_num=200, absolute_max=200
+)
+
+
+class ApprovalForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=500, required=False)
 
 
 class LanguageForm(forms.Form):

@@ -17,6 +17,8 @@ ALL_ROLES = (BILLING, CASH_APPLICATION, COLLECTOR, DISPUTES, CREDIT, AR_MANAGER,
 VIEW_RECEIVABLES = frozenset(ALL_ROLES)
 EDIT_CUSTOMERS = frozenset({BILLING, CREDIT, AR_MANAGER, ADMIN})
 ISSUE_DOCUMENTS = frozenset({BILLING, AR_MANAGER, ADMIN})
+# the checker of maker-checker: approves or rejects credit memos above the approval threshold
+APPROVE_CREDITS = frozenset({AR_MANAGER, ADMIN})
 VIEW_LEDGER = frozenset({AR_MANAGER, AUDITOR, ADMIN, BILLING, CASH_APPLICATION})
 
 

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from o2c.workspace import views
+from o2c.workspace import billing_views, views
 
 urlpatterns = [
     path(
@@ -22,6 +22,19 @@ urlpatterns = [
     path("invoices/<int:document_id>/", views.document_detail, name="document_detail"),
     path("invoices/<int:document_id>/issue/", views.document_issue, name="document_issue"),
     path("invoices/<int:document_id>/credit-memo/", views.credit_memo_create, name="credit_memo_create"),
+    path("invoices/<int:document_id>/credit-and-rebill/", views.credit_and_rebill, name="credit_and_rebill"),
+    path("invoices/<int:document_id>/approve/", views.credit_memo_approve, name="credit_memo_approve"),
+    path("invoices/<int:document_id>/reject/", views.credit_memo_reject, name="credit_memo_reject"),
+    path("approvals/", views.approval_list, name="approval_list"),
     path("ledger/trial-balance/", views.trial_balance, name="trial_balance"),
     path("audit/", views.audit_list, name="audit_list"),
+    path("billing/", billing_views.billing_review, name="billing_review"),
+    path("billing/run/", billing_views.billing_run_start, name="billing_run_start"),
+    path("billing/runs/", billing_views.run_list, name="billing_run_list"),
+    path("billing/subscriptions/", billing_views.subscription_list, name="billing_subscription_list"),
+    path(
+        "billing/subscriptions/<int:subscription_id>/",
+        billing_views.subscription_detail,
+        name="billing_subscription_detail",
+    ),
 ]

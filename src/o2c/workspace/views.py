@@ -18,7 +18,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -40,7 +39,7 @@ from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger.models import LegalEntity
 from o2c.receivables import selectors as receivable_selectors
 from o2c.receivables import services as receivable_services
-from o2c.receivables.models import Document, DocumentType
+from o2c.receivables.models import ApprovalState, Document, DocumentType
 from o2c.workspace import forms, roles
 from o2c.workspace import services as workspace_services
 from o2c.workspace.context_processors import VIEW_AUDIT_TRAIL
@@ -411,47 +410,254 @@ def document_issue(request: HttpRequest, document_id: int) -> HttpResponse:
     return redirect("document_detail", document_id=document.pk)
 
 
-@role_required(roles.ISSUE_DOCUMENTS)
-@require_http_methods(["GET", "POST"])
-def credit_memo_create(request: HttpRequest, document_id: int) -> HttpResponse:
-    """Credit an issued invoice: the credit memo is created and issued at once, and settles the invoice."""
+# --- corrections: credit memos, credit-and-rebill, approvals ------------------------------------
+
+
+def _plain(value: Decimal) -> Decimal:
+    """10.000000 -> 10, 2.500000 -> 2.5: stored quantities as a person types them."""
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
+
+
+def _invoice_to_credit(request: HttpRequest, document_id: int) -> Document | None:
     invoice = _document_or_404(request, document_id)
     if invoice.status != Document.Status.ISSUED or invoice.document_type != DocumentType.INVOICE:
         messages.error(request, _("Only an issued invoice can be credited."))
-        return redirect("document_detail", document_id=invoice.pk)
-    tax_rates: list[Decimal] = [tax.rate for tax in invoice.tax_lines.all()]
+        return None
+    return invoice
+
+
+def _credit_memo_done(request: HttpRequest, credit_memo: Document, invoice: Document) -> HttpResponse:
+    if credit_memo.approval_state == ApprovalState.PENDING:
+        messages.warning(
+            request,
+            _(
+                "The credit memo for %(invoice)s is above the approval threshold: it waits for a "
+                "second person's approval before it is issued."
+            )
+            % {"invoice": invoice.number},
+        )
+    else:
+        messages.success(
+            request,
+            _("Credit memo %(number)s issued for %(invoice)s.")
+            % {"number": credit_memo.number, "invoice": invoice.number},
+        )
+    return redirect("document_detail", document_id=credit_memo.pk)
+
+
+@role_required(roles.ISSUE_DOCUMENTS)
+@require_http_methods(["GET", "POST"])
+def credit_memo_create(request: HttpRequest, document_id: int) -> HttpResponse:
+    """Credit an issued invoice, with a reason code and a reason: all that is left of it, chosen lines
+    (by quantity or net amount, at each line's own tax rate), or a net amount spread over its tax rates.
+    The credit memo is issued at once and settles the invoice, unless it needs approval."""
+    invoice = _invoice_to_credit(request, document_id)
+    if invoice is None:
+        return redirect("document_detail", document_id=document_id)
+    position = receivable_selectors.invoice_credit_position(invoice=invoice)
+    tax_rates = [rate for rate, _category in position.rates]
+    initial_lines = [{"line_id": left.line.pk} for left in position.lines]
     if request.method != "POST":
         form = forms.CreditMemoForm(tax_rates=tax_rates, initial={"issue_date": _today(invoice.entity)})
-        return render(request, "workspace/credit_memo_create.html", {"invoice": invoice, "form": form})
+        lines = cast(
+            forms.BaseCreditLineFormSet, forms.CreditLineFormSet(prefix="credit", initial=initial_lines)
+        )
+        return _credit_memo_page(request, invoice, position, form, lines)
     form = forms.CreditMemoForm(request.POST, tax_rates=tax_rates)
-    if form.is_valid():
+    # a request without the lines' management form (a script posting an amount) credits no lines
+    posted_lines = request.POST if "credit-TOTAL_FORMS" in request.POST else None
+    lines = cast(
+        forms.BaseCreditLineFormSet,
+        forms.CreditLineFormSet(posted_lines, prefix="credit", initial=initial_lines),
+    )
+    if form.is_valid() and (not lines.is_bound or lines.is_valid()):
+        data = form.cleaned_data
+        credits = lines.credits() if lines.is_bound else []
+        chosen = [bool(data["full"]), bool(credits), data["net_amount"] is not None]
+        if chosen.count(True) != 1:
+            form.add_error(
+                None,
+                _("Choose lines to credit, or enter a net amount, or credit all that is left: one of them.")
+                if any(chosen)
+                else _("Choose lines to credit, enter a net amount, or credit all that is left."),
+            )
+        else:
+            common: dict[str, Any] = {
+                "invoice_id": invoice.pk,
+                "reason_code": data["reason_code"],
+                "reason": data["reason"],
+                "actor": _actor(request),
+                "now": clock.now(),
+                "issue_date": data["issue_date"],
+            }
+            try:
+                if data["full"]:
+                    credit_memo = receivable_services.credit_memo_full(
+                        description=form.description_or_default(), **common
+                    )
+                elif credits:
+                    credit_memo = receivable_services.credit_memo_for_lines(lines=credits, **common)
+                else:
+                    credit_memo = receivable_services.credit_memo_for_amount(
+                        net_amount=data["net_amount"],
+                        tax_rate=data["tax_rate"],
+                        description=form.description_or_default(),
+                        **common,
+                    )
+            except DomainError as error:
+                forms.add_domain_error(form, error)
+            else:
+                return _credit_memo_done(request, credit_memo, invoice)
+    return _credit_memo_page(request, invoice, position, form, lines, status=422)
+
+
+def _credit_memo_page(
+    request: HttpRequest,
+    invoice: Document,
+    position: receivable_selectors.CreditPosition,
+    form: forms.CreditMemoForm,
+    lines: forms.BaseCreditLineFormSet,
+    *,
+    status: int = 200,
+) -> HttpResponse:
+    context = {
+        "invoice": invoice,
+        "position": position,
+        "form": form,
+        "lines": lines,
+        "rows": list(zip(lines.forms, position.lines, strict=False)),
+    }
+    return render(request, "workspace/credit_memo_create.html", context, status=status)
+
+
+@role_required(roles.ISSUE_DOCUMENTS)
+@require_http_methods(["GET", "POST"])
+def credit_and_rebill(request: HttpRequest, document_id: int) -> HttpResponse:
+    """Credit all that is left of an invoice and draft its replacement, in one step: the page starts
+    with the invoice's lines to correct."""
+    invoice = _invoice_to_credit(request, document_id)
+    if invoice is None:
+        return redirect("document_detail", document_id=document_id)
+    if request.method != "POST":
+        form = forms.CreditAndRebillForm(initial={"issue_date": _today(invoice.entity)})
+        lines = cast(
+            forms.BaseRebillLineFormSet,
+            forms.RebillLineFormSet(
+                prefix="lines",
+                initial=[
+                    {
+                        "description": line.description,
+                        "quantity": _plain(line.quantity),
+                        "unit_price": _plain(line.unit_price),
+                        "discount_percent": _plain(line.discount_percent),
+                        "tax_rate": _plain(line.tax_rate),
+                        "tax_category": line.tax_category,
+                        "item_code": line.item_code,
+                        "period_start": line.period_start,
+                        "period_end": line.period_end,
+                    }
+                    for line in sorted(invoice.lines.all(), key=lambda line: line.position)
+                ],
+            ),
+        )
+        return _rebill_page(request, invoice, form, lines)
+    form = forms.CreditAndRebillForm(request.POST)
+    lines = cast(forms.BaseRebillLineFormSet, forms.RebillLineFormSet(request.POST, prefix="lines"))
+    if form.is_valid() and lines.is_valid():
+        data = form.cleaned_data
         try:
-            with transaction.atomic():
-                draft = receivable_services.document_create(
-                    customer=invoice.customer,
-                    document_type=DocumentType.CREDIT_MEMO,
-                    issue_date=form.cleaned_data["issue_date"],
-                    lines=[form.line()],
-                    actor=_actor(request),
-                    now=clock.now(),
-                    corrects=invoice,
-                    notes=form.cleaned_data["reason"],
-                )
-                credit_memo = receivable_services.document_issue(
-                    document_id=draft.pk, actor=_actor(request), now=clock.now()
-                )
+            credit_memo, rebill = receivable_services.credit_and_rebill(
+                invoice_id=invoice.pk,
+                lines=lines.lines(),
+                reason_code=data["reason_code"],
+                reason=data["reason"],
+                actor=_actor(request),
+                now=clock.now(),
+                issue_date=data["issue_date"],
+            )
         except DomainError as error:
             forms.add_domain_error(form, error)
         else:
+            if credit_memo.approval_state == ApprovalState.PENDING:
+                messages.warning(
+                    request,
+                    _(
+                        "The credit memo waits for a second person's approval. The replacement "
+                        "invoice is a draft, issued once the credit memo is."
+                    ),
+                )
+            else:
+                messages.success(
+                    request,
+                    _(
+                        "Credit memo %(number)s issued for %(invoice)s. The replacement invoice is a "
+                        "draft: check it and issue it."
+                    )
+                    % {"number": credit_memo.number, "invoice": invoice.number},
+                )
+            return redirect("document_detail", document_id=rebill.pk)
+    return _rebill_page(request, invoice, form, lines, status=422)
+
+
+def _rebill_page(
+    request: HttpRequest,
+    invoice: Document,
+    form: forms.CreditAndRebillForm,
+    lines: forms.BaseRebillLineFormSet,
+    *,
+    status: int = 200,
+) -> HttpResponse:
+    context = {"invoice": invoice, "form": form, "lines": lines}
+    return render(request, "workspace/credit_and_rebill.html", context, status=status)
+
+
+@role_required(roles.ISSUE_DOCUMENTS | roles.APPROVE_CREDITS)
+@require_GET
+def approval_list(request: HttpRequest) -> HttpResponse:
+    """Credit memos waiting for approval, oldest first. A checker approves or rejects the ones another
+    person made; the maker sees theirs waiting."""
+    pending = receivable_selectors.credit_memo_pending_list(entity_ids=_entity_ids(request))
+    page = slice_page(pending, number=_page_number(request), per_page=DOCUMENTS_PER_PAGE)
+    context = {
+        "page": page,
+        "query": _query_without_page(request),
+        "can_approve": roles.has_any(request.user, roles.APPROVE_CREDITS),
+        "form": forms.ApprovalForm(),
+    }
+    return render(request, "workspace/approval_list.html", context)
+
+
+def _approval_decide(request: HttpRequest, document_id: int, *, approve: bool) -> HttpResponse:
+    credit_memo = _document_or_404(request, document_id)
+    form = forms.ApprovalForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    decide = receivable_services.credit_memo_approve if approve else receivable_services.credit_memo_reject
+    try:
+        decide(document_id=credit_memo.pk, actor=_actor(request), now=clock.now(), reason=reason)
+    except DomainError as error:
+        messages.error(request, forms.domain_message(error))
+    else:
+        label = credit_memo.corrects.number if credit_memo.corrects is not None else ""
+        if approve:
             messages.success(
                 request,
-                _("Credit memo %(number)s issued for %(invoice)s.")
-                % {"number": credit_memo.number, "invoice": invoice.number},
+                _("The credit memo for %(invoice)s is approved: it can be issued now.") % {"invoice": label},
             )
-            return redirect("document_detail", document_id=credit_memo.pk)
-    return render(
-        request, "workspace/credit_memo_create.html", {"invoice": invoice, "form": form}, status=422
-    )
+        else:
+            messages.success(request, _("The credit memo for %(invoice)s is rejected.") % {"invoice": label})
+    return redirect("approval_list")
+
+
+@role_required(roles.APPROVE_CREDITS)
+@require_POST
+def credit_memo_approve(request: HttpRequest, document_id: int) -> HttpResponse:
+    return _approval_decide(request, document_id, approve=True)
+
+
+@role_required(roles.APPROVE_CREDITS)
+@require_POST
+def credit_memo_reject(request: HttpRequest, document_id: int) -> HttpResponse:
+    return _approval_decide(request, document_id, approve=False)
 
 
 # --- ledger and audit ----------------------------------------------------------------------------

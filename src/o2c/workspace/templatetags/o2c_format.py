@@ -126,9 +126,21 @@ LABELS: dict[str, Promise] = {
     "ledger.fx_rate.changed": _("FX rate changed"),
     "ledger.journal_entry.reversed": _("Journal entry reversed"),
     "ledger.periods.opened": _("Fiscal periods opened"),
+    "receivables.credit_memo.approved": _("Credit memo approved"),
+    "receivables.credit_memo.rejected": _("Credit memo rejected"),
+    "receivables.document.rebilled": _("Invoice credited and rebilled"),
+    "receivables.approval_policy.changed": _("Approval threshold changed"),
+    "billing.product.created": _("Product created"),
+    "billing.product.updated": _("Product changed"),
+    "billing.subscription.imported": _("Subscription imported"),
+    "billing.subscription.amended": _("Subscription amended"),
+    "billing.subscription.cancelled": _("Subscription cancelled"),
+    "billing.subscription.renewed": _("Subscription renewed"),
     # audited objects
     "customer": _("Customer"),
     "document": _("Document"),
+    "product": _("Product"),
+    "subscription": _("Subscription"),
 }
 
 

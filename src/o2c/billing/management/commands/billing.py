@@ -6,18 +6,16 @@ import json
 import sys
 from argparse import ArgumentParser
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from o2c.billing import runs
+from o2c.billing import presenters, runs
 from o2c.core import clock
 from o2c.core.cli import O2CCommand, progress_stages
 from o2c.core.exceptions import InputError
 from o2c.core.formatting import amount_human, cli_locale
-from o2c.core.money import currency_decimals, format_minor
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger.models import LegalEntity
 
@@ -27,46 +25,6 @@ def _as_of(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise InputError(f"--as-of: '{text}' is not an ISO 8601 date (YYYY-MM-DD)") from None
-
-
-def price_text(price: Decimal, currency: str) -> str:
-    """A unit price with at least the currency's decimals, more only where the price has them."""
-    decimals = max(currency_decimals(currency), -min(0, price.normalize().as_tuple().exponent))  # type: ignore[operator]
-    return str(price.quantize(Decimal(1).scaleb(-decimals)))
-
-
-def quantity_text(quantity: Decimal) -> str:
-    normalized = quantity.normalize()
-    return (
-        str(normalized.quantize(Decimal(1)))
-        if normalized == normalized.to_integral_value()
-        else str(normalized)
-    )
-
-
-def document_json(document: runs.RunDocument) -> dict[str, Any]:
-    currency = document.currency
-    return {
-        "invoice_number": document.number,
-        "document_type": document.document_type,
-        "customer_number": document.customer_number,
-        "currency": currency,
-        "net": format_minor(document.net_minor, currency),
-        "tax": format_minor(document.tax_minor, currency),
-        "gross": format_minor(document.total_minor, currency),
-        "lines": [
-            {
-                "product_code": line.product_code,
-                "description": line.description,
-                "quantity": quantity_text(line.quantity),
-                "unit_price": price_text(line.unit_price, currency),
-                "amount": format_minor(line.amount_minor, currency),
-                "period_start": line.period_start.isoformat() if line.period_start else None,
-                "period_end": line.period_end.isoformat() if line.period_end else None,
-            }
-            for line in document.lines
-        ],
-    }
 
 
 class Command(O2CCommand):
@@ -107,7 +65,10 @@ class Command(O2CCommand):
         for number, message in result.errors:
             self.warn(f"subscription {number}: {message}")
         if options["format"] == "json":
-            payload = {"as_of": as_of.isoformat(), "invoices": [document_json(d) for d in result.documents]}
+            payload = {
+                "as_of": as_of.isoformat(),
+                "invoices": [presenters.document_json(d) for d in result.documents],
+            }
             sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
             return
         self._table(result, issued=options["issue"])
