@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib.auth.models import AnonymousUser, User
 
 from o2c.audit.models import AuditEvent
+from o2c.core.db import insert_objects
 
 SYSTEM = "system"
 
@@ -77,8 +78,11 @@ def record(
 
 
 def record_many(events: list[AuditEvent]) -> None:
-    """Set-based variant for imports: same fields, one INSERT per batch."""
-    AuditEvent.objects.bulk_create(events, batch_size=2000)
+    """Set-based variant for imports and runs: same fields, one COPY (PostgreSQL) or prepared INSERT."""
+    if len(events) < 100:
+        AuditEvent.objects.bulk_create(events)
+    else:
+        insert_objects(AuditEvent, events)
 
 
 def _plain(value: Any) -> Any:

@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
 
-from dateutil.relativedelta import relativedelta
-
 from o2c.core.money import Money
 
 PERIOD_MONTHS = {"month": 1, "quarter": 3, "year": 12}
@@ -77,7 +75,9 @@ def period_of(day: date, billing_period: str) -> Period:
     months = PERIOD_MONTHS[billing_period]
     first_month = (day.month - 1) // months * months + 1
     start = date(day.year, first_month, 1)
-    return Period(start, start + relativedelta(months=months) - timedelta(days=1))
+    next_month = first_month + months
+    following = date(day.year + 1, 1, 1) if next_month > 12 else date(day.year, next_month, 1)
+    return Period(start, following - timedelta(days=1))
 
 
 def periods_overlapping(first: date, last: date, billing_period: str) -> list[Period]:

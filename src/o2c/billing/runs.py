@@ -10,7 +10,8 @@ documents issued, so running again finishes the work without billing or numberin
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -39,7 +40,7 @@ from o2c.billing.models import (
     UsageEvent,
 )
 from o2c.core import events
-from o2c.core.db import update_rows
+from o2c.core.db import insert_objects, update_rows
 from o2c.core.exceptions import DomainError
 from o2c.core.money import Money
 from o2c.customers.models import Customer
@@ -400,7 +401,7 @@ def rate_subscription(
         delta = sum(line.amount_minor for line in expected) - previously.amount_minor
         if delta == 0:
             continue
-        with translation.override(language):
+        with _language(language):
             description = _("%(product)s: adjustment for %(start)s to %(end)s") % {
                 "product": catalogue.products[terms[-1].product_id].name,
                 "start": period.start.isoformat(),
@@ -432,6 +433,16 @@ def rate_subscription(
             )
         )
     return _Rated(lines, billed_through)
+
+
+@contextmanager
+def _language(language: str) -> Iterator[None]:
+    """translation.override, without its cost when the language is active already (a run asks per line)."""
+    if translation.get_language() == language:
+        yield
+    else:
+        with translation.override(language):
+            yield
 
 
 def _expected(
@@ -486,7 +497,7 @@ def _expected(
                 if product.billing_period == BillingPeriod.ONCE
                 else rating.prorate(full, period, first, last)
             )
-        with translation.override(language):
+        with _language(language):
             description = product.name
             if subscription.po_number:
                 description += " · " + _("PO %(po)s") % {"po": subscription.po_number}
@@ -527,9 +538,24 @@ def _bill_chunk(
 ) -> tuple[list[int], int]:
     """Bill bill-to customers (each in one currency): an invoice each for the charges, a credit memo per
     earlier document for the credits. Runs inside the caller's transaction."""
-    ids = [s.pk for group in groups for s in group]
-    # another run may have billed these since the candidates were read: rate what the locked rows say
-    locked = {s.pk: s for s in Subscription.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    candidates = {s.pk: s for group in groups for s in group}
+    ids = list(candidates)
+    # Another run may have billed these since the candidates were read: rate what the locked rows say.
+    # A subscription changed since (its terms were read at the start) waits for the next run.
+    locked: dict[int, Subscription] = {}
+    for pk, billed_through, rerate_from, end_date in (
+        Subscription.objects.select_for_update()
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .values_list("pk", "billed_through", "rerate_from", "end_date")
+    ):
+        subscription = candidates[pk]
+        if (rerate_from, end_date) != (subscription.rerate_from, subscription.end_date):
+            continue
+        subscription.billed_through = billed_through
+        locked[pk] = subscription
+    if not locked:
+        return [], 0
     since = min(_first_day(s) for s in locked.values())
     billed = _billed_so_far(ids, rating.period_of(since, "year").start)
     issued = _issued_among({line.last_document_id for line in billed.values() if line.last_document_id})
@@ -540,27 +566,28 @@ def _bill_chunk(
     for group in groups:
         bill_to = group[0].bill_to
         subscriptions = sorted((locked[s.pk] for s in group if s.pk in locked), key=lambda s: s.number)
-        for subscription in subscriptions:
-            try:
-                if not context.terms.get(subscription.pk):
-                    raise rating.UnableToRate("the subscription has no terms")
-                outcome = rate_subscription(
-                    subscription,
-                    terms=context.terms[subscription.pk],
-                    catalogue=context.catalogue,
-                    usage=context.usage,
-                    billed=billed,
-                    as_of=context.as_of,
-                    language=bill_to.language,
-                )
-            except rating.UnableToRate as error:
-                errors.append((subscription.number, str(error)))
-                continue
-            if any(
-                line.amount_minor < 0 and line.credits_document_id not in issued for line in outcome.lines
-            ):
-                continue  # its credit waits until the document it corrects is issued
-            rated[subscription.pk] = outcome
+        with translation.override(bill_to.language):  # descriptions in the bill-to's language
+            for subscription in subscriptions:
+                try:
+                    if not context.terms.get(subscription.pk):
+                        raise rating.UnableToRate("the subscription has no terms")
+                    outcome = rate_subscription(
+                        subscription,
+                        terms=context.terms[subscription.pk],
+                        catalogue=context.catalogue,
+                        usage=context.usage,
+                        billed=billed,
+                        as_of=context.as_of,
+                        language=bill_to.language,
+                    )
+                except rating.UnableToRate as error:
+                    errors.append((subscription.number, str(error)))
+                    continue
+                if any(
+                    line.amount_minor < 0 and line.credits_document_id not in issued for line in outcome.lines
+                ):
+                    continue  # its credit waits until the document it corrects is issued
+                rated[subscription.pk] = outcome
         lines = [line for s in subscriptions if s.pk in rated for line in rated[s.pk].lines]
         charges = [line for line in lines if line.amount_minor > 0]
         if charges:
@@ -589,7 +616,7 @@ def _bill_chunk(
             )
             created.append(document.pk)
             billed_lines += _billed_lines(context.run, document, document_lines, credit_lines)
-    BilledLine.objects.bulk_create(billed_lines, batch_size=5_000)
+    insert_objects(BilledLine, billed_lines)
     update_rows(
         Subscription,
         ["billed_through", "rerate_from"],

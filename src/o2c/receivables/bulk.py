@@ -16,7 +16,7 @@ from datetime import date, datetime
 from django.contrib.auth.models import User
 
 from o2c.audit import services as audit_services
-from o2c.core.db import update_rows
+from o2c.core.db import insert_objects, update_rows
 from o2c.core.money import format_with_currency
 from o2c.customers.models import Customer
 from o2c.customers.terms import parse_terms
@@ -95,7 +95,7 @@ def invoices_create_bulk(drafts: Sequence[DraftIn], *, actor: User | None, now: 
                 created_by_id=_actor_id(actor),
             )
         )
-    Document.objects.bulk_create(documents, batch_size=BATCH)
+    insert_objects(Document, documents)
     lines: list[DocumentLine] = []
     tax_lines: list[TaxLine] = []
     for document, draft, totals in zip(documents, drafts, totals_of, strict=True):
@@ -128,8 +128,8 @@ def invoices_create_bulk(drafts: Sequence[DraftIn], *, actor: User | None, now: 
             )
             for t in totals.taxes
         ]
-    DocumentLine.objects.bulk_create(lines, batch_size=BATCH)
-    TaxLine.objects.bulk_create(tax_lines, batch_size=BATCH)
+    insert_objects(DocumentLine, lines)
+    insert_objects(TaxLine, tax_lines)
     audit_services.record_many(
         [
             audit_services.event(
