@@ -799,3 +799,54 @@ def run_documents(document_ids: Iterable[int]) -> list[RunDocument]:
             )
         )
     return found
+
+
+# Thin public wrappers over the rating internals, for the billing reports (`o2c.billing.reports`): they
+# rate exactly as a run does, without writing anything.
+
+Catalogue = _Catalogue
+Billed = _Billed
+
+
+def candidates(entity: LegalEntity, as_of: date) -> list[Subscription]:
+    """Subscriptions a run as of the date would look at (bill-to, currency and number order)."""
+    return _candidates(entity, as_of)
+
+
+def catalogue_of(entity: LegalEntity) -> _Catalogue:
+    return _Catalogue(entity)
+
+
+def terms_of(subscription_ids: list[int]) -> dict[int, list[SubscriptionTerm]]:
+    return _terms_of(subscription_ids)
+
+
+def usage_of(
+    subscriptions: list[Subscription],
+    terms: dict[int, list[SubscriptionTerm]],
+    catalogue: _Catalogue,
+    as_of: date,
+) -> dict[tuple[int, date], int]:
+    return _usage(subscriptions, terms, catalogue, as_of)
+
+
+def billed_so_far(subscription_ids: list[int], since: date) -> dict[tuple[int, date], _Billed]:
+    return _billed_so_far(subscription_ids, since)
+
+
+def first_unbilled_day(subscription: Subscription) -> date:
+    return _first_day(subscription)
+
+
+def expected_lines(
+    subscription: Subscription,
+    period: rating.Period,
+    window_start: date,
+    window_end: date,
+    *,
+    terms: list[SubscriptionTerm],
+    catalogue: _Catalogue,
+    usage: dict[tuple[int, date], int],
+    language: str,
+) -> list[RatedLine]:
+    return _expected(subscription, period, window_start, window_end, terms, catalogue, usage, language)

@@ -28,7 +28,7 @@ from o2c.receivables import calculations, locks, numbering
 from o2c.receivables.calculations import LineIn
 from o2c.receivables.errors import UnableToCreateDocument, UnableToIssueDocument
 from o2c.receivables.models import Document, DocumentLine, DocumentType, TaxLine
-from o2c.receivables.services import issue_postings
+from o2c.receivables.services import document_rows, issue_postings
 
 BATCH = 2_000
 
@@ -99,35 +99,9 @@ def invoices_create_bulk(drafts: Sequence[DraftIn], *, actor: User | None, now: 
     lines: list[DocumentLine] = []
     tax_lines: list[TaxLine] = []
     for document, draft, totals in zip(documents, drafts, totals_of, strict=True):
-        for position, (line, net_minor) in enumerate(
-            zip(draft.lines, totals.line_net_minor, strict=True), start=1
-        ):
-            lines.append(
-                DocumentLine(
-                    document=document,
-                    position=position,
-                    description=line.description,
-                    quantity=line.quantity,
-                    unit_price=line.unit_price,
-                    discount_percent=line.discount_percent,
-                    tax_rate=line.tax_rate,
-                    tax_category=line.tax_category,
-                    net_minor=net_minor,
-                    item_code=line.item_code,
-                    period_start=line.period_start,
-                    period_end=line.period_end,
-                )
-            )
-        tax_lines += [
-            TaxLine(
-                document=document,
-                rate=t.rate,
-                category=t.category,
-                base_minor=t.base_minor,
-                tax_minor=t.tax_minor,
-            )
-            for t in totals.taxes
-        ]
+        line_rows, tax_rows = document_rows(document, draft.lines, totals)
+        lines += line_rows
+        tax_lines += tax_rows
     insert_objects(DocumentLine, lines)
     insert_objects(TaxLine, tax_lines)
     audit_services.record_many(

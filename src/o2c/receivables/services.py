@@ -177,35 +177,9 @@ def _document_create(
         created_at=now,
         created_by=actor if _actor_id(actor) else None,
     )
-    DocumentLine.objects.bulk_create(
-        DocumentLine(
-            document=document,
-            position=position,
-            description=line.description,
-            quantity=line.quantity,
-            unit_price=line.unit_price,
-            discount_percent=line.discount_percent,
-            tax_rate=line.tax_rate,
-            tax_category=line.tax_category,
-            net_minor=net_minor,
-            item_code=line.item_code,
-            period_start=line.period_start,
-            period_end=line.period_end,
-            credits_line_id=line.credits_line_id,
-            credited_quantity=line.credited_quantity,
-        )
-        for position, (line, net_minor) in enumerate(zip(lines, totals.line_net_minor, strict=True), start=1)
-    )
-    TaxLine.objects.bulk_create(
-        TaxLine(
-            document=document,
-            rate=tax.rate,
-            category=tax.category,
-            base_minor=tax.base_minor,
-            tax_minor=tax.tax_minor,
-        )
-        for tax in totals.taxes
-    )
+    line_rows, tax_rows = document_rows(document, lines, totals)
+    DocumentLine.objects.bulk_create(line_rows)
+    TaxLine.objects.bulk_create(tax_rows)
     changes: dict[str, tuple[object, object]] = {
         "total": (None, format_with_currency(document.total_minor, doc_currency))
     }
@@ -229,6 +203,42 @@ def _document_create(
         now=now,
     )
     return document
+
+
+def document_rows(
+    document: Document, lines: Sequence[LineIn], totals: calculations.DocumentTotals
+) -> tuple[list[DocumentLine], list[TaxLine]]:
+    """A document's line and tax line rows, as `document_create` and the bulk path write them."""
+    line_rows = [
+        DocumentLine(
+            document=document,
+            position=position,
+            description=line.description,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            discount_percent=line.discount_percent,
+            tax_rate=line.tax_rate,
+            tax_category=line.tax_category,
+            net_minor=net_minor,
+            item_code=line.item_code,
+            period_start=line.period_start,
+            period_end=line.period_end,
+            credits_line_id=line.credits_line_id,
+            credited_quantity=line.credited_quantity,
+        )
+        for position, (line, net_minor) in enumerate(zip(lines, totals.line_net_minor, strict=True), start=1)
+    ]
+    tax_rows = [
+        TaxLine(
+            document=document,
+            rate=tax.rate,
+            category=tax.category,
+            base_minor=tax.base_minor,
+            tax_minor=tax.tax_minor,
+        )
+        for tax in totals.taxes
+    ]
+    return line_rows, tax_rows
 
 
 def _credited_minor(invoice: Document) -> int:

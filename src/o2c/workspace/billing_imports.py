@@ -90,15 +90,17 @@ def _product(row: Row) -> ProductIn:
     )
 
 
-def import_products(path: Path, *, entity_code: str | None, actor: User | None, now: datetime) -> Counts:
-    grouped = _by_entity(path, read_rows(path, required=PRODUCT_REQUIRED), entity_code, _product)
+def _import_all(
+    path: Path,
+    grouped: dict[int, tuple[LegalEntity, list[T]]],
+    load: Callable[[LegalEntity, list[T]], Counts],
+) -> Counts:
+    """One service call per entity, all in one transaction; a refusal names the file, row and column."""
     created = updated = unchanged = 0
     try:
         with transaction.atomic():
-            for entity, products in grouped.values():
-                counts = billing_services.products_import(
-                    entity=entity, products=products, actor=actor, now=now
-                )
+            for entity, items in grouped.values():
+                counts = load(entity, items)
                 created, updated, unchanged = (
                     created + counts.created,
                     updated + counts.updated,
@@ -107,6 +109,17 @@ def import_products(path: Path, *, entity_code: str | None, actor: User | None, 
     except UnableToSaveBillingData as error:
         raise _refusal(path, error) from None
     return Counts(created, updated, unchanged)
+
+
+def import_products(path: Path, *, entity_code: str | None, actor: User | None, now: datetime) -> Counts:
+    grouped = _by_entity(path, read_rows(path, required=PRODUCT_REQUIRED), entity_code, _product)
+    return _import_all(
+        path,
+        grouped,
+        lambda entity, products: billing_services.products_import(
+            entity=entity, products=products, actor=actor, now=now
+        ),
+    )
 
 
 def _subscription(row: Row) -> SubscriptionIn:
@@ -128,21 +141,13 @@ def _subscription(row: Row) -> SubscriptionIn:
 
 def import_subscriptions(path: Path, *, entity_code: str | None, actor: User | None, now: datetime) -> Counts:
     grouped = _by_entity(path, read_rows(path, required=SUBSCRIPTION_REQUIRED), entity_code, _subscription)
-    created = updated = unchanged = 0
-    try:
-        with transaction.atomic():
-            for entity, subscriptions in grouped.values():
-                counts = billing_services.subscriptions_import(
-                    entity=entity, subscriptions=subscriptions, actor=actor, now=now
-                )
-                created, updated, unchanged = (
-                    created + counts.created,
-                    updated + counts.updated,
-                    unchanged + counts.unchanged,
-                )
-    except UnableToSaveBillingData as error:
-        raise _refusal(path, error) from None
-    return Counts(created, updated, unchanged)
+    return _import_all(
+        path,
+        grouped,
+        lambda entity, subscriptions: billing_services.subscriptions_import(
+            entity=entity, subscriptions=subscriptions, actor=actor, now=now
+        ),
+    )
 
 
 def _timestamp(row: Row) -> datetime:
