@@ -329,3 +329,27 @@ def test_one_bad_subscription_does_not_stop_the_run(entity, catalogue, de_custom
     ]
     assert Subscription.objects.get(number="S-2").billed_through is None
     assert BilledLine.objects.filter(subscription=bad).count() == 0
+
+
+def test_time_limited_discounts_stop_after_their_last_period(entity, catalogue, de_customer) -> None:
+    services.subscriptions_import(
+        entity=entity,
+        subscriptions=[
+            SubscriptionIn(
+                "S-12",
+                "C-DE",
+                "",
+                "BASE",
+                Decimal(1),
+                date(2026, 1, 1),
+                discount_percent=Decimal(10),
+                discount_amount=Decimal("5.00"),
+                discount_until=date(2026, 2, 28),
+            )
+        ],
+        actor=None,
+        now=NOW,
+    )
+    [invoice] = run(entity, date(2026, 3, 1), issue=False).documents
+    # January and February: 100.00 less 10 % less 5.00 = 85.00; March at the list price
+    assert [line.amount_minor for line in invoice.lines] == [8500, 8500, 10000]

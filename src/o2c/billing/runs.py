@@ -457,11 +457,9 @@ def _expected(
 ) -> list[RatedLine]:
     """The period's charge as the subscription stands now: one line per term in force during it."""
     lines: list[RatedLine] = []
-    fixed_discount = (
-        subscription.discount_amount_minor
-        if subscription.discount_until is None or period.start <= subscription.discount_until
-        else 0
-    )
+    # discounts run until `discount_until` (a period starting after it pays the list price)
+    discounted = subscription.discount_until is None or period.start <= subscription.discount_until
+    fixed_discount = subscription.discount_amount_minor if discounted else 0
     for index, term in enumerate(terms):
         term_end = (
             terms[index + 1].effective_from - timedelta(days=1) if index + 1 < len(terms) else window_end
@@ -478,18 +476,22 @@ def _expected(
                 definition.price_model, definition.currency, definition.unit_price, definition.tiers, 0
             )
             used = rating.period_price_minor(
-                without_minimum, quantity, discount_percent=term.discount_percent
+                without_minimum,
+                quantity,
+                discount_percent=term.discount_percent if discounted else Decimal(0),
             )
             minimum = rating.period_price_minor(
                 rating.PriceDefinition("flat", definition.currency, Decimal(0), (), definition.minimum_minor),
                 Decimal(0),
-                discount_percent=term.discount_percent,
+                discount_percent=term.discount_percent if discounted else Decimal(0),
             )
             amount = max(used, rating.prorate(minimum, period, first, last))
         else:
             quantity = Decimal(1) if definition.price_model == "flat" else term.quantity
             full = rating.period_price_minor(
-                definition, term.quantity, discount_percent=term.discount_percent
+                definition,
+                term.quantity,
+                discount_percent=term.discount_percent if discounted else Decimal(0),
             )
             full = max(0, full - fixed_discount)
             amount = (

@@ -262,6 +262,8 @@ class SubscriptionIn:
     end_date: date | None = None
     discount_percent: Decimal = Decimal(0)
     po_number: str = ""
+    discount_amount: Decimal = Decimal(0)  # off each period's price, in the bill-to's currency
+    discount_until: date | None = None  # the last period start the discounts apply to
     row: int | None = None
 
 
@@ -275,6 +277,8 @@ def _subscription_checks(data: SubscriptionIn) -> None:
         raise UnableToSaveBillingData(
             "runs from 0 to 100", field="discount_percent", row=row, code="bad_discount"
         )
+    if data.discount_amount < 0:
+        raise UnableToSaveBillingData("is negative", field="discount_amount", row=row, code="bad_discount")
     if data.end_date is not None and data.end_date < data.start_date:
         raise UnableToSaveBillingData(
             f"{data.end_date} is before the start date {data.start_date}",
@@ -358,7 +362,15 @@ def subscriptions_import(
             "end_date": data.end_date,
             "discount_percent": data.discount_percent.normalize(),
             "po_number": data.po_number.strip(),
+            "discount_amount": data.discount_amount.normalize(),
+            "discount_until": data.discount_until,
         }
+        try:
+            discount_minor = Money(data.discount_amount, bill_to.currency).to_minor()
+        except UnableToHandleMoney as error:
+            raise UnableToSaveBillingData(
+                error.message, field="discount_amount", row=data.row, code=error.code
+            ) from None
         subscription = existing.get(number)
         if subscription is None:
             subscription = Subscription.objects.create(
@@ -370,6 +382,8 @@ def subscriptions_import(
                 start_date=data.start_date,
                 end_date=data.end_date,
                 po_number=after["po_number"],
+                discount_amount_minor=discount_minor,
+                discount_until=data.discount_until,
                 created_at=now,
                 updated_at=now,
             )
@@ -395,6 +409,10 @@ def subscriptions_import(
                 "end_date": subscription.end_date,
                 "discount_percent": first.discount_percent.normalize(),
                 "po_number": subscription.po_number,
+                "discount_amount": Money.from_minor(
+                    subscription.discount_amount_minor, subscription.currency
+                ).amount.normalize(),
+                "discount_until": subscription.discount_until,
             }
             changes = audit_services.diff(before, after)
             if not changes:
@@ -414,6 +432,8 @@ def subscriptions_import(
             subscription.start_date = data.start_date
             subscription.end_date = data.end_date
             subscription.po_number = after["po_number"]
+            subscription.discount_amount_minor = discount_minor
+            subscription.discount_until = data.discount_until
             subscription.updated_at = now
             subscription.save()
             SubscriptionTerm.objects.filter(pk=first.pk).update(

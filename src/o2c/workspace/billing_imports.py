@@ -135,6 +135,8 @@ def _subscription(row: Row) -> SubscriptionIn:
         end_date=row.date("end_date", optional=True),
         discount_percent=_decimal(row, "discount_percent", Decimal(0)),
         po_number=row.text("po_number"),
+        discount_amount=_decimal(row, "discount_amount", Decimal(0)),
+        discount_until=row.date("discount_until", optional=True),
         row=row.number,
     )
 
