@@ -536,6 +536,8 @@ class TestOpenApi:
             "/api/billing/usage": ["post"],
             "/api/billing/subscriptions": ["get"],
             "/api/billing/subscriptions/{number}": ["get"],
+            "/api/billing/subscriptions/{number}/amend": ["post"],
+            "/api/billing/subscriptions/{number}/end": ["post"],
             "/api/billing/runs": ["get", "post"],
         }
         assert document["components"]["securitySchemes"] == {

@@ -334,3 +334,58 @@ class TestOpenApi:
             "/api/billing/runs": ["get", "post"],
         }
         assert paths["/api/billing/runs"]["post"]["operationId"] == "run_start"
+
+
+class TestAmendAndEnd:
+    def test_a_cancellation_by_api_is_credited_by_the_next_run(self, entity, contracts, billing) -> None:
+        runs.billing_run(entity=entity, as_of=date(2026, 2, 1), issue=True, actor=None, now=NOW)
+        response = billing.post(
+            "/api/billing/subscriptions/S-1/end",
+            data=json.dumps({"end_date": "2026-02-14", "reason": "customer moved to another provider"}),
+            content_type="application/json",
+        )
+        assert response.status_code == 200
+        assert body(response)["end_date"] == "2026-02-14"
+        [credit] = runs.billing_run(
+            entity=entity, as_of=date(2026, 2, 20), issue=True, actor=None, now=NOW
+        ).documents
+        # February kept for 14 days: 14 × 3.57 + 0.04 = 50.02, so 49.98 net comes back
+        assert (credit.document_type, credit.net_minor) == ("credit_memo", -4998)
+
+    def test_an_amendment_takes_effect_from_its_day(self, entity, contracts, billing) -> None:
+        response = billing.post(
+            "/api/billing/subscriptions/S-1/amend",
+            data=json.dumps({"effective_from": "2026-03-01", "quantity": "2", "reason": "second site"}),
+            content_type="application/json",
+        )
+        assert response.status_code == 200
+        assert [(t["effective_from"], t["quantity"]) for t in body(response)["terms"]] == [
+            ("2026-01-01", "1"),
+            ("2026-03-01", "2"),
+        ]
+
+    def test_an_auditor_may_not_amend_and_unknown_subscriptions_are_404(
+        self, contracts, auditor, billing
+    ) -> None:
+        payload = json.dumps({"effective_from": "2026-03-01", "quantity": "2", "reason": "x"})
+        assert (
+            auditor.post(
+                "/api/billing/subscriptions/S-1/amend", data=payload, content_type="application/json"
+            ).status_code
+            == 403
+        )
+        assert (
+            billing.post(
+                "/api/billing/subscriptions/S-9/amend", data=payload, content_type="application/json"
+            ).status_code
+            == 404
+        )
+
+    def test_an_amendment_outside_the_dates_is_refused_naming_the_field(self, contracts, billing) -> None:
+        response = billing.post(
+            "/api/billing/subscriptions/S-1/amend",
+            data=json.dumps({"effective_from": "2025-12-01", "quantity": "2", "reason": "x"}),
+            content_type="application/json",
+        )
+        assert response.status_code == 422
+        assert problem(response)["code"] == "bad_dates"

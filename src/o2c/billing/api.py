@@ -19,6 +19,7 @@ from ninja.errors import AuthorizationError
 
 from o2c.billing import presenters, review, runs, schemas, selectors, services
 from o2c.billing.errors import UnableToSaveBillingData
+from o2c.billing.models import Subscription
 from o2c.billing.services import UsageIn
 from o2c.core import clock
 from o2c.core.exceptions import InputError
@@ -141,6 +142,81 @@ def subscription_get(
             code="ambiguous_subscription",
         ) from None
     return schemas.SubscriptionDetailOut.of_detail(detail)
+
+
+def _subscription_id(who: customers_api.Caller, number: str, entity: str | None) -> int:
+    found = Subscription.objects.filter(entity_id__in=customers_api.entity_ids(who), number=number)
+    if entity:
+        found = found.filter(entity__code=entity)
+    ids = list(found.values_list("pk", flat=True)[:2])
+    if not ids:
+        raise Subscription.DoesNotExist(f"no subscription {number}")
+    if len(ids) > 1:
+        raise InputError(
+            f"subscription {number} exists in several legal entities: name one in `entity`",
+            code="ambiguous_subscription",
+        )
+    return ids[0]
+
+
+def _detail(who: customers_api.Caller, subscription_id: int) -> schemas.SubscriptionDetailOut:
+    detail = review.subscription_detail(
+        entity_ids=customers_api.entity_ids(who), subscription_id=subscription_id
+    )
+    return schemas.SubscriptionDetailOut.of_detail(detail)
+
+
+@router.post(
+    "/subscriptions/{number}/amend",
+    response=schemas.SubscriptionDetailOut,
+    summary="Change quantity, product or discount from a day on",
+)
+def subscription_amend(
+    request: HttpRequest, number: str, payload: schemas.AmendIn
+) -> schemas.SubscriptionDetailOut:
+    """The next run prorates the difference for days already billed (a charge or a credit memo)."""
+    who = customers_api.caller(request, customers_api.ISSUE_DOCUMENTS)
+    subscription_id = _subscription_id(who, number, payload.entity)
+    try:
+        services.subscription_amend(
+            subscription_id=subscription_id,
+            effective_from=payload.effective_from,
+            quantity=None if payload.quantity is None else customer_schemas.decimal_of(payload.quantity),
+            product_code=payload.product_code,
+            discount_percent=None
+            if payload.discount_percent is None
+            else customer_schemas.decimal_of(payload.discount_percent),
+            reason=payload.reason,
+            actor=who.user,
+            now=clock.now(),
+        )
+    except UnableToSaveBillingData as error:
+        raise InputError(error.message, column=error.field, code=error.code) from None
+    return _detail(who, subscription_id)
+
+
+@router.post(
+    "/subscriptions/{number}/end",
+    response=schemas.SubscriptionDetailOut,
+    summary="Cancel (an earlier end date) or renew (a later one, or none)",
+)
+def subscription_end(
+    request: HttpRequest, number: str, payload: schemas.EndIn
+) -> schemas.SubscriptionDetailOut:
+    """Days billed after a new, earlier end date are credited by the next run."""
+    who = customers_api.caller(request, customers_api.ISSUE_DOCUMENTS)
+    subscription_id = _subscription_id(who, number, payload.entity)
+    try:
+        services.subscription_end_set(
+            subscription_id=subscription_id,
+            end_date=payload.end_date,
+            reason=payload.reason,
+            actor=who.user,
+            now=clock.now(),
+        )
+    except UnableToSaveBillingData as error:
+        raise InputError(error.message, column=error.field, code=error.code) from None
+    return _detail(who, subscription_id)
 
 
 @router.get("/runs", response=schemas.RunPage, summary="List billing runs, newest first")

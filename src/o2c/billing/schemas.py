@@ -248,6 +248,25 @@ class RunPage(Schema):
     next_cursor: str | None
 
 
+class AmendIn(Schema):
+    """A change from a day on: quantity, product (same schedule) or discount; what is not given stays."""
+
+    effective_from: date
+    quantity: DecimalString | None = None
+    product_code: str | None = Field(None, max_length=60)
+    discount_percent: DecimalString | None = None
+    reason: str = Field(..., min_length=1, max_length=200)
+    entity: str | None = Field(None, description="legal entity code, where the number exists in several")
+
+
+class EndIn(Schema):
+    """An end date (the last day served; earlier than before cancels, later or null renews)."""
+
+    end_date: date | None
+    reason: str = Field(..., min_length=1, max_length=200)
+    entity: str | None = Field(None, description="legal entity code, where the number exists in several")
+
+
 class RunIn(Schema):
     as_of: date
     issue: bool = Field(False, description="issue and post the invoices; false: a preview of drafts")
