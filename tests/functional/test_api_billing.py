@@ -250,7 +250,7 @@ class TestRuns:
                     "lines": [
                         {
                             "product_code": "BASE",
-                            "description": "Platform · PO PO-77",
+                            "description": "Platform · Bestellnr. PO-77",
                             "quantity": "1",
                             "unit_price": "100.00",
                             "amount": "100.00",
@@ -259,7 +259,7 @@ class TestRuns:
                         },
                         {
                             "product_code": "BASE",
-                            "description": "Platform · PO PO-77",
+                            "description": "Platform · Bestellnr. PO-77",
                             "quantity": "1",
                             "unit_price": "100.00",
                             "amount": "100.00",
@@ -331,6 +331,8 @@ class TestOpenApi:
             "/api/billing/usage": ["post"],
             "/api/billing/subscriptions": ["get"],
             "/api/billing/subscriptions/{number}": ["get"],
+            "/api/billing/subscriptions/{number}/amend": ["post"],
+            "/api/billing/subscriptions/{number}/end": ["post"],
             "/api/billing/runs": ["get", "post"],
         }
         assert paths["/api/billing/runs"]["post"]["operationId"] == "run_start"

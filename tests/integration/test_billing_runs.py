@@ -212,7 +212,8 @@ def test_late_usage_goes_on_the_next_invoice_as_an_adjustment(entity, catalogue,
         (date(2026, 1, 1), 500),
         (date(2026, 2, 1), 2000),
     ]
-    assert "adjustment" in invoice.lines[0].description
+    # in the customer's language and date format
+    assert invoice.lines[0].description == "API calls: Anpassung für den Zeitraum 01.01.2026 bis 31.01.2026"
 
 
 def test_a_mid_period_upgrade_charges_the_prorated_difference(entity, catalogue, de_customer) -> None:

@@ -42,6 +42,7 @@ from o2c.billing.models import (
 from o2c.core import events
 from o2c.core.db import insert_objects, update_rows
 from o2c.core.exceptions import DomainError
+from o2c.core.formatting import date_human
 from o2c.core.money import Money
 from o2c.customers.models import Customer
 from o2c.ledger.models import LegalEntity
@@ -404,8 +405,8 @@ def rate_subscription(
         with _language(language):
             description = _("%(product)s: adjustment for %(start)s to %(end)s") % {
                 "product": catalogue.products[terms[-1].product_id].name,
-                "start": period.start.isoformat(),
-                "end": period.end.isoformat(),
+                "start": date_human(period.start, language),
+                "end": date_human(period.end, language),
             }
         # the days the difference is for: from the first re-rated day to the last day now or before billed
         changed_from = max(filter(None, [period.start, subscription.rerate_from]))
