@@ -195,6 +195,26 @@ print(json.dumps({"seconds": round(time.perf_counter() - started, 2), "periods":
 """
 
 
+PDF = """
+import json, time, django
+django.setup()
+from o2c.billing import delivery
+from o2c.documents.invoice_pdf import render_invoice_pdf
+from o2c.receivables.models import Document
+documents = list(
+    Document.objects.filter(status="issued").select_related("entity", "customer").order_by("pk")[:40]
+)
+started = time.perf_counter()
+size = 0
+for document in documents:
+    size += len(render_invoice_pdf(delivery.invoice_print(document)))
+seconds = time.perf_counter() - started
+print(json.dumps({"documents": len(documents), "seconds": round(seconds, 2),
+                  "per_second": round(len(documents) / seconds, 1) if seconds else None,
+                  "average_kb": round(size / max(len(documents), 1) / 1024, 1)}))
+"""
+
+
 def raw_insert_seconds(url: str) -> dict[str, Any]:
     """COPY the rows the run wrote into empty copies of their tables: the physical insert limit."""
     tables = [
@@ -264,6 +284,7 @@ def main() -> None:
         billing = _run([_o2c(), "billing", "run", "--as-of", AS_OF, "--issue", "--format", "json"], env=env)
         invoices = len(json.loads(billing.stdout)["invoices"])
         raw = raw_insert_seconds(url)
+        pdf = json.loads(_run([sys.executable, "-c", PDF], env=env).stdout.strip().splitlines()[-1])
         verify = _run([_o2c(), "ledger", "verify"], env=env, check=False)
     finally:
         drop()
@@ -286,6 +307,7 @@ def main() -> None:
         "raw_copy_of_written_rows": raw
         | {"rows_per_second": round(raw["rows"] / raw["seconds"]) if raw["seconds"] else None},
         "ledger_verify_exit_status": verify.exit_status,
+        "pdf_rendering_measured_apart": pdf,
     }
     path = _write("billing_postgresql", figures)
     print(json.dumps({k: v for k, v in figures.items() if k != "machine"}, indent=2))
