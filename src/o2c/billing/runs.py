@@ -275,42 +275,49 @@ def _usage(
     catalogue: _Catalogue,
     as_of: date,
 ) -> dict[tuple[int, date], int]:
-    """The aggregated quantity (millionths) per metered subscription and period, in one grouped query."""
+    """The aggregated quantity (millionths) per metered subscription and period: grouped queries over
+    the periods a run can still bill (none before the earliest unbilled or re-rated one); sums and
+    maxima in one pass, distinct counts (which must sort) only for the metrics that count."""
     metered: dict[int, str] = {}
+    since: date | None = None
     for subscription in candidates:
         if not terms.get(subscription.pk):
             continue
         product = catalogue.products[terms[subscription.pk][-1].product_id]
         if product.metric:
             metered[subscription.pk] = product.aggregation
-    if not metered:
+            first = rating.period_of(_first_day(subscription), product.billing_period).start
+            since = first if since is None or first < since else since
+    if not metered or since is None:
         return {}
     found: dict[tuple[int, date], int] = {}
-    ids = sorted(metered)
+    counting = sorted(pk for pk, aggregation in metered.items() if aggregation == Aggregation.UNIQUE_COUNT)
+    adding = sorted(pk for pk, aggregation in metered.items() if aggregation != Aggregation.UNIQUE_COUNT)
     distinct_value = Case(
         When(unique_key="", then=Cast("quantity_micro", CharField())), default=F("unique_key")
     )
-    for offset in range(0, len(ids), 5_000):
-        rows = (
-            UsageEvent.objects.filter(
-                subscription_id__in=ids[offset : offset + 5_000], period_start__lte=as_of
+    for ids, aggregates in (
+        (adding, {"total": Sum("quantity_micro"), "peak": Max("quantity_micro")}),
+        (counting, {"unique": Count(distinct_value, distinct=True)}),
+    ):
+        for offset in range(0, len(ids), 5_000):
+            rows = (
+                UsageEvent.objects.filter(
+                    subscription_id__in=ids[offset : offset + 5_000],
+                    period_start__gte=since,
+                    period_start__lte=as_of,
+                )
+                .values("subscription_id", "period_start")
+                .annotate(**aggregates)
+                .order_by()
             )
-            .values("subscription_id", "period_start")
-            .annotate(
-                total=Sum("quantity_micro"),
-                peak=Max("quantity_micro"),
-                unique=Count(distinct_value, distinct=True),
-            )
-        )
-        for row in rows:
-            aggregation = metered[row["subscription_id"]]
-            by_aggregation: dict[str, int | None] = {
-                Aggregation.SUM.value: row["total"],
-                Aggregation.MAX.value: row["peak"],
-                Aggregation.UNIQUE_COUNT.value: row["unique"] * 1_000_000,  # a count of whole units
-            }
-            value = by_aggregation[aggregation]
-            found[(row["subscription_id"], row["period_start"])] = int(value or 0)
+            for row in rows:
+                aggregation = metered[row["subscription_id"]]
+                if aggregation == Aggregation.UNIQUE_COUNT:
+                    value = row["unique"] * 1_000_000  # a count of whole units
+                else:
+                    value = row["peak"] if aggregation == Aggregation.MAX else row["total"]
+                found[(row["subscription_id"], row["period_start"])] = int(value or 0)
     return found
 
 
