@@ -41,10 +41,10 @@ typecheck: $(STAMP)
 	$(BIN)/mypy src
 
 test-sqlite: install
-	O2C_DATABASE_URL=sqlite:///o2c-test.sqlite3 $(BIN)/pytest -q -p no:randomly
+	O2C_DATABASE_URL=sqlite:///o2c-test.sqlite3 $(BIN)/pytest -q -p no:randomly -n 2
 
 test-postgres: install
-	scripts/with-postgres $(BIN)/pytest -q
+	scripts/with-postgres $(BIN)/pytest -q -n 2
 
 test: install lint typecheck
 	scripts/ensure-system-packages
