@@ -110,6 +110,8 @@ def price_amount(definition: PriceDefinition, quantity: Decimal) -> Decimal:
             upper = quantity if tier.upper is None else min(quantity, tier.upper)
             amount += (upper - below) * tier.price
             below = upper if tier.upper is None else tier.upper
+        if definition.tiers[-1].upper is not None and quantity > definition.tiers[-1].upper:
+            raise UnableToRate(f"quantity {quantity.normalize():f} is above the last tier")
         return amount
     if model == "volume":
         for tier in definition.tiers:

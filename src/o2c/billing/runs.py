@@ -385,7 +385,8 @@ def rate_subscription(
     if product.billing_period == BillingPeriod.ONCE:
         periods = [rating.Period(subscription.start_date, subscription.start_date)]
     else:
-        horizon = max(as_of, subscription.billed_through or as_of)
+        # up to the date, or as far as was billed, or to a re-rated day after both (a renewal)
+        horizon = max(as_of, subscription.billed_through or as_of, _first_day(subscription))
         periods = rating.periods_overlapping(_first_day(subscription), horizon, product.billing_period)
     for period in periods:
         window_start = max(period.start, subscription.start_date)
@@ -478,6 +479,9 @@ def _expected(
         product = catalogue.products[term.product_id]
         definition = catalogue.price(term.product_id, subscription.currency)
         if product.metric:
+            # usage is rated once for the whole period (its minimum over all the days served), at the
+            # first term in force in it
+            first, last = window_start, window_end
             micro = usage.get((subscription.pk, period.start), 0)
             quantity = rating.micro_to_quantity(micro)
             without_minimum = rating.PriceDefinition(

@@ -566,6 +566,8 @@ def subscription_end_set(
         return subscription
     if end_date is not None and (old is None or end_date < old):
         _rerate(subscription, end_date + timedelta(days=1))  # the first day no longer served
+    elif old is not None:
+        _rerate(subscription, old + timedelta(days=1))  # a renewal serves (and bills) these days again
     subscription.end_date = end_date
     subscription.updated_at = now
     subscription.save(update_fields=["end_date", "rerate_from", "updated_at"])
