@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import random
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -13,11 +15,31 @@ from schwifty import IBAN
 from stdnum import get_cc_module
 
 from o2c.audit.models import AuditEvent
+from o2c.billing.models import (
+    BilledLine,
+    BillingRun,
+    InvoiceProfile,
+    Product,
+    RevenueRelease,
+    RevenueSchedule,
+    Subscription,
+    SubscriptionTerm,
+    TaxExemption,
+    UsageEvent,
+)
 from o2c.core import checks
 from o2c.customers.models import BankAccount, Contact, Customer
-from o2c.ledger.models import EntityGrant, FxRate, JournalEntry, LegalEntity
-from o2c.receivables.models import Allocation, Document
-from o2c.workspace import demo, roles
+from o2c.ledger.models import (
+    EntityBankAccount,
+    EntityGrant,
+    FiscalPeriod,
+    FxRate,
+    JournalEntry,
+    LegalEntity,
+    TaxRegistration,
+)
+from o2c.receivables.models import Allocation, Document, TaxLine
+from o2c.workspace import demo, demo_billing, roles
 from o2c.workspace.models import UserPreference
 
 pytestmark = pytest.mark.django_db
@@ -92,11 +114,13 @@ class TestDemo:
         for iban in ibans:
             IBAN(iban)  # raises on a bad checksum or structure
 
-    def test_two_years_of_documents_settle_realistically_and_every_check_holds(self, small_demo):
-        invoices = Document.objects.filter(document_type="invoice", status=Document.Status.ISSUED)
+    def test_two_years_of_documents_settle_realistically_and_every_check_holds(self, small_demo, entity):
+        # the documents made by hand; the billing runs' are checked in TestDemoBilling
+        manual = Document.objects.filter(entity=entity, origin=Document.Origin.MANUAL)
+        invoices = manual.filter(document_type="invoice", status=Document.Status.ISSUED)
         assert invoices.count() >= 60
-        assert Document.objects.filter(document_type="credit_memo", corrects__isnull=False).exists()
-        assert not Document.objects.filter(status=Document.Status.DRAFT).exists()
+        assert manual.filter(document_type="credit_memo", corrects__isnull=False).exists()
+        assert not manual.filter(status=Document.Status.DRAFT).exists()
         dates = sorted(invoices.values_list("issue_date", flat=True))
         assert (dates[-1] - dates[0]).days > 365 + 300
         settlements = set(invoices.values_list("settlement", flat=True))
@@ -163,6 +187,160 @@ class TestDemo:
         assert row_counts() == before
 
 
+BILLING_ORIGINS = (Document.Origin.AUTOMATED, Document.Origin.CONSOLIDATED)
+CATALOGUE = {
+    ("PLATFORM", "flat", "month", "advance", ""),
+    ("SEATS", "per_unit", "month", "advance", ""),
+    ("API-CALLS", "tiered", "month", "arrears", "api_calls"),
+    ("STORAGE", "volume", "month", "arrears", ""),
+    ("SMS", "package", "month", "arrears", "sms"),
+    ("SUPPORT", "flat", "year", "advance", ""),
+    ("ONBOARDING", "flat", "once", "advance", ""),
+}
+
+
+class TestDemoBilling:
+    """The small demo's second entity, contracts and a year of billing runs (each test runs it once)."""
+
+    def test_a_german_and_a_us_entity_with_registrations_profiles_banks_users_and_customers(
+        self, small_demo, entity
+    ):
+        us = LegalEntity.objects.get(code="US01")
+        assert (us.name, us.country, us.currency, us.time_zone) == (
+            "O2C Demo Inc.",
+            "US",
+            "USD",
+            "America/New_York",
+        )
+        vat = TaxRegistration.objects.get(entity=entity)
+        assert (vat.country, vat.scheme) == ("DE", "vat")
+        assert is_valid_vat_id("DE", vat.number)
+        assert sorted(TaxRegistration.objects.filter(entity=us).values_list("country", "scheme")) == [
+            ("US", "CA"),
+            ("US", "NY"),
+            ("US", "TX"),
+        ]
+        profile = InvoiceProfile.objects.get(entity=entity)
+        assert "Berlin" in profile.address
+        assert profile.register_court == "Amtsgericht Charlottenburg"
+        assert profile.register_number.startswith("HRB ")
+        assert profile.managing_directors and profile.email
+        assert InvoiceProfile.objects.get(entity=us).address
+        accounts = {a.currency: a for a in EntityBankAccount.objects.filter(entity=entity)}
+        assert set(accounts) == {"EUR", "GBP", "USD"}
+        assert str(IBAN(accounts["EUR"].iban).compact) == "DE89370400440532013000"
+        for account in accounts.values():
+            IBAN(account.iban)
+        assert EntityBankAccount.objects.filter(entity=us, currency="USD").exists()
+        # the same people, granted to both, and the same open periods as the history needs
+        for user in User.objects.all():
+            assert set(EntityGrant.objects.filter(user=user).values_list("entity__code", flat=True)) == {
+                "MAIN",
+                "US01",
+            }
+        dates = Document.objects.filter(entity=entity).values_list("issue_date", flat=True)
+        history = {day.replace(day=1) for day in dates}
+        us_months = set(
+            FiscalPeriod.objects.filter(entity=us, status="open").values_list("start_date", flat=True)
+        )
+        assert history - {max(dates).replace(day=1)} <= us_months  # the preview's month may be next year
+        customers = Customer.objects.filter(entity=us)
+        assert customers.count() == 8
+        assert set(customers.values_list("country", "currency", "language")) == {("US", "USD", "en")}
+        assert (
+            {"NY", "CA", "TX"}
+            <= set(customers.values_list("region", flat=True))
+            <= {
+                "NY",
+                "CA",
+                "TX",
+                "WA",
+                "OR",
+            }
+        )
+        assert customers.filter(parent__isnull=False).count() == 3
+        exemption = TaxExemption.objects.get(customer__entity=us)
+        assert exemption.region == exemption.customer.region == "NY"
+        assert not TaxExemption.objects.filter(customer__entity=entity).exists()
+
+    def test_both_catalogues_are_subscribed_and_billed_by_a_year_of_monthly_runs(self, small_demo, entity):
+        us = LegalEntity.objects.get(code="US01")
+        for seller, currencies in ((entity, {"EUR", "GBP", "USD"}), (us, {"USD"})):
+            products = Product.objects.filter(entity=seller).prefetch_related("prices")
+            assert {
+                (p.code, p.prices.all()[0].price_model, p.billing_period, p.timing, p.metric)
+                for p in products
+            } == CATALOGUE
+            for product in products:
+                assert {price.currency for price in product.prices.all()} == currencies
+            subscriptions = Subscription.objects.filter(entity=seller).select_related("customer", "bill_to")
+            assert subscriptions.exists()
+            for subscription in subscriptions:
+                assert subscription.currency == subscription.bill_to.currency
+                assert subscription.bill_to in (subscription.customer, subscription.customer.parent)
+            assert UsageEvent.objects.filter(entity=seller).exists()
+            runs = BillingRun.objects.filter(entity=seller)
+            issuing = sorted(runs.filter(issue=True).values_list("as_of", flat=True))
+            assert len(issuing) == 12
+            assert all(day.day == 1 for day in issuing)
+            assert all(
+                later.month - earlier.month in (1, -11) for earlier, later in itertools.pairwise(issuing)
+            )
+            [preview] = runs.filter(issue=False)
+            assert preview.as_of == (issuing[-1] + timedelta(days=31)).replace(day=1)
+            assert set(runs.values_list("status", flat=True)) == {BillingRun.Status.COMPLETED}
+            assert all(run.errors == [] for run in runs)
+            billed = Document.objects.filter(entity=seller, origin__in=BILLING_ORIGINS)
+            issued = billed.filter(document_type="invoice", status=Document.Status.ISSUED)
+            assert issued.count() >= 12
+            assert min(issued.values_list("issue_date", flat=True)) == issuing[0]
+            assert set(billed.filter(status=Document.Status.DRAFT).values_list("issue_date", flat=True)) == {
+                preview.as_of
+            }
+            assert Allocation.objects.filter(document__in=issued, kind="payment").exists()
+        main_customers = Customer.objects.filter(entity=entity).count()
+        subscribers = Subscription.objects.filter(entity=entity).values("customer").distinct().count()
+        assert main_customers // 5 <= subscribers <= main_customers // 2
+        assert Subscription.objects.filter(entity=entity).exclude(po_number="").exists()
+        assert SubscriptionTerm.objects.filter(discount_percent__gt=0).exists()
+        # parent-billed subscriptions make consolidated invoices; a yearly plan defers revenue
+        consolidated = Document.objects.filter(
+            origin=Document.Origin.CONSOLIDATED, status=Document.Status.ISSUED
+        )
+        assert consolidated.exists()
+        invoice = consolidated.order_by("pk").first()
+        assert invoice is not None
+        billed_for = set(
+            BilledLine.objects.filter(document=invoice).values_list("subscription__customer_id", flat=True)
+        )
+        assert billed_for - {invoice.customer_id}
+        assert RevenueSchedule.objects.exists()
+        assert RevenueRelease.objects.filter(released=True).exists()
+        assert RevenueRelease.objects.filter(released=False).exists()
+
+    def test_us_invoices_carry_state_sales_tax_where_registered_and_the_ledger_verifies(self, small_demo):
+        state_rates = {"NY": Decimal(4), "CA": Decimal("7.25"), "TX": Decimal("6.25")}
+        tax_lines = TaxLine.objects.filter(
+            document__entity__code="US01", document__status=Document.Status.ISSUED
+        ).select_related("document__customer")
+        categories = set()
+        for tax_line in tax_lines:
+            customer = tax_line.document.customer
+            categories.add(tax_line.category)
+            if TaxExemption.objects.filter(customer=customer).exists():
+                assert (tax_line.category, tax_line.rate) == ("E", 0)
+            elif customer.region in state_rates:
+                assert (tax_line.category, tax_line.rate) == ("S", state_rates[customer.region])
+                assert tax_line.tax_minor != 0
+            else:  # not registered in WA; no sales tax in OR
+                assert (tax_line.category, tax_line.rate) == ("O", 0)
+        assert {"S", "E"} <= categories  # and "O" where the customers in WA or OR subscribe
+        out = StringIO()
+        call_command("ledger", "verify", stdout=out)
+        assert "FAILED" not in out.getvalue()
+        assert out.getvalue().count("ok ") == len(checks.all_checks())
+
+
 class TestDemoPlan:
     def test_the_same_seed_gives_the_same_plan(self):
         first, _ = demo.make_plan(seed=3, customers=40, today=date(2026, 3, 16))
@@ -177,3 +355,42 @@ class TestDemoPlan:
                 vat_id = demo.vat_id_for(country, rng, legal_form="S.A.")
                 assert is_valid_vat_id(country, vat_id), vat_id
         assert demo.vat_id_for("US", rng) == ""
+
+    def test_the_same_seed_gives_the_same_contracts_and_usage(self):
+        today, first_run = date(2026, 3, 16), date(2025, 4, 1)
+
+        def plan() -> tuple[list[demo_billing._UsCustomer], demo_billing._Contracts]:
+            rng = random.Random(3)
+            customers = demo_billing.plan_us_customers(12, rng)
+            buyers = [
+                demo_billing.Buyer(c.row.number, c.row.currency, c.row.parent_number) for c in customers
+            ]
+            subscribers, parent_billed = demo_billing.choose_subscribers(
+                buyers, {b.number for b in buyers}, 85, rng
+            )
+            contracts = demo_billing.plan_contracts(
+                entity_code="US01",
+                buyers=buyers,
+                subscribers=subscribers,
+                parent_billed=parent_billed,
+                today=today,
+                first_run=first_run,
+                rng=rng,
+                seq=itertools.count(1).__next__,
+            )
+            return customers, contracts
+
+        first = plan()
+        assert first == plan()
+        customers, contracts = first
+        assert [c.row.region for c in customers if c.exemption] == ["NY"]
+        parents = {c.row.number: c.row.parent_number for c in customers}
+        assert any(s.bill_to_number for s in contracts.subscriptions)
+        for subscription in contracts.subscriptions:
+            assert subscription.bill_to_number in ("", parents[subscription.customer_number])
+            assert date(2025, 1, 16) <= subscription.start_date <= today - timedelta(days=15)
+        starts = {s.number: s.start_date for s in contracts.subscriptions}
+        events = [event for step in contracts.steps for event in step.usage]
+        assert len(events) == contracts.usage_events == len({event.event_id for event in events})
+        for event in events:
+            assert starts[event.subscription_number] <= event.occurred_at.date() < today

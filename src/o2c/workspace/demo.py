@@ -45,7 +45,7 @@ from o2c.receivables import calculations
 from o2c.receivables import services as receivable_services
 from o2c.receivables.calculations import LineIn
 from o2c.receivables.models import Document
-from o2c.workspace import roles
+from o2c.workspace import demo_billing, roles
 from o2c.workspace.models import UserPreference
 
 PASSWORD = "o2c-demo"
@@ -88,6 +88,7 @@ class DemoResult:
     on_hold: int
     blocked: int
     logins: tuple[DemoLogin, ...]
+    billing: demo_billing.BillingSummary | None = None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -998,6 +999,7 @@ def _flag_disputes_and_holds(
     return len(disputed), on_hold, blocked
 
 
+@demo_billing.without_invoice_delivery
 @transaction.atomic
 def demo_create(
     *,
@@ -1008,7 +1010,8 @@ def demo_create(
     customers: int = DEFAULT_CUSTOMERS,
     progress: ProgressFactory | None = None,
 ) -> DemoResult:
-    """Fill an empty entity with a demo company: users, customers, two years of documents up to `today`.
+    """Fill an empty entity with a demo company: users, customers, two years of documents up to `today`,
+    and (`demo_billing`) a US entity, contracts, usage and a year of billing runs in both.
 
     All or nothing, in one transaction; refused when the entity has customers already.
     """
@@ -1029,14 +1032,29 @@ def demo_create(
         entity, plan, users, now, start_stage("customers", len(plan.customers))
     )
     by_pk = {c.pk: c for c in customer_selectors.customer_list(entity_ids=[entity.pk])}
+    billing = demo_billing.DemoBilling(
+        entity=entity,
+        users=users,
+        behaviours={c.row.number: c.behaviour for c in plan.customers},
+        start=start,
+        today=today,
+        now=now,
+        seed=seed,
+        us_customers=min(30, max(8, customers // 10)),
+        progress=start_stage,
+    )
+    billing.prepare()
     counts = _Counts()
     advance = start_stage("invoices, credit memos, payments", len(plan.events))
     for done, ev in enumerate(plan.events, start=1):
+        billing.advance(ev.on)  # billing-run invoices are numbered in date order among these
         _run_event(ev, plan, by_pk, users, now, counts)
         if done % 50 == 0:
             advance(50)
     advance(len(plan.events) % 50)
+    billing.advance(today)
     disputed, on_hold, blocked = _flag_disputes_and_holds(plan, users, today, now, random.Random(seed + 1))
+    billing_summary = billing.finish()
     open_invoices = [inv for inv in plan.invoices if inv.open_minor > 0]
     return DemoResult(
         entity_code=entity.code,
@@ -1055,6 +1073,7 @@ def demo_create(
         on_hold=on_hold,
         blocked=blocked,
         logins=logins,
+        billing=billing_summary,
     )
 
 
