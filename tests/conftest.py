@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Group, User
 from django.db import connection
+from django.utils import translation
 
 from o2c.audit import triggers as audit_triggers
 from o2c.customers import services as customer_services
@@ -59,6 +60,15 @@ def _ledger_guards_back(django_db_blocker: Any) -> None:
             triggers.install(connection)
             audit_triggers.install(connection)
         _guards_dropped.clear()
+
+
+@pytest.fixture(autouse=True)
+def _english_first() -> Iterator[None]:
+    """Each test starts in the default language: a request handled by an earlier test in the same worker
+    leaves its language active (LocaleMiddleware activates, nothing deactivates)."""
+    translation.activate("en")
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
