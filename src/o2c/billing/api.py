@@ -15,7 +15,6 @@ from django.core.exceptions import MultipleObjectsReturned
 from django.db.models import Q
 from django.http import HttpRequest
 from ninja import Query, Router, Status
-from ninja.errors import AuthorizationError
 
 from o2c.billing import presenters, review, runs, schemas, selectors, services
 from o2c.billing.errors import UnableToSaveBillingData
@@ -25,29 +24,8 @@ from o2c.core import clock
 from o2c.core.exceptions import InputError
 from o2c.customers import api as customers_api
 from o2c.customers import schemas as customer_schemas
-from o2c.ledger import selectors as ledger_selectors
-from o2c.ledger.models import LegalEntity
 
 router = Router(tags=["billing"])
-
-
-def _entity(who: customers_api.Caller, code: str | None) -> LegalEntity:
-    """The granted entity named by its code, else the caller's default one (the installation's default
-    if granted, else the only one granted)."""
-    granted = list(ledger_selectors.entities_for_user(who.user))
-    if code:
-        for entity in granted:
-            if entity.code == code:
-                return entity
-        raise InputError(f"no legal entity '{code}'", code="unknown_entity")
-    if not granted:
-        raise AuthorizationError(message="no legal entity is granted to you")
-    defaults = [entity for entity in granted if entity.is_default]
-    if defaults:
-        return defaults[0]
-    if len(granted) == 1:
-        return granted[0]
-    raise InputError("you have several legal entities: name one in `entity`", code="entity_required")
 
 
 def _where(index: int, field: str) -> str:
@@ -74,7 +52,7 @@ def _timestamp(index: int, value: str) -> datetime:
 def usage_import(request: HttpRequest, payload: schemas.UsageBatchIn) -> schemas.UsageImportedOut:
     """All or nothing: a bad event refuses the batch (422, its index and field in `detail`)."""
     who = customers_api.caller(request, customers_api.ISSUE_DOCUMENTS)
-    entity = _entity(who, payload.entity)
+    entity = customers_api.entity_for_write(who, payload.entity)
     events = [
         UsageIn(
             event_id=event.event_id,
@@ -236,7 +214,7 @@ def run_start(request: HttpRequest, payload: schemas.RunIn) -> Status[schemas.Ru
     prints: the preview's drafts, or the documents issued."""
     who = customers_api.caller(request, customers_api.ISSUE_DOCUMENTS)
     result = runs.billing_run(
-        entity=_entity(who, payload.entity),
+        entity=customers_api.entity_for_write(who, payload.entity),
         as_of=payload.as_of,
         issue=payload.issue,
         actor=who.user,

@@ -10,7 +10,7 @@ from django.db.models import Q, QuerySet
 from django.utils import translation
 
 from o2c.billing import tax, taxdata
-from o2c.billing.models import BillingRun, Subscription, TaxExemption, TaxRate
+from o2c.billing.models import Subscription, TaxExemption, TaxRate
 from o2c.customers.models import Customer
 from o2c.ledger.models import LegalEntity, TaxRegistration
 
@@ -105,7 +105,3 @@ def subscription_list(*, entity_ids: list[int], search: str = "") -> QuerySet[Su
             | Q(po_number__istartswith=term)
         )
     return subscriptions.order_by("number")
-
-
-def run_list(*, entity_ids: list[int]) -> QuerySet[BillingRun]:
-    return BillingRun.objects.filter(entity_id__in=entity_ids).order_by("-started_at", "-pk")

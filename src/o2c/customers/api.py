@@ -120,7 +120,7 @@ def customer_get(request: HttpRequest, customer_id: int) -> schemas.CustomerOut:
 def customer_create(request: HttpRequest, payload: schemas.CustomerIn) -> Status[schemas.CustomerOut]:
     who = caller(request, EDIT_CUSTOMERS)
     customer = services.customer_create(
-        entity=_entity_for_create(who, payload.entity),
+        entity=entity_for_write(who, payload.entity),
         data=services.CustomerIn(
             number=payload.number,
             name=payload.name,
@@ -197,8 +197,8 @@ def _current_values(customer: Customer) -> dict[str, Any]:
     }
 
 
-def _entity_for_create(who: Caller, code: str | None) -> LegalEntity:
-    """The entity named by its code, else the caller's default entity (the installation's default if
+def entity_for_write(who: Caller, code: str | None) -> LegalEntity:
+    """The granted entity named by its code, else the caller's default entity (the installation's default if
     granted, else the only one granted)."""
     granted = list(ledger_selectors.entities_for_user(who.user))
     if code:

@@ -233,10 +233,10 @@ _PROFILES = {
         managing_directors="Dr. Julia Hartmann, Tobias Brandt",
         registrations=(("DE", "vat", _de_vat_id()),),
         accounts=(
-            ("EUR", "Commerzbank Köln (EUR)", "DE89370400440532013000", "COBADEFFXXX", ""),
-            ("GBP", "NatWest London (GBP)", "GB29NWBK60161331926819", "NWBKGB2LXXX", ""),
+            ("EUR", "Commerzbank Köln (EUR)", "DE89370400440532013000", "COBADEFF", ""),
+            ("GBP", "NatWest London (GBP)", "GB29NWBK60161331926819", "NWBKGB2L", ""),
             # a currency account at a German bank has an IBAN too: made from the account number
-            ("USD", "Commerzbank Köln (USD)", "", "COBADEFFXXX", "0532013100"),
+            ("USD", "Commerzbank Köln (USD)", "", "COBADEFF", "0532013100"),
         ),
     ),
     "US": _Profile(
@@ -251,7 +251,7 @@ _PROFILES = {
             ("US", "CA", "SR-EA-102-345678"),
             ("US", "TX", "32045678901"),
         ),
-        accounts=(("USD", "JPMorgan Chase Bank, N.A.", "", "CHASUS33XXX", "482019374601"),),
+        accounts=(("USD", "JPMorgan Chase Bank, N.A.", "", "CHASUS33", "482019374601"),),
     ),
 }
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from o2c.core import clock
 from o2c.core.cli import O2CCommand, progress_stages
-from o2c.workspace import demo
+from o2c.workspace import demo, demo_billing
 
 
 class Command(O2CCommand):
@@ -70,6 +70,7 @@ def _summary(result: demo.DemoResult) -> str:
             f"{result.discounts} early-payment discounts, {result.write_offs} write-offs",
             f"  {result.open_invoices} invoices open, {result.overdue_invoices} of them overdue, "
             f"{result.disputed} disputed",
+            *_billing_lines(result.billing),
             "",
             f"Start the server (o2c runserver), open {demo.URL} and sign in as:",
             "",
@@ -79,3 +80,15 @@ def _summary(result: demo.DemoResult) -> str:
             "",
         ]
     )
+
+
+def _billing_lines(billing: demo_billing.BillingSummary | None) -> list[str]:
+    if billing is None:
+        return []
+    return [
+        f"Contracts and billing in {', '.join(billing.entities)} ({billing.us_customers} US customers):",
+        f"  {billing.products} products, {billing.subscriptions} subscriptions ({billing.amended} amended, "
+        f"{billing.cancelled} cancelled), {billing.usage_events} usage events",
+        f"  {billing.runs} billing runs: {billing.invoices} invoices ({billing.consolidated} consolidated), "
+        f"{billing.credit_memos} credit memos, {billing.payments} paid; {billing.drafts} drafts to review",
+    ]
