@@ -1,6 +1,8 @@
 """Database helpers that know nothing of the domain."""
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import date
 from typing import Any, cast
 
 from django.db import connections, router
@@ -150,3 +152,33 @@ def insert_objects(model: type[Model], objects: Sequence[Model]) -> None:
     for obj in objects:
         obj._state.adding = False
         obj._state.db = router.db_for_write(model)
+
+
+def copy_value(value: object) -> str:
+    """A value in PostgreSQL's COPY text format."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, date):  # and datetime
+        return value.isoformat()
+    text = str(value)
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text
+
+
+@contextmanager
+def copy_from_stdin(
+    connection: BaseDatabaseWrapper, table: str, columns: Sequence[str]
+) -> Iterator[Callable[[str], None]]:
+    """`COPY table (columns) FROM STDIN` on PostgreSQL; yields a function that sends rows in COPY
+    text format (see `copy_value`). A background thread sends the text (psycopg's
+    QueuedLibpqWriter), so the caller builds the next rows while the server parses the last ones:
+    on two cores Python's and PostgreSQL's work overlap instead of taking turns."""
+    from psycopg.copy import QueuedLibpqWriter  # PostgreSQL only
+
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    cursor = connection.connection.cursor()
+    with cursor, cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
+        yield copy.write

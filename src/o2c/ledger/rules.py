@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 
 from o2c.core.money import currency_decimals
 from o2c.ledger.errors import UnableToConvertCurrency, UnableToPostJournalEntry
 
 
-@dataclass(frozen=True, slots=True)
-class LineIn:
-    """One side of a posting, in transaction-currency minor units."""
+class LineIn(NamedTuple):
+    """One side of a posting, in transaction-currency minor units (a tuple: imports build millions)."""
 
     account_id: int
     currency: str
@@ -36,17 +35,18 @@ def validate_lines(lines: Sequence[LineIn], *, fx_account_ids: frozenset[int] = 
             f"a journal entry has one transaction currency, not {', '.join(sorted(currencies))}",
             code="mixed_currencies",
         )
-    for line in lines:
-        if line.debit_minor < 0 or line.credit_minor < 0:
+    debits = credits = 0
+    for account_id, _, debit, credit, *_ in lines:
+        if debit < 0 or credit < 0:
             raise UnableToPostJournalEntry("line amounts are never negative", code="negative_amount")
-        if line.debit_minor and line.credit_minor:
+        if debit and credit:
             raise UnableToPostJournalEntry("a line is either a debit or a credit", code="two_sided_line")
-        if not line.debit_minor and not line.credit_minor and line.account_id not in fx_account_ids:
+        if not debit and not credit and account_id not in fx_account_ids:
             raise UnableToPostJournalEntry(
                 "only FX lines may have no transaction-currency amount", code="empty_line"
             )
-    debits = sum(line.debit_minor for line in lines)
-    credits = sum(line.credit_minor for line in lines)
+        debits += debit
+        credits += credit
     if debits != credits:
         raise UnableToPostJournalEntry(f"debits {debits} and credits {credits} differ", code="unbalanced")
 
@@ -67,18 +67,23 @@ def with_functional_amounts(
 
     See docs/adr/0001-functional-currency-and-fx.md.
     """
+    if not lines:
+        return []
+    # the factor from transaction minor units to functional minor units, once per entry
+    shift = currency_decimals(functional_currency) - currency_decimals(lines[0].currency)
+    factor = rate * Decimal(1).scaleb(shift)
+    one = Decimal(1)
+
+    def convert(amount_minor: int) -> int:
+        if not amount_minor:
+            return 0
+        return int((amount_minor * factor).quantize(one, rounding=ROUND_HALF_UP))
+
     converted = [
-        replace(
-            line,
-            functional_debit_minor=convert_minor(
-                line.debit_minor, from_currency=line.currency, to_currency=functional_currency, rate=rate
-            ),
-            functional_credit_minor=convert_minor(
-                line.credit_minor, from_currency=line.currency, to_currency=functional_currency, rate=rate
-            ),
-            fx_rate=rate,
+        LineIn(
+            account, currency, debit, credit, customer, document, memo, convert(debit), convert(credit), rate
         )
-        for line in lines
+        for account, currency, debit, credit, customer, document, memo, *_ in lines
     ]
     residue = sum(line.functional_debit_minor - line.functional_credit_minor for line in converted)
     if residue:
@@ -99,8 +104,7 @@ def with_functional_amounts(
 
 def reversed_lines(lines: Sequence[LineIn]) -> list[LineIn]:
     return [
-        replace(
-            line,
+        line._replace(
             debit_minor=line.credit_minor,
             credit_minor=line.debit_minor,
             functional_debit_minor=line.functional_credit_minor,

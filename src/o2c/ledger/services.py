@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -14,6 +14,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 
 from o2c.audit import services as audit_services
+from o2c.core.db import copy_from_stdin, copy_value
 from o2c.core.money import ensure_currency
 from o2c.ledger import rules, selectors, triggers
 from o2c.ledger.chart import STANDARD_CHART
@@ -241,61 +242,22 @@ def journal_entries_post_bulk(
             found = rates_prepared[rate] = str(fx_rate.get_db_prep_save(rate, connection))
         return found
 
-    def line_rows() -> Iterator[tuple[Any, ...]]:
-        for row, lines in zip(rows, prepared, strict=True):
-            entry_id = row.pk
-            if lines[0].currency == entity.currency:  # rate 1: functional amounts are the amounts
-                one = prepared_rate(Decimal(1))
-                for line in lines:
-                    yield (
-                        entry_id,
-                        line.account_id,
-                        line.currency,
-                        line.debit_minor,
-                        line.credit_minor,
-                        line.debit_minor,
-                        line.credit_minor,
-                        one,
-                        line.customer_id,
-                        line.document_id,
-                        line.memo[:200],
-                    )
-                continue
-            for line in lines:
-                yield (
-                    entry_id,
-                    line.account_id,
-                    line.currency,
-                    line.debit_minor,
-                    line.credit_minor,
-                    line.functional_debit_minor,
-                    line.functional_credit_minor,
-                    prepared_rate(line.fx_rate),
-                    line.customer_id,
-                    line.document_id,
-                    line.memo[:200],
-                )
+    one = prepared_rate(Decimal(1))
+    functional = entity.currency
 
-    columns = (
-        "entry_id",
-        "account_id",
-        "currency",
-        "debit_minor",
-        "credit_minor",
-        "functional_debit_minor",
-        "functional_credit_minor",
-        "fx_rate",
-        "customer_id",
-        "document_id",
-        "memo",
-    )
+    def line_rows() -> Iterator[tuple[int, Sequence[LineIn], str | None]]:
+        """Per entry: its id, its lines, and "1" as text where its functional amounts are its amounts
+        (an entry in the functional currency), else None (each line has its rate and amounts)."""
+        for row, lines in zip(rows, prepared, strict=True):
+            yield row.pk, lines, one if lines[0].currency == functional else None
+
     count = sum(len(lines) for lines in prepared)
     if count >= _BULK_LINES:  # the ledger's guard reads lines by entry: that index stays
         load = triggers.BulkLoad(connection, [JournalLine], keep={JournalLine: {"entry_id"}})
         with load, load.writing(JournalLine):
-            _insert_lines(columns, line_rows())
+            _insert_lines(line_rows(), prepared_rate)
     else:
-        _insert_lines(columns, line_rows())
+        _insert_lines(line_rows(), prepared_rate)
     ids = [row.pk for row in rows]
     for start in range(0, len(ids), 5000):
         JournalEntry.objects.filter(pk__in=ids[start : start + 5000]).update(
@@ -306,51 +268,91 @@ def journal_entries_post_bulk(
     return rows
 
 
-def _insert_lines(columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> None:
+_LINE_COLUMNS = (
+    "entry_id",
+    "account_id",
+    "currency",
+    "debit_minor",
+    "credit_minor",
+    "functional_debit_minor",
+    "functional_credit_minor",
+    "fx_rate",
+    "customer_id",
+    "document_id",
+    "memo",
+)
+
+
+def _line_values(
+    entry_id: int, lines: Sequence[LineIn], one: str | None, rate_text: Callable[[Decimal], str]
+) -> Iterator[tuple[Any, ...]]:
+    """The values of `_LINE_COLUMNS` for each line of an entry."""
+    for account, currency, debit, credit, customer, document, memo, f_debit, f_credit, rate in lines:
+        yield (
+            entry_id,
+            account,
+            currency,
+            debit,
+            credit,
+            debit if one else f_debit,
+            credit if one else f_credit,
+            one or rate_text(rate),
+            customer,
+            document,
+            memo[:200],
+        )
+
+
+def _insert_lines(
+    entries: Iterable[tuple[int, Sequence[LineIn], str | None]], rate_text: Callable[[Decimal], str]
+) -> None:
     """One COPY on PostgreSQL, one prepared INSERT over all rows on SQLite. For COPY the text is built
-    here (psycopg's write_row costs ~1 µs a value): a receivable line (ints, a currency code, the rate
-    as text, no memo) by one f-string, any other line value by value."""
+    here (psycopg's write_row costs ~1 µs a value): a line of an entry in the functional currency that
+    names its customer and document, without a memo, by one f-string; any other line value by value."""
     raw = connection.connection
-    if connection.vendor == "postgresql":
-        statement = f"COPY {JournalLine._meta.db_table} ({', '.join(columns)}) FROM STDIN"
-        with raw.cursor() as cursor, cursor.copy(statement) as copy:
-            text: list[str] = []
-            for row in rows:
-                entry, account, currency, debit, credit, f_debit, f_credit, rate, customer, document, memo = (
-                    row
+    table, names = JournalLine._meta.db_table, ", ".join(_LINE_COLUMNS)
+    if connection.vendor != "postgresql":
+        cursor = raw.cursor()
+        try:
+            cursor.executemany(
+                f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(_LINE_COLUMNS))})",
+                (
+                    values
+                    for entry_id, lines, one in entries
+                    for values in _line_values(entry_id, lines, one, rate_text)
+                ),
+            )
+        finally:
+            cursor.close()
+        return
+    with copy_from_stdin(connection, table, _LINE_COLUMNS) as write:
+        text: list[str] = []
+        for entry_id, lines, one in entries:
+            if not lines[0].currency.isalpha():  # a value to escape
+                text.extend(
+                    "\t".join(map(copy_value, values)) + "\n"
+                    for values in _line_values(entry_id, lines, one, rate_text)
                 )
-                if customer is None or document is None or memo or not currency.isalpha():
-                    text.append("\t".join(map(_copy_value, row)) + "\n")
+                continue
+            prefix = f"{entry_id}\t"
+            for account, currency, debit, credit, customer, document, memo, f_debit, f_credit, rate in lines:
+                if one is not None:
+                    f_debit, f_credit, rate_value = debit, credit, one
+                else:
+                    rate_value = rate_text(rate)
+                if customer is None or document is None or memo:
+                    values = (entry_id, account, currency, debit, credit, f_debit, f_credit, rate_value)
+                    text.append("\t".join(map(copy_value, (*values, customer, document, memo[:200]))) + "\n")
                 else:
                     text.append(
-                        f"{entry}\t{account}\t{currency}\t{debit}\t{credit}\t{f_debit}\t{f_credit}"
-                        f"\t{rate}\t{customer}\t{document}\t\n"
+                        f"{prefix}{account}\t{currency}\t{debit}\t{credit}\t{f_debit}\t{f_credit}"
+                        f"\t{rate_value}\t{customer}\t{document}\t\n"
                     )
-                if len(text) == 10_000:
-                    copy.write("".join(text))
-                    text.clear()
-            if text:
-                copy.write("".join(text))
-        return
-    cursor = raw.cursor()
-    try:
-        cursor.executemany(
-            f"INSERT INTO {JournalLine._meta.db_table} ({', '.join(columns)}) "
-            f"VALUES ({', '.join('?' * len(columns))})",
-            rows,
-        )
-    finally:
-        cursor.close()
-
-
-def _copy_value(value: object) -> str:
-    """A value in PostgreSQL's COPY text format."""
-    if value is None:
-        return "\\N"
-    text = str(value)
-    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
-        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return text
+            if len(text) >= 20_000:
+                write("".join(text))
+                text.clear()
+        if text:
+            write("".join(text))
 
 
 @transaction.atomic

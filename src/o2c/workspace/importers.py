@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from o2c.core.exceptions import DomainError, InputError
+from o2c.core.memory import cycle_collection_paused
 from o2c.core.money import UnableToHandleMoney, currency_decimals, ensure_currency, parse_amount, to_minor
 from o2c.customers import services as customer_services
 from o2c.customers.services import CustomerIn
@@ -239,8 +240,8 @@ def read_open_items(
     path: Path, *, entity_code: str | None
 ) -> dict[int, tuple[LegalEntity, list[OpenItemIn]]]:
     """Open items per entity. A million rows are common here, so the plain shape of a row (no entity
-    column, known currency, `-123.45` amounts, ISO dates) is read by position; anything else, and
-    every refusal, goes through `_open_item`, which names the row and column."""
+    column, known currency, `-123.45` amounts, ISO dates) is read by position, inline; anything else,
+    and every refusal, goes through `_open_item`, which names the row and column."""
     resolve = _EntityResolver(entity_code)
     per_entity: dict[int, tuple[LegalEntity, list[OpenItemIn]]] = {}
     header, records = read_table(path, required=INVOICE_REQUIRED)
@@ -254,33 +255,50 @@ def read_open_items(
     i_number, i_customer, i_issue, i_due, i_currency, i_amount, i_open = (at[c] for c in INVOICE_REQUIRED)
     i_po, i_paid, i_entity = at.get("po_number"), at.get("paid_date"), at.get("entity")
     default_items = per_entity.setdefault(resolve.default.pk, (resolve.default, []))[1]
+    append = default_items.append
     decimals: dict[str, int] = {}  # currency cell -> minor digits, once the slow path accepted it
     dates: dict[str, date] = {}
     shared: dict[str, str] = {}  # one string per customer number
-    match = _PLAIN_AMOUNT.fullmatch
     for number, cells in records:
-        item = None
         if len(cells) >= width and (i_entity is None or not cells[i_entity]):
-            item = _plain_open_item(
-                number,
-                cells,
-                decimals,
-                dates,
-                shared,
-                match,
-                i_number,
-                i_customer,
-                i_issue,
-                i_due,
-                i_currency,
-                i_amount,
-                i_open,
-                i_po,
-                i_paid,
-            )
-        if item is not None:
-            default_items.append(item)
-            continue
+            currency = cells[i_currency]
+            digits = decimals.get(currency)
+            if digits is not None:
+                amount = _plain_minor(cells[i_amount], digits)
+                open_amount = _plain_minor(cells[i_open], digits)
+                issue_date = dates.get(cells[i_issue]) or _date(dates, cells[i_issue])
+                due_date = dates.get(cells[i_due]) or _date(dates, cells[i_due])
+                paid_text = cells[i_paid] if i_paid is not None else ""
+                paid_date = (dates.get(paid_text) or _date(dates, paid_text)) if paid_text else None
+                invoice_number = cells[i_number].strip()
+                customer = cells[i_customer].strip()
+                if (
+                    amount  # neither None nor zero
+                    and open_amount is not None
+                    and (0 <= open_amount <= amount if amount > 0 else amount <= open_amount <= 0)
+                    and issue_date is not None
+                    and due_date is not None
+                    and due_date >= issue_date
+                    and (not paid_text or (paid_date is not None and paid_date >= issue_date))
+                    and invoice_number
+                    and customer
+                ):
+                    append(
+                        OpenItemIn(
+                            number,
+                            invoice_number,
+                            shared.setdefault(customer, customer),
+                            issue_date,
+                            due_date,
+                            currency,
+                            amount,
+                            open_amount,
+                            cells[i_po].strip() if i_po is not None else "",
+                            paid_date,
+                        )
+                    )
+                    continue
+        # an unusual spelling, or a refusal with its reason
         row = Row(file=name, number=number, values=dict(zip(header, cells, strict=False)))
         entity, item = _open_item(row, resolve)
         per_entity.setdefault(entity.pk, (entity, []))[1].append(item)
@@ -293,69 +311,29 @@ def read_open_items(
     return per_entity
 
 
-def _plain_open_item(
-    number: int,
-    cells: list[str],
-    decimals: dict[str, int],
-    dates: dict[str, date],
-    shared: dict[str, str],
-    match: Callable[[str], re.Match[str] | None],
-    i_number: int,
-    i_customer: int,
-    i_issue: int,
-    i_due: int,
-    i_currency: int,
-    i_amount: int,
-    i_open: int,
-    i_po: int | None,
-    i_paid: int | None,
-) -> OpenItemIn | None:
-    """The row as an item when it has the plain shape and passes every check, else None (the caller
-    then reads it the careful way, which refuses it with its reason or accepts an unusual spelling)."""
-    digits = decimals.get(cells[i_currency])
-    if digits is None:
-        return None
-    amount = _plain_minor(match(cells[i_amount]), digits)
-    open_amount = _plain_minor(match(cells[i_open]), digits)
-    if amount is None or open_amount is None or amount == 0:
-        return None
-    if not (0 <= open_amount <= amount if amount > 0 else amount <= open_amount <= 0):
-        return None
+def _date(seen: dict[str, date], text: str) -> date | None:
+    """`date.fromisoformat`, remembered (a file has a few hundred distinct dates in a million rows);
+    None for text of another shape."""
     try:
-        issue_date = dates.get(cells[i_issue]) or _date(dates, cells[i_issue])
-        due_date = dates.get(cells[i_due]) or _date(dates, cells[i_due])
-        paid_text = cells[i_paid] if i_paid is not None else ""
-        paid_date = (dates.get(paid_text) or _date(dates, paid_text)) if paid_text else None
+        value = seen[text] = date.fromisoformat(text)
     except ValueError:
         return None
-    if due_date < issue_date or (paid_date is not None and paid_date < issue_date):
-        return None
-    invoice_number = cells[i_number].strip()
-    customer = cells[i_customer].strip()
-    if not invoice_number or not customer:
-        return None
-    return OpenItemIn(
-        row=number,
-        number=invoice_number,
-        customer_number=shared.setdefault(customer, customer),
-        issue_date=issue_date,
-        due_date=due_date,
-        currency=cells[i_currency],
-        amount_minor=amount,
-        open_minor=open_amount,
-        po_number=cells[i_po].strip() if i_po is not None else "",
-        paid_date=paid_date,
-    )
-
-
-def _date(seen: dict[str, date], text: str) -> date:
-    """`date.fromisoformat`, remembered: a file has a few hundred distinct dates in a million rows."""
-    value = seen[text] = date.fromisoformat(text)
     return value
 
 
-def _plain_minor(found: re.Match[str] | None, digits: int) -> int | None:
+def _plain_minor(text: str, digits: int) -> int | None:
     """`-123.45` in minor units, or None when the text has another shape or too many decimals."""
+    if digits and len(text) > digits + 1 and text[-digits - 1] == ".":  # the common shape, no regex
+        plain = text[: -digits - 1] + text[-digits:]
+        unsigned = plain[1:] if plain[0] == "-" else plain
+        if (
+            unsigned.isdigit()
+            and unsigned.isascii()
+            and len(unsigned) - digits <= 15
+            and len(unsigned) > digits
+        ):
+            return int(plain)
+    found = _PLAIN_AMOUNT.fullmatch(text)
     if found is None:
         return None
     sign, whole, fraction = found.groups()
@@ -376,6 +354,20 @@ def import_invoices(
     actor: User | None,
     now: datetime,
     progress_factory: Callable[[int], Callable[[int], None]] | None = None,
+) -> InvoicesImported:
+    with cycle_collection_paused():
+        return _import_invoices(
+            path, entity_code=entity_code, actor=actor, now=now, progress_factory=progress_factory
+        )
+
+
+def _import_invoices(
+    path: Path,
+    *,
+    entity_code: str | None,
+    actor: User | None,
+    now: datetime,
+    progress_factory: Callable[[int], Callable[[int], None]] | None,
 ) -> InvoicesImported:
     per_entity = read_open_items(path, entity_code=entity_code)
     total = sum(len(items) for _, items in per_entity.values())
