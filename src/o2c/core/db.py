@@ -1,5 +1,6 @@
 """Database helpers that know nothing of the domain."""
 
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
@@ -182,3 +183,35 @@ def copy_from_stdin(
     cursor = connection.connection.cursor()
     with cursor, cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
         yield copy.write
+
+
+@contextmanager
+def running_alongside(connection: BaseDatabaseWrapper, work: Callable[[], None]) -> Iterator[None]:
+    """Run `work` (database writes on `connection`, in its transaction) in a second thread while the
+    caller's block does Python work that needs no database: the database's time and Python's then
+    overlap on two cores instead of adding up. In that thread `connections[alias]` (and so the ORM)
+    is `connection` itself, not a new connection outside the transaction, which would wait for the
+    transaction's locks forever. Leaving the block waits for `work` and raises its error."""
+    if not isinstance(connection, BaseDatabaseWrapper):  # `django.db.connection` is a per-thread proxy
+        raise TypeError("running_alongside needs the connection itself: connections[alias]")
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        connections[connection.alias] = connection
+        try:
+            work()
+        except BaseException as error:  # handed to the caller's thread
+            failures.append(error)
+        finally:
+            del connections[connection.alias]  # forgets this thread's entry; the connection stays open
+
+    connection.inc_thread_sharing()
+    worker = threading.Thread(target=run, name="o2c-database-work")
+    worker.start()
+    try:
+        yield
+    finally:
+        worker.join()
+        connection.dec_thread_sharing()
+    if failures:
+        raise failures[0]

@@ -252,8 +252,9 @@ def journal_entries_post_bulk(
             yield row.pk, lines, one if lines[0].currency == functional else None
 
     count = sum(len(lines) for lines in prepared)
-    if count >= _BULK_LINES:  # the ledger's guard reads lines by entry: that index stays
-        load = triggers.BulkLoad(connection, [JournalLine], keep={JournalLine: {"entry_id"}})
+    if count >= _BULK_LINES:  # the lines' indexes are built again before the entries are posted,
+        # whose guard reads the lines by entry
+        load = triggers.BulkLoad(connection, [JournalLine])
         with load, load.writing(JournalLine):
             _insert_lines(line_rows(), prepared_rate)
     else:

@@ -24,11 +24,12 @@ from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from django.contrib.auth.models import User
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Q, Sum
 
 from o2c.audit import services as audit_services
-from o2c.core.db import copy_from_stdin, copy_value
+from o2c.core.db import copy_from_stdin, copy_value, running_alongside
 from o2c.core.exceptions import InputError
 from o2c.customers.models import Customer
 from o2c.ledger import selectors as ledger_selectors
@@ -205,6 +206,7 @@ def _reserve_ids(model: type[models.Model], count: int, *, locked: bool) -> Sequ
 
 
 def _insert(
+    db: BaseDatabaseWrapper,
     model: type[models.Model],
     columns: Sequence[str],
     rows: Iterable[tuple[int | str, ...]],
@@ -213,23 +215,21 @@ def _insert(
     """Insert rows whose values follow `columns`, plus the same `constants` in every row, and the field
     defaults for any other column but the primary key: COPY on PostgreSQL, executemany on SQLite.
     Row values are ints and strings as the database stores them (dates as ISO strings, never None);
-    `constants` are prepared here."""
+    `constants` are prepared here. `db` is the connection: this may run in a second thread."""
     meta = model._meta
     fields = {field.column: field for field in meta.concrete_fields}
-    fixed = {
-        column: fields[column].get_db_prep_save(value, connection) for column, value in constants.items()
-    }
+    fixed = {column: fields[column].get_db_prep_save(value, db) for column, value in constants.items()}
     for column, field in fields.items():
         if column not in fixed and column not in columns and not field.primary_key:
-            fixed[column] = field.get_db_prep_save(field.get_default(), connection)
+            fixed[column] = field.get_db_prep_save(field.get_default(), db)
     names = [*columns, *fixed]
     tail = tuple(fixed.values())
-    raw = connection.connection
-    if connection.vendor == "postgresql":
+    raw = db.connection
+    if db.vendor == "postgresql":
         # the rows as COPY text, built here: psycopg's write_row costs ~1 µs a value
         suffix = "".join(f"\t{copy_value(value)}" for value in tail) + "\n"
         tabs = len(columns) - 1
-        with copy_from_stdin(connection, meta.db_table, names) as write:
+        with copy_from_stdin(db, meta.db_table, names) as write:
             lines = []
             for row in rows:
                 line = "\t".join(map(str, row))
@@ -300,15 +300,8 @@ class _Progress:
         self.done = max(self.done, target)
 
 
-def _write_documents(
-    entity: LegalEntity,
-    todo: Sequence[OpenItemIn],
-    ids: Sequence[int],
-    customers: dict[str, int],
-    actor_id: int | None,
-    now: datetime,
-    progress: _Progress,
-) -> None:
+def _series_ids(entity: LegalEntity, todo: Sequence[OpenItemIn]) -> dict[tuple[str, int], int]:
+    """The migration number series of each (document type, year) of the items."""
     series: dict[tuple[str, int], int] = {}
     for item in todo:
         doc_type = DocumentType.CREDIT_MEMO if item.amount_minor < 0 else DocumentType.INVOICE
@@ -316,6 +309,20 @@ def _write_documents(
             series[(doc_type, item.issue_date.year)] = numbering.series_for(
                 entity=entity, document_type=doc_type, year=item.issue_date.year, is_migration=True
             ).pk
+    return series
+
+
+def _write_documents(
+    db: BaseDatabaseWrapper,
+    entity: LegalEntity,
+    todo: Sequence[OpenItemIn],
+    ids: Sequence[int],
+    customers: dict[str, int],
+    series: dict[tuple[str, int], int],
+    actor_id: int | None,
+    now: datetime,
+    progress: _Progress,
+) -> None:
     iso: dict[date, str] = {}
     states: dict[tuple[bool, bool, bool], str] = {}
     by_type = {False: DocumentType.INVOICE.value, True: DocumentType.CREDIT_MEMO.value}
@@ -378,11 +385,12 @@ def _write_documents(
         "created_by_id": actor_id,
     }
     for start in range(0, len(todo), CHUNK):
-        _insert(Document, columns, rows(start, min(start + CHUNK, len(todo))), constants)
+        _insert(db, Document, columns, rows(start, min(start + CHUNK, len(todo))), constants)
         progress.to(0.4 * min(start + CHUNK, len(todo)) / len(todo))
 
 
 def _write_allocations(
+    db: BaseDatabaseWrapper,
     entity: LegalEntity,
     todo: Sequence[OpenItemIn],
     ids: Sequence[int],
@@ -402,6 +410,7 @@ def _write_allocations(
                 yield (document_id, item.currency, abs(item.amount_minor - item.open_minor), posting_text)
 
     _insert(
+        db,
         Allocation,
         ("document_id", "currency", "amount_minor", "posting_date"),
         rows(),
@@ -415,18 +424,15 @@ def _write_allocations(
     )
 
 
-def _post_ledger(
-    entity: LegalEntity,
+def _ledger_entries(
     todo: Sequence[OpenItemIn],
     ids: Sequence[int],
     customers: dict[str, int],
-    actor_id: int | None,
-    now: datetime,
-    progress: _Progress,
-) -> int:
-    """Opening entries (per issue date and currency) and settlement entries (per paid date and currency)."""
-    receivable_id = ledger_selectors.account_id_for(entity=entity, type=AccountType.RECEIVABLE)
-    clearing_id = ledger_selectors.account_id_for(entity=entity, type=AccountType.CLEARING)
+    receivable_id: int,
+    clearing_id: int,
+) -> list[EntryIn]:
+    """Opening entries (per issue date and currency) and settlement entries (per paid date and
+    currency). Python only: this runs while the documents are written."""
     # per item: (customer id, document id) and the signed amounts, grouped by posting date and currency
     opening: dict[tuple[date, str], list[tuple[int, int, int]]] = defaultdict(list)
     settlement: dict[tuple[date, str], list[tuple[int, int, int]]] = defaultdict(list)
@@ -440,8 +446,6 @@ def _post_ledger(
     groups = [("opening", key, members) for key, members in sorted(opening.items())]
     groups += [("settlement", key, members) for key, members in sorted(settlement.items())]
     del opening, settlement
-    total_lines = sum(len(members) for _, _, members in groups) or 1
-    lines_done = 0
     entries: list[EntryIn] = []
     for kind, (posting_date, currency), members in groups:
         lines = [
@@ -477,14 +481,7 @@ def _post_ledger(
                 lines=lines,
             )
         )
-        lines_done += len(members)
-        progress.to(0.5 + 0.25 * lines_done / total_lines)
-    # one call: the ledger writes all lines as one bulk
-    return len(
-        ledger_services.journal_entries_post_bulk(
-            entity=entity, entries=entries, now=now, created_by_id=actor_id
-        )
-    )
+    return entries
 
 
 @transaction.atomic
@@ -516,21 +513,37 @@ def open_items_import(
     )
     del dates
     actor_id = actor.pk if actor is not None and actor.is_authenticated else None
-    bulk = triggers.BulkLoad(connection, [Document, Allocation]) if len(todo) >= BULK_LOAD else None
+    db = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: `connection` resolves per thread
+    bulk = triggers.BulkLoad(db, [Document, Allocation]) if len(todo) >= BULK_LOAD else None
+    receivable_id = ledger_selectors.account_id_for(entity=entity, type=AccountType.RECEIVABLE)
+    clearing_id = ledger_selectors.account_id_for(entity=entity, type=AccountType.CLEARING)
+    series = _series_ids(entity, todo)
     with _large_page_cache(), bulk or nullcontext():
         ids = _reserve_ids(Document, len(todo), locked=bulk is not None)
         clock.lap("periods opened, ids reserved")
-        with bulk.writing(Document) if bulk else nullcontext():
-            _write_documents(entity, todo, ids, customers, actor_id, now, steps)
-        clock.lap("documents written")
-        with bulk.writing(Allocation) if bulk else nullcontext():
-            _write_allocations(entity, todo, ids, actor_id, now, source)
-        clock.lap("allocations written")
-        if bulk:
-            bulk.finish()
-            clock.lap("indexes built, foreign keys checked")
-        steps.to(0.5)
-        entries_posted = _post_ledger(entity, todo, ids, customers, actor_id, now, steps)
+
+        def write_items() -> None:
+            """The documents and allocations, then their indexes and foreign-key checks."""
+            with bulk.writing(Document) if bulk else nullcontext():
+                _write_documents(db, entity, todo, ids, customers, series, actor_id, now, steps)
+            with bulk.writing(Allocation) if bulk else nullcontext():
+                _write_allocations(db, entity, todo, ids, actor_id, now, source)
+            if bulk:
+                bulk.finish()
+            steps.to(0.5)
+
+        # the database writes the items while Python builds the journal entries (ids are reserved)
+        with running_alongside(db, write_items):
+            entries = _ledger_entries(todo, ids, customers, receivable_id, clearing_id)
+            clock.lap("journal entries built (the items being written meanwhile)")
+        clock.lap("documents and allocations written, indexes built, foreign keys checked")
+        steps.to(0.6)
+        entries_posted = len(
+            ledger_services.journal_entries_post_bulk(
+                entity=entity, entries=entries, now=now, created_by_id=actor_id
+            )
+        )
+        del entries
         clock.lap("ledger posted")
     steps.to(1)
     # only numbers shaped like a native series can move its counter
