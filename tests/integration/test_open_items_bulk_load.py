@@ -255,6 +255,32 @@ class TestPostgresqlForeignKeys:
         with pytest.raises(IntegrityError, match=r"receivables_allocation.*\(document_id\)=\(999999\)"):
             write_a_dangling_allocation()
 
+    def test_a_duplicate_number_is_refused_when_the_unique_constraint_is_added_again(self, entity, customers):
+        import_items(entity, items(customers[0], 3))
+        document = Document.objects.order_by("pk").first()
+        assert document is not None
+        before = schema()
+        load = triggers.BulkLoad(connection, [Document])
+
+        @transaction.atomic
+        def write_a_second_document_with_the_same_number() -> None:
+            with load, load.writing(Document), connection.cursor() as cursor:
+                assert "unique_document_number" not in connection.introspection.get_constraints(
+                    cursor, Document._meta.db_table
+                )
+                columns = ", ".join(f.column for f in Document._meta.concrete_fields if not f.primary_key)
+                cursor.execute(
+                    f"INSERT INTO receivables_document (id, {columns}) "
+                    f"SELECT (SELECT max(id) + 1 FROM receivables_document), {columns} "
+                    "FROM receivables_document WHERE id = %s",
+                    [document.pk],
+                )
+
+        with pytest.raises(IntegrityError, match=r"unique_document_number"):
+            write_a_second_document_with_the_same_number()
+        assert schema() == before
+        assert Document.objects.filter(number=document.number).count() == 1
+
 
 class TestBulkLoadAfterOtherWrites:
     def test_a_bulk_import_after_a_small_one_in_the_same_transaction(self, entity, customers, monkeypatch):

@@ -306,13 +306,13 @@ class _Progress:
 
 def _series_ids(entity: LegalEntity, todo: Sequence[OpenItemIn]) -> dict[tuple[str, int], int]:
     """The migration number series of each (document type, year) of the items."""
+    kinds = {(item.amount_minor < 0, item.issue_date.year) for item in todo}
     series: dict[tuple[str, int], int] = {}
-    for item in todo:
-        doc_type = DocumentType.CREDIT_MEMO if item.amount_minor < 0 else DocumentType.INVOICE
-        if (doc_type, item.issue_date.year) not in series:
-            series[(doc_type, item.issue_date.year)] = numbering.series_for(
-                entity=entity, document_type=doc_type, year=item.issue_date.year, is_migration=True
-            ).pk
+    for is_credit, year in sorted(kinds):
+        doc_type = DocumentType.CREDIT_MEMO if is_credit else DocumentType.INVOICE
+        series[(doc_type, year)] = numbering.series_for(
+            entity=entity, document_type=doc_type, year=year, is_migration=True
+        ).pk
     return series
 
 
