@@ -7,11 +7,14 @@ from datetime import date
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 
-from o2c.billing import delivery, services
+from o2c.billing import delivery, runs, services
 from o2c.billing.models import InvoiceDelivery, InvoiceProfile
 from o2c.customers import services as customer_services
-from o2c.ledger.models import LegalEntity
+from o2c.documents.invoice_pdf import BankPrint
+from o2c.ledger import selectors as ledger_selectors
+from o2c.ledger.models import AccountType, EntityBankAccount, LegalEntity, validate_routing_number
 from o2c.receivables.models import Document
 from tests.conftest import NOW, customer_in
 from tests.integration.test_billing_runs import product, run, subscribe
@@ -74,6 +77,18 @@ def test_a_preview_mails_nothing(
     assert InvoiceDelivery.objects.count() == 0
 
 
+def test_a_run_told_not_to_deliver_issues_without_mailing(
+    entity, billed_customer, delivering, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        [invoice] = runs.billing_run(
+            entity=entity, as_of=date(2026, 1, 1), issue=True, actor=None, now=NOW, deliver=False
+        ).documents
+    assert Document.objects.get(pk=invoice.document_id).status == "issued"
+    assert delivering.received == []
+    assert InvoiceDelivery.objects.count() == 0
+
+
 def test_a_mail_server_that_refuses_leaves_the_invoice_issued_and_the_failure_recorded(
     entity, billed_customer, settings, django_capture_on_commit_callbacks
 ) -> None:
@@ -96,3 +111,31 @@ def test_the_print_data_carries_seller_buyer_tax_and_the_rf_reference(entity, bi
     assert (str(data.net), str(data.tax), str(data.total)) == ("100.00", "19.00", "119.00")
     assert data.payment_reference.startswith("RF")
     assert data.lines[0].period_start == date(2026, 1, 1)
+
+
+def test_an_account_without_iban_is_printed_by_account_and_routing_number(entity, billed_customer) -> None:
+    bank = ledger_selectors.account_for(entity=entity, type=AccountType.BANK)
+    EntityBankAccount.objects.create(
+        entity=entity,
+        name="JPMorgan Chase Bank, N.A.",
+        account_number="482019374601",
+        routing_number="021000021",
+        bic="CHASUS33",
+        currency="EUR",
+        ledger_account=bank,
+    )
+    [invoice] = run(entity, date(2026, 1, 1)).documents
+    data = delivery.invoice_print(Document.objects.get(pk=invoice.document_id))
+    assert data.bank == BankPrint(
+        iban="",
+        bic="CHASUS33",
+        bank_name="JPMorgan Chase Bank, N.A.",
+        account_number="482019374601",
+        routing_number="021000021",
+    )
+
+
+def test_a_routing_number_is_checked() -> None:
+    validate_routing_number("021000021")
+    with pytest.raises(ValidationError, match="not a valid ABA routing number"):
+        validate_routing_number("021000022")

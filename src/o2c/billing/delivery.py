@@ -50,7 +50,10 @@ def invoice_print(document: Document) -> InvoicePrint:
     profile = InvoiceProfile.objects.filter(entity=entity).first()
     registrations = list(TaxRegistration.objects.filter(entity=entity).order_by("pk"))
     vat_id = next((r.number for r in registrations if r.scheme == "vat" and r.country == entity.country), "")
-    banks = EntityBankAccount.objects.filter(entity=entity, currency=currency).exclude(iban="")
+    # an account the customer can pay to: with an IBAN, else (a US account) with an account number
+    banks = EntityBankAccount.objects.filter(entity=entity, currency=currency).exclude(
+        iban="", account_number=""
+    )
     bank = banks.order_by("pk").first()
     notes = tuple(line for line in document.notes.splitlines() if line.strip())
     tax_lines = list(document.tax_lines.order_by("rate", "category"))
@@ -107,7 +110,15 @@ def invoice_print(document: Document) -> InvoicePrint:
         total=_amount(document.total_minor, currency),
         payment_terms=document.payment_terms if document.total_minor > 0 else "",
         payment_reference=rf_reference(document.number) if document.total_minor > 0 else "",
-        bank=BankPrint(iban=bank.iban, bic=bank.bic, bank_name=bank.name) if bank else None,
+        bank=BankPrint(
+            iban=bank.iban,
+            bic=bank.bic,
+            bank_name=bank.name,
+            account_number="" if bank.iban else bank.account_number,
+            routing_number="" if bank.iban else bank.routing_number,
+        )
+        if bank
+        else None,
         po_number=document.po_number,
         corrects_number=document.corrects.number or "" if document.corrects else "",
         notes=() if explained else notes,
@@ -157,8 +168,8 @@ def deliver_invoice(*, document_id: int, now: datetime | None = None) -> Invoice
     )
 
 
-def on_invoice_issued(*, document_id: int) -> None:
-    if settings.O2C_DELIVER_INVOICES:
+def on_invoice_issued(*, document_id: int, deliver: bool = True) -> None:
+    if deliver and settings.O2C_DELIVER_INVOICES:
         deliver_invoice(document_id=document_id)
 
 

@@ -124,8 +124,11 @@ def billing_run(
     actor: User | None,
     now: datetime,
     on_progress: Callable[[str, int, int], None] | None = None,
+    deliver: bool = True,
 ) -> RunResult:
-    """Bill what is due by `as_of`; with `issue`, number and post every billing draft up to that date."""
+    """Bill what is due by `as_of`; with `issue`, number and post every billing draft up to that date.
+    Issued invoices are rendered and e-mailed after commit unless `deliver` is false (invoices to
+    made-up customers, as in the demo) or the installation turns delivery off."""
     run = BillingRun.objects.create(
         entity=entity,
         as_of=as_of,
@@ -136,12 +139,16 @@ def billing_run(
     result = RunResult(run_id=run.pk, as_of=as_of)
     issued: list[int] = []
     if issue:
-        issued += _issue_drafts(entity=entity, as_of=as_of, actor=actor, now=now, on_progress=on_progress)
+        issued += _issue_drafts(
+            entity=entity, as_of=as_of, actor=actor, now=now, on_progress=on_progress, deliver=deliver
+        )
     created = _bill(
         run=run, entity=entity, as_of=as_of, actor=actor, now=now, result=result, on_progress=on_progress
     )
     if issue:
-        issued += _issue_drafts(entity=entity, as_of=as_of, actor=actor, now=now, on_progress=on_progress)
+        issued += _issue_drafts(
+            entity=entity, as_of=as_of, actor=actor, now=now, on_progress=on_progress, deliver=deliver
+        )
         revenue.recognize(entity=entity, as_of=as_of, now=now)
     listed = issued if issue else created
     result.documents = run_documents(listed)
@@ -749,6 +756,7 @@ def _issue_drafts(
     actor: User | None,
     now: datetime,
     on_progress: Callable[[str, int, int], None] | None,
+    deliver: bool,
 ) -> list[int]:
     """Number and post the billing drafts in the order they were made, a chunk per transaction:
     invoices set-based, credit memos one by one (issuing one settles the invoice it corrects)."""
@@ -773,7 +781,9 @@ def _issue_drafts(
                     documents.append(receivable_services.document_issue(document_id=pk, actor=actor, now=now))
             revenue.defer_documents(documents=documents, now=now, created_by_id=_actor_id(actor))
             # rendering and e-mailing wait for the commit (and survive a crash as unprocessed events)
-            events.publish_many_on_commit(delivery.INVOICE_ISSUED, [{"document_id": d.pk} for d in documents])
+            events.publish_many_on_commit(
+                delivery.INVOICE_ISSUED, [{"document_id": d.pk, "deliver": deliver} for d in documents]
+            )
         issued += [pk for pk, _ in chunk]
         if on_progress:
             on_progress("issuing", offset + len(chunk), len(drafts))

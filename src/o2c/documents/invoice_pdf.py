@@ -49,11 +49,14 @@ class PartyPrint:
 
 @dataclass(frozen=True, slots=True)
 class BankPrint:
-    """The seller's account the customer pays to."""
+    """The seller's account the customer pays to: by IBAN, or (a US account) by account and routing
+    number."""
 
-    iban: str
+    iban: str = ""
     bic: str = ""
     bank_name: str = ""
+    account_number: str = ""
+    routing_number: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,9 +374,11 @@ def _context(data: InvoicePrint) -> dict[str, Any]:
     if data.bank is not None:
         bank = {
             "holder": data.seller.name,
-            "iban": _iban(data.bank.iban),
+            "iban": _iban(data.bank.iban) if data.bank.iban else "",
             "bic": data.bank.bic,
             "bank_name": data.bank.bank_name,
+            "account_number": data.bank.account_number,
+            "routing_number": data.bank.routing_number,
         }
     return {
         "language": data.language,

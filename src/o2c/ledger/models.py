@@ -4,8 +4,11 @@ Only `ledger.services` writes these tables; other apps read them through `ledger
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from stdnum.us import rtn
 
 
 class LegalEntity(models.Model):
@@ -90,11 +93,18 @@ class Account(models.Model):
         return f"{self.code} {self.name}"
 
 
+def validate_routing_number(value: str) -> None:
+    if value and not rtn.is_valid(value):
+        raise ValidationError(_("%(value)s is not a valid ABA routing number"), params={"value": value})
+
+
 class EntityBankAccount(models.Model):
     entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="bank_accounts")
     name = models.CharField(max_length=100)
     iban = models.CharField(max_length=34, blank=True)
     account_number = models.CharField(max_length=40, blank=True)
+    # a US account without an IBAN is paid to by its ABA routing number (checked by python-stdnum)
+    routing_number = models.CharField(max_length=9, blank=True, validators=[validate_routing_number])
     bic = models.CharField(max_length=11, blank=True)
     currency = models.CharField(max_length=3)
     ledger_account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")

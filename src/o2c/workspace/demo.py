@@ -999,7 +999,6 @@ def _flag_disputes_and_holds(
     return len(disputed), on_hold, blocked
 
 
-@demo_billing.without_invoice_delivery
 @transaction.atomic
 def demo_create(
     *,

@@ -19,7 +19,6 @@ service yet (the admin site edits them); the demo writes them here, audited, and
 
 from __future__ import annotations
 
-import functools
 import heapq
 import itertools
 import random
@@ -28,11 +27,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import ParamSpec, TypeVar
 
 from dateutil.relativedelta import relativedelta
 from django.contrib.auth.models import User
-from django.test import override_settings
 from schwifty import IBAN
 from stdnum.iso7064 import mod_11_10
 
@@ -54,22 +51,8 @@ from o2c.receivables.models import Document
 US_ENTITY = ("US01", "O2C Demo Inc.", "US", "USD", "America/New_York")
 SOURCE = "demo"
 
-P = ParamSpec("P")
-R = TypeVar("R")
 
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
-
-
-def without_invoice_delivery(function: Callable[P, R]) -> Callable[P, R]:
-    """Billing runs render and e-mail issued invoices after commit; the demo's customers are made up,
-    so delivery is off until the demo's transaction has committed and its events were dispatched."""
-
-    @functools.wraps(function)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        with override_settings(O2C_DELIVER_INVOICES=False):
-            return function(*args, **kwargs)
-
-    return wrapper
 
 
 @dataclass(frozen=True)
@@ -217,7 +200,8 @@ class _Profile:
     register_number: str
     managing_directors: str
     registrations: tuple[tuple[str, str, str], ...]  # country, scheme ("vat" or a US state), number
-    accounts: tuple[tuple[str, str, str, str, str], ...]  # currency, bank, IBAN (or ""), BIC, account no.
+    # currency, bank, IBAN (or ""), BIC, account number, ABA routing number (US)
+    accounts: tuple[tuple[str, str, str, str, str, str], ...]
 
 
 def _de_vat_id(base: str = "81257346") -> str:
@@ -233,10 +217,10 @@ _PROFILES = {
         managing_directors="Dr. Julia Hartmann, Tobias Brandt",
         registrations=(("DE", "vat", _de_vat_id()),),
         accounts=(
-            ("EUR", "Commerzbank Köln (EUR)", "DE89370400440532013000", "COBADEFF", ""),
-            ("GBP", "NatWest London (GBP)", "GB29NWBK60161331926819", "NWBKGB2L", ""),
+            ("EUR", "Commerzbank Köln (EUR)", "DE89370400440532013000", "COBADEFF", "", ""),
+            ("GBP", "NatWest London (GBP)", "GB29NWBK60161331926819", "NWBKGB2L", "", ""),
             # a currency account at a German bank has an IBAN too: made from the account number
-            ("USD", "Commerzbank Köln (USD)", "", "COBADEFF", "0532013100"),
+            ("USD", "Commerzbank Köln (USD)", "", "COBADEFF", "0532013100", ""),
         ),
     ),
     "US": _Profile(
@@ -251,7 +235,7 @@ _PROFILES = {
             ("US", "CA", "SR-EA-102-345678"),
             ("US", "TX", "32045678901"),
         ),
-        accounts=(("USD", "JPMorgan Chase Bank, N.A.", "", "CHASUS33", "482019374601"),),
+        accounts=(("USD", "JPMorgan Chase Bank, N.A.", "", "CHASUS33", "482019374601", "021000021"),),
     ),
 }
 
@@ -278,7 +262,7 @@ def _seller_setup(entity: LegalEntity, admin: User, now: datetime) -> None:
             )
             _audit(admin, "ledger.tax_registration.created", "tax_registration", registration.pk, entity, now)
     bank = ledger_selectors.account_for(entity=entity, type=AccountType.BANK)
-    for currency, name, iban, bic, number in profile.accounts:
+    for currency, name, iban, bic, number, routing in profile.accounts:
         if EntityBankAccount.objects.filter(entity=entity, currency=currency).exists():
             continue
         if not iban and entity.country == "DE":
@@ -288,6 +272,7 @@ def _seller_setup(entity: LegalEntity, admin: User, now: datetime) -> None:
             name=name,
             iban=str(IBAN(iban).compact) if iban else "",
             account_number="" if iban else number,
+            routing_number=routing,
             bic=bic,
             currency=currency,
             ledger_account=bank,
@@ -812,6 +797,7 @@ class DemoBilling:
                 issue=False,
                 actor=self.users["berta"],
                 now=self.now,
+                deliver=False,
             )
             self.counts["drafts"] += len(result.documents)
             self.errors += [f"{seller.entity.code} {number}: {message}" for number, message in result.errors]
@@ -860,7 +846,12 @@ class DemoBilling:
 
     def _billing_run(self, seller: _Seller, as_of: date) -> None:
         result = billing_runs.billing_run(
-            entity=seller.entity, as_of=as_of, issue=True, actor=self.users["berta"], now=self.now
+            entity=seller.entity,
+            as_of=as_of,
+            issue=True,
+            actor=self.users["berta"],
+            now=self.now,
+            deliver=False,  # the demo's customers are made up
         )
         self.counts["runs"] += 1
         self.errors += [f"{seller.entity.code} {number}: {message}" for number, message in result.errors]

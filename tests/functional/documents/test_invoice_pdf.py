@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from o2c.documents.invoice_pdf import (
+    BankPrint,
     ExternalResourceRefused,
     LinePrint,
     TaxPrint,
@@ -125,6 +126,29 @@ class TestRenderInvoiceHtml:
         assert "119,00 €" in html or "€119.00" in html
         assert "-119" not in html
         assert "Zahlungsreferenz" not in html
+
+    @pytest.mark.parametrize(
+        ("language", "account", "routing"),
+        [
+            ("en", "Account number", "Routing number (ABA)"),
+            ("de", "Kontonummer", "Bankleitzahl (ABA-Routing-Nummer)"),
+            ("es", "Número de cuenta", "Número de ruta (ABA)"),
+        ],
+    )
+    def test_a_us_account_without_iban_is_printed_with_account_and_routing_number(
+        self, language, account, routing
+    ):
+        bank = BankPrint(
+            bic="CHASUS33",
+            bank_name="JPMorgan Chase Bank, N.A.",
+            account_number="482019374601",
+            routing_number="021000021",
+        )
+        html = plain(render_invoice_html(sample_invoice(language=language, bank=bank)))
+        assert "IBAN" not in html
+        assert f"{account}</th><td>482019374601" in html
+        assert f"{routing}</th><td>021000021" in html
+        assert f"{account} 482019374601 · {routing} 021000021 · BIC CHASUS33" in html
 
     def test_a_reference_given_without_spaces_is_printed_in_groups_of_four(self):
         html = render_invoice_html(sample_invoice(payment_reference=RF.replace(" ", "")))
