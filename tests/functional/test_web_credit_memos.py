@@ -324,6 +324,63 @@ class TestApprovals:
         assert pending.approval_state == "pending"
 
 
+class TestApprovalThresholds:
+    def test_a_manager_sets_changes_and_removes_a_threshold_with_an_audit_trail(
+        self, client, manager, entity
+    ):
+        client.force_login(manager)
+        page = client.get(reverse("approval_list")).content.decode()
+        assert "No approval threshold is set" in page and 'id="threshold-form"' in page
+        form = {"entity": entity.pk, "currency": "eur", "threshold": "1000.00", "reason": "policy 2026"}
+        response = client.post(reverse("approval_threshold_set"), form, follow=True)
+        text = response.content.decode()
+        assert "The approval threshold is saved." in text
+        assert [(p.currency, p.threshold_minor) for p in response.context["policies"]] == [("EUR", 100000)]
+        client.post(reverse("approval_threshold_set"), {**form, "threshold": "250.50"})
+        client.post(reverse("approval_threshold_set"), {**form, "threshold": "", "reason": "no approvals"})
+        assert list(client.get(reverse("approval_list")).context["policies"]) == []
+        changes = [
+            (event.changes["threshold"], event.reason)
+            for event in AuditEvent.objects.filter(action="receivables.approval_policy.changed").order_by(
+                "pk"
+            )
+        ]
+        assert changes == [
+            ([None, "1000.00 EUR"], "policy 2026"),
+            (["1000.00 EUR", "250.50 EUR"], "policy 2026"),
+            (["250.50 EUR", None], "no approvals"),
+        ]
+
+    def test_a_german_manager_writes_the_amount_as_germans_do(self, client, manager, entity):
+        client.force_login(manager)
+        client.post(reverse("language_set"), {"language": "de", "next": "/"})
+        form = {"entity": entity.pk, "currency": "EUR", "threshold": "1.234,50", "reason": "Richtlinie"}
+        response = client.post(reverse("approval_threshold_set"), form, follow=True)
+        assert "Die Freigabegrenze ist gespeichert." in response.content.decode()
+        assert [p.threshold_minor for p in response.context["policies"]] == [123450]
+
+    def test_a_bad_currency_or_a_missing_reason_is_refused(self, client, manager, entity):
+        client.force_login(manager)
+        form = {"entity": entity.pk, "currency": "XYZ", "threshold": "10", "reason": "x"}
+        refused = client.post(reverse("approval_threshold_set"), form, follow=True).content.decode()
+        assert "This is not an ISO 4217 currency code." in refused
+        reasonless = client.post(
+            reverse("approval_threshold_set"), {**form, "currency": "EUR", "reason": ""}, follow=True
+        )
+        assert "Reason: This field is required." in reasonless.content.decode()
+        assert list(reasonless.context["policies"]) == []
+
+    def test_billing_may_not_set_a_threshold_nor_for_another_entity(
+        self, client, billing_user, manager, entity, other_entity
+    ):
+        client.force_login(billing_user)
+        form = {"entity": entity.pk, "currency": "EUR", "threshold": "1", "reason": "x"}
+        assert client.post(reverse("approval_threshold_set"), form).status_code == 403
+        client.force_login(manager)
+        client.post(reverse("approval_threshold_set"), {**form, "entity": other_entity.pk})
+        assert not other_entity.approval_policies.exists()
+
+
 class TestRoles:
     def test_an_auditor_gets_403_everywhere(self, client, auditor_user, invoice, billing_user, entity):
         set_threshold(entity, "0")

@@ -232,6 +232,14 @@ def approval_policy_for(*, entity_id: int, document_type: str, currency: str) ->
     ).first()
 
 
+def approval_policy_list(*, entity_ids: list[int]) -> QuerySet[ApprovalPolicy]:
+    return (
+        ApprovalPolicy.objects.filter(entity_id__in=entity_ids)
+        .select_related("entity", "changed_by")
+        .order_by("entity__code", "document_type", "currency")
+    )
+
+
 def credit_memo_pending_list(*, entity_ids: list[int]) -> QuerySet[Document]:
     """Credit memos waiting for a second person's approval, oldest first (the approvals queue)."""
     return (

@@ -48,6 +48,7 @@ DOMAIN_MESSAGES: dict[str, Promise] = {
     "exceeds_invoice": _("The credit memo exceeds what is left to credit on the invoice."),
     "not_draft": _("The document is issued already."),
     "zero_total": _("A document with a zero total is not issued."),
+    "bad_threshold": _("The threshold is a positive amount in the currency's smallest unit."),
     "no_open_period": _("The posting date is not in an open fiscal period."),
     "period_closed": _("The posting date is in a closed fiscal period."),
     "too_many_decimals": _("The amount has more decimals than the currency allows."),
@@ -448,6 +449,27 @@ RebillLineFormSet = forms.formset_factory(
 
 class ApprovalForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=500, required=False)
+
+
+class ApprovalThresholdForm(forms.Form):
+    """The credit memo amount (gross) above which a second person approves, per entity and currency;
+    empty removes the threshold."""
+
+    entity = forms.TypedChoiceField(label=_("Legal entity"), coerce=int)
+    currency = forms.CharField(label=_("Currency"), min_length=3, max_length=3)
+    threshold = LocalizedDecimalField(
+        label=_("Approval above (gross)"), max_digits=20, decimal_places=2, required=False, min_value=0
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=500)
+
+    def __init__(self, *args: Any, entities: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["entity"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = entities
+
+    def clean_currency(self) -> str:
+        return str(self.cleaned_data["currency"]).strip().upper()
 
 
 class LanguageForm(forms.Form):

@@ -26,6 +26,7 @@ urlpatterns = [
     path("invoices/<int:document_id>/approve/", views.credit_memo_approve, name="credit_memo_approve"),
     path("invoices/<int:document_id>/reject/", views.credit_memo_reject, name="credit_memo_reject"),
     path("approvals/", views.approval_list, name="approval_list"),
+    path("approvals/threshold/", views.approval_threshold_set, name="approval_threshold_set"),
     path("ledger/trial-balance/", views.trial_balance, name="trial_balance"),
     path("audit/", views.audit_list, name="audit_list"),
     path("billing/", billing_views.billing_review, name="billing_review"),

@@ -623,8 +623,43 @@ def approval_list(request: HttpRequest) -> HttpResponse:
         "query": _query_without_page(request),
         "can_approve": roles.has_any(request.user, roles.APPROVE_CREDITS),
         "form": forms.ApprovalForm(),
+        "policies": receivable_selectors.approval_policy_list(entity_ids=_entity_ids(request)),
+        "threshold_form": _threshold_form(request),
     }
     return render(request, "workspace/approval_list.html", context)
+
+
+def _threshold_form(request: HttpRequest, data: Any = None) -> forms.ApprovalThresholdForm:
+    entities = [(e.pk, f"{e.code} {e.name}") for e in ledger_selectors.entities_for_user(request.user)]
+    return forms.ApprovalThresholdForm(data, entities=entities)
+
+
+@role_required(roles.APPROVE_CREDITS)
+@require_POST
+def approval_threshold_set(request: HttpRequest) -> HttpResponse:
+    """Set or remove an entity's approval threshold for credit memos in a currency (audited)."""
+    form = _threshold_form(request, request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            receivable_services.approval_policy_set(
+                entity_id=data["entity"],
+                currency=data["currency"],
+                threshold=data["threshold"],
+                actor=_actor(request),
+                now=clock.now(),
+                reason=data["reason"],
+            )
+        except DomainError as error:
+            messages.error(request, forms.domain_message(error))
+        else:
+            messages.success(request, _("The approval threshold is saved."))
+    else:
+        for field, errors in form.errors.items():
+            label = form.fields[field].label if field in form.fields else ""
+            text = " ".join(str(error) for error in errors)
+            messages.error(request, f"{label}: {text}" if label else text)
+    return redirect("approval_list")
 
 
 def _approval_decide(request: HttpRequest, document_id: int, *, approve: bool) -> HttpResponse:
