@@ -128,6 +128,39 @@ class TestDatabaseGuards:
         with pytest.raises(DatabaseError, match="does not balance"), transaction.atomic():
             JournalEntry.objects.filter(pk=entry.pk).update(status="posted")
 
+    @pytest.mark.parametrize(
+        ("lines", "refusal"),
+        [
+            ([("EUR", 5, 0, 5, 0)], "two or more lines"),
+            ([("EUR", 5, 0, 5, 0), ("USD", 0, 5, 0, 5)], "does not balance in transaction currency"),
+            ([("EUR", 5, 0, 5, 0), ("EUR", 0, 5, 0, 4)], "does not balance in functional currency"),
+        ],
+        ids=["one line", "two currencies each unbalanced", "functional amounts unbalanced"],
+    )
+    def test_the_database_refuses_to_post_what_the_rules_would_refuse(self, entity, lines, refusal):
+        receivable = selectors.account_for(entity=entity, type=AccountType.RECEIVABLE)
+        entry = JournalEntry.objects.create(
+            entity=entity,
+            posting_date=date(2026, 3, 2),
+            description="x",
+            source_type="t",
+            idempotency_key="raw",
+            created_at=NOW,
+        )
+        for currency, debit, credit, functional_debit, functional_credit in lines:
+            JournalLine.objects.create(
+                entry=entry,
+                account=receivable,
+                currency=currency,
+                debit_minor=debit,
+                credit_minor=credit,
+                functional_debit_minor=functional_debit,
+                functional_credit_minor=functional_credit,
+            )
+        with pytest.raises(DatabaseError, match=refusal), transaction.atomic():
+            JournalEntry.objects.filter(pk=entry.pk).update(status="posted")
+        assert JournalEntry.objects.get(pk=entry.pk).status == "draft"
+
     def test_an_entry_cannot_be_inserted_as_posted(self, entity):
         with pytest.raises(DatabaseError, match="posted only after its lines exist"), transaction.atomic():
             JournalEntry.objects.create(

@@ -91,6 +91,11 @@ SQLITE_DROP = [
 POSTGRESQL_INSTALL = [
     """
     CREATE OR REPLACE FUNCTION ledger_entry_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+        line_count bigint;
+        currency_count bigint;
+        transaction_difference numeric;
+        functional_difference numeric;
     BEGIN
         IF TG_OP = 'INSERT' THEN
             IF NEW.status = 'posted' THEN
@@ -105,17 +110,21 @@ POSTGRESQL_INSTALL = [
             RETURN OLD;
         END IF;
         IF NEW.status = 'posted' THEN
-            IF (SELECT count(*) FROM ledger_journalline WHERE entry_id = NEW.id) < 2 THEN
+            -- one pass over the entry's lines; the per-currency sums only for a mixed entry
+            SELECT count(*), count(DISTINCT currency), sum(debit_minor) - sum(credit_minor),
+                   sum(functional_debit_minor) - sum(functional_credit_minor)
+            INTO line_count, currency_count, transaction_difference, functional_difference
+            FROM ledger_journalline WHERE entry_id = NEW.id;
+            IF line_count < 2 THEN
                 RAISE EXCEPTION 'ledger: a journal entry needs two or more lines';
             END IF;
-            IF EXISTS (
+            IF transaction_difference <> 0 OR (currency_count > 1 AND EXISTS (
                 SELECT 1 FROM ledger_journalline WHERE entry_id = NEW.id
                 GROUP BY currency HAVING sum(debit_minor) <> sum(credit_minor)
-            ) THEN
+            )) THEN
                 RAISE EXCEPTION 'ledger: journal entry does not balance in transaction currency';
             END IF;
-            IF (SELECT sum(functional_debit_minor) - sum(functional_credit_minor)
-                FROM ledger_journalline WHERE entry_id = NEW.id) <> 0 THEN
+            IF functional_difference <> 0 THEN
                 RAISE EXCEPTION 'ledger: journal entry does not balance in functional currency';
             END IF;
         END IF;
