@@ -7,7 +7,7 @@ from django.db import DatabaseError, transaction
 from o2c.audit.models import AuditEvent
 from o2c.ledger import selectors, services
 from o2c.ledger.errors import UnableToConvertCurrency, UnableToPostJournalEntry, UnableToReverseJournalEntry
-from o2c.ledger.models import AccountType, FiscalPeriod, JournalEntry, JournalLine
+from o2c.ledger.models import AccountType, FiscalPeriod, JournalEntry, JournalLine, LegalEntity
 from o2c.ledger.rules import LineIn
 from o2c.ledger.services import FxRateIn
 from tests.conftest import NOW
@@ -108,17 +108,22 @@ class TestReversal:
             )
 
 
+def draft_entry(entity: LegalEntity) -> JournalEntry:
+    """An entry written past the services, to test the database's own guards."""
+    return JournalEntry.objects.create(
+        entity=entity,
+        posting_date=date(2026, 3, 2),
+        description="x",
+        source_type="t",
+        idempotency_key="raw",
+        created_at=NOW,
+    )
+
+
 class TestDatabaseGuards:
     def test_an_unbalanced_entry_cannot_become_posted(self, entity):
         receivable = selectors.account_for(entity=entity, type=AccountType.RECEIVABLE)
-        entry = JournalEntry.objects.create(
-            entity=entity,
-            posting_date=date(2026, 3, 2),
-            description="x",
-            source_type="t",
-            idempotency_key="raw",
-            created_at=NOW,
-        )
+        entry = draft_entry(entity)
         JournalLine.objects.create(
             entry=entry, account=receivable, currency="EUR", debit_minor=5, functional_debit_minor=5
         )
@@ -139,14 +144,7 @@ class TestDatabaseGuards:
     )
     def test_the_database_refuses_to_post_what_the_rules_would_refuse(self, entity, lines, refusal):
         receivable = selectors.account_for(entity=entity, type=AccountType.RECEIVABLE)
-        entry = JournalEntry.objects.create(
-            entity=entity,
-            posting_date=date(2026, 3, 2),
-            description="x",
-            source_type="t",
-            idempotency_key="raw",
-            created_at=NOW,
-        )
+        entry = draft_entry(entity)
         for currency, debit, credit, functional_debit, functional_credit in lines:
             JournalLine.objects.create(
                 entry=entry,
@@ -182,14 +180,7 @@ class TestDatabaseGuards:
             )
 
     def test_a_line_with_two_sides_violates_a_constraint(self, entity):
-        entry = JournalEntry.objects.create(
-            entity=entity,
-            posting_date=date(2026, 3, 2),
-            description="x",
-            source_type="t",
-            idempotency_key="raw",
-            created_at=NOW,
-        )
+        entry = draft_entry(entity)
         receivable = selectors.account_for(entity=entity, type=AccountType.RECEIVABLE)
         with pytest.raises(DatabaseError), transaction.atomic():
             JournalLine.objects.create(

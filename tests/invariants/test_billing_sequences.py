@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from typing import Any
 from unittest import mock
 from zoneinfo import ZoneInfo
 
@@ -103,6 +104,18 @@ quantities = st.one_of(
 discounts = st.sampled_from([Decimal(0), Decimal(0), Decimal(10), Decimal("12.5"), Decimal("33.333")])
 offsets = st.integers(min_value=0, max_value=400)
 starts = st.integers(min_value=0, max_value=200)  # mostly in the first half: runs catch up on them
+# the strategies of a new subscription, shared by the state machine's first steps and its later rules
+METERED_SUBSCRIPTION: dict[str, Any] = {
+    "customers": st.sampled_from(CUSTOMERS),
+    "start": starts,
+    "end": st.none() | offsets,
+    "discount": discounts,
+}
+LICENSED_SUBSCRIPTION: dict[str, Any] = {
+    **METERED_SUBSCRIPTION,
+    "product": st.sampled_from(LICENSED),
+    "quantity": quantities,
+}
 
 
 # --- the oracle: what a period is worth, from the contract alone ------------------------------------
@@ -298,15 +311,7 @@ class BillingMachine(RuleBasedStateMachine):
     def _changed(self, number: str) -> None:
         self.dirty.add(number)
 
-    @initialize(
-        target=subscriptions,
-        product=st.sampled_from(LICENSED),
-        customers=st.sampled_from(CUSTOMERS),
-        quantity=quantities,
-        start=starts,
-        end=st.none() | offsets,
-        discount=discounts,
-    )
+    @initialize(target=subscriptions, **LICENSED_SUBSCRIPTION)
     def first_subscription(
         self,
         product: str,
@@ -318,27 +323,13 @@ class BillingMachine(RuleBasedStateMachine):
     ) -> str:
         return self._subscribe(product, customers, quantity, start, end, discount)
 
-    @initialize(
-        targets=(subscriptions, metered),
-        customers=st.sampled_from(CUSTOMERS),
-        start=starts,
-        end=st.none() | offsets,
-        discount=discounts,
-    )
+    @initialize(targets=(subscriptions, metered), **METERED_SUBSCRIPTION)
     def first_metered_subscription(
         self, customers: tuple[str, str], start: int, end: int | None, discount: Decimal
     ) -> str:
         return self._subscribe("API", customers, Decimal(1), start, end, discount)
 
-    @rule(
-        target=subscriptions,
-        product=st.sampled_from(LICENSED),
-        customers=st.sampled_from(CUSTOMERS),
-        quantity=quantities,
-        start=starts,
-        end=st.none() | offsets,
-        discount=discounts,
-    )
+    @rule(target=subscriptions, **LICENSED_SUBSCRIPTION)
     def subscribe(
         self,
         product: str,
@@ -350,13 +341,7 @@ class BillingMachine(RuleBasedStateMachine):
     ) -> str:
         return self._subscribe(product, customers, quantity, start, end, discount)
 
-    @rule(
-        targets=(subscriptions, metered),
-        customers=st.sampled_from(CUSTOMERS),
-        start=starts,
-        end=st.none() | offsets,
-        discount=discounts,
-    )
+    @rule(targets=(subscriptions, metered), **METERED_SUBSCRIPTION)
     def subscribe_to_metered(
         self, customers: tuple[str, str], start: int, end: int | None, discount: Decimal
     ) -> str:

@@ -13,7 +13,7 @@ advises to avoid when populating tables is replaced by set-based work of the sam
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import TracebackType
 
@@ -211,7 +211,7 @@ class BulkLoad:
       one sort per index instead of a b-tree descent per row and index, about four times cheaper for
       a table that doubles. On PostgreSQL that includes unique constraints no foreign key relies on:
       adding one again checks every row, old and new, and a duplicate fails the load. Other unique
-      indexes stay and check every row as always; so do the indexes whose first column is in `keep`.
+      indexes stay and check every row as always.
     - On PostgreSQL, when the session may set `session_replication_role` and every trigger on a table
       fires ALWAYS except its foreign-key triggers (the ledger's guards are ENABLE ALWAYS), rows written
       inside `writing(model)` skip only the per-row foreign-key checks (~10 µs a row and key at commit).
@@ -227,12 +227,9 @@ class BulkLoad:
         self,
         connection: BaseDatabaseWrapper,
         tables: Sequence[type[models.Model]],
-        *,
-        keep: Mapping[type[models.Model], Collection[str]] | None = None,
     ) -> None:
         self.connection = connection
         self.tables = list(tables)
-        self.keep = keep or {}
         self.indexes: list[str] = []  # the definitions of the dropped indexes, to build again
         self.replica: set[str] = set()  # tables whose rows skip the per-row foreign-key checks
         self.written: set[str] = set()  # ... and had rows written so
@@ -247,11 +244,9 @@ class BulkLoad:
                 names = ", ".join(self.connection.ops.quote_name(t._meta.db_table) for t in self.tables)
                 cursor.execute(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE")
             for table in self.tables:
-                keep = set(self.keep.get(table, ()))
-                for name, definition, first in self._secondary_indexes(cursor, table._meta.db_table):
-                    if first not in keep:
-                        self.indexes.append(definition)
-                        cursor.execute(f"DROP INDEX {name}")
+                for name, definition in self._secondary_indexes(cursor, table._meta.db_table):
+                    self.indexes.append(definition)
+                    cursor.execute(f"DROP INDEX {name}")
                 if postgresql:
                     unique = self._unique_constraints(cursor, table._meta.db_table)
                     if unique:  # no ALTER TABLE while rows written earlier await their checks
@@ -461,27 +456,22 @@ class BulkLoad:
             for name, definition in cursor.fetchall()
         ]
 
-    def _secondary_indexes(self, cursor: CursorWrapper, table: str) -> list[tuple[str, str, str]]:
-        """(name, definition, first column) of each index that is neither a primary key nor unique."""
+    def _secondary_indexes(self, cursor: CursorWrapper, table: str) -> list[tuple[str, str]]:
+        """(name, definition) of each index that is neither a primary key nor unique."""
         if self.connection.vendor == "postgresql":
             cursor.execute(
-                "SELECT x.indexrelid::regclass::text, pg_get_indexdef(x.indexrelid), "
-                "pg_get_indexdef(x.indexrelid, 1, false) FROM pg_index AS x "
+                "SELECT x.indexrelid::regclass::text, pg_get_indexdef(x.indexrelid) FROM pg_index AS x "
                 "WHERE x.indrelid = %s::regclass AND NOT x.indisprimary AND NOT x.indisunique "
                 "AND NOT x.indisexclusion AND x.indisvalid "
                 "AND NOT EXISTS (SELECT 1 FROM pg_constraint AS c WHERE c.conindid = x.indexrelid) "
                 "ORDER BY 1",
                 [table],
             )
-            return [(name, definition, first.strip('"')) for name, definition, first in cursor.fetchall()]
-        found = []
+            return [(name, definition) for name, definition in cursor.fetchall()]
         cursor.execute(f"PRAGMA index_list({self.connection.ops.quote_name(table)})")
         plain = [row[1] for row in cursor.fetchall() if not row[2] and row[3] == "c"]
+        found = []
         for name in sorted(plain):
             cursor.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = %s", [name])
-            definition = cursor.fetchone()[0]
-            cursor.execute(f"PRAGMA index_info({self.connection.ops.quote_name(name)})")
-            columns = sorted(cursor.fetchall())
-            first = columns[0][2] if columns else ""
-            found.append((self.connection.ops.quote_name(name), definition, first or ""))
+            found.append((self.connection.ops.quote_name(name), cursor.fetchone()[0]))
         return found
