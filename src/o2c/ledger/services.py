@@ -3,22 +3,31 @@
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from babel import Locale
 from dateutil.relativedelta import relativedelta
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
+from stdnum import get_cc_module
+from stdnum.exceptions import ValidationError as StdnumError
 
 from o2c.audit import services as audit_services
 from o2c.core.db import copy_from_stdin, copy_value
 from o2c.core.money import ensure_currency
 from o2c.ledger import rules, selectors, triggers
 from o2c.ledger.chart import STANDARD_CHART
-from o2c.ledger.errors import UnableToPostJournalEntry, UnableToReverseJournalEntry, UnableToSetUpEntity
+from o2c.ledger.errors import (
+    UnableToConvertCurrency,
+    UnableToPostJournalEntry,
+    UnableToReverseJournalEntry,
+    UnableToSetUpEntity,
+)
 from o2c.ledger.models import (
     Account,
     EntityGrant,
@@ -27,6 +36,7 @@ from o2c.ledger.models import (
     JournalEntry,
     JournalLine,
     LegalEntity,
+    TaxRegistration,
 )
 from o2c.ledger.rules import LineIn
 
@@ -67,42 +77,36 @@ def _prepare(
     fx_ids: frozenset[int],
     fx_account_id: int | None,
     *,
-    periods: dict[date, bool] | None = None,
-    rates: dict[tuple[str, date], Decimal] | None = None,
+    period_open: Callable[[date], bool],
+    rate_on: Callable[[str, date], Decimal],
     convert: bool = True,
 ) -> list[LineIn]:
     """Validate the entry and give its lines their functional amounts.
 
-    `periods` and `rates` are caches the set-based path shares between entries (posting date -> period
-    open; (currency, date) -> rate). With `convert=False` (entries in the functional currency, where
-    the rate is 1 and the functional amounts are the transaction amounts) only the checks run and the
-    lines come back as they are; the caller writes the functional amounts.
+    `period_open(day)` says whether the period of a posting date is open; `rate_on(currency, day)` gives
+    the rate into the functional currency. With `convert=False` (entries in the functional currency,
+    where the rate is 1 and the functional amounts are the transaction amounts) only the checks run and
+    the lines come back as they are; the caller writes the functional amounts.
     """
     rules.validate_lines(entry.lines, fx_account_ids=fx_ids)
-    is_open = periods.get(entry.posting_date) if periods is not None else None
-    if is_open is None:
-        period = selectors.period_for(entity=entity, on=entry.posting_date)
-        is_open = period is not None and period.status == FiscalPeriod.Status.OPEN
-        if periods is not None:
-            periods[entry.posting_date] = is_open
-    if not is_open:
+    if not period_open(entry.posting_date):
         raise UnableToPostJournalEntry(
             f"no open fiscal period for {entry.posting_date.isoformat()} in entity {entity.code}",
             code="period_closed",
         )
     if not convert:
         return list(entry.lines)
-    currency = entry.lines[0].currency
-    rate = rates.get((currency, entry.posting_date)) if rates is not None else None
-    if rate is None:
-        rate = selectors.fx_rate_on(
-            from_currency=currency, to_currency=entity.currency, on=entry.posting_date
-        )
-        if rates is not None:
-            rates[(currency, entry.posting_date)] = rate
     return rules.with_functional_amounts(
-        entry.lines, functional_currency=entity.currency, rate=rate, fx_account_id=fx_account_id
+        entry.lines,
+        functional_currency=entity.currency,
+        rate=rate_on(entry.lines[0].currency, entry.posting_date),
+        fx_account_id=fx_account_id,
     )
+
+
+def _period_open(entity: LegalEntity, day: date) -> bool:
+    period = selectors.period_for(entity=entity, on=day)
+    return period is not None and period.status == FiscalPeriod.Status.OPEN
 
 
 @transaction.atomic
@@ -125,7 +129,16 @@ def journal_entry_post(
         return existing
     entry_in = EntryIn(posting_date, description, source_type, source_id, idempotency_key, lines)
     fx_ids = selectors.fx_account_ids(entity=entity)
-    prepared = _prepare(entity, entry_in, fx_ids, min(fx_ids) if fx_ids else None)
+    prepared = _prepare(
+        entity,
+        entry_in,
+        fx_ids,
+        min(fx_ids) if fx_ids else None,
+        period_open=lambda day: _period_open(entity, day),
+        rate_on=lambda currency, day: selectors.fx_rate_on(
+            from_currency=currency, to_currency=entity.currency, on=day
+        ),
+    )
     entry = JournalEntry.objects.create(
         entity=entity,
         posting_date=posting_date,
@@ -146,131 +159,17 @@ def journal_entry_post(
 def journal_entries_post_bulk(
     *, entity: LegalEntity, entries: Sequence[EntryIn], now: datetime, created_by_id: int | None = None
 ) -> list[JournalEntry]:
-    """Set-based posting for imports: the same rules and triggers, a few statements per batch.
-
-    The caller holds the transaction. Entries whose idempotency key exists already are skipped.
-    As everywhere, entries are inserted as drafts, then their lines, then they are set to posted,
-    which the database's trigger allows only for a balanced entry. The lines go in as one COPY on
-    PostgreSQL and one prepared INSERT over all rows on SQLite (a model instance per line would
-    cost more than the database's work for it).
-    """
-    keys = [entry.idempotency_key for entry in entries]
-    existing: set[str] = set()
-    for start in range(0, len(keys), 5000):
-        existing.update(
-            JournalEntry.objects.filter(idempotency_key__in=keys[start : start + 5000]).values_list(
-                "idempotency_key", flat=True
-            )
-        )
-    todo = [entry for entry in entries if entry.idempotency_key not in existing]
-    if not todo:
-        return []
-    fx_ids = selectors.fx_account_ids(entity=entity)
-    fx_account_id = min(fx_ids) if fx_ids else None
-    # what `selectors.period_for` and `selectors.fx_rate_on` would answer for each posting date, read in
-    # a few queries; dates these cannot answer (an inverse rate, no rate at all) go to the selectors
-    periods: dict[date, bool] = {}
-    dates = {entry.posting_date for entry in todo}
-    known = list(
-        FiscalPeriod.objects.filter(entity=entity)
-        .order_by("pk")
-        .values_list("start_date", "end_date", "status")
+    """Set-based posting for imports: `BulkPosting`'s three steps in one go."""
+    posting = BulkPosting(
+        entity=entity,
+        needs={(entry.posting_date, entry.lines[0].currency) for entry in entries if entry.lines},
     )
-    for day in dates:
-        found = next((status for start, end, status in known if start <= day <= end), None)
-        if found is not None:
-            periods[day] = found == FiscalPeriod.Status.OPEN
-    rates: dict[tuple[str, date], Decimal] = {}
-    foreign: dict[str, set[date]] = {}
-    for entry in todo:
-        if entry.lines and entry.lines[0].currency != entity.currency:
-            foreign.setdefault(entry.lines[0].currency, set()).add(entry.posting_date)
-    for currency, days in foreign.items():
-        series = list(
-            FxRate.objects.filter(from_currency=currency, to_currency=entity.currency)
-            .filter(rate_date__lte=max(days))
-            .order_by("rate_date")
-            .values_list("rate_date", "rate")
-        )
-        on = [rate_date for rate_date, _ in series]
-        for day in days:
-            position = bisect_right(on, day)
-            if position:
-                rates[(currency, day)] = series[position - 1][1]
-    prepared = [
-        _prepare(
-            entity,
-            entry,
-            fx_ids,
-            fx_account_id,
-            periods=periods,
-            rates=rates,
-            convert=entry.lines[0].currency != entity.currency,
-        )
-        for entry in todo
-    ]
-    rows = JournalEntry.objects.bulk_create(
-        [
-            JournalEntry(
-                entity=entity,
-                posting_date=entry.posting_date,
-                description=entry.description[:200],
-                source_type=entry.source_type,
-                source_id=entry.source_id,
-                idempotency_key=entry.idempotency_key,
-                created_at=now,
-                created_by_id=created_by_id,
-            )
-            for entry in todo
-        ]
-    )
-    if any(row.pk is None for row in rows):  # backends without RETURNING
-        by_key = dict(
-            JournalEntry.objects.filter(idempotency_key__in=[e.idempotency_key for e in todo]).values_list(
-                "idempotency_key", "pk"
-            )
-        )
-        for row in rows:
-            row.pk = by_key[row.idempotency_key]
-    fx_rate = JournalLine._meta.get_field("fx_rate")
-    rates_prepared: dict[Decimal, str] = {}
-
-    def prepared_rate(rate: Decimal) -> str:
-        """The rate as text, as the drivers' adapters would send it (both send a Decimal as str)."""
-        found = rates_prepared.get(rate)
-        if found is None:
-            found = rates_prepared[rate] = str(fx_rate.get_db_prep_save(rate, connection))
-        return found
-
-    one = prepared_rate(Decimal(1))
-    functional = entity.currency
-
-    def line_rows() -> Iterator[tuple[int, Sequence[LineIn], str | None]]:
-        """Per entry: its id, its lines, and "1" as text where its functional amounts are its amounts
-        (an entry in the functional currency), else None (each line has its rate and amounts)."""
-        for row, lines in zip(rows, prepared, strict=True):
-            yield row.pk, lines, one if lines[0].currency == functional else None
-
-    count = sum(len(lines) for lines in prepared)
-    if count >= _BULK_LINES:  # the lines' indexes are built again before the entries are posted,
-        # whose guard reads the lines by entry
-        load = triggers.BulkLoad(connection, [JournalLine])
-        with load, load.writing(JournalLine):
-            _insert_lines(line_rows(), prepared_rate)
-    else:
-        _insert_lines(line_rows(), prepared_rate)
-    ids = [row.pk for row in rows]
-    for start in range(0, len(ids), 5000):
-        JournalEntry.objects.filter(pk__in=ids[start : start + 5000]).update(
-            status=JournalEntry.Status.POSTED
-        )
-    for row in rows:
-        row.status = JournalEntry.Status.POSTED
-    return rows
+    posting.prepare(entries)
+    return posting.write(now=now, created_by_id=created_by_id)
 
 
+# the entry id comes last: `BulkPosting.prepare` builds the lines' COPY text before the entries have ids
 _LINE_COLUMNS = (
-    "entry_id",
     "account_id",
     "currency",
     "debit_minor",
@@ -281,7 +180,229 @@ _LINE_COLUMNS = (
     "customer_id",
     "document_id",
     "memo",
+    "entry_id",
 )
+
+
+class BulkPosting:
+    """Set-based posting for imports: the same rules and triggers as `journal_entry_post`, a few
+    statements per batch, in three steps so that a caller can keep the database busy meanwhile.
+
+    - `BulkPosting(entity=..., needs=...)` reads what the checks need (periods, FX rates, FX accounts)
+      for the (posting date, transaction currency) pairs of the entries to come.
+    - `prepare(entries)` is Python only and never asks the database: each entry is checked by the
+      ledger's rules and given its functional amounts, and its lines are made ready for the database
+      (COPY text on PostgreSQL). A caller may run it while a second thread writes other rows on the
+      same connection (`core.db.running_alongside`).
+    - `write(now=...)` skips entries whose idempotency key exists already, inserts the rest as drafts,
+      then their lines, then sets them to posted, which the database's trigger allows only for a
+      balanced entry. The lines go in as one COPY on PostgreSQL and one prepared INSERT over all rows
+      on SQLite (a model instance per line would cost more than the database's work for it).
+
+    The caller holds the transaction.
+    """
+
+    def __init__(self, *, entity: LegalEntity, needs: Iterable[tuple[date, str]]) -> None:
+        self.entity = entity
+        self.fx_ids = selectors.fx_account_ids(entity=entity)
+        self.fx_account_id = min(self.fx_ids) if self.fx_ids else None
+        self.postgresql = connection.vendor == "postgresql"
+        needed = set(needs)
+        known = list(
+            FiscalPeriod.objects.filter(entity=entity)
+            .order_by("pk")
+            .values_list("start_date", "end_date", "status")
+        )
+        self.open_on = {
+            day: next((status for start, end, status in known if start <= day <= end), None)
+            == FiscalPeriod.Status.OPEN
+            for day in {day for day, _ in needed}
+        }
+        # the rate of each foreign pair, or the error its lookup gave (raised if an entry needs it)
+        self.rates: dict[tuple[str, date], Decimal | UnableToConvertCurrency] = {}
+        foreign: dict[str, set[date]] = defaultdict(set)
+        for day, currency in needed:
+            if currency != entity.currency:
+                foreign[currency].add(day)
+        for currency, days in foreign.items():
+            series = list(
+                FxRate.objects.filter(from_currency=currency, to_currency=entity.currency)
+                .filter(rate_date__lte=max(days))
+                .order_by("rate_date")
+                .values_list("rate_date", "rate")
+            )
+            on = [rate_date for rate_date, _ in series]
+            for day in days:
+                position = bisect_right(on, day)
+                if position:
+                    self.rates[(currency, day)] = series[position - 1][1]
+                    continue
+                try:  # an inverse rate, or none at all
+                    self.rates[(currency, day)] = selectors.fx_rate_on(
+                        from_currency=currency, to_currency=entity.currency, on=day
+                    )
+                except UnableToConvertCurrency as error:
+                    self.rates[(currency, day)] = error
+        self.fx_rate_field = JournalLine._meta.get_field("fx_rate")
+        self.rate_texts: dict[Decimal, str] = {}
+        self.one = self._rate_text(Decimal(1))
+        # per entry to write: its fields, its line count and its lines (COPY text without the entry id
+        # on PostgreSQL, the checked lines on SQLite)
+        self.entries: list[tuple[date, str, str, int | None, str]] = []
+        self.line_counts: list[int] = []
+        self.copy_text: list[str] = []
+        self.lines: list[tuple[Sequence[LineIn], str | None]] = []
+
+    def _rate_text(self, rate: Decimal) -> str:
+        """A rate as text, as the drivers' adapters would send it (both send a Decimal as str)."""
+        found = self.rate_texts.get(rate)
+        if found is None:
+            found = self.rate_texts[rate] = str(self.fx_rate_field.get_db_prep_save(rate, connection))
+        return found
+
+    def _period_open(self, day: date) -> bool:
+        return self.open_on[day]  # a KeyError: the pair was not named in `needs`
+
+    def _rate(self, currency: str, day: date) -> Decimal:
+        rate = self.rates[(currency, day)]
+        if isinstance(rate, UnableToConvertCurrency):
+            raise rate
+        return rate
+
+    def prepare(self, entries: Iterable[EntryIn]) -> None:
+        functional = self.entity.currency
+        for entry in entries:
+            convert = bool(entry.lines) and entry.lines[0].currency != functional
+            lines = _prepare(
+                self.entity,
+                entry,
+                self.fx_ids,
+                self.fx_account_id,
+                period_open=self._period_open,
+                rate_on=self._rate,
+                convert=convert,
+            )
+            one = None if convert else self.one  # functional amounts equal the amounts
+            self.entries.append(
+                (
+                    entry.posting_date,
+                    entry.description[:200],
+                    entry.source_type,
+                    entry.source_id,
+                    entry.idempotency_key,
+                )
+            )
+            self.line_counts.append(len(lines))
+            if self.postgresql:
+                self.copy_text.append(self._copy_text(lines, one))
+            else:
+                self.lines.append((lines, one))
+
+    def _copy_text(self, lines: Sequence[LineIn], one: str | None) -> str:
+        """The lines in COPY text, each ending where its entry id goes: one `\\n` per line, since an
+        escaped value never holds one (see `write`). A line that names its customer and document,
+        without a memo, is one f-string; any other line is built value by value."""
+        text = []
+        for account, currency, debit, credit, customer, document, memo, f_debit, f_credit, rate in lines:
+            if one is not None:
+                f_debit, f_credit, rate_text = debit, credit, one
+            else:
+                rate_text = self._rate_text(rate)
+            if customer is None or document is None or memo or not currency.isalpha():
+                values = (account, currency, debit, credit, f_debit, f_credit, rate_text, customer, document)
+                text.append("\t".join(map(copy_value, (*values, memo[:200]))) + "\t")
+            else:
+                text.append(
+                    f"{account}\t{currency}\t{debit}\t{credit}\t{f_debit}\t{f_credit}"
+                    f"\t{rate_text}\t{customer}\t{document}\t\t"
+                )
+        return "\n".join(text) + "\n"
+
+    def write(self, *, now: datetime, created_by_id: int | None = None) -> list[JournalEntry]:
+        keys = [key for *_, key in self.entries]
+        existing: set[str] = set()
+        for start in range(0, len(keys), 5000):
+            existing.update(
+                JournalEntry.objects.filter(idempotency_key__in=keys[start : start + 5000]).values_list(
+                    "idempotency_key", flat=True
+                )
+            )
+        todo = [position for position, key in enumerate(keys) if key not in existing]
+        if not todo:
+            return []
+        rows = JournalEntry.objects.bulk_create(
+            [
+                JournalEntry(
+                    entity=self.entity,
+                    posting_date=posting_date,
+                    description=description,
+                    source_type=source_type,
+                    source_id=source_id,
+                    idempotency_key=key,
+                    created_at=now,
+                    created_by_id=created_by_id,
+                )
+                for posting_date, description, source_type, source_id, key in map(
+                    self.entries.__getitem__, todo
+                )
+            ]
+        )
+        if any(row.pk is None for row in rows):  # backends without RETURNING
+            by_key = dict(
+                JournalEntry.objects.filter(
+                    idempotency_key__in=[row.idempotency_key for row in rows]
+                ).values_list("idempotency_key", "pk")
+            )
+            for row in rows:
+                row.pk = by_key[row.idempotency_key]
+        if sum(self.line_counts[position] for position in todo) >= _BULK_LINES:
+            # the lines' indexes are built again before the entries are posted, whose guard reads the
+            # lines by entry
+            load = triggers.BulkLoad(connection, [JournalLine])
+            with load, load.writing(JournalLine):
+                self._insert_lines(todo, rows)
+        else:
+            self._insert_lines(todo, rows)
+        ids = [row.pk for row in rows]
+        for start in range(0, len(ids), 5000):
+            JournalEntry.objects.filter(pk__in=ids[start : start + 5000]).update(
+                status=JournalEntry.Status.POSTED
+            )
+        for row in rows:
+            row.status = JournalEntry.Status.POSTED
+        return rows
+
+    def _insert_lines(self, todo: Sequence[int], rows: Sequence[JournalEntry]) -> None:
+        table = JournalLine._meta.db_table
+        if self.postgresql:
+            with copy_from_stdin(connection, table, _LINE_COLUMNS) as write:
+                text: list[str] = []
+                size = 0
+                for position, row in zip(todo, rows, strict=True):
+                    # each line's `\n` becomes its entry id and the `\n`
+                    chunk = self.copy_text[position].replace("\n", f"{row.pk}\n")
+                    text.append(chunk)
+                    size += len(chunk)
+                    if size >= 1 << 20:
+                        write("".join(text))
+                        text.clear()
+                        size = 0
+                if text:
+                    write("".join(text))
+            return
+        cursor = connection.connection.cursor()
+        try:
+            cursor.executemany(
+                f"INSERT INTO {table} ({', '.join(_LINE_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(_LINE_COLUMNS))})",
+                (
+                    values
+                    for position, row in zip(todo, rows, strict=True)
+                    for values in _line_values(row.pk, *self.lines[position], self._rate_text)
+                ),
+            )
+        finally:
+            cursor.close()
 
 
 def _line_values(
@@ -290,7 +411,6 @@ def _line_values(
     """The values of `_LINE_COLUMNS` for each line of an entry."""
     for account, currency, debit, credit, customer, document, memo, f_debit, f_credit, rate in lines:
         yield (
-            entry_id,
             account,
             currency,
             debit,
@@ -301,59 +421,8 @@ def _line_values(
             customer,
             document,
             memo[:200],
+            entry_id,
         )
-
-
-def _insert_lines(
-    entries: Iterable[tuple[int, Sequence[LineIn], str | None]], rate_text: Callable[[Decimal], str]
-) -> None:
-    """One COPY on PostgreSQL, one prepared INSERT over all rows on SQLite. For COPY the text is built
-    here (psycopg's write_row costs ~1 µs a value): a line of an entry in the functional currency that
-    names its customer and document, without a memo, by one f-string; any other line value by value."""
-    raw = connection.connection
-    table, names = JournalLine._meta.db_table, ", ".join(_LINE_COLUMNS)
-    if connection.vendor != "postgresql":
-        cursor = raw.cursor()
-        try:
-            cursor.executemany(
-                f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(_LINE_COLUMNS))})",
-                (
-                    values
-                    for entry_id, lines, one in entries
-                    for values in _line_values(entry_id, lines, one, rate_text)
-                ),
-            )
-        finally:
-            cursor.close()
-        return
-    with copy_from_stdin(connection, table, _LINE_COLUMNS) as write:
-        text: list[str] = []
-        for entry_id, lines, one in entries:
-            if not lines[0].currency.isalpha():  # a value to escape
-                text.extend(
-                    "\t".join(map(copy_value, values)) + "\n"
-                    for values in _line_values(entry_id, lines, one, rate_text)
-                )
-                continue
-            prefix = f"{entry_id}\t"
-            for account, currency, debit, credit, customer, document, memo, f_debit, f_credit, rate in lines:
-                if one is not None:
-                    f_debit, f_credit, rate_value = debit, credit, one
-                else:
-                    rate_value = rate_text(rate)
-                if customer is None or document is None or memo:
-                    values = (entry_id, account, currency, debit, credit, f_debit, f_credit, rate_value)
-                    text.append("\t".join(map(copy_value, (*values, customer, document, memo[:200]))) + "\n")
-                else:
-                    text.append(
-                        f"{prefix}{account}\t{currency}\t{debit}\t{credit}\t{f_debit}\t{f_credit}"
-                        f"\t{rate_value}\t{customer}\t{document}\t\n"
-                    )
-            if len(text) >= 20_000:
-                write("".join(text))
-                text.clear()
-        if text:
-            write("".join(text))
 
 
 @transaction.atomic

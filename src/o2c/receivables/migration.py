@@ -533,6 +533,12 @@ def open_items_import(
     receivable_id = ledger_selectors.account_id_for(entity=entity, type=AccountType.RECEIVABLE)
     clearing_id = ledger_selectors.account_id_for(entity=entity, type=AccountType.CLEARING)
     series = _series_ids(entity, todo)
+    # what the ledger's checks need is read now: the connection is busy while they run
+    posting = ledger_services.BulkPosting(
+        entity=entity,
+        needs={(item.issue_date, item.currency) for item in todo}
+        | {(item.paid_date, item.currency) for item in todo if item.paid_date},
+    )
     with _large_page_cache(), bulk or nullcontext():
         ids = _reserve_ids(Document, len(todo), locked=bulk is not None)
         clock.lap("periods opened, ids reserved")
@@ -547,18 +553,17 @@ def open_items_import(
                 bulk.finish()
             steps.to(0.5)
 
-        # the database writes the items while Python builds the journal entries (ids are reserved)
+        # the database writes the items while Python builds and checks the journal entries (the
+        # documents' ids are reserved)
         with running_alongside(db, write_items):
             entries = _ledger_entries(todo, ids, customers, receivable_id, clearing_id)
             clock.lap("journal entries built (the items being written meanwhile)")
+            posting.prepare(entries)
+            del entries
+            clock.lap("journal entries checked (the items being written meanwhile)")
         clock.lap("documents and allocations written, indexes built, foreign keys checked")
         steps.to(0.6)
-        entries_posted = len(
-            ledger_services.journal_entries_post_bulk(
-                entity=entity, entries=entries, now=now, created_by_id=actor_id
-            )
-        )
-        del entries
+        entries_posted = len(posting.write(now=now, created_by_id=actor_id))
         clock.lap("ledger posted")
     steps.to(1)
     # only numbers shaped like a native series can move its counter

@@ -73,6 +73,25 @@ def read_rows(path: Path, *, required: tuple[str, ...]) -> Iterator[Row]:
 def read_table(path: Path, *, required: tuple[str, ...]) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
     """The header and the data rows as (row number, cells), with the checks of `read_rows`; for importers
     that read large files column by position (a `Row` per record costs more than parsing the record)."""
+    header, blocks = read_blocks(path, required=required)
+    name, width = str(path), len(header)
+    return header, (record for block in blocks for record in records(block, file=name, width=width))
+
+
+@dataclass(frozen=True)
+class Block:
+    """Consecutive records as the CSV reader gives them, not checked yet; `first` is the number of the
+    first (the header is row 0)."""
+
+    first: int
+    rows: list[list[str]]
+
+
+def read_blocks(
+    path: Path, *, required: tuple[str, ...], size: int = 50_000
+) -> tuple[list[str], Iterator[Block]]:
+    """The header and the records in blocks of `size`, for importers that check a million rows a column
+    at a time; `records(block)` gives a block's rows with the checks of `read_rows`, a row at a time."""
     name = str(path)
     try:
         raw = path.read_bytes()
@@ -102,7 +121,7 @@ def read_table(path: Path, *, required: tuple[str, ...]) -> tuple[list[str], Ite
             file=name,
             code="missing_column",
         )
-    return header, _records(reader, name, len(header))
+    return header, _blocks(reader, name, size)
 
 
 def _lines(text: str) -> Iterable[str]:
@@ -119,21 +138,34 @@ _LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+\Z")
 _OTHER_BREAKS = "\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 
 
-def _records(reader: Iterator[list[str]], name: str, width: int) -> Iterator[tuple[int, list[str]]]:
-    number = 0
+def _blocks(reader: Iterator[list[str]], name: str, size: int) -> Iterator[Block]:
+    first, rows = 1, []
+    failure = None
     try:
-        for number, cells in enumerate(reader, start=1):
-            joined = "".join(cells)
-            if not joined or joined.isspace():
-                continue
-            if len(cells) > width:
-                extra = cells[width:]
-                if any(cell.strip() for cell in extra):
-                    raise InputError(
-                        f"has {len(cells)} fields but the header has {width}", file=name, row=number
-                    )
-            if len(joined) > MAX_FIELD and max(map(len, cells)) > MAX_FIELD:
-                raise InputError(f"a field is longer than {MAX_FIELD} characters", file=name, row=number)
-            yield number, cells
+        for cells in reader:
+            rows.append(cells)
+            if len(rows) == size:
+                yield Block(first, rows)
+                first, rows = first + size, []
     except csv.Error as error:
-        raise InputError(f"is not valid CSV ({error})", file=name, row=number + 1) from None
+        failure = InputError(f"is not valid CSV ({error})", file=name, row=first + len(rows))
+    if rows:  # the rows before a broken one come first: an earlier row's error takes precedence
+        yield Block(first, rows)
+    if failure is not None:
+        raise failure
+
+
+def records(block: Block, *, file: str, width: int) -> Iterator[tuple[int, list[str]]]:
+    """The block's rows as (row number, cells): blank rows skipped, a row with more values than the
+    header or an overlong field refused."""
+    for number, cells in enumerate(block.rows, start=block.first):
+        joined = "".join(cells)
+        if not joined or joined.isspace():
+            continue
+        if len(cells) > width:
+            extra = cells[width:]
+            if any(cell.strip() for cell in extra):
+                raise InputError(f"has {len(cells)} fields but the header has {width}", file=file, row=number)
+        if len(joined) > MAX_FIELD and max(map(len, cells)) > MAX_FIELD:
+            raise InputError(f"a field is longer than {MAX_FIELD} characters", file=file, row=number)
+        yield number, cells

@@ -6,6 +6,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
+from itertools import compress, repeat
+from operator import ge, le, mul
 from pathlib import Path
 
 from django.contrib.auth.models import User
@@ -22,7 +25,7 @@ from o2c.ledger.models import LegalEntity
 from o2c.ledger.services import FxRateIn
 from o2c.receivables import migration
 from o2c.receivables.migration import OpenItemIn
-from o2c.workspace.csvfiles import Row, read_rows, read_table
+from o2c.workspace.csvfiles import MAX_FIELD, Block, Row, read_blocks, read_rows, records
 
 CUSTOMER_COLUMNS = (
     "customer_number",
@@ -236,15 +239,20 @@ def _open_item(row: Row, resolve: _EntityResolver) -> tuple[LegalEntity, OpenIte
 _PLAIN_AMOUNT = re.compile(r"(-?)(\d{1,15})(?:\.(\d+))?")
 
 
+READ_BLOCK = 50_000  # rows checked a column at a time (`_PlainBlocks`)
+
+
 def read_open_items(
     path: Path, *, entity_code: str | None
 ) -> dict[int, tuple[LegalEntity, list[OpenItemIn]]]:
-    """Open items per entity. A million rows are common here, so the plain shape of a row (no entity
-    column, known currency, `-123.45` amounts, ISO dates) is read by position, inline; anything else,
-    and every refusal, goes through `_open_item`, which names the row and column."""
+    """Open items per entity. A million rows are common here, so a block of rows of the plain shape (no
+    entity column, known currencies of one precision, `-123.45` amounts, ISO dates) is checked a
+    column at a time (`_plain_block`); a row of any other block is read by position, inline, when it
+    has the plain shape, and anything else, and every refusal, goes through `_open_item`, which
+    names the row and column."""
     resolve = _EntityResolver(entity_code)
     per_entity: dict[int, tuple[LegalEntity, list[OpenItemIn]]] = {}
-    header, records = read_table(path, required=INVOICE_REQUIRED)
+    header, blocks = read_blocks(path, required=INVOICE_REQUIRED, size=READ_BLOCK)
     name = str(path)
     width = len(header)
     at = {
@@ -259,56 +267,174 @@ def read_open_items(
     decimals: dict[str, int] = {}  # currency cell -> minor digits, once the slow path accepted it
     dates: dict[str, date] = {}
     shared: dict[str, str] = {}  # one string per customer number
-    for number, cells in records:
-        if len(cells) >= width and (i_entity is None or not cells[i_entity]):
-            currency = cells[i_currency]
-            digits = decimals.get(currency)
-            if digits is not None:
-                amount = _plain_minor(cells[i_amount], digits)
-                open_amount = _plain_minor(cells[i_open], digits)
-                issue_date = dates.get(cells[i_issue]) or _date(dates, cells[i_issue])
-                due_date = dates.get(cells[i_due]) or _date(dates, cells[i_due])
-                paid_text = cells[i_paid] if i_paid is not None else ""
-                paid_date = (dates.get(paid_text) or _date(dates, paid_text)) if paid_text else None
-                invoice_number = cells[i_number].strip()
-                customer = cells[i_customer].strip()
-                if (
-                    amount  # neither None nor zero
-                    and open_amount is not None
-                    and (0 <= open_amount <= amount if amount > 0 else amount <= open_amount <= 0)
-                    and issue_date is not None
-                    and due_date is not None
-                    and due_date >= issue_date
-                    and (not paid_text or (paid_date is not None and paid_date >= issue_date))
-                    and invoice_number
-                    and customer
-                ):
-                    append(
-                        OpenItemIn(
-                            number,
-                            invoice_number,
-                            shared.setdefault(customer, customer),
-                            issue_date,
-                            due_date,
-                            currency,
-                            amount,
-                            open_amount,
-                            cells[i_po].strip() if i_po is not None else "",
-                            paid_date,
+    plain = _PlainBlocks(at, width, decimals, dates, shared)
+    for block in blocks:
+        items = plain.items(block)
+        if items is not None:
+            default_items.extend(items)
+            continue
+        for number, cells in records(block, file=name, width=width):
+            if len(cells) >= width and (i_entity is None or not cells[i_entity]):
+                currency = cells[i_currency]
+                digits = decimals.get(currency)
+                if digits is not None:
+                    amount = _plain_minor(cells[i_amount], digits)
+                    open_amount = _plain_minor(cells[i_open], digits)
+                    issue_date = dates.get(cells[i_issue]) or _date(dates, cells[i_issue])
+                    due_date = dates.get(cells[i_due]) or _date(dates, cells[i_due])
+                    paid_text = cells[i_paid] if i_paid is not None else ""
+                    paid_date = (dates.get(paid_text) or _date(dates, paid_text)) if paid_text else None
+                    invoice_number = cells[i_number].strip()
+                    customer = cells[i_customer].strip()
+                    if (
+                        amount  # neither None nor zero
+                        and open_amount is not None
+                        and (0 <= open_amount <= amount if amount > 0 else amount <= open_amount <= 0)
+                        and issue_date is not None
+                        and due_date is not None
+                        and due_date >= issue_date
+                        and (not paid_text or (paid_date is not None and paid_date >= issue_date))
+                        and invoice_number
+                        and customer
+                    ):
+                        append(
+                            OpenItemIn(
+                                number,
+                                invoice_number,
+                                shared.setdefault(customer, customer),
+                                issue_date,
+                                due_date,
+                                currency,
+                                amount,
+                                open_amount,
+                                cells[i_po].strip() if i_po is not None else "",
+                                paid_date,
+                            )
                         )
-                    )
-                    continue
-        # an unusual spelling, or a refusal with its reason
-        row = Row(file=name, number=number, values=dict(zip(header, cells, strict=False)))
-        entity, item = _open_item(row, resolve)
-        per_entity.setdefault(entity.pk, (entity, []))[1].append(item)
-        if entity is resolve.default and item.currency == row.values.get("currency"):
-            decimals.setdefault(item.currency, currency_decimals(item.currency))
+                        continue
+            # an unusual spelling, or a refusal with its reason
+            row = Row(file=name, number=number, values=dict(zip(header, cells, strict=False)))
+            entity, item = _open_item(row, resolve)
+            per_entity.setdefault(entity.pk, (entity, []))[1].append(item)
+            if entity is resolve.default and item.currency == row.values.get("currency"):
+                decimals.setdefault(item.currency, currency_decimals(item.currency))
     if not default_items:
         del per_entity[resolve.default.pk]
     if not per_entity:
         raise InputError("the file has a header but no invoices", file=str(path), code="empty_file")
     return per_entity
+
+
+class _PlainBlocks:
+    """Open items from a block whose every row has the plain shape, checked a column at a time by the
+    interpreter's C loops (`map`, `all`, one regular expression over a column): a fifth of the cost of
+    a row at a time. The checks are those of the inline path of `read_open_items`; a block that fails
+    any of them gives None and is read a row at a time, which finds and names the first bad row."""
+
+    def __init__(
+        self,
+        at: dict[str, int],
+        width: int,
+        decimals: dict[str, int],
+        dates: dict[str, date],
+        shared: dict[str, str],
+    ) -> None:
+        self.at, self.width = at, width
+        checked = {at[column] for column in ("currency", "amount", "open_amount", "issue_date", "due_date")}
+        checked |= {at[column] for column in ("paid_date", "entity") if column in at}
+        self.free_text = [position for position in range(width) if position not in checked]
+        self.decimals, self.dates, self.shared = decimals, dates, shared  # shared with the slow path
+
+    def items(self, block: Block) -> list[OpenItemIn] | None:
+        rows, at = block.rows, self.at
+        if set(map(len, rows)) != {self.width}:  # a blank, short or long row
+            return None
+        columns = list(zip(*rows, strict=True))
+        if max(max(map(len, columns[position])) for position in self.free_text) > MAX_FIELD:
+            return None  # the other columns are held to shapes far shorter
+        if "entity" in at and any(columns[at["entity"]]):
+            return None
+        currencies = set(columns[at["currency"]])
+        if not currencies <= self.decimals.keys():  # a currency the slow path has not accepted yet
+            return None
+        digits = {self.decimals[currency] for currency in currencies}
+        if len(digits) != 1 or not (places := digits.pop()):
+            return None
+        amounts = self._minor(columns[at["amount"]], places)
+        opens = self._minor(columns[at["open_amount"]], places)
+        issue = self._dates(columns[at["issue_date"]])
+        due = self._dates(columns[at["due_date"]])
+        paid: list[date | None] | None = [None] * len(rows)
+        if "paid_date" in at:
+            paid = self._optional_dates(columns[at["paid_date"]])
+        if amounts is None or opens is None or issue is None or due is None or paid is None:
+            return None
+        numbers = list(map(str.strip, columns[at["invoice_number"]]))
+        customers = list(map(str.strip, columns[at["customer_number"]]))
+        if not (
+            all(amounts)  # an open item has an amount
+            and all(map(ge, map(mul, amounts, opens), repeat(0)))  # the open amount has its sign ...
+            and all(map(le, map(abs, opens), map(abs, amounts)))  # ... and is not more
+            and all(map(le, issue, due))
+            and all(map(le, compress(issue, paid), filter(None, paid)))
+            and all(numbers)
+            and all(customers)
+        ):
+            return None
+        canonical = {currency: currency for currency in currencies}
+        return list(
+            map(
+                tuple.__new__,  # as `OpenItemIn._make` does, without a Python call per row
+                repeat(OpenItemIn),
+                zip(
+                    range(block.first, block.first + len(rows)),
+                    numbers,
+                    map(self.shared.setdefault, customers, customers),
+                    issue,
+                    due,
+                    map(canonical.__getitem__, columns[at["currency"]]),
+                    amounts,
+                    opens,
+                    map(str.strip, columns[at["po_number"]]) if "po_number" in at else repeat(""),
+                    paid,
+                    strict=False,  # `repeat` has no end
+                ),
+            )
+        )
+
+    @staticmethod
+    def _minor(column: tuple[str, ...], places: int) -> list[int] | None:
+        """`-123.45` amounts in minor units, or None if any has another shape."""
+        text = "\n".join(column)
+        if not _plain_amounts(places).fullmatch(text):
+            return None
+        amounts = list(map(int, text.replace(".", "").split("\n")))
+        return amounts if len(amounts) == len(column) else None  # a value held a line break
+
+    def _dates(self, column: tuple[str, ...]) -> list[date] | None:
+        """ISO dates, or None if any is not one."""
+        if not self._parsed(column):
+            return None
+        return list(map(self.dates.__getitem__, column))
+
+    def _optional_dates(self, column: tuple[str, ...]) -> list[date | None] | None:
+        """ISO dates or empty cells (None), or None if any is neither."""
+        if not self._parsed(column, optional=True):
+            return None
+        return list(map(self.dates.get, column))  # "" is never a key
+
+    def _parsed(self, column: tuple[str, ...], *, optional: bool = False) -> bool:
+        """Whether every distinct text of the column is a date (remembered in `dates`)."""
+        for text in set(column).difference(self.dates):
+            if not (optional and text == "") and _date(self.dates, text) is None:
+                return False
+        return True
+
+
+@cache
+def _plain_amounts(places: int) -> re.Pattern[str]:
+    """Amounts with up to 15 integer digits and exactly `places` decimals, one per line."""
+    return re.compile(rf"-?[0-9]{{1,15}}\.[0-9]{{{places}}}(?:\n-?[0-9]{{1,15}}\.[0-9]{{{places}}})*")
 
 
 def _date(seen: dict[str, date], text: str) -> date | None:
