@@ -29,14 +29,15 @@ def validate_lines(lines: Sequence[LineIn], *, fx_account_ids: frozenset[int] = 
     """Two or more lines, one positive side each, one transaction currency, debits equal credits."""
     if len(lines) < 2:
         raise UnableToPostJournalEntry("a journal entry needs at least two lines", code="too_few_lines")
-    currencies = {line.currency for line in lines}
-    if len(currencies) != 1:
-        raise UnableToPostJournalEntry(
-            f"a journal entry has one transaction currency, not {', '.join(sorted(currencies))}",
-            code="mixed_currencies",
-        )
+    currency = lines[0].currency
     debits = credits = 0
-    for account_id, _, debit, credit, *_ in lines:
+    for account_id, line_currency, debit, credit, _, _, _, _, _, _ in lines:  # no `*rest`: a list a line
+        if line_currency != currency:
+            currencies = sorted({line.currency for line in lines})
+            raise UnableToPostJournalEntry(
+                f"a journal entry has one transaction currency, not {', '.join(currencies)}",
+                code="mixed_currencies",
+            )
         if debit < 0 or credit < 0:
             raise UnableToPostJournalEntry("line amounts are never negative", code="negative_amount")
         if debit and credit:

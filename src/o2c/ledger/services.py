@@ -302,21 +302,56 @@ class BulkPosting:
         """The lines in COPY text, each ending where its entry id goes: one `\\n` per line, since an
         escaped value never holds one (see `write`). A line that names its customer and document,
         without a memo, is one f-string; any other line is built value by value."""
-        text = []
-        for account, currency, debit, credit, customer, document, memo, f_debit, f_credit, rate in lines:
-            if one is not None:
-                f_debit, f_credit, rate_text = debit, credit, one
-            else:
-                rate_text = self._rate_text(rate)
-            if customer is None or document is None or memo or not currency.isalpha():
-                values = (account, currency, debit, credit, f_debit, f_credit, rate_text, customer, document)
-                text.append("\t".join(map(copy_value, (*values, memo[:200]))) + "\t")
-            else:
-                text.append(
-                    f"{account}\t{currency}\t{debit}\t{credit}\t{f_debit}\t{f_credit}"
-                    f"\t{rate_text}\t{customer}\t{document}\t\t"
+        escaped = self._escaped_line
+        if not lines[0].currency.isalpha():  # the currency needs escaping: every line value by value
+            text = [
+                escaped(*line[:7], *(line[2:4] if one else line[7:9]), one or self._rate_text(line.fx_rate))
+                for line in lines
+            ]
+        elif one is not None:  # in the functional currency: its amounts are the functional amounts
+            text = [
+                f"{account}\t{currency}\t{debit}\t{credit}\t{debit}\t{credit}\t{one}\t{customer}\t{document}\t\t"
+                if customer is not None and document is not None and not memo
+                else escaped(account, currency, debit, credit, customer, document, memo, debit, credit, one)
+                for account, currency, debit, credit, customer, document, memo, _, _, _ in lines
+            ]
+        else:
+            rate_text = self._rate_text
+            text = [
+                f"{account}\t{currency}\t{debit}\t{credit}\t{fdebit}\t{fcredit}\t{rate_text(rate)}"
+                f"\t{customer}\t{document}\t\t"
+                if customer is not None and document is not None and not memo
+                else escaped(
+                    account,
+                    currency,
+                    debit,
+                    credit,
+                    customer,
+                    document,
+                    memo,
+                    fdebit,
+                    fcredit,
+                    rate_text(rate),
                 )
+                for account, currency, debit, credit, customer, document, memo, fdebit, fcredit, rate in lines
+            ]
         return "\n".join(text) + "\n"
+
+    @staticmethod
+    def _escaped_line(
+        account: int,
+        currency: str,
+        debit: int,
+        credit: int,
+        customer: int | None,
+        document: int | None,
+        memo: str,
+        functional_debit: int,
+        functional_credit: int,
+        rate_text: str | None,
+    ) -> str:
+        values = (account, currency, debit, credit, functional_debit, functional_credit, rate_text)
+        return "\t".join(map(copy_value, (*values, customer, document, memo[:200]))) + "\t"
 
     def write(self, *, now: datetime, created_by_id: int | None = None) -> list[JournalEntry]:
         keys = [key for *_, key in self.entries]

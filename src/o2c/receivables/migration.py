@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, NamedTuple, cast
 
 from django.contrib.auth.models import User
@@ -448,48 +449,77 @@ def _ledger_entries(
 ) -> list[EntryIn]:
     """Opening entries (per issue date and currency) and settlement entries (per paid date and
     currency). Python only: this runs while the documents are written."""
-    # per item: (customer id, document id) and the signed amounts, grouped by posting date and currency
-    opening: dict[tuple[date, str], list[tuple[int, int, int]]] = defaultdict(list)
-    settlement: dict[tuple[date, str], list[tuple[int, int, int]]] = defaultdict(list)
+    # the receivable lines, grouped by posting date and currency, each group with its net amount: the
+    # opening debits each item's total, the settlement credits its paid part (signed amounts)
+    opening: dict[tuple[date, str], list[PostingLine]] = defaultdict(list)
+    settlement: dict[tuple[date, str], list[PostingLine]] = defaultdict(list)
+    net: dict[tuple[str, date, str], int] = defaultdict(int)
+    new_line = tuple.__new__  # `PostingLine(...)` runs a Python `__new__` per line; 1.8M lines here
+    one = Decimal(1)
     for item, document_id in zip(todo, ids, strict=True):
         _, _, customer, issue, _, currency, total, open_minor, _, paid = item
         customer_id = customers[customer]
-        # the opening debits the item's total; the settlement credits its paid part (signed)
-        opening[(issue, currency)].append((customer_id, document_id, total))
+        key = (issue, currency)
+        opening[key].append(
+            new_line(
+                PostingLine,
+                (
+                    receivable_id,
+                    currency,
+                    total if total > 0 else 0,
+                    -total if total < 0 else 0,
+                    customer_id,
+                    document_id,
+                    "",
+                    0,
+                    0,
+                    one,
+                ),
+            )
+        )
+        net["opening", issue, currency] += total
         if total != open_minor:
-            settlement[(paid or issue, currency)].append((customer_id, document_id, open_minor - total))
-    groups = [("opening", key, members) for key, members in sorted(opening.items())]
-    groups += [("settlement", key, members) for key, members in sorted(settlement.items())]
+            paid_part = open_minor - total
+            key = (paid or issue, currency)
+            settlement[key].append(
+                new_line(
+                    PostingLine,
+                    (
+                        receivable_id,
+                        currency,
+                        paid_part if paid_part > 0 else 0,
+                        -paid_part if paid_part < 0 else 0,
+                        customer_id,
+                        document_id,
+                        "",
+                        0,
+                        0,
+                        one,
+                    ),
+                )
+            )
+            net["settlement", *key] += paid_part
+    groups = [("opening", key, lines) for key, lines in sorted(opening.items())]
+    groups += [("settlement", key, lines) for key, lines in sorted(settlement.items())]
     del opening, settlement
     entries: list[EntryIn] = []
-    for kind, (posting_date, currency), members in groups:
-        lines = [
-            PostingLine(
-                receivable_id,
-                currency,
-                amount if amount > 0 else 0,
-                -amount if amount < 0 else 0,
-                customer_id,
-                document_id,
-            )
-            for customer_id, document_id, amount in members
-        ]
-        net = sum(amount for _, _, amount in members)
-        if net:
+    for kind, (posting_date, currency), lines in groups:
+        balance = net[kind, posting_date, currency]
+        first_id, count = lines[0].document_id, len(lines)
+        if balance:
             lines.append(
                 PostingLine(
                     account_id=clearing_id,
                     currency=currency,
-                    debit_minor=-net if net < 0 else 0,
-                    credit_minor=net if net > 0 else 0,
+                    debit_minor=-balance if balance < 0 else 0,
+                    credit_minor=balance if balance > 0 else 0,
                     memo=f"migration {kind}",
                 )
             )
-        first_id = members[0][1]
         entries.append(
             EntryIn(
                 posting_date=posting_date,
-                description=f"Migrated open items: {kind} {posting_date} {currency} ({len(members)})",
+                description=f"Migrated open items: {kind} {posting_date} {currency} ({count})",
                 source_type="migration",
                 source_id=first_id,
                 idempotency_key=f"migration-{kind}:{posting_date.isoformat()}:{currency}:{first_id}",
