@@ -9,8 +9,9 @@ from decimal import Decimal
 from django.db.models import Q, QuerySet
 from django.utils import translation
 
-from o2c.billing import tax, taxdata
-from o2c.billing.models import Subscription, TaxExemption, TaxRate
+from o2c.audit.models import AuditEvent
+from o2c.billing import rating, tax, taxdata
+from o2c.billing.models import InvoiceProfile, Price, Product, Subscription, TaxExemption, TaxRate
 from o2c.customers.models import Customer
 from o2c.ledger.models import LegalEntity, TaxRegistration
 
@@ -105,3 +106,72 @@ def subscription_list(*, entity_ids: list[int], search: str = "") -> QuerySet[Su
             | Q(po_number__istartswith=term)
         )
     return subscriptions.order_by("number")
+
+
+# --- subscription changes, seller details and exemption certificates, for the screens ----------------
+
+
+def products_for_amendment(*, subscription: Subscription, product_code: str) -> list[Product]:
+    """The products a subscription may move to from `product_code` (an upgrade or downgrade): those of
+    its entity on the same billing schedule (period, timing, metric) with a price in its currency."""
+    current = Product.objects.get(entity_id=subscription.entity_id, code=product_code)
+    return list(
+        Product.objects.filter(
+            entity_id=subscription.entity_id,
+            billing_period=current.billing_period,
+            timing=current.timing,
+            metric=current.metric,
+            prices__currency=subscription.currency,
+        ).order_by("code")
+    )
+
+
+def term_period_price_minor(
+    *, entity_id: int, product_code: str, currency: str, quantity: Decimal, discount_percent: Decimal
+) -> int | None:
+    """A full billing period's price of a term (price model, minimum, percentage discount), in minor
+    units; None for a metered product (its price follows the usage) or one that cannot be rated."""
+    price = (
+        Price.objects.filter(product__entity_id=entity_id, product__code=product_code, currency=currency)
+        .select_related("product")
+        .first()
+    )
+    if price is None or price.product.metric:
+        return None
+    try:
+        definition = rating.PriceDefinition(
+            price_model=price.price_model,
+            currency=price.currency,
+            unit_price=price.unit_price,
+            tiers=rating.parse_tiers(price.tiers) if price.tiers else (),
+            minimum_minor=price.minimum_minor,
+        )
+        return rating.period_price_minor(definition, quantity, discount_percent=discount_percent)
+    except rating.UnableToRate:
+        return None
+
+
+def invoice_profile_get(*, entity_id: int) -> InvoiceProfile | None:
+    return InvoiceProfile.objects.filter(entity_id=entity_id).first()
+
+
+def tax_registration_list(*, entity_id: int) -> QuerySet[TaxRegistration]:
+    return TaxRegistration.objects.filter(entity_id=entity_id).order_by("country", "scheme")
+
+
+def tax_exemption_list(*, customer_id: int) -> QuerySet[TaxExemption]:
+    """A customer's exemption certificates, by state and date; revoked ones end before they start."""
+    return TaxExemption.objects.filter(customer_id=customer_id).order_by("region", "valid_from", "pk")
+
+
+def tax_exemption_history(*, customer_id: int) -> QuerySet[AuditEvent]:
+    """The audit events of a customer's exemption certificates, newest first."""
+    ids = TaxExemption.objects.filter(customer_id=customer_id).values("pk")
+    return AuditEvent.objects.filter(object_type="tax_exemption", object_id__in=ids).order_by("-at", "-pk")
+
+
+def seller_history(*, entity_id: int) -> QuerySet[AuditEvent]:
+    """The audit events of an entity's invoice profile and tax registrations, newest first."""
+    return AuditEvent.objects.filter(
+        entity_id=entity_id, object_type__in=("invoice_profile", "tax_registration")
+    ).order_by("-at", "-pk")

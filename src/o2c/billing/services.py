@@ -15,6 +15,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 
 from o2c.audit import services as audit_services
@@ -24,17 +26,20 @@ from o2c.billing.errors import UnableToSaveBillingData
 from o2c.billing.models import (
     Aggregation,
     BillingPeriod,
+    InvoiceProfile,
     Price,
     PriceModel,
     Product,
     Subscription,
     SubscriptionTerm,
     TaxCategory,
+    TaxExemption,
     Timing,
     UsageEvent,
 )
 from o2c.core.money import Money, UnableToHandleMoney, ensure_currency
 from o2c.customers.models import Customer
+from o2c.ledger import services as ledger_services
 from o2c.ledger.models import LegalEntity
 
 CHUNK = 5_000
@@ -728,3 +733,236 @@ def _mark_late_usage(events: Sequence[UsageEvent]) -> int:
                 subscription.save(update_fields=["rerate_from"])
                 late += 1
     return late
+
+
+# --- the seller's invoice profile ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InvoiceProfileIn:
+    """What a seller prints on its invoices beyond its name, country and tax registrations."""
+
+    address: str = ""  # one line per address line
+    email: str = ""  # sender and reply address of invoice e-mails
+    register_court: str = ""
+    register_number: str = ""
+    managing_directors: str = ""
+
+
+INVOICE_ADDRESS_LINES = 6
+_PROFILE_LIMITS = {"register_court": 100, "register_number": 60, "managing_directors": 200}
+
+
+def _profile_values(data: InvoiceProfileIn) -> dict[str, str]:
+    lines = [" ".join(line.split()) for line in data.address.splitlines()]
+    lines = [line for line in lines if line]
+    if len(lines) > INVOICE_ADDRESS_LINES:
+        raise UnableToSaveBillingData(
+            f"has {len(lines)} lines; an invoice prints at most {INVOICE_ADDRESS_LINES}",
+            field="address",
+            code="too_many_lines",
+        )
+    values = {
+        "address": "\n".join(lines),
+        "email": data.email.strip(),
+        **{name: " ".join(getattr(data, name).split()) for name in _PROFILE_LIMITS},
+    }
+    if values["email"]:
+        try:
+            validate_email(values["email"])
+        except ValidationError:
+            raise UnableToSaveBillingData(
+                f"'{values['email']}' is not an e-mail address", field="email", code="bad_email"
+            ) from None
+    for name, limit in {**_PROFILE_LIMITS, "email": 254}.items():
+        if len(values[name]) > limit:
+            raise UnableToSaveBillingData(f"is longer than {limit} characters", field=name, code="too_long")
+    return values
+
+
+@transaction.atomic
+def invoice_profile_set(
+    *, entity: LegalEntity, data: InvoiceProfileIn, actor: User | None, now: datetime, reason: str = ""
+) -> InvoiceProfile:
+    """Create or change the seller details an entity prints on its invoices (address, invoice e-mail
+    address, commercial register, managing directors). Invoices rendered from then on print them;
+    issued invoices are not rendered again. Audited with the old and new values; no change, no event."""
+    values = _profile_values(data)
+    profile = InvoiceProfile.objects.select_for_update().filter(entity=entity).first()
+    before = {name: getattr(profile, name) for name in values} if profile is not None else {}
+    changes = audit_services.diff(before, values)
+    if profile is not None and not changes:
+        return profile
+    if profile is None:
+        profile = InvoiceProfile.objects.create(entity=entity, **values)
+        changes = {name: change for name, change in changes.items() if change[1]}
+    else:
+        for name, value in values.items():
+            setattr(profile, name, value)
+        profile.save(update_fields=list(values))
+    audit_services.record(
+        actor=actor,
+        action="billing.invoice_profile.created" if not before else "billing.invoice_profile.updated",
+        object_type="invoice_profile",
+        object_id=profile.pk,
+        object_label=entity.code,
+        entity_id=entity.pk,
+        changes=changes,
+        reason=reason,
+        now=now,
+    )
+    return profile
+
+
+# --- customers' sales tax exemption certificates --------------------------------------------------
+
+
+def _exemption_label(exemption: TaxExemption, customer: Customer) -> str:
+    return f"{customer.number} {exemption.region} {exemption.certificate}"
+
+
+def _is_revoked(exemption: TaxExemption) -> bool:
+    return exemption.valid_to is not None and exemption.valid_to < exemption.valid_from
+
+
+@transaction.atomic
+def tax_exemption_add(
+    *,
+    customer_id: int,
+    region: str,
+    certificate: str,
+    valid_from: date,
+    valid_to: date | None,
+    actor: User | None,
+    now: datetime,
+    reason: str = "",
+) -> TaxExemption:
+    """Record a US customer's sales tax exemption certificate for a state, valid from a day (to a day,
+    inclusive, or open). Lines billed for that state from then on are exempt (category E, the certificate
+    number in the note); issued invoices keep their tax. A customer holds one certificate per state at a
+    time: validity overlapping another certificate of the state is refused."""
+    customer = Customer.objects.select_for_update().get(pk=customer_id)
+    region = region.strip().upper()
+    certificate = " ".join(certificate.split())
+    if customer.country != "US":
+        raise UnableToSaveBillingData(
+            f"{customer.number} is in {customer.country}: exemption certificates are for US sales tax",
+            field="region",
+            code="not_us_customer",
+        )
+    if region not in ledger_services.US_STATES:
+        raise UnableToSaveBillingData(f"'{region}' is not a US state code", field="region", code="bad_region")
+    if not certificate:
+        raise UnableToSaveBillingData("is empty", field="certificate", code="missing_certificate")
+    if len(certificate) > 60:
+        raise UnableToSaveBillingData("is longer than 60 characters", field="certificate", code="too_long")
+    if valid_to is not None and valid_to < valid_from:
+        raise UnableToSaveBillingData(
+            f"{valid_to} is before the first valid day {valid_from}", field="valid_to", code="bad_dates"
+        )
+    for other in TaxExemption.objects.filter(customer=customer, region=region):
+        overlaps = other.valid_from <= (valid_to or date.max) and valid_from <= (other.valid_to or date.max)
+        if overlaps and not _is_revoked(other):
+            until = other.valid_to.isoformat() if other.valid_to else "open"
+            raise UnableToSaveBillingData(
+                f"certificate {other.certificate} is valid in {region} from {other.valid_from} to {until}; "
+                "end it first",
+                field="valid_from",
+                code="overlapping_exemption",
+            )
+    exemption = TaxExemption.objects.create(
+        customer=customer, region=region, certificate=certificate, valid_from=valid_from, valid_to=valid_to
+    )
+    audit_services.record(
+        actor=actor,
+        action="billing.tax_exemption.created",
+        object_type="tax_exemption",
+        object_id=exemption.pk,
+        object_label=_exemption_label(exemption, customer),
+        entity_id=customer.entity_id,
+        changes={
+            "region": (None, region),
+            "certificate": (None, certificate),
+            "valid_from": (None, valid_from),
+            "valid_to": (None, valid_to),
+        },
+        reason=reason,
+        now=now,
+    )
+    return exemption
+
+
+def _exemption_for_change(exemption_id: int) -> TaxExemption:
+    exemption = TaxExemption.objects.select_for_update().select_related("customer").get(pk=exemption_id)
+    if _is_revoked(exemption):
+        raise UnableToSaveBillingData(
+            f"certificate {exemption.certificate} is revoked", field="valid_to", code="exemption_revoked"
+        )
+    return exemption
+
+
+@transaction.atomic
+def tax_exemption_end(
+    *, exemption_id: int, valid_to: date, actor: User | None, now: datetime, reason: str = ""
+) -> TaxExemption:
+    """End a certificate: `valid_to` is its last valid day. It can end earlier than it did, never later
+    (a renewed certificate is a new one); lines billed for days after it are taxed again."""
+    exemption = _exemption_for_change(exemption_id)
+    if valid_to < exemption.valid_from:
+        raise UnableToSaveBillingData(
+            f"{valid_to} is before the first valid day {exemption.valid_from}; "
+            "revoke the certificate instead",
+            field="valid_to",
+            code="bad_dates",
+        )
+    old = exemption.valid_to
+    if old is not None and valid_to > old:
+        raise UnableToSaveBillingData(
+            f"the certificate ends on {old} already; record the renewed certificate as a new one",
+            field="valid_to",
+            code="cannot_extend",
+        )
+    if old == valid_to:
+        return exemption
+    exemption.valid_to = valid_to
+    exemption.save(update_fields=["valid_to"])
+    audit_services.record(
+        actor=actor,
+        action="billing.tax_exemption.ended",
+        object_type="tax_exemption",
+        object_id=exemption.pk,
+        object_label=_exemption_label(exemption, exemption.customer),
+        entity_id=exemption.customer.entity_id,
+        changes={"valid_to": (old, valid_to)},
+        reason=reason,
+        now=now,
+    )
+    return exemption
+
+
+@transaction.atomic
+def tax_exemption_revoke(
+    *, exemption_id: int, actor: User | None, now: datetime, reason: str
+) -> TaxExemption:
+    """Revoke a certificate that never applied (invalid, issued in error): it is kept, for the record,
+    with its last valid day set to the day before its first, so it covers no day. Says why."""
+    if not reason.strip():
+        raise UnableToSaveBillingData(
+            "say why the certificate is revoked", field="reason", code="reason_required"
+        )
+    exemption = _exemption_for_change(exemption_id)
+    old = exemption.valid_to
+    exemption.valid_to = exemption.valid_from - timedelta(days=1)
+    exemption.save(update_fields=["valid_to"])
+    audit_services.record(
+        actor=actor,
+        action="billing.tax_exemption.revoked",
+        object_type="tax_exemption",
+        object_id=exemption.pk,
+        object_label=_exemption_label(exemption, exemption.customer),
+        entity_id=exemption.customer.entity_id,
+        changes={"valid_to": (old, exemption.valid_to)},
+        reason=reason,
+        now=now,
+    )
+    return exemption

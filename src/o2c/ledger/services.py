@@ -670,3 +670,97 @@ def entity_grant(*, user: User, entity: LegalEntity, now: datetime, actor: User 
             changes={"entity": (None, entity.code)},
             now=now,
         )
+
+
+# the states, DC and Puerto Rico: a US sales tax registration or exemption certificate names one
+US_STATES = frozenset(
+    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY "  # noqa: SIM905
+    "NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR".split()
+)
+
+
+@transaction.atomic
+def tax_registration_set(
+    *,
+    entity: LegalEntity,
+    country: str,
+    scheme: str,
+    number: str,
+    actor: User | None,
+    now: datetime,
+    reason: str = "",
+) -> TaxRegistration:
+    """Register the entity for a tax, or change the number of one of its registrations: `vat` in a
+    country (the number is checked as that country's VAT id; the home country's is printed on invoices),
+    or US sales tax in a state (`country` US, `scheme` the state code such as `CA`, the number as the
+    state's permit gives it). Lines billed from then on are taxed by the registrations. Audited with the
+    old and new values; the same number again changes nothing."""
+    country = country.strip().upper()
+    scheme = scheme.strip().upper() if country == "US" else scheme.strip().lower()
+    number = " ".join(number.split())
+    if len(country) != 2 or country not in Locale("en").territories:
+        raise UnableToSetUpEntity(f"'{country}' is not an ISO 3166 country code", code="bad_country")
+    if country == "US" and scheme not in US_STATES:
+        raise UnableToSetUpEntity(
+            f"'{scheme}' is not a US state code: a US sales tax registration names its state",
+            code="bad_scheme",
+        )
+    if country != "US" and scheme != "vat":
+        raise UnableToSetUpEntity(
+            f"'{scheme}' is not a tax scheme outside the US: use vat", code="bad_scheme"
+        )
+    if not number:
+        raise UnableToSetUpEntity("the registration number is empty", code="missing_number")
+    if scheme == "vat":
+        number = _vat_number(country, number)
+    if len(number) > 40:
+        raise UnableToSetUpEntity(f"'{number}' is longer than 40 characters", code="too_long")
+    registration = (
+        TaxRegistration.objects.select_for_update()
+        .filter(entity=entity, country=country, scheme=scheme)
+        .first()
+    )
+    if registration is not None and registration.number == number:
+        return registration
+    old = registration.number if registration is not None else None
+    if registration is None:
+        registration = TaxRegistration.objects.create(
+            entity=entity, country=country, scheme=scheme, number=number
+        )
+        changes: dict[str, tuple[Any, Any]] = {
+            "country": (None, country),
+            "scheme": (None, scheme),
+            "number": (None, number),
+        }
+    else:
+        registration.number = number
+        registration.save(update_fields=["number"])
+        changes = {"number": (old, number)}
+    audit_services.record(
+        actor=actor,
+        action="ledger.tax_registration.created" if old is None else "ledger.tax_registration.updated",
+        object_type="tax_registration",
+        object_id=registration.pk,
+        object_label=f"{entity.code} {country} {scheme}",
+        entity_id=entity.pk,
+        changes=changes,
+        reason=reason,
+        now=now,
+    )
+    return registration
+
+
+def _vat_number(country: str, number: str) -> str:
+    """A VAT id of `country` checked by python-stdnum, compact, with its country prefix (EL for Greece)."""
+    compact = number.upper().replace(" ", "").replace(".", "").replace("-", "")
+    prefix = {"GR": "EL"}.get(country, country)
+    if compact[:2].isalpha() and compact[:2] != prefix:
+        raise UnableToSetUpEntity(f"'{number}' is not a VAT id of {country}", code="bad_vat_id")
+    module = get_cc_module(country.lower(), "vat")
+    try:
+        valid = module is not None and bool(module.is_valid(compact))
+    except StdnumError:
+        valid = False
+    if not valid:
+        raise UnableToSetUpEntity(f"'{number}' is not a valid VAT id of {country}", code="bad_vat_id")
+    return compact if compact[:2].isalpha() else f"{prefix}{compact}"

@@ -13,8 +13,10 @@ their days, the issuing runs on the first of each month, then the payments of wh
 A payment's date comes from the bill-to customer's payment behaviour and a generator seeded with the
 document's number, so it does not depend on the order in which anything else was drawn.
 
-The seller's invoice profile, tax registrations, bank accounts and exemption certificates have no
-service yet (the admin site edits them); the demo writes them here, audited, and only where missing.
+The seller's invoice profile, tax registrations and the exemption certificates go through their
+services (`billing.services.invoice_profile_set`, `ledger.services.tax_registration_set`,
+`billing.services.tax_exemption_add`), only where missing. The entity's bank accounts have no service
+yet (the admin site edits them); the demo writes them here, audited, and only where missing.
 """
 
 from __future__ import annotations
@@ -35,21 +37,23 @@ from stdnum.iso7064 import mod_11_10
 
 from o2c.audit import services as audit_services
 from o2c.billing import runs as billing_runs
+from o2c.billing import selectors as billing_selectors
 from o2c.billing import services as billing_services
-from o2c.billing.models import InvoiceProfile, Subscription, TaxExemption
-from o2c.billing.services import ProductIn, SubscriptionIn, UsageIn
+from o2c.billing.models import Subscription
+from o2c.billing.services import InvoiceProfileIn, ProductIn, SubscriptionIn, UsageIn
 from o2c.customers import selectors as customer_selectors
 from o2c.customers import services as customer_services
 from o2c.customers.services import CustomerIn
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger import services as ledger_services
-from o2c.ledger.models import AccountType, EntityBankAccount, LegalEntity, TaxRegistration
+from o2c.ledger.models import AccountType, EntityBankAccount, LegalEntity
 from o2c.ledger.rules import LineIn as PostingLine
 from o2c.receivables import services as receivable_services
 from o2c.receivables.models import Document
 
 US_ENTITY = ("US01", "O2C Demo Inc.", "US", "USD", "America/New_York")
 SOURCE = "demo"
+DEMO_SET_UP = "demo set-up"
 
 
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
@@ -245,22 +249,34 @@ def _seller_setup(entity: LegalEntity, admin: User, now: datetime) -> None:
     profile = _PROFILES.get(entity.country)
     if profile is None:
         return
-    if not InvoiceProfile.objects.filter(entity=entity).exists():
-        created = InvoiceProfile.objects.create(
+    if billing_selectors.invoice_profile_get(entity_id=entity.pk) is None:
+        billing_services.invoice_profile_set(
             entity=entity,
-            address=profile.address,
-            email=profile.email,
-            register_court=profile.register_court,
-            register_number=profile.register_number,
-            managing_directors=profile.managing_directors,
+            data=InvoiceProfileIn(
+                address=profile.address,
+                email=profile.email,
+                register_court=profile.register_court,
+                register_number=profile.register_number,
+                managing_directors=profile.managing_directors,
+            ),
+            actor=admin,
+            now=now,
+            reason=DEMO_SET_UP,
         )
-        _audit(admin, "billing.invoice_profile.created", "invoice_profile", created.pk, entity, now)
+    registered = set(
+        billing_selectors.tax_registration_list(entity_id=entity.pk).values_list("country", "scheme")
+    )
     for country, scheme, number in profile.registrations:
-        if not TaxRegistration.objects.filter(entity=entity, country=country, scheme=scheme).exists():
-            registration = TaxRegistration.objects.create(
-                entity=entity, country=country, scheme=scheme, number=number
+        if (country, scheme) not in registered:
+            ledger_services.tax_registration_set(
+                entity=entity,
+                country=country,
+                scheme=scheme,
+                number=number,
+                actor=admin,
+                now=now,
+                reason=DEMO_SET_UP,
             )
-            _audit(admin, "ledger.tax_registration.created", "tax_registration", registration.pk, entity, now)
     bank = ledger_selectors.account_for(entity=entity, type=AccountType.BANK)
     for currency, name, iban, bic, number, routing in profile.accounts:
         if EntityBankAccount.objects.filter(entity=entity, currency=currency).exists():
@@ -290,7 +306,7 @@ def _audit(
         object_id=object_id,
         object_label=entity.code,
         entity_id=entity.pk,
-        reason="demo set-up",
+        reason=DEMO_SET_UP,
         now=now,
     )
 
@@ -414,13 +430,16 @@ def _create_us_customers(
                 now=now,
             )
         if customer.exemption:
-            exemption = TaxExemption.objects.create(
+            billing_services.tax_exemption_add(
                 customer_id=ids[customer.row.number],
                 region=customer.row.region,
                 certificate=customer.exemption,
                 valid_from=start,
+                valid_to=None,
+                actor=admin,
+                now=now,
+                reason=DEMO_SET_UP,
             )
-            _audit(admin, "billing.tax_exemption.created", "tax_exemption", exemption.pk, entity, now)
     customer_services.customers_assign_collector(
         customer_ids=sorted(ids.values()),
         collector=users["colin"],

@@ -38,4 +38,46 @@ urlpatterns = [
         billing_views.subscription_detail,
         name="billing_subscription_detail",
     ),
+    path(
+        "billing/subscriptions/<int:subscription_id>/amend/",
+        billing_views.subscription_amend,
+        name="billing_subscription_amend",
+    ),
+    path(
+        "billing/subscriptions/<int:subscription_id>/cancel/",
+        billing_views.subscription_cancel,
+        name="billing_subscription_cancel",
+    ),
+    path(
+        "billing/subscriptions/<int:subscription_id>/renew/",
+        billing_views.subscription_renew,
+        name="billing_subscription_renew",
+    ),
+    path("billing/seller/", billing_views.seller_default, name="billing_seller_default"),
+    path("billing/seller/<int:entity_id>/", billing_views.seller, name="billing_seller"),
+    path(
+        "billing/seller/<int:entity_id>/tax-registrations/",
+        billing_views.tax_registration_set,
+        name="billing_tax_registration_set",
+    ),
+    path(
+        "customers/<int:customer_id>/tax-exemptions/",
+        billing_views.tax_exemptions,
+        name="billing_tax_exemptions",
+    ),
+    path(
+        "customers/<int:customer_id>/tax-exemptions/add/",
+        billing_views.tax_exemption_add,
+        name="billing_tax_exemption_add",
+    ),
+    path(
+        "customers/<int:customer_id>/tax-exemptions/<int:exemption_id>/end/",
+        billing_views.tax_exemption_end,
+        name="billing_tax_exemption_end",
+    ),
+    path(
+        "customers/<int:customer_id>/tax-exemptions/<int:exemption_id>/revoke/",
+        billing_views.tax_exemption_revoke,
+        name="billing_tax_exemption_revoke",
+    ),
 ]
