@@ -255,6 +255,28 @@ class TestPostgresqlForeignKeys:
         with pytest.raises(IntegrityError, match=r"receivables_allocation.*\(document_id\)=\(999999\)"):
             write_a_dangling_allocation()
 
+    def test_a_row_naming_a_missing_entity_is_refused_naming_key_and_value(self, entity, customers):
+        import_items(entity, items(customers[0], 3))
+        load = triggers.BulkLoad(connection, [Allocation])
+        document = Document.objects.order_by("pk").first()
+        assert document is not None
+
+        @transaction.atomic
+        def write_an_allocation_of_no_entity() -> None:
+            with load, load.writing(Allocation), connection.cursor() as cursor:
+                for entity_id in (entity.pk, 888888):
+                    cursor.execute(
+                        "INSERT INTO receivables_allocation (entity_id, document_id, kind, currency, "
+                        "amount_minor, posting_date, reason, created_at) "
+                        "VALUES (%s, %s, 'migration', 'EUR', 1, '2025-01-01', '', now())",
+                        [entity_id, document.pk],
+                    )
+
+        with pytest.raises(
+            IntegrityError, match=r"receivables_allocation.*\(entity_id\)=\(888888\).*ledger_legalentity"
+        ):
+            write_an_allocation_of_no_entity()
+
     def test_a_duplicate_number_is_refused_when_the_unique_constraint_is_added_again(self, entity, customers):
         import_items(entity, items(customers[0], 3))
         document = Document.objects.order_by("pk").first()

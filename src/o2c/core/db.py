@@ -1,10 +1,12 @@
 """Database helpers that know nothing of the domain."""
 
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
-from typing import Any, cast
+from queue import SimpleQueue
+from typing import Any, Generic, TypeVar, cast
 
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -185,6 +187,44 @@ def copy_from_stdin(
         yield copy.write
 
 
+T = TypeVar("T")
+SWITCH_INTERVAL = 0.0005  # seconds; see `running_alongside`
+
+
+class Handoff(Generic[T]):
+    """Items made in one thread and used, in order, in another (see `running_alongside`): the maker
+    `put`s each, then `close`s, or `abort`s with its error; the user iterates, waiting for each item,
+    and gets the maker's error (RuntimeError) instead of waiting forever for a maker that failed."""
+
+    _END = object()
+
+    def __init__(self) -> None:
+        self._queue: SimpleQueue[Any] = SimpleQueue()
+
+    def put(self, item: T) -> None:
+        self._queue.put(item)
+
+    def close(self) -> None:
+        self._queue.put(self._END)
+
+    def abort(self, error: BaseException) -> None:
+        self._queue.put(_Aborted(error))
+
+    def __iter__(self) -> Iterator[T]:
+        while True:
+            item = self._queue.get()
+            if item is self._END:
+                return
+            if isinstance(item, _Aborted):
+                raise RuntimeError(f"the items stopped coming: {item.error!r}")
+            yield item
+
+
+class _Aborted:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
 @contextmanager
 def running_alongside(connection: BaseDatabaseWrapper, work: Callable[[], None]) -> Iterator[None]:
     """Run `work` (database writes on `connection`, in its transaction) in a second thread while the
@@ -206,12 +246,17 @@ def running_alongside(connection: BaseDatabaseWrapper, work: Callable[[], None])
             del connections[connection.alias]  # forgets this thread's entry; the connection stays open
 
     connection.inc_thread_sharing()
+    # the database thread needs Python's lock for a moment at every round trip; the caller's block
+    # holds it for 5 ms at a time by default, long enough to leave the database waiting for data
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH_INTERVAL)
     worker = threading.Thread(target=run, name="o2c-database-work")
     worker.start()
     try:
         yield
     finally:
         worker.join()
+        sys.setswitchinterval(switch_interval)
         connection.dec_thread_sharing()
     if failures:
         raise failures[0]

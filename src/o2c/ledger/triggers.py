@@ -311,20 +311,7 @@ class BulkLoad:
                 db_table, pk = table._meta.db_table, table._meta.pk.column
                 if db_table not in self.written:
                     continue
-                keys = self.foreign_keys[db_table]
-                used = self._columns_with_values(cursor, db_table, pk, [column for column, *_ in keys])
-                for column, parent, parent_column, name in keys:
-                    if column in used:
-                        self._check_foreign_key(
-                            cursor,
-                            db_table,
-                            pk,
-                            column,
-                            parent,
-                            parent_column,
-                            name,
-                            lock=parent not in locked,
-                        )
+                self._check_foreign_keys(cursor, db_table, pk, self.foreign_keys[db_table], locked)
 
     def _run_pending_checks(self, cursor: CursorWrapper) -> None:
         """PostgreSQL builds no index on a table with deferred checks pending (rows written earlier in
@@ -344,53 +331,79 @@ class BulkLoad:
             if deferred:
                 cursor.execute(f"SET CONSTRAINTS {', '.join(deferred)} DEFERRED")
 
-    def _columns_with_values(
-        self, cursor: CursorWrapper, table: str, pk: str, columns: Sequence[str]
-    ) -> set[str]:
-        """The columns that hold a value in some new row, in one scan: a load leaves most of its
-        optional foreign keys empty, and a check per key would scan the new rows once each."""
-        if not columns:
-            return set()
-        counts = ", ".join(f"count({column})" for column in columns)
-        cursor.execute(f"SELECT {counts} FROM {table} WHERE {pk} > %s", [self.last_id[table]])
-        return {column for column, count in zip(columns, cursor.fetchone(), strict=True) if count}
-
-    def _check_foreign_key(
+    def _check_foreign_keys(
         self,
         cursor: CursorWrapper,
         table: str,
         pk: str,
-        column: str,
-        parent: str,
-        parent_column: str,
-        name: str,
-        *,
-        lock: bool,
+        keys: Sequence[tuple[str, str, str, str]],
+        locked: set[str],
     ) -> None:
-        new_rows = f"SELECT {column} FROM {table} WHERE {pk} > %s AND {column} IS NOT NULL"
-        last = self.last_id[table]
-        if lock:  # as the per-row check does: the referenced rows cannot go away before commit
-            cursor.execute(
-                f"WITH wanted AS MATERIALIZED (SELECT DISTINCT v FROM ({new_rows}) AS n (v)), "
-                f"held AS MATERIALIZED (SELECT p.{parent_column} FROM {parent} AS p "
-                f"WHERE p.{parent_column} IN (SELECT v FROM wanted) FOR KEY SHARE OF p) "
-                "SELECT (SELECT count(*) FROM wanted), (SELECT count(*) FROM held)",
-                [last],
-            )
-            wanted, held = cursor.fetchone()
-            if wanted == held:
-                return
-        cursor.execute(
-            f"SELECT v FROM ({new_rows}) AS n (v) "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {parent} AS p WHERE p.{parent_column} = n.v) LIMIT 1",
-            [last],
+        """Check every foreign key of the new rows, as the per-row checks would have, and raise the
+        IntegrityError they would have raised for a missing row.
+
+        A key to a table of this load (a new allocation's document: as many values as rows, and the
+        table locked already) is checked by an anti-join of the new rows. The other keys (customers,
+        entities, accounts: few distinct values) are checked together in one statement with one scan
+        of the new rows: the distinct values of each column (GROUPING SETS) are compared with the rows
+        they reference, which are locked FOR KEY SHARE as the per-row checks would lock them."""
+        if not keys:
+            return
+        inside = [key for key in keys if key[1] in locked]
+        outside = [key for key in keys if key[1] not in locked]
+        # one scan: the distinct values of each outside key, and (the grand total, `()`) how many new
+        # rows fill each inside key: most loads leave some keys empty
+        groups = [column for column, *_ in outside]
+        flags = [f"GROUPING({column}) AS set_{at}" for at, column in enumerate(groups)]
+        filled = [f"count({column}) AS filled_{at}" for at, (column, *_) in enumerate(inside)]
+        grouping = (
+            f" GROUP BY GROUPING SETS ({''.join(f'({column}), ' for column in groups)}())" if groups else ""
         )
-        missing = cursor.fetchone()
-        if missing is not None:
-            raise IntegrityError(
-                f'insert or update on table "{table}" violates foreign key constraint "{name}": '
-                f'key ({column})=({missing[0]}) is not present in table "{parent}"'
+        parts = [
+            f"found AS MATERIALIZED (SELECT {', '.join([*groups, *flags, *filled])} FROM {table} "
+            f"WHERE {pk} > %s{grouping})"
+        ]
+        total = " AND ".join([f"set_{at} = 1" for at in range(len(groups))] or ["TRUE"])
+        answers = [f"(SELECT filled_{at} FROM found WHERE {total})" for at in range(len(inside))]
+        for at, (column, parent, parent_column, _) in enumerate(outside):
+            wanted = f"SELECT {column} FROM found WHERE set_{at} = 0 AND {column} IS NOT NULL"
+            parts.append(
+                f"held_{at} AS MATERIALIZED (SELECT 1 FROM {parent} AS p "
+                f"WHERE p.{parent_column} IN ({wanted}) FOR KEY SHARE OF p)"
             )
+            answers.append(f"(SELECT count(*) FROM ({wanted}) AS n) - (SELECT count(*) FROM held_{at})")
+        cursor.execute(f"WITH {', '.join(parts)} SELECT {', '.join(answers)}", [self.last_id[table]])
+        found = cursor.fetchone()
+        for key, rows_filled in zip(inside, found[: len(inside)], strict=True):
+            if rows_filled:
+                value = self._first_missing(cursor, table, pk, key)
+                if value is not None:
+                    raise self._violation(table, key, value)
+        for key, missing in zip(outside, found[len(inside) :], strict=True):
+            if missing:
+                raise self._violation(table, key, self._first_missing(cursor, table, pk, key))
+
+    @staticmethod
+    def _violation(table: str, key: tuple[str, str, str, str], value: object) -> IntegrityError:
+        column, parent, _, name = key
+        return IntegrityError(
+            f'insert or update on table "{table}" violates foreign key constraint "{name}": '
+            f'key ({column})=({value}) is not present in table "{parent}"'
+        )
+
+    def _first_missing(
+        self, cursor: CursorWrapper, table: str, pk: str, key: tuple[str, str, str, str]
+    ) -> object | None:
+        """A value of the key's column in the new rows that its parent table lacks, or None."""
+        column, parent, parent_column, _ = key
+        cursor.execute(
+            f"SELECT n.v FROM (SELECT {column} FROM {table} WHERE {pk} > %s) AS n (v) "
+            f"WHERE n.v IS NOT NULL "
+            f"AND NOT EXISTS (SELECT 1 FROM {parent} AS p WHERE p.{parent_column} = n.v) LIMIT 1",
+            [self.last_id[table]],
+        )
+        found = cursor.fetchone()
+        return None if found is None else found[0]
 
     def _may_skip_foreign_key_triggers(self) -> bool:
         """Whether this session may set session_replication_role (a superuser, or on PostgreSQL 15 and

@@ -30,7 +30,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Q, Sum
 
 from o2c.audit import services as audit_services
-from o2c.core.db import copy_from_stdin, copy_value, running_alongside
+from o2c.core.db import Handoff, copy_from_stdin, copy_value, running_alongside
 from o2c.core.exceptions import InputError
 from o2c.customers.models import Customer
 from o2c.ledger import selectors as ledger_selectors
@@ -206,56 +206,81 @@ def _reserve_ids(model: type[models.Model], count: int, *, locked: bool) -> Sequ
         return range(highest + 1, highest + 1 + count)
 
 
-def _insert(
-    db: BaseDatabaseWrapper,
-    model: type[models.Model],
-    columns: Sequence[str],
-    rows: Iterable[tuple[int | str, ...] | str],
-    constants: dict[str, Any],
-) -> None:
-    """Insert rows whose values follow `columns`, plus the same `constants` in every row, and the field
-    defaults for any other column but the primary key: COPY on PostgreSQL, executemany on SQLite.
-    Row values are ints and strings as the database stores them (dates as ISO strings, never None);
-    on PostgreSQL a row may also come as its COPY text already (values joined by tabs, escaped);
-    `constants` are prepared here. `db` is the connection: this may run in a second thread."""
-    meta = model._meta
-    fields = {field.column: field for field in meta.concrete_fields}
-    fixed = {column: fields[column].get_db_prep_save(value, db) for column, value in constants.items()}
-    for column, field in fields.items():
-        if column not in fixed and column not in columns and not field.primary_key:
-            fixed[column] = field.get_db_prep_save(field.get_default(), db)
-    names = [*columns, *fixed]
-    tail = tuple(fixed.values())
-    raw = db.connection
-    if db.vendor == "postgresql":
-        # the rows as COPY text, built here: psycopg's write_row costs ~1 µs a value
-        suffix = "".join(f"\t{copy_value(value)}" for value in tail) + "\n"
-        tabs = len(columns) - 1
-        with copy_from_stdin(db, meta.db_table, names) as write:
-            lines = []
-            for row in rows:
-                if isinstance(row, str):  # a row already in COPY text
-                    line = row
-                else:
-                    line = "\t".join(map(str, row))
-                    if "\\" in line or "\n" in line or "\r" in line or line.count("\t") != tabs:
-                        line = "\t".join(map(copy_value, row))  # a value to escape
-                lines.append(line)
-                if len(lines) == 10_000:
-                    write(suffix.join(lines) + suffix)
-                    lines.clear()
-            if lines:
-                write(suffix.join(lines) + suffix)
-        return
-    placeholders = ", ".join("?" * len(names))
-    cursor = raw.cursor()
+class _Table:
+    """Rows of one table written set-based: COPY on PostgreSQL, one prepared INSERT on SQLite. A row's
+    values follow `columns`, then come `constants` (the same in every row, prepared here) and the field
+    defaults of every other column but the primary key. Row values are ints and strings as the database
+    stores them (dates as ISO strings, never None); on PostgreSQL a row may also come as its COPY text
+    (values joined by tabs, escaped). `db` is the connection: writing may run in a second thread."""
+
+    def __init__(
+        self,
+        db: BaseDatabaseWrapper,
+        model: type[models.Model],
+        columns: Sequence[str],
+        constants: dict[str, Any],
+    ) -> None:
+        meta = model._meta
+        fields = {field.column: field for field in meta.concrete_fields}
+        fixed = {column: fields[column].get_db_prep_save(value, db) for column, value in constants.items()}
+        for column, field in fields.items():
+            if column not in fixed and column not in columns and not field.primary_key:
+                fixed[column] = field.get_db_prep_save(field.get_default(), db)
+        self.db, self.table, self.width = db, meta.db_table, len(columns)
+        self.names = [*columns, *fixed]
+        self.tail = tuple(fixed.values())
+
+    def copy_text(self, rows: Iterable[tuple[int | str, ...] | str]) -> Iterator[str]:
+        """The rows as COPY text, 10,000 a piece: Python only, in any thread (psycopg's write_row would
+        cost ~1 µs a value)."""
+        suffix = "".join(f"\t{copy_value(value)}" for value in self.tail) + "\n"
+        tabs = self.width - 1
+        lines = []
+        for row in rows:
+            if isinstance(row, str):  # a row already in COPY text
+                line = row
+            else:
+                line = "\t".join(map(str, row))
+                if "\\" in line or "\n" in line or "\r" in line or line.count("\t") != tabs:
+                    line = "\t".join(map(copy_value, row))  # a value to escape
+            lines.append(line)
+            if len(lines) == 10_000:
+                yield suffix.join(lines) + suffix
+                lines.clear()
+        if lines:
+            yield suffix.join(lines) + suffix
+
+    def copy(self, pieces: Iterable[str], written: Callable[[int], None] | None = None) -> None:
+        """COPY text pieces into the table (PostgreSQL); `written(rows)` after each piece."""
+        with copy_from_stdin(self.db, self.table, self.names) as write:
+            for piece in pieces:
+                write(piece)
+                if written is not None:
+                    written(piece.count("\n"))
+
+    def insert(self, rows: Iterable[tuple[int | str, ...] | str]) -> None:
+        if self.db.vendor == "postgresql":
+            self.copy(self.copy_text(rows))
+            return
+        placeholders = ", ".join("?" * len(self.names))
+        cursor = self.db.connection.cursor()
+        try:
+            cursor.executemany(
+                f"INSERT INTO {self.table} ({', '.join(self.names)}) VALUES ({placeholders})",
+                (cast(tuple[int | str, ...], row) + self.tail for row in rows),  # text rows are PostgreSQL's
+            )
+        finally:
+            cursor.close()
+
+
+def _hand_off(pieces: Iterable[str], handoff: Handoff[str]) -> None:
     try:
-        cursor.executemany(
-            f"INSERT INTO {meta.db_table} ({', '.join(names)}) VALUES ({placeholders})",
-            (cast(tuple[int | str, ...], row) + tail for row in rows),  # text rows are PostgreSQL's
-        )
-    finally:
-        cursor.close()
+        for piece in pieces:
+            handoff.put(piece)
+    except BaseException as error:
+        handoff.abort(error)
+        raise
+    handoff.close()
 
 
 @contextmanager
@@ -317,79 +342,24 @@ def _series_ids(entity: LegalEntity, todo: Sequence[OpenItemIn]) -> dict[tuple[s
     return series
 
 
-def _write_documents(
-    db: BaseDatabaseWrapper,
-    entity: LegalEntity,
-    todo: Sequence[OpenItemIn],
-    ids: Sequence[int],
-    customers: dict[str, int],
-    series: dict[tuple[str, int], int],
-    actor_id: int | None,
-    now: datetime,
-    progress: _Progress,
-) -> None:
-    iso: dict[date, str] = {}
-    states: dict[tuple[bool, bool, bool], str] = {}
-    by_type = {False: DocumentType.INVOICE.value, True: DocumentType.CREDIT_MEMO.value}
+_DOCUMENT_COLUMNS = (
+    "id",
+    "customer_id",
+    "document_type",
+    "number",
+    "series_id",
+    "currency",
+    "net_minor",
+    "total_minor",
+    "open_minor",
+    "settlement",
+    "issue_date",
+    "due_date",
+    "po_number",
+)
 
-    as_text = db.vendor == "postgresql"
 
-    def rows(start: int, stop: int) -> Iterator[tuple[int | str, ...] | str]:
-        for position in range(start, stop):
-            number, customer, issue, due, currency, total, open_minor, po_number = todo[position][1:9]
-            doc_type = by_type[total < 0]
-            key = (total < 0, open_minor == total, open_minor == 0)
-            settlement = states.get(key)
-            if settlement is None:
-                settlement = states[key] = calculations.settlement_state(
-                    total_minor=total, open_minor=open_minor, kinds={"migration"}
-                )
-            issue_text = iso.get(issue)
-            if issue_text is None:
-                issue_text = iso[issue] = issue.isoformat()
-            due_text = iso.get(due)
-            if due_text is None:
-                due_text = iso[due] = due.isoformat()
-            if as_text:  # one f-string, cheaper than a tuple joined later, unless a value needs escaping
-                line = (
-                    f"{ids[position]}\t{customers[customer]}\t{doc_type}\t{number}"
-                    f"\t{series[(doc_type, issue.year)]}\t{currency}\t{total}\t{total}\t{open_minor}"
-                    f"\t{settlement}\t{issue_text}\t{due_text}\t{po_number}"
-                )
-                if line.count("\t") == 12 and "\\" not in line and "\n" not in line and "\r" not in line:
-                    yield line
-                    continue
-            yield (
-                ids[position],
-                customers[customer],
-                doc_type,
-                number,
-                series[(doc_type, issue.year)],  # the enum's keys equal their values
-                currency,
-                total,
-                total,
-                open_minor,
-                settlement,
-                issue_text,
-                due_text,
-                po_number,
-            )
-
-    columns = (
-        "id",
-        "customer_id",
-        "document_type",
-        "number",
-        "series_id",
-        "currency",
-        "net_minor",
-        "total_minor",
-        "open_minor",
-        "settlement",
-        "issue_date",
-        "due_date",
-        "po_number",
-    )
+def _documents(db: BaseDatabaseWrapper, entity: LegalEntity, actor_id: int | None, now: datetime) -> _Table:
     constants = {
         "entity_id": entity.pk,
         "status": Document.Status.ISSUED.value,
@@ -400,44 +370,94 @@ def _write_documents(
         "issued_at": now,
         "created_by_id": actor_id,
     }
-    for start in range(0, len(todo), CHUNK):
-        _insert(db, Document, columns, rows(start, min(start + CHUNK, len(todo))), constants)
-        progress.to(0.4 * min(start + CHUNK, len(todo)) / len(todo))
+    return _Table(db, Document, _DOCUMENT_COLUMNS, constants)
 
 
-def _write_allocations(
-    db: BaseDatabaseWrapper,
-    entity: LegalEntity,
+def _document_rows(
     todo: Sequence[OpenItemIn],
     ids: Sequence[int],
-    actor_id: int | None,
-    now: datetime,
-    source: str,
-) -> None:
+    customers: dict[str, int],
+    series: dict[tuple[str, int], int],
+    start: int,
+    stop: int,
+    *,
+    as_text: bool,
+) -> Iterator[tuple[int | str, ...] | str]:
+    """The values of `_DOCUMENT_COLUMNS` for items `start` to `stop`; `as_text`: as COPY text where no
+    value needs escaping (one f-string, cheaper than a tuple joined later)."""
     iso: dict[date, str] = {}
+    states: dict[tuple[bool, bool, bool], str] = {}
+    by_type = {False: DocumentType.INVOICE.value, True: DocumentType.CREDIT_MEMO.value}
+    for position in range(start, stop):
+        number, customer, issue, due, currency, total, open_minor, po_number = todo[position][1:9]
+        doc_type = by_type[total < 0]
+        key = (total < 0, open_minor == total, open_minor == 0)
+        settlement = states.get(key)
+        if settlement is None:
+            settlement = states[key] = calculations.settlement_state(
+                total_minor=total, open_minor=open_minor, kinds={"migration"}
+            )
+        issue_text = iso.get(issue)
+        if issue_text is None:
+            issue_text = iso[issue] = issue.isoformat()
+        due_text = iso.get(due)
+        if due_text is None:
+            due_text = iso[due] = due.isoformat()
+        if as_text:
+            line = (
+                f"{ids[position]}\t{customers[customer]}\t{doc_type}\t{number}"
+                f"\t{series[(doc_type, issue.year)]}\t{currency}\t{total}\t{total}\t{open_minor}"
+                f"\t{settlement}\t{issue_text}\t{due_text}\t{po_number}"
+            )
+            if line.count("\t") == 12 and "\\" not in line and "\n" not in line and "\r" not in line:
+                yield line
+                continue
+        yield (
+            ids[position],
+            customers[customer],
+            doc_type,
+            number,
+            series[(doc_type, issue.year)],  # the enum's keys equal their values
+            currency,
+            total,
+            total,
+            open_minor,
+            settlement,
+            issue_text,
+            due_text,
+            po_number,
+        )
 
-    def rows() -> Iterator[tuple[int | str, ...]]:
-        for item, document_id in zip(todo, ids, strict=True):
-            if item.amount_minor != item.open_minor:
-                posting = item.paid_date or item.issue_date
-                posting_text = iso.get(posting)
-                if posting_text is None:
-                    posting_text = iso[posting] = posting.isoformat()
-                yield (document_id, item.currency, abs(item.amount_minor - item.open_minor), posting_text)
 
-    _insert(
-        db,
-        Allocation,
-        ("document_id", "currency", "amount_minor", "posting_date"),
-        rows(),
-        {
-            "entity_id": entity.pk,
-            "kind": Allocation.Kind.MIGRATION.value,
-            "reason": f"paid before migration ({source})"[:300],
-            "created_at": now,
-            "created_by_id": actor_id,
-        },
-    )
+def _allocations(
+    db: BaseDatabaseWrapper, entity: LegalEntity, actor_id: int | None, now: datetime, source: str
+) -> _Table:
+    constants = {
+        "entity_id": entity.pk,
+        "kind": Allocation.Kind.MIGRATION.value,
+        "reason": f"paid before migration ({source})"[:300],
+        "created_at": now,
+        "created_by_id": actor_id,
+    }
+    return _Table(db, Allocation, ("document_id", "currency", "amount_minor", "posting_date"), constants)
+
+
+def _allocation_rows(
+    todo: Sequence[OpenItemIn], ids: Sequence[int], *, as_text: bool
+) -> Iterator[tuple[int | str, ...] | str]:
+    """The paid part of each item paid before the migration, on its paid date (else its issue date)."""
+    iso: dict[date, str] = {}
+    for item, document_id in zip(todo, ids, strict=True):
+        if item.amount_minor != item.open_minor:
+            posting = item.paid_date or item.issue_date
+            posting_text = iso.get(posting)
+            if posting_text is None:
+                posting_text = iso[posting] = posting.isoformat()
+            paid = abs(item.amount_minor - item.open_minor)
+            if as_text and item.currency.isalpha():  # COPY text: nothing to escape
+                yield f"{document_id}\t{item.currency}\t{paid}\t{posting_text}"
+            else:
+                yield (document_id, item.currency, paid, posting_text)
 
 
 def _ledger_entries(
@@ -573,19 +593,49 @@ def open_items_import(
         ids = _reserve_ids(Document, len(todo), locked=bulk is not None)
         clock.lap("periods opened, ids reserved")
 
+        postgresql = db.vendor == "postgresql"
+        documents = _documents(db, entity, actor_id, now)
+        allocations = _allocations(db, entity, actor_id, now, source)
+        document_text, allocation_text = Handoff[str](), Handoff[str]()
+
+        def written(rows: int) -> None:
+            steps.to(steps.done / steps.total + 0.4 * rows / len(todo))
+
         def write_items() -> None:
             """The documents and allocations, then their indexes and foreign-key checks."""
             with bulk.writing(Document) if bulk else nullcontext():
-                _write_documents(db, entity, todo, ids, customers, series, actor_id, now, steps)
+                if postgresql:
+                    documents.copy(document_text, written)
+                else:
+                    for start in range(0, len(todo), CHUNK):
+                        stop = min(start + CHUNK, len(todo))
+                        documents.insert(
+                            _document_rows(todo, ids, customers, series, start, stop, as_text=False)
+                        )
+                        written(stop - start)
             with bulk.writing(Allocation) if bulk else nullcontext():
-                _write_allocations(db, entity, todo, ids, actor_id, now, source)
+                if postgresql:
+                    allocations.copy(allocation_text)
+                else:
+                    allocations.insert(_allocation_rows(todo, ids, as_text=False))
             if bulk:
                 bulk.finish()
             steps.to(0.5)
 
         # the database writes the items while Python builds and checks the journal entries (the
-        # documents' ids are reserved)
+        # documents' ids are reserved). On PostgreSQL this thread builds the items' COPY text first: in
+        # the writing thread it would wait for Python's lock while the entries are built, and the
+        # database for it.
         with running_alongside(db, write_items):
+            if postgresql:
+                _hand_off(
+                    documents.copy_text(
+                        _document_rows(todo, ids, customers, series, 0, len(todo), as_text=True)
+                    ),
+                    document_text,
+                )
+                _hand_off(allocations.copy_text(_allocation_rows(todo, ids, as_text=True)), allocation_text)
+                clock.lap("items' COPY text built (the items being written meanwhile)")
             entries = _ledger_entries(todo, ids, customers, receivable_id, clearing_id)
             clock.lap("journal entries built (the items being written meanwhile)")
             posting.prepare(entries)
