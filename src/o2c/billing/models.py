@@ -5,6 +5,8 @@ receivables services. `BilledLine` remembers what was billed for each subscripti
 run bills only the difference (amendments, late usage) and a repeated or resumed run bills nothing twice.
 """
 
+from datetime import date
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -244,6 +246,14 @@ class TaxExemption(models.Model):
 
     def __str__(self) -> str:
         return self.certificate
+
+    def status_on(self, day: date) -> str:
+        """Its standing on `day`: revoked (it covers no day at all), ended, future or valid."""
+        if self.valid_to is not None and self.valid_to < self.valid_from:
+            return "revoked"
+        if self.valid_to is not None and self.valid_to < day:
+            return "ended"
+        return "future" if self.valid_from > day else "valid"
 
 
 class InvoiceProfile(models.Model):

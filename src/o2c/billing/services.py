@@ -52,6 +52,17 @@ class Counts:
     unchanged: int = 0
 
 
+def _audit_decimal(value: Decimal) -> str:
+    """A quantity, price or percentage as the audit trail records it: plain decimal text without
+    trailing zeros ("10", "2.5"); `normalize()` alone would print 10 as "1E+1"."""
+    return format(value.normalize(), "f")
+
+
+def _audit_text(values: dict[str, Any]) -> dict[str, Any]:
+    """A snapshot for `audit_services.diff`, its decimals as `_audit_decimal` text."""
+    return {key: _audit_decimal(v) if isinstance(v, Decimal) else v for key, v in values.items()}
+
+
 # --- products -------------------------------------------------------------------------------------
 
 
@@ -224,7 +235,7 @@ def products_import(
             for k in _PRICE_FIELDS:
                 setattr(price, k, after[k])
             price.save()
-        changes = audit_services.diff(before, after)
+        changes = audit_services.diff(_audit_text(before), _audit_text(after))
         if not before:
             created += 1
         elif changes:
@@ -362,12 +373,12 @@ def subscriptions_import(
             "customer": customer.number,
             "bill_to": bill_to.number,
             "product": product.code,
-            "quantity": data.quantity.normalize(),
+            "quantity": _audit_decimal(data.quantity),
             "start_date": data.start_date,
             "end_date": data.end_date,
-            "discount_percent": data.discount_percent.normalize(),
+            "discount_percent": _audit_decimal(data.discount_percent),
             "po_number": data.po_number.strip(),
-            "discount_amount": data.discount_amount.normalize(),
+            "discount_amount": _audit_decimal(data.discount_amount),
             "discount_until": data.discount_until,
         }
         try:
@@ -409,14 +420,14 @@ def subscriptions_import(
                 "customer": customers_by_id(customers)[subscription.customer_id].number,
                 "bill_to": customers_by_id(customers)[subscription.bill_to_id].number,
                 "product": next(p.code for p in products.values() if p.pk == first.product_id),
-                "quantity": first.quantity.normalize(),
+                "quantity": _audit_decimal(first.quantity),
                 "start_date": subscription.start_date,
                 "end_date": subscription.end_date,
-                "discount_percent": first.discount_percent.normalize(),
+                "discount_percent": _audit_decimal(first.discount_percent),
                 "po_number": subscription.po_number,
-                "discount_amount": Money.from_minor(
-                    subscription.discount_amount_minor, subscription.currency
-                ).amount.normalize(),
+                "discount_amount": _audit_decimal(
+                    Money.from_minor(subscription.discount_amount_minor, subscription.currency).amount
+                ),
                 "discount_until": subscription.discount_until,
             }
             changes = audit_services.diff(before, after)
@@ -543,8 +554,8 @@ def subscription_amend(
         entity_id=subscription.entity_id,
         changes={
             "product": (base.product.code, product.code),
-            "quantity": (base.quantity.normalize(), new_quantity.normalize()),
-            "discount_percent": (base.discount_percent.normalize(), new_discount.normalize()),
+            "quantity": (_audit_decimal(base.quantity), _audit_decimal(new_quantity)),
+            "discount_percent": (_audit_decimal(base.discount_percent), _audit_decimal(new_discount)),
             "effective_from": (None, effective_from),
         },
         reason=reason,

@@ -484,14 +484,6 @@ class ExemptionRow:
         return self.status == "revoked"
 
 
-def _exemption_status(exemption: TaxExemption, today: date) -> str:
-    if exemption.valid_to is not None and exemption.valid_to < exemption.valid_from:
-        return "revoked"
-    if exemption.valid_to is not None and exemption.valid_to < today:
-        return "ended"
-    return "future" if exemption.valid_from > today else "valid"
-
-
 def _exemptions_page(
     request: HttpRequest,
     customer: Customer,
@@ -511,7 +503,7 @@ def _exemptions_page(
                 end_form = failed[1]
             elif isinstance(failed[1], billing_forms.ExemptionRevokeForm):
                 revoke_form = failed[1]
-        rows.append(ExemptionRow(exemption, _exemption_status(exemption, today), end_form, revoke_form))
+        rows.append(ExemptionRow(exemption, exemption.status_on(today), end_form, revoke_form))
     context = {
         "customer": customer,
         "rows": rows,

@@ -29,6 +29,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.middleware import HtmxDetails
 
 from o2c.audit import selectors as audit_selectors
+from o2c.billing import selectors as billing_selectors
+from o2c.billing.models import TaxExemption
 from o2c.core import clock
 from o2c.core.exceptions import DomainError
 from o2c.core.money import Money
@@ -196,6 +198,22 @@ def _customer_or_404(request: HttpRequest, customer_id: int) -> Customer:
         raise Http404 from None
 
 
+@dataclass(frozen=True)
+class ExemptionLine:
+    exemption: TaxExemption
+    status: str  # revoked | ended | future | valid, as of today in the entity's time zone
+
+
+def _exemption_lines(customer: Customer, today: date) -> list[ExemptionLine]:
+    """A US customer's sales tax exemption certificates; other customers have none (no query)."""
+    if customer.country != "US":
+        return []
+    return [
+        ExemptionLine(exemption, exemption.status_on(today))
+        for exemption in billing_selectors.tax_exemption_list(customer_id=customer.pk)
+    ]
+
+
 def _customer_page(
     request: HttpRequest,
     customer: Customer,
@@ -207,11 +225,11 @@ def _customer_page(
     open_items = receivable_selectors.document_list(
         entity_ids=[customer.entity_id], customer_id=customer.pk, open_only=True
     )
+    today = _today(customer.entity)
     context = {
         "customer": customer,
-        "balances": receivable_selectors.customer_balances(
-            customer_id=customer.pk, as_of=_today(customer.entity)
-        ),
+        "balances": receivable_selectors.customer_balances(customer_id=customer.pk, as_of=today),
+        "exemptions": _exemption_lines(customer, today),
         "open_items": slice_page(open_items, number=_page_number(request), per_page=OPEN_ITEMS_PER_PAGE),
         "history": audit_selectors.audit_events_for(object_type="customer", object_id=customer.pk)[
             :HISTORY_LIMIT
