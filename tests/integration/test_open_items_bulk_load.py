@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from o2c.core import checks
 from o2c.core.exceptions import DomainError
@@ -215,6 +215,47 @@ class TestBulkLoadedImport:
         assert line is not None
         with pytest.raises(Exception, match="append-only"), transaction.atomic():
             JournalLine.objects.filter(pk=line.pk).update(debit_minor=line.debit_minor + 1)
+
+    def test_lines_for_a_posted_entry_are_refused_when_the_load_finishes(self, entity, customers, bulk):
+        import_items(entity, items(customers[0], 3))
+        posted = JournalEntry.objects.filter(status=JournalEntry.Status.POSTED).first()
+        line = JournalLine.objects.filter(entry=posted).first()
+        assert posted is not None and line is not None
+        before = schema()
+
+        @transaction.atomic
+        def add_a_line_to_a_posted_entry() -> None:
+            with triggers.BulkLoad(connection, [JournalLine]) as load, load.writing(JournalLine):
+                JournalLine.objects.bulk_create(
+                    [
+                        JournalLine(
+                            entry=posted,
+                            account_id=line.account_id,
+                            currency="EUR",
+                            debit_minor=1,
+                            functional_debit_minor=1,
+                        )
+                    ]
+                )
+
+        # refused when the load finishes on SQLite, by the statement's guard on PostgreSQL
+        with pytest.raises(DatabaseError, match="ledger: posted journal entries are append-only"):
+            add_a_line_to_a_posted_entry()
+        assert schema() == before  # the held-back guard is back, with the indexes
+        assert JournalLine.objects.filter(entry=posted).count() == 2
+
+    def test_the_line_guard_is_back_after_a_load(self, entity, customers, bulk):
+        import_items(entity, items(customers[0], 3))
+        posted = JournalEntry.objects.filter(status=JournalEntry.Status.POSTED).first()
+        assert posted is not None
+        with pytest.raises(Exception, match="append-only"), transaction.atomic():
+            JournalLine.objects.create(
+                entry=posted,
+                account_id=posted.lines.values_list("account_id", flat=True).first(),
+                currency="EUR",
+                debit_minor=1,
+                functional_debit_minor=1,
+            )
 
 
 @pytest.mark.skipif(
