@@ -22,6 +22,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any, NamedTuple, cast
 
 from django.contrib.auth.models import User
@@ -131,19 +132,19 @@ def _validate(
     """The items to create (unchanged ones dropped) and the customer ids, or an InputError on the first
     bad row."""
     number_max, po_max = _field_limits()
-    seen: set[str] = set()
-    for item in items:
-        if item.number in seen:
-            raise InputError(
-                f"invoice {item.number} appears twice in the file", row=item.row, column="invoice_number"
-            )
-        seen.add(item.number)
-        if len(item.number) > number_max:
-            raise InputError(f"is longer than {number_max} characters", row=item.row, column="invoice_number")
-        if len(item.po_number) > po_max:
-            raise InputError(f"is longer than {po_max} characters", row=item.row, column="po_number")
-    customers = _customers(entity, {item.customer_number for item in items})
-    existing = _existing(entity, [item.number for item in items])
+    numbers = list(map(_NUMBER, items))
+    if (
+        len(set(numbers)) != len(numbers)
+        or max(map(len, numbers), default=0) > number_max
+        or max(map(len, map(_PO_NUMBER, items)), default=0) > po_max
+    ):
+        _refuse_first_bad_number(items, number_max, po_max)
+    wanted = set(map(_CUSTOMER_NUMBER, items))
+    customers = _customers(entity, wanted)
+    existing = _existing(entity, numbers)
+    del numbers
+    if not existing and wanted <= customers.keys():  # the common case: all new, all customers known
+        return list(items), 0, customers
     todo = []
     unchanged = 0
     for item in items:
@@ -171,6 +172,26 @@ def _validate(
             continue
         todo.append(item)
     return todo, unchanged, customers
+
+
+# an item's fields for C-level passes over a million items (`map`, `set`, `zip`)
+_NUMBER, _CUSTOMER_NUMBER, _ISSUE_DATE = itemgetter(1), itemgetter(2), itemgetter(3)
+_CURRENCY, _AMOUNT, _PO_NUMBER, _PAID_DATE = itemgetter(5), itemgetter(6), itemgetter(8), itemgetter(9)
+
+
+def _refuse_first_bad_number(items: Sequence[OpenItemIn], number_max: int, po_max: int) -> None:
+    """Raise the InputError of the first item whose number repeats or is too long, or whose PO number is."""
+    seen: set[str] = set()
+    for item in items:
+        if item.number in seen:
+            raise InputError(
+                f"invoice {item.number} appears twice in the file", row=item.row, column="invoice_number"
+            )
+        seen.add(item.number)
+        if len(item.number) > number_max:
+            raise InputError(f"is longer than {number_max} characters", row=item.row, column="invoice_number")
+        if len(item.po_number) > po_max:
+            raise InputError(f"is longer than {po_max} characters", row=item.row, column="po_number")
 
 
 def _reserve_ids(model: type[models.Model], count: int, *, locked: bool) -> Sequence[int]:
@@ -332,7 +353,8 @@ class _Progress:
 
 def _series_ids(entity: LegalEntity, todo: Sequence[OpenItemIn]) -> dict[tuple[str, int], int]:
     """The migration number series of each (document type, year) of the items."""
-    kinds = {(item.amount_minor < 0, item.issue_date.year) for item in todo}
+    signs_and_days = set(zip(map((0).__gt__, map(_AMOUNT, todo)), map(_ISSUE_DATE, todo), strict=True))
+    kinds = {(is_credit, day.year) for is_credit, day in signs_and_days}
     series: dict[tuple[str, int], int] = {}
     for is_credit, year in sorted(kinds):
         doc_type = DocumentType.CREDIT_MEMO if is_credit else DocumentType.INVOICE
@@ -567,16 +589,19 @@ def open_items_import(
     if not todo:
         return OpenItemsResult(created=0, unchanged=unchanged, journal_entries=0)
     steps = _Progress(progress, len(todo))
-    dates = [item.issue_date for item in todo] + [item.paid_date for item in todo if item.paid_date]
+    # the (posting date, currency) pairs of the entries to come: issue dates, and paid dates
+    needs = set(zip(map(_ISSUE_DATE, todo), map(_CURRENCY, todo), strict=True))
+    paid = set(zip(map(_PAID_DATE, todo), map(_CURRENCY, todo), strict=True))
+    needs |= {(day, currency) for day, currency in paid if day is not None}
+    days = {day for day, _ in needs}
     ledger_services.periods_open(
         entity=entity,
-        first=min(dates),
-        last=max(dates),
+        first=min(days),
+        last=max(days),
         now=now,
         reason=f"migration import {source}",
         actor=actor,
     )
-    del dates
     actor_id = actor.pk if actor is not None and actor.is_authenticated else None
     db = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: `connection` resolves per thread
     bulk = triggers.BulkLoad(db, [Document, Allocation]) if len(todo) >= BULK_LOAD else None
@@ -584,11 +609,7 @@ def open_items_import(
     clearing_id = ledger_selectors.account_id_for(entity=entity, type=AccountType.CLEARING)
     series = _series_ids(entity, todo)
     # what the ledger's checks need is read now: the connection is busy while they run
-    posting = ledger_services.BulkPosting(
-        entity=entity,
-        needs={(item.issue_date, item.currency) for item in todo}
-        | {(item.paid_date, item.currency) for item in todo if item.paid_date},
-    )
+    posting = ledger_services.BulkPosting(entity=entity, needs=needs)
     with _large_page_cache(), bulk or nullcontext():
         ids = _reserve_ids(Document, len(todo), locked=bulk is not None)
         clock.lap("periods opened, ids reserved")
