@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from itertools import groupby
@@ -114,6 +114,9 @@ class _Billed:
     last_tax_rate: Decimal | None
     last_tax_code: str | None
     service_end: date  # the last day billed in the period so far
+    # per document and tax rate that charged the period, latest first: (document, tax rate, tax code,
+    # what it still holds for the period); a credit larger than the latest charge also corrects earlier ones
+    charges: tuple[tuple[int, Decimal, str, int], ...] = ()
 
 
 def billing_run(
@@ -285,21 +288,34 @@ def _usage(
     """The aggregated quantity (millionths) per metered subscription and period: grouped queries over
     the periods a run can still bill (none before the earliest unbilled or re-rated one); sums and
     maxima in one pass, distinct counts (which must sort) only for the metrics that count."""
-    metered: dict[int, str] = {}
+    # per metered subscription, each term's first day of service and aggregation: a period's usage is
+    # aggregated as the term it is rated at says (the one in force on its first day; an upgrade may
+    # change the aggregation), not as the latest term says
+    metered: dict[int, list[tuple[date, str]]] = {}
     since: date | None = None
     for subscription in candidates:
         if not terms.get(subscription.pk):
             continue
         product = catalogue.products[terms[subscription.pk][-1].product_id]
         if product.metric:
-            metered[subscription.pk] = product.aggregation
+            metered[subscription.pk] = [
+                (
+                    max(term.effective_from, subscription.start_date),
+                    catalogue.products[term.product_id].aggregation,
+                )
+                for term in terms[subscription.pk]
+            ]
             first = rating.period_of(_first_day(subscription), product.billing_period).start
             since = first if since is None or first < since else since
     if not metered or since is None:
         return {}
     found: dict[tuple[int, date], int] = {}
-    counting = sorted(pk for pk, aggregation in metered.items() if aggregation == Aggregation.UNIQUE_COUNT)
-    adding = sorted(pk for pk, aggregation in metered.items() if aggregation != Aggregation.UNIQUE_COUNT)
+    counting = sorted(
+        pk for pk, kinds in metered.items() if any(k == Aggregation.UNIQUE_COUNT for _, k in kinds)
+    )
+    adding = sorted(
+        pk for pk, kinds in metered.items() if any(k != Aggregation.UNIQUE_COUNT for _, k in kinds)
+    )
     distinct_value = Case(
         When(unique_key="", then=Cast("quantity_micro", CharField())), default=F("unique_key")
     )
@@ -319,7 +335,11 @@ def _usage(
                 .order_by()
             )
             for row in rows:
-                aggregation = metered[row["subscription_id"]]
+                kinds = metered[row["subscription_id"]]
+                served = max(row["period_start"], kinds[0][0])
+                aggregation = [k for day, k in kinds if day <= served][-1]
+                if (aggregation == Aggregation.UNIQUE_COUNT) != ("unique" in row):
+                    continue  # the period is aggregated by the other query
                 if aggregation == Aggregation.UNIQUE_COUNT:
                     value = row["unique"] * 1_000_000  # a count of whole units
                 else:
@@ -341,9 +361,18 @@ def _billed_so_far(subscription_ids: list[int], since: date) -> dict[tuple[int, 
             "tax_rate",
             "tax_category",
             "service_end",
+            "document__corrects_id",
         )
     )
-    for sub_id, period_start, amount, document_id, tax_rate, tax_code, service_end in rows:
+    held: dict[tuple[int, date], dict[tuple[int, Decimal, str], int]] = defaultdict(dict)
+    for sub_id, period_start, amount, document_id, tax_rate, tax_code, service_end, corrects_id in rows:
+        charges = held[(sub_id, period_start)]
+        if amount > 0:  # the latest charge last
+            charges[(document_id, tax_rate, tax_code)] = (
+                charges.pop((document_id, tax_rate, tax_code), 0) + amount
+            )
+        elif corrects_id is not None and (corrects_id, tax_rate, tax_code) in charges:
+            charges[(corrects_id, tax_rate, tax_code)] += amount
         before = billed.get((sub_id, period_start))
         total = amount + (before.amount_minor if before else 0)
         last_end = max(service_end, before.service_end) if before else service_end
@@ -353,7 +382,25 @@ def _billed_so_far(subscription_ids: list[int], since: date) -> dict[tuple[int, 
             billed[(sub_id, period_start)] = _Billed(
                 total, before.last_document_id, before.last_tax_rate, before.last_tax_code, last_end
             )
-    return billed
+    return {
+        key: replace(found, charges=tuple((*charge, left) for charge, left in reversed(held[key].items())))
+        for key, found in billed.items()
+    }
+
+
+def _credit_parts(delta: int, billed: _Billed) -> list[tuple[int, int | None, Decimal | None, str | None]]:
+    """A period's credit (a negative delta) over the charges that billed it, the latest first, each at
+    most what it still holds: (amount, document it corrects, tax rate, tax code)."""
+    parts: list[tuple[int, int | None, Decimal | None, str | None]] = []
+    left = -delta
+    for document_id, tax_rate, tax_code, held in billed.charges:
+        take = min(left, held)
+        if take > 0:
+            parts.append((-take, document_id, tax_rate, tax_code))
+            left -= take
+    if left > 0:  # more than the charges hold: on the latest charge
+        parts.append((-left, billed.last_document_id, billed.last_tax_rate, billed.last_tax_code))
+    return parts
 
 
 def _first_day(subscription: Subscription) -> date:
@@ -401,7 +448,7 @@ def rate_subscription(
         previously = billed.get((subscription.pk, period.start))
         if window_start > window_end:  # after the end date: only what was billed before is credited
             if previously is None:
-                break
+                continue  # one that billed nothing (no usage, a zero price) may have billed ones after it
             expected: list[RatedLine] = []
         else:
             due = window_end < as_of if arrears else window_start <= as_of
@@ -428,26 +475,28 @@ def rate_subscription(
         service_start = min(changed_from, period.end)
         service_end = max(window_end, previously.service_end) if delta < 0 else window_end
         service_end = min(max(service_end, service_start), period.end)
-        lines.append(
-            RatedLine(
-                subscription_id=subscription.pk,
-                subscription_number=subscription.number,
-                customer_id=subscription.customer_id,
-                product_code=product.code,
-                description=description,
-                quantity=Decimal(1),
-                unit_price=Money.from_minor(abs(delta), subscription.currency).amount,
-                amount_minor=delta,
-                period_start=period.start,
-                service_start=service_start,
-                service_end=service_end,
-                tax_category=product.tax_category,
-                po_number=subscription.po_number,
-                credits_document_id=previously.last_document_id if delta < 0 else None,
-                credits_tax_rate=previously.last_tax_rate if delta < 0 else None,
-                credits_tax_code=previously.last_tax_code if delta < 0 else None,
+        parts = _credit_parts(delta, previously) if delta < 0 else [(delta, None, None, None)]
+        for amount, document_id, tax_rate, tax_code in parts:
+            lines.append(
+                RatedLine(
+                    subscription_id=subscription.pk,
+                    subscription_number=subscription.number,
+                    customer_id=subscription.customer_id,
+                    product_code=product.code,
+                    description=description,
+                    quantity=Decimal(1),
+                    unit_price=Money.from_minor(abs(amount), subscription.currency).amount,
+                    amount_minor=amount,
+                    period_start=period.start,
+                    service_start=service_start,
+                    service_end=service_end,
+                    tax_category=product.tax_category,
+                    po_number=subscription.po_number,
+                    credits_document_id=document_id,
+                    credits_tax_rate=tax_rate,
+                    credits_tax_code=tax_code,
+                )
             )
-        )
     return _Rated(lines, billed_through)
 
 
@@ -505,6 +554,8 @@ def _expected(
                 discount_percent=term.discount_percent if discounted else Decimal(0),
             )
             amount = max(used, rating.prorate(minimum, period, first, last))
+            # the fixed discount comes off too, like the minimum for the days served in the period
+            amount = max(0, amount - rating.prorate(fixed_discount, period, first, last))
         else:
             quantity = Decimal(1) if definition.price_model == "flat" else term.quantity
             full = rating.period_price_minor(
@@ -579,7 +630,10 @@ def _bill_chunk(
         return [], 0
     since = min(_first_day(s) for s in locked.values())
     billed = _billed_so_far(ids, rating.period_of(since, "year").start)
-    issued = _issued_among({line.last_document_id for line in billed.values() if line.last_document_id})
+    issued = _issued_among(
+        {line.last_document_id for line in billed.values() if line.last_document_id}
+        | {charge[0] for line in billed.values() for charge in line.charges}
+    )
     rated: dict[int, _Rated] = {}
     drafts: list[DraftIn] = []
     charged: list[list[RatedLine]] = []
