@@ -257,6 +257,24 @@ class TestBulkLoadedImport:
                 functional_debit_minor=1,
             )
 
+    @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's planner has no statistics of its own")
+    def test_a_customer_s_documents_are_read_by_the_customer_index_after_a_load(
+        self, entity, customers, bulk
+    ):
+        for customer in customers:
+            import_items(entity, items(customer, 40, prefix=f"B{customer.pk}-"))
+        query = str(
+            Document.objects.filter(entity=entity, customer=customers[0])
+            .order_by("-issue_date", "-id")[:50]
+            .query
+        )
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT tbl FROM sqlite_stat1 WHERE tbl = 'receivables_document' LIMIT 1")
+            assert cursor.fetchone() == ("receivables_document",)
+            cursor.execute(f"EXPLAIN QUERY PLAN {query}")
+            plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+        assert "receivables_custome_82ff4e_idx (customer_id=?)" in plan
+
 
 @pytest.mark.skipif(
     connection.vendor != "postgresql", reason="replica mode and trigger states are PostgreSQL's"

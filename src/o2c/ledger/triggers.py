@@ -236,7 +236,8 @@ class BulkLoad:
     - On SQLite the row triggers of `SQLITE_HELD_BACK` (a journal line's check that its entry is not
       posted: a third of the cost of inserting it) are dropped for the load; `finish()` runs their
       condition once over the new rows, raising IntegrityError with the trigger's message, and
-      creates them again as they were.
+      creates them again as they were. It also samples statistics of the loaded tables for SQLite's
+      planner (`ANALYZE` with `analysis_limit`).
 
     Leaving the block by an exception skips `finish()`: the transaction is rolled back, and with it
     the dropped indexes come back (DDL is transactional on both databases).
@@ -328,6 +329,8 @@ class BulkLoad:
                 cursor.execute(definition)
             if self.indexes and self.connection.vendor == "postgresql":
                 cursor.execute("SELECT set_config('maintenance_work_mem', %s, true)", [before])
+            if self.connection.vendor == "sqlite":
+                self._analyze(cursor)
             for db_table, definition, check, message in self.held_back:
                 cursor.execute(check, [self.last_id[db_table]])
                 if cursor.fetchone() is not None:
@@ -339,6 +342,18 @@ class BulkLoad:
                 if db_table not in self.written:
                     continue
                 self._check_foreign_keys(cursor, db_table, pk, self.foreign_keys[db_table], locked)
+
+    def _analyze(self, cursor: CursorWrapper) -> None:
+        """SQLite plans without statistics by rules that pick among similar indexes by their order:
+        after a load, a list by customer was read through the index by entity (1.4 s instead of 8 ms
+        at 1M documents). A sampled ANALYZE of the loaded tables (1,000 rows per index, milliseconds)
+        gives the planner the statistics to choose."""
+        cursor.execute("PRAGMA analysis_limit")
+        before = cursor.fetchone()[0]
+        cursor.execute("PRAGMA analysis_limit = 1000")
+        for table in self.tables:
+            cursor.execute(f"ANALYZE {self.connection.ops.quote_name(table._meta.db_table)}")
+        cursor.execute(f"PRAGMA analysis_limit = {int(before)}")
 
     def _hold_back_triggers(self, cursor: CursorWrapper, table: type[models.Model]) -> None:
         db_table, pk = table._meta.db_table, table._meta.pk.column
