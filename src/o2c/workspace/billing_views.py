@@ -453,25 +453,6 @@ def billing_run_start(request: HtmxHttpRequest) -> HttpResponse:
 
 # --- customers' sales tax exemption certificates -------------------------------------------------
 
-AUDIT_LABELS = {
-    "billing.tax_exemption.created": gettext_lazy("Exemption certificate added"),
-    "billing.tax_exemption.ended": gettext_lazy("Exemption certificate ended"),
-    "billing.tax_exemption.revoked": gettext_lazy("Exemption certificate revoked"),
-    "billing.invoice_profile.created": gettext_lazy("Invoice profile created"),
-    "billing.invoice_profile.updated": gettext_lazy("Invoice profile changed"),
-    "ledger.tax_registration.created": gettext_lazy("Tax registration added"),
-    "ledger.tax_registration.updated": gettext_lazy("Tax registration changed"),
-}
-
-
-def _history(events: Any) -> list[Any]:
-    """Audit events with their action in the reader's language (`action_text`)."""
-    rows = list(events[:HISTORY_LIMIT])
-    for event in rows:
-        event.action_text = str(AUDIT_LABELS.get(event.action, event.action))
-    return rows
-
-
 @dataclass(frozen=True)
 class ExemptionRow:
     exemption: TaxExemption
@@ -510,7 +491,7 @@ def _exemptions_page(
         "can_change": roles.has_any(request.user, CHANGE_EXEMPTIONS),
         "add_form": add_form
         or billing_forms.ExemptionAddForm(initial={"region": customer.region[:2], "valid_from": today}),
-        "history": _history(selectors.tax_exemption_history(customer_id=customer.pk)),
+        "history": selectors.tax_exemption_history(customer_id=customer.pk)[:HISTORY_LIMIT],
     }
     return render(request, "workspace/billing/tax_exemptions.html", context, status=status)
 
@@ -658,7 +639,7 @@ def _seller_page(
         "registrations": list(selectors.tax_registration_list(entity_id=entity.pk)),
         "registration_form": registration_form
         or billing_forms.TaxRegistrationForm(initial={"country": entity.country}),
-        "history": _history(selectors.seller_history(entity_id=entity.pk)),
+        "history": selectors.seller_history(entity_id=entity.pk)[:HISTORY_LIMIT],
     }
     return render(request, "workspace/billing/seller.html", context, status=status)
 

@@ -162,6 +162,10 @@ LABELS: dict[str, Promise] = {
     "document": _("Document"),
     "product": _("Product"),
     "subscription": _("Subscription"),
+    "invoice_profile": _("Invoice profile"),
+    "legal_entity": _("Legal entity"),
+    "tax_exemption": _("Exemption certificate"),
+    "tax_registration": _("Tax registration"),
 }
 
 
