@@ -453,6 +453,7 @@ def billing_run_start(request: HtmxHttpRequest) -> HttpResponse:
 
 # --- customers' sales tax exemption certificates -------------------------------------------------
 
+
 @dataclass(frozen=True)
 class ExemptionRow:
     exemption: TaxExemption
