@@ -181,6 +181,71 @@ def test_usage_is_aggregated_per_period_and_rated_on_graduated_tiers(entity, cat
     assert [(line.quantity, line.amount_minor) for line in invoice.lines] == [(Decimal(1500), 12500)]
 
 
+@pytest.mark.parametrize("entity_wide", [False, True], ids=["by-subscription", "entity-wide"])
+def test_usage_is_aggregated_alike_by_subscription_and_for_the_whole_entity(
+    entity, other_entity, catalogue, de_customer, monkeypatch, entity_wide: bool
+) -> None:
+    # Large runs read sums and maxima for the whole entity in one query; both paths give the same periods.
+    if entity_wide:
+        monkeypatch.setattr(runs, "_ENTITY_WIDE_FROM", 0)
+    services.products_import(
+        entity=entity,
+        products=[product("PEAK", "per_unit", "0.50", timing="arrears", metric="users", aggregation="max")],
+        actor=None,
+        now=NOW,
+    )
+    subscribe(entity, "S-API", "C-DE", "API", "1", date(2026, 1, 1))
+    subscribe(entity, "S-PEAK", "C-DE", "PEAK", "1", date(2026, 1, 1))
+    subscribe(entity, "S-DONE", "C-DE", "API", "1", date(2025, 11, 1), end=date(2025, 11, 30))
+
+    def event(event_id: str, number: str, metric: str, quantity: int, day: date) -> UsageIn:
+        return UsageIn(
+            event_id, number, metric, Decimal(quantity), datetime(day.year, day.month, day.day, 9, tzinfo=UTC)
+        )
+
+    services.usage_import(
+        entity=entity,
+        events=[
+            event("a1", "S-API", "api_calls", 700, date(2026, 1, 3)),
+            event("a2", "S-API", "api_calls", 400, date(2026, 1, 20)),
+            event("a3", "S-API", "api_calls", 25, date(2026, 2, 2)),
+            event("p1", "S-PEAK", "users", 12, date(2026, 1, 4)),
+            event("p2", "S-PEAK", "users", 30, date(2026, 1, 9)),
+            event("p3", "S-PEAK", "users", 18, date(2026, 2, 1)),
+            event("d1", "S-DONE", "api_calls", 99, date(2025, 11, 5)),
+        ],
+        now=NOW,
+    )
+    run(entity, date(2025, 12, 1))  # S-DONE billed to its end: no longer a candidate
+    # another entity's events with the same period never count here
+    customer_services.customer_create(
+        entity=other_entity, data=customer_in("C-FR", country="FR"), actor=None, now=NOW
+    )
+    services.products_import(
+        entity=other_entity,
+        products=[product("API", "tiered", tiers="1000:0.10|*:0.05", timing="arrears", metric="api_calls")],
+        actor=None,
+        now=NOW,
+    )
+    subscribe(other_entity, "S-FR", "C-FR", "API", "1", date(2026, 1, 1))
+    services.usage_import(
+        entity=other_entity,
+        events=[event("f1", "S-FR", "api_calls", 5000, date(2026, 1, 8))],
+        now=NOW,
+    )
+    as_of = date(2026, 3, 1)
+    candidates = runs.candidates(entity, as_of)
+    terms = runs.terms_of([s.pk for s in candidates])
+    usage = runs.usage_of(candidates, terms, runs.catalogue_of(entity), as_of)
+    by_number = {s.pk: s.number for s in candidates}
+    assert {(by_number[pk], start): micro // 1_000_000 for (pk, start), micro in usage.items()} == {
+        ("S-API", date(2026, 1, 1)): 1100,  # 700 + 400
+        ("S-API", date(2026, 2, 1)): 25,
+        ("S-PEAK", date(2026, 1, 1)): 30,  # the peak of 12 and 30
+        ("S-PEAK", date(2026, 2, 1)): 18,
+    }
+
+
 def test_resent_usage_events_are_ignored(entity, catalogue, de_customer) -> None:
     subscribe(entity, "S-3", "C-DE", "API", "1", date(2026, 1, 1))
     events = [UsageIn("e1", "S-3", "api_calls", Decimal(10), datetime(2026, 1, 5, tzinfo=UTC))]

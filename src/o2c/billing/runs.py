@@ -16,10 +16,11 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from itertools import groupby
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, CharField, Count, F, Max, Sum, When
 from django.db.models.functions import Cast
 from django.utils import translation
@@ -319,23 +320,16 @@ def _usage(
     distinct_value = Case(
         When(unique_key="", then=Cast("quantity_micro", CharField())), default=F("unique_key")
     )
+    entity_id = candidates[0].entity_id
     for ids, aggregates in (
         (adding, {"total": Sum("quantity_micro"), "peak": Max("quantity_micro")}),
         (counting, {"unique": Count(distinct_value, distinct=True)}),
     ):
-        for offset in range(0, len(ids), 5_000):
-            rows = (
-                UsageEvent.objects.filter(
-                    subscription_id__in=ids[offset : offset + 5_000],
-                    period_start__gte=since,
-                    period_start__lte=as_of,
-                )
-                .values("subscription_id", "period_start")
-                .annotate(**aggregates)
-                .order_by()
-            )
+        for rows in _usage_rows(entity_id, ids, aggregates, since, as_of):
             for row in rows:
-                kinds = metered[row["subscription_id"]]
+                kinds = metered.get(row["subscription_id"])
+                if kinds is None:
+                    continue  # not a candidate (read by the entity-wide query)
                 served = max(row["period_start"], kinds[0][0])
                 aggregation = [k for day, k in kinds if day <= served][-1]
                 if (aggregation == Aggregation.UNIQUE_COUNT) != ("unique" in row):
@@ -346,6 +340,39 @@ def _usage(
                     value = row["peak"] if aggregation == Aggregation.MAX else row["total"]
                 found[(row["subscription_id"], row["period_start"])] = int(value or 0)
     return found
+
+
+# Above this many subscriptions, sums and maxima are read for the whole entity in one query: a
+# parallel sequential scan reads each page once, where lookups by subscription visit one heap page per
+# event (a subscription's events lie scattered between everyone else's).
+_ENTITY_WIDE_FROM = 5_000
+
+
+def _usage_rows(
+    entity_id: int, ids: list[int], aggregates: dict[str, Any], since: date, as_of: date
+) -> Iterator[Iterable[dict[str, Any]]]:
+    """Grouped usage per (subscription, period) in the date range: by chunks of ids, or for the whole
+    entity when there are many ids and no distinct count (which must sort every event)."""
+    in_range = UsageEvent.objects.filter(period_start__gte=since, period_start__lte=as_of)
+    if len(ids) > _ENTITY_WIDE_FROM and "unique" not in aggregates:
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:  # one hash table for all groups, not batches on disk
+                    cursor.execute("SET LOCAL work_mem = '128MB'")
+            yield list(
+                in_range.filter(entity_id=entity_id)
+                .values("subscription_id", "period_start")
+                .annotate(**aggregates)
+                .order_by()
+            )
+        return
+    for offset in range(0, len(ids), 5_000):
+        yield (
+            in_range.filter(subscription_id__in=ids[offset : offset + 5_000])
+            .values("subscription_id", "period_start")
+            .annotate(**aggregates)
+            .order_by()
+        )
 
 
 def _billed_so_far(subscription_ids: list[int], since: date) -> dict[tuple[int, date], _Billed]:
