@@ -116,19 +116,30 @@ def expected(loaded_database: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 @pytest.mark.parametrize(
-    ("phase", "kill_when"),
+    ("phase", "preview_first", "kill_when"),
     [
-        # while customers are being billed (drafts written, none issued yet)
-        ("billing", "select count(*) from receivables_document where status = 'draft'"),
-        # while the drafts are being numbered and posted
-        ("issuing", "select count(*) from receivables_document where status = 'issued'"),
+        # while customers are billed, each chunk's invoices numbered and posted in its transaction
+        ("billing", False, "select count(*) from receivables_document where status = 'issued'"),
+        # while the drafts of an earlier preview are numbered and posted, before billing starts
+        ("issuing", True, "select count(*) from receivables_document where status = 'issued'"),
     ],
 )
 def test_a_killed_run_run_again_ends_as_one_uninterrupted_run(
-    loaded_database: Path, expected: dict[str, object], tmp_path: Path, phase: str, kill_when: str
+    loaded_database: Path,
+    expected: dict[str, object],
+    tmp_path: Path,
+    phase: str,
+    preview_first: bool,
+    kill_when: str,
 ) -> None:
     interrupted = tmp_path / "interrupted.sqlite3"
     shutil.copy(loaded_database, interrupted)
+    if preview_first:  # every customer billed as a draft; the issuing run then numbers them
+        o2c(interrupted, "billing", "run", "--as-of", AS_OF)
+        assert (
+            count(interrupted, "select count(*) from receivables_document where status = 'draft'")
+            == CUSTOMERS
+        )
 
     process = subprocess.Popen(
         [sys.executable, "-m", "o2c.manage", "billing", "run", "--as-of", AS_OF, "--issue"],

@@ -142,20 +142,29 @@ def billing_run(
     )
     result = RunResult(run_id=run.pk, as_of=as_of)
     issued: list[int] = []
-    if issue:
+    if issue:  # the drafts of earlier previews first, so the credits that correct them can follow
         issued += _issue_drafts(
             entity=entity, as_of=as_of, actor=actor, now=now, on_progress=on_progress, deliver=deliver
         )
-    created = _bill(
-        run=run, entity=entity, as_of=as_of, actor=actor, now=now, result=result, on_progress=on_progress
+    created, built = _bill(
+        run=run,
+        entity=entity,
+        as_of=as_of,
+        actor=actor,
+        now=now,
+        result=result,
+        on_progress=on_progress,
+        issue=issue,
+        deliver=deliver,
     )
-    if issue:
-        issued += _issue_drafts(
-            entity=entity, as_of=as_of, actor=actor, now=now, on_progress=on_progress, deliver=deliver
-        )
+    if issue:  # the run's own documents were issued as they were billed
+        issued += created
         revenue.recognize(entity=entity, as_of=as_of, now=now)
     listed = issued if issue else created
-    result.documents = run_documents(listed)
+    read = {
+        document.document_id: document for document in run_documents(pk for pk in listed if pk not in built)
+    }
+    result.documents = [built[pk] if pk in built else read[pk] for pk in listed]
     totals: dict[str, int] = defaultdict(int)
     for document in result.documents:
         totals[document.currency] += document.total_minor
@@ -189,9 +198,13 @@ def _bill(
     now: datetime,
     result: RunResult,
     on_progress: Callable[[str, int, int], None] | None,
-) -> list[int]:
+    issue: bool,
+    deliver: bool,
+) -> tuple[list[int], dict[int, RunDocument]]:
     """Bill the candidates in chunks of bill-to customers, each chunk one transaction; a chunk that a
-    document refuses is billed again customer by customer, so one bad customer stops only itself."""
+    document refuses is billed again customer by customer, so one bad customer stops only itself.
+    With `issue`, each chunk's documents are numbered and posted in its transaction. Returns the
+    documents made, in order, and those of them the run could describe from memory."""
     candidates = _candidates(entity, as_of)
     context = _Context(
         run=run,
@@ -203,10 +216,13 @@ def _bill(
         as_of=as_of,
         actor=actor,
         now=now,
+        issue=issue,
+        deliver=deliver,
     )
     context.usage.update(_usage(candidates, context.terms, context.catalogue, as_of))
     groups = [list(g) for _, g in groupby(candidates, key=lambda s: (s.bill_to_id, s.currency))]
     created: list[int] = []
+    built: dict[int, RunDocument] = {}
     billed_subscriptions = 0
     size = settings.O2C_BILLING_BATCH
     for offset in range(0, len(groups), size):
@@ -214,27 +230,29 @@ def _bill(
         try:
             with transaction.atomic():
                 errors: list[tuple[str, str]] = []
-                documents, count = _bill_chunk(context, chunk, errors)
+                documents, count, described = _bill_chunk(context, chunk, errors)
             result.errors.extend(errors)
         except DomainError:
-            documents, count = [], 0
+            documents, count, described = [], 0, {}
             for group in chunk:
                 try:
                     with transaction.atomic():
                         errors = []
-                        one, one_count = _bill_chunk(context, [group], errors)
+                        one, one_count, one_described = _bill_chunk(context, [group], errors)
                     result.errors.extend(errors)
                 except DomainError as error:
                     result.errors.extend((s.number, error.message) for s in group)
-                    one, one_count = [], 0
+                    one, one_count, one_described = [], 0, {}
                 documents += one
                 count += one_count
+                described |= one_described
         created += documents
+        built |= described
         billed_subscriptions += count
         if on_progress:
             on_progress("billing", min(offset + size, len(groups)), len(groups))
     BillingRun.objects.filter(pk=run.pk).update(subscriptions_billed=billed_subscriptions)
-    return created
+    return created, built
 
 
 @dataclass
@@ -248,6 +266,8 @@ class _Context:
     as_of: date
     actor: User | None
     now: datetime
+    issue: bool = False
+    deliver: bool = True
 
 
 class _Catalogue:
@@ -634,9 +654,10 @@ def _expected(
 
 def _bill_chunk(
     context: _Context, groups: list[list[Subscription]], errors: list[tuple[str, str]]
-) -> tuple[list[int], int]:
+) -> tuple[list[int], int, dict[int, RunDocument]]:
     """Bill bill-to customers (each in one currency): an invoice each for the charges, a credit memo per
-    earlier document for the credits. Runs inside the caller's transaction."""
+    earlier document for the credits. Runs inside the caller's transaction. Returns the documents made,
+    how many subscriptions were billed, and the invoices described as the run's result lists them."""
     candidates = {s.pk: s for group in groups for s in group}
     ids = list(candidates)
     # Another run may have billed these since the candidates were read: rate what the locked rows say.
@@ -654,7 +675,7 @@ def _bill_chunk(
         subscription.billed_through = billed_through
         locked[pk] = subscription
     if not locked:
-        return [], 0
+        return [], 0, {}
     since = min(_first_day(s) for s in locked.values())
     billed = _billed_so_far(ids, rating.period_of(since, "year").start)
     issued = _issued_among(
@@ -701,12 +722,17 @@ def _bill_chunk(
     created: list[int] = []
     billed_lines: list[BilledLine] = []
     try:
-        invoices = bulk.invoices_create_bulk(drafts, actor=context.actor, now=context.now)
+        invoices = bulk.invoices_create_bulk(
+            drafts, actor=context.actor, now=context.now, issue=context.issue
+        )
     except DomainError as error:
         raise UnableToBill(error.message, code=error.code) from None
+    built: dict[int, RunDocument] = {}
     for document, draft, charges in zip(invoices, drafts, charged, strict=True):
         created.append(document.pk)
         billed_lines += _billed_lines(context.run, document, draft.lines, charges)
+        built[document.pk] = _run_document(document, draft, charges)
+    issued: list[Document] = list(invoices) if context.issue else []
     for bill_to, credits in credited:
         for document_id, same in groupby(
             sorted(credits, key=lambda line: line.credits_document_id or 0),
@@ -718,13 +744,56 @@ def _bill_chunk(
             )
             created.append(document.pk)
             billed_lines += _billed_lines(context.run, document, document_lines, credit_lines)
+            if context.issue:
+                issued.append(
+                    receivable_services.document_issue(
+                        document_id=document.pk, actor=context.actor, now=context.now
+                    )
+                )
     insert_objects(BilledLine, billed_lines)
     update_rows(
         Subscription,
         ["billed_through", "rerate_from"],
         [(pk, r.billed_through, None) for pk, r in rated.items()],
     )
-    return created, len(rated)
+    if issued:
+        _after_issue(issued, actor=context.actor, now=context.now, deliver=context.deliver)
+    return created, len(rated), built
+
+
+def _run_document(document: Document, draft: DraftIn, charges: list[RatedLine]) -> RunDocument:
+    """A new invoice as the run's result lists it, from what the run just wrote."""
+    return RunDocument(
+        document_id=document.pk,
+        document_type=document.document_type,
+        number=document.number,
+        customer_number=draft.customer.number,
+        currency=document.currency,
+        net_minor=document.net_minor,
+        tax_minor=document.tax_minor,
+        total_minor=document.total_minor,
+        lines=tuple(
+            RunLine(
+                product_code=line.item_code,
+                description=line.description,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                amount_minor=charge.amount_minor,  # the line's net: an invoice's lines are charges
+                period_start=line.period_start,
+                period_end=line.period_end,
+            )
+            for line, charge in zip(draft.lines, charges, strict=True)
+        ),
+    )
+
+
+def _after_issue(documents: list[Document], *, actor: User | None, now: datetime, deliver: bool) -> None:
+    """What issuing billing documents sets off, inside the issuing transaction: revenue deferral, and
+    rendering and e-mailing once it commits (surviving a crash as unprocessed events)."""
+    revenue.defer_documents(documents=documents, now=now, created_by_id=_actor_id(actor))
+    events.publish_many_on_commit(
+        delivery.INVOICE_ISSUED, [{"document_id": d.pk, "deliver": deliver} for d in documents]
+    )
 
 
 def _actor_id(actor: User | None) -> int | None:
@@ -860,11 +929,7 @@ def _issue_drafts(
             for pk, kind in chunk:
                 if kind != DocumentType.INVOICE:
                     documents.append(receivable_services.document_issue(document_id=pk, actor=actor, now=now))
-            revenue.defer_documents(documents=documents, now=now, created_by_id=_actor_id(actor))
-            # rendering and e-mailing wait for the commit (and survive a crash as unprocessed events)
-            events.publish_many_on_commit(
-                delivery.INVOICE_ISSUED, [{"document_id": d.pk, "deliver": deliver} for d in documents]
-            )
+            _after_issue(documents, actor=actor, now=now, deliver=deliver)
         issued += [pk for pk, _ in chunk]
         if on_progress:
             on_progress("issuing", offset + len(chunk), len(drafts))

@@ -48,8 +48,12 @@ def _actor_id(actor: User | None) -> int | None:
     return actor.pk if actor is not None and actor.is_authenticated else None
 
 
-def invoices_create_bulk(drafts: Sequence[DraftIn], *, actor: User | None, now: datetime) -> list[Document]:
-    """Draft invoices, as `document_create` would make them one by one. The caller holds the transaction."""
+def invoices_create_bulk(
+    drafts: Sequence[DraftIn], *, actor: User | None, now: datetime, issue: bool = False
+) -> list[Document]:
+    """Draft invoices, as `document_create` would make them one by one; with `issue`, numbered and
+    posted as well, as `invoices_issue_bulk` would issue them (in one pass, without reading the drafts
+    back). The caller holds the transaction."""
     documents: list[Document] = []
     totals_of: list[calculations.DocumentTotals] = []
     for draft in drafts:
@@ -95,6 +99,10 @@ def invoices_create_bulk(drafts: Sequence[DraftIn], *, actor: User | None, now: 
                 created_by_id=_actor_id(actor),
             )
         )
+    if issue:
+        for document in documents:
+            _check_issuable(document)
+        _number(documents, now)
     insert_objects(Document, documents)
     lines: list[DocumentLine] = []
     tax_lines: list[TaxLine] = []
@@ -119,6 +127,8 @@ def invoices_create_bulk(drafts: Sequence[DraftIn], *, actor: User | None, now: 
             for document in documents
         ]
     )
+    if issue:
+        _post_issued(documents, actor=actor, now=now)
     return documents
 
 
@@ -131,18 +141,35 @@ def invoices_issue_bulk(
         locks.document_qs_for_update().select_related("customer").filter(pk__in=document_ids, entity=entity)
     )
     for document in documents:
-        if document.status != Document.Status.DRAFT:
-            raise UnableToIssueDocument(f"{document} is issued already", code="not_draft")
-        if document.document_type != DocumentType.INVOICE:
-            raise UnableToIssueDocument(f"{document} is not an invoice", code="not_invoice")
-        if document.total_minor == 0:
-            raise UnableToIssueDocument("a document with a zero total is not issued", code="zero_total")
-    by_year: dict[int, list[Document]] = defaultdict(list)
+        _check_issuable(document)
+    _number(documents, now)
+    update_rows(
+        Document,
+        ["number", "series", "status", "issued_at"],
+        [(d.pk, d.number, d.series_id, d.status, d.issued_at) for d in documents],
+    )
+    _post_issued(documents, actor=actor, now=now)
+    return documents
+
+
+def _check_issuable(document: Document) -> None:
+    if document.status != Document.Status.DRAFT:
+        raise UnableToIssueDocument(f"{document} is issued already", code="not_draft")
+    if document.document_type != DocumentType.INVOICE:
+        raise UnableToIssueDocument(f"{document} is not an invoice", code="not_invoice")
+    if document.total_minor == 0:
+        raise UnableToIssueDocument("a document with a zero total is not issued", code="zero_total")
+
+
+def _number(documents: Sequence[Document], now: datetime) -> None:
+    """Consecutive numbers in document order from each entity's series for the issue year."""
+    batches: dict[tuple[int, int], list[Document]] = defaultdict(list)
     for document in documents:
-        by_year[document.issue_date.year].append(document)
-    for year, batch in sorted(by_year.items()):
+        batches[(document.entity_id, document.issue_date.year)].append(document)
+    entities = LegalEntity.objects.in_bulk({entity_id for entity_id, _ in batches})
+    for (entity_id, year), batch in sorted(batches.items()):
         series, numbers = numbering.next_numbers(
-            entity=entity, document_type=DocumentType.INVOICE, year=year, count=len(batch)
+            entity=entities[entity_id], document_type=DocumentType.INVOICE, year=year, count=len(batch)
         )
         for document, number in zip(batch, numbers, strict=True):
             document.number, document.series, document.status, document.issued_at = (
@@ -151,32 +178,35 @@ def invoices_issue_bulk(
                 Document.Status.ISSUED,
                 now,
             )
-    update_rows(
-        Document,
-        ["number", "series", "status", "issued_at"],
-        [(d.pk, d.number, d.series_id, d.status, d.issued_at) for d in documents],
-    )
-    receivable_id = ledger_selectors.account_id_for(entity=entity, type=AccountType.RECEIVABLE)
-    revenue_id = ledger_selectors.account_id_for(entity=entity, type=AccountType.REVENUE)
-    tax_id = ledger_selectors.account_id_for(entity=entity, type=AccountType.TAX)
-    ledger_services.journal_entries_post_bulk(
-        entity=entity,
-        entries=[
-            EntryIn(
-                posting_date=document.issue_date,
-                description=f"Invoice {document.number} {document.customer.number}",
-                source_type="document",
-                source_id=document.pk,
-                idempotency_key=f"document-issue:{document.pk}",
-                lines=issue_postings(
-                    document, receivable_id=receivable_id, revenue_id=revenue_id, tax_id=tax_id
-                ),
-            )
-            for document in documents
-        ],
-        now=now,
-        created_by_id=_actor_id(actor),
-    )
+
+
+def _post_issued(documents: Sequence[Document], *, actor: User | None, now: datetime) -> None:
+    """Post numbered invoices (receivable against revenue and tax) and audit their issue."""
+    by_entity: dict[int, list[Document]] = defaultdict(list)
+    for document in documents:
+        by_entity[document.entity_id].append(document)
+    for entity in LegalEntity.objects.filter(pk__in=by_entity).order_by("pk"):
+        receivable_id = ledger_selectors.account_id_for(entity=entity, type=AccountType.RECEIVABLE)
+        revenue_id = ledger_selectors.account_id_for(entity=entity, type=AccountType.REVENUE)
+        tax_id = ledger_selectors.account_id_for(entity=entity, type=AccountType.TAX)
+        ledger_services.journal_entries_post_bulk(
+            entity=entity,
+            entries=[
+                EntryIn(
+                    posting_date=document.issue_date,
+                    description=f"Invoice {document.number} {document.customer.number}",
+                    source_type="document",
+                    source_id=document.pk,
+                    idempotency_key=f"document-issue:{document.pk}",
+                    lines=issue_postings(
+                        document, receivable_id=receivable_id, revenue_id=revenue_id, tax_id=tax_id
+                    ),
+                )
+                for document in by_entity[entity.pk]
+            ],
+            now=now,
+            created_by_id=_actor_id(actor),
+        )
     audit_services.record_many(
         [
             audit_services.event(
@@ -185,11 +215,10 @@ def invoices_issue_bulk(
                 object_type="document",
                 object_id=document.pk,
                 object_label=document.number or "",
-                entity_id=entity.pk,
+                entity_id=document.entity_id,
                 changes={"status": ("draft", "issued"), "number": (None, document.number)},
                 now=now,
             )
             for document in documents
         ]
     )
-    return documents
