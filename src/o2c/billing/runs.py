@@ -732,7 +732,7 @@ def _bill_chunk(
         created.append(document.pk)
         billed_lines += _billed_lines(context.run, document, draft.lines, charges)
         built[document.pk] = _run_document(document, draft, charges)
-    issued: list[Document] = list(invoices) if context.issue else []
+    issued_now: list[Document] = list(invoices) if context.issue else []
     for bill_to, credits in credited:
         for document_id, same in groupby(
             sorted(credits, key=lambda line: line.credits_document_id or 0),
@@ -745,7 +745,7 @@ def _bill_chunk(
             created.append(document.pk)
             billed_lines += _billed_lines(context.run, document, document_lines, credit_lines)
             if context.issue:
-                issued.append(
+                issued_now.append(
                     receivable_services.document_issue(
                         document_id=document.pk, actor=context.actor, now=context.now
                     )
@@ -756,8 +756,8 @@ def _bill_chunk(
         ["billed_through", "rerate_from"],
         [(pk, r.billed_through, None) for pk, r in rated.items()],
     )
-    if issued:
-        _after_issue(issued, actor=context.actor, now=context.now, deliver=context.deliver)
+    if issued_now:
+        _after_issue(issued_now, actor=context.actor, now=context.now, deliver=context.deliver)
     return created, len(rated), built
 
 
