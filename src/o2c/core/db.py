@@ -25,12 +25,13 @@ def execute_for_vendor(
 
 
 def update_rows(
-    model: type[Model], columns: Sequence[str], rows: Sequence[tuple[Any, ...]], *, batch: int = 5_000
+    model: type[Model], columns: Sequence[str], rows: Sequence[tuple[Any, ...]], *, batch: int = 50_000
 ) -> None:
     """Set `columns` of many rows by primary key: `rows` are (pk, value, ...) tuples.
 
     Django's bulk_update builds a CASE per column and row, which costs more than the update itself;
-    here PostgreSQL joins a VALUES list and SQLite runs one prepared statement per row."""
+    here PostgreSQL joins one array per column (unnest: no statement text or parameter per value)
+    and SQLite runs one prepared statement per row."""
     if not rows:
         return
     connection = connections[router.db_for_write(model)]
@@ -38,37 +39,45 @@ def update_rows(
     fields = [cast("Field[Any, Any]", model._meta.get_field(name)) for name in columns]
     names = [connection.ops.quote_name(field.column) for field in fields]
     pk = connection.ops.quote_name(model._meta.pk.column)
-    prepared = [
-        (
-            row[0],
-            *(
-                field.get_db_prep_save(value, connection)
-                for field, value in zip(fields, row[1:], strict=True)
-            ),
-        )
-        for row in rows
-    ]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            types = [field.db_type(connection) for field in fields]
-            assignments = ", ".join(
-                f"{name} = v.c{i}::{kind}" for i, (name, kind) in enumerate(zip(names, types, strict=True))
+            # psycopg adapts lists of dates, text and numbers itself; only JSON needs the field's adapter
+            types = [cast(Any, model._meta.pk).rel_db_type(connection)] + [
+                field.db_type(connection) for field in fields
+            ]
+            converting = [False] + [isinstance(field, JSONField) for field in fields]
+            assignments = ", ".join(f"{name} = v.c{i}" for i, name in enumerate(names, start=1))
+            arrays = ", ".join(f"%s::{kind}[]" for kind in types)
+            aliases = ", ".join(f"c{i}" for i in range(len(types)))
+            statement = (
+                f"UPDATE {table} SET {assignments} FROM unnest({arrays}) AS v({aliases}) "
+                f"WHERE {table}.{pk} = v.c0"
             )
-            placeholders = "(" + ", ".join(["%s"] * (len(fields) + 1)) + ")"
-            aliases = ", ".join(f"c{i}" for i in range(len(fields)))
-            for offset in range(0, len(prepared), batch):
-                chunk = prepared[offset : offset + batch]
-                values = ", ".join([placeholders] * len(chunk))
+            all_fields = [model._meta.pk, *fields]
+            for offset in range(0, len(rows), batch):
+                chunk = rows[offset : offset + batch]
                 cursor.execute(
-                    f"UPDATE {table} SET {assignments} FROM (VALUES {values}) "
-                    f"AS v(id, {aliases}) WHERE {table}.{pk} = v.id",
-                    [value for row in chunk for value in row],
+                    statement,
+                    [
+                        [field.get_db_prep_save(row[i], connection) for row in chunk]
+                        if convert
+                        else [row[i] for row in chunk]
+                        for i, (field, convert) in enumerate(zip(all_fields, converting, strict=True))
+                    ],
                 )
         else:
+            prepared = [
+                (
+                    *(
+                        field.get_db_prep_save(value, connection)
+                        for field, value in zip(fields, row[1:], strict=True)
+                    ),
+                    row[0],
+                )
+                for row in rows
+            ]
             assignments = ", ".join(f"{name} = %s" for name in names)
-            cursor.executemany(
-                f"UPDATE {table} SET {assignments} WHERE {pk} = %s", [(*row[1:], row[0]) for row in prepared]
-            )
+            cursor.executemany(f"UPDATE {table} SET {assignments} WHERE {pk} = %s", prepared)
 
 
 def reserve_ids(model: type[Model], count: int) -> list[int]:
