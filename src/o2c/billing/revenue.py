@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Sum
@@ -33,6 +33,10 @@ def month_parts(amount_minor: int, first: date, last: date) -> list[tuple[date, 
     months = rating.periods_overlapping(first, last, "month")
     days = [(min(m.end, last) - max(m.start, first)).days + 1 for m in months]
     return list(zip([m.start for m in months], allocate(amount_minor, days), strict=True))
+
+
+def _next_month(first: date) -> date:
+    return (first + timedelta(days=32)).replace(day=1)
 
 
 def _side(
@@ -73,8 +77,10 @@ def defer_documents(*, documents: Sequence[Document], now: datetime, created_by_
         if first is None or last is None:
             continue
         document = by_id[document_id]
-        sign = -1 if document.total_minor < 0 else 1
         issue_month = document.issue_date.replace(day=1)
+        if last < _next_month(issue_month):
+            continue  # served by the end of the issue month: nothing to defer
+        sign = -1 if document.total_minor < 0 else 1
         later = [
             (month, part)
             for month, part in month_parts(sign * net_minor, first, last)

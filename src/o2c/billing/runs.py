@@ -41,7 +41,7 @@ from o2c.billing.models import (
     UsageEvent,
 )
 from o2c.core import events
-from o2c.core.db import insert_objects, update_rows
+from o2c.core.db import insert_new_rows, update_rows
 from o2c.core.exceptions import DomainError
 from o2c.core.formatting import date_human
 from o2c.core.money import Money
@@ -737,7 +737,7 @@ def _bill_chunk(
         if credits:
             credited.append((bill_to, credits))
     created: list[int] = []
-    billed_lines: list[BilledLine] = []
+    billed_lines: list[tuple[Any, ...]] = []
     try:
         invoices = bulk.invoices_create_bulk(
             drafts, actor=context.actor, now=context.now, issue=context.issue
@@ -767,7 +767,7 @@ def _bill_chunk(
                         document_id=document.pk, actor=context.actor, now=context.now
                     )
                 )
-    insert_objects(BilledLine, billed_lines)
+    insert_new_rows(BilledLine, _BILLED_COLUMNS, billed_lines)
     update_rows(
         Subscription,
         ["billed_through", "rerate_from"],
@@ -896,21 +896,36 @@ def _credit_memo(
     return document, document_lines
 
 
+_BILLED_COLUMNS = (
+    "subscription",
+    "period_start",
+    "service_start",
+    "service_end",
+    "amount_minor",
+    "quantity",
+    "tax_rate",
+    "tax_category",
+    "document",
+    "run",
+)
+
+
 def _billed_lines(
     run: BillingRun, document: Document, document_lines: Sequence[LineIn], lines: list[RatedLine]
-) -> list[BilledLine]:
+) -> list[tuple[Any, ...]]:
+    """What a document billed per subscription and period: `BilledLine` rows as plain values."""
     return [
-        BilledLine(
-            subscription_id=line.subscription_id,
-            period_start=line.period_start,
-            service_start=line.service_start,
-            service_end=line.service_end,
-            amount_minor=line.amount_minor,
-            quantity=line.quantity,
-            tax_rate=document_line.tax_rate,
-            tax_category=document_line.tax_category,
-            document=document,
-            run=run,
+        (
+            line.subscription_id,
+            line.period_start,
+            line.service_start,
+            line.service_end,
+            line.amount_minor,
+            line.quantity,
+            document_line.tax_rate,
+            document_line.tax_category,
+            document.pk,
+            run.pk,
         )
         for line, document_line in zip(lines, document_lines, strict=True)
     ]

@@ -145,6 +145,17 @@ def insert_rows(model: type[Model], columns: Sequence[str], rows: Iterable[Seque
     return count
 
 
+def insert_new_rows(model: type[Model], columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[int]:
+    """`insert_rows` for new rows (`columns` without the primary key): ids from `reserve_ids`,
+    returned in the rows' order."""
+    ids = reserve_ids(model, len(rows))
+    if ids:
+        insert_rows(
+            model, [model._meta.pk.name, *columns], [(pk, *row) for pk, row in zip(ids, rows, strict=True)]
+        )
+    return ids
+
+
 def insert_objects(model: type[Model], objects: Sequence[Model]) -> None:
     """`bulk_create` for large batches: unsaved instances get ids from `reserve_ids`, then all their
     concrete fields go in with `insert_rows` (Django's bulk_create spends more on building the

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db import transaction
@@ -33,11 +33,13 @@ def publish_on_commit(event_name: str, **payload: Any) -> None:
 
 def publish_many_on_commit(event_name: str, payloads: list[dict[str, Any]]) -> None:
     """`publish_on_commit` for a batch: one insert, one dispatch per event after commit."""
+    from o2c.core.db import insert_objects
     from o2c.core.models import DomainEvent
 
-    created = DomainEvent.objects.bulk_create(DomainEvent(name=event_name, payload=p) for p in payloads)
-    ids = [event.pk for event in created]
-    transaction.on_commit(lambda: dispatch_many(ids))
+    created = [DomainEvent(name=event_name, payload=payload) for payload in payloads]
+    insert_objects(DomainEvent, created)
+    events = [(event.pk, event_name, payload) for event, payload in zip(created, payloads, strict=True)]
+    transaction.on_commit(lambda: _dispatch_known(events))
 
 
 def dispatch(event_id: int) -> None:
@@ -49,12 +51,14 @@ def dispatch(event_id: int) -> None:
     DomainEvent.objects.filter(pk=event_id).update(is_processed=True)
 
 
-def dispatch_many(event_ids: list[int]) -> None:
+def _dispatch_known(events: Iterable[tuple[int, str, dict[str, Any]]]) -> None:
+    """Run the handlers of events whose payloads are at hand, then mark them processed."""
     from o2c.core.models import DomainEvent
 
-    for offset in range(0, len(event_ids), 5000):
-        batch = event_ids[offset : offset + 5000]
-        for event in DomainEvent.objects.filter(pk__in=batch).order_by("pk"):
-            for handler in _handlers.get(event.name, []):
-                handler(**event.payload)
-        DomainEvent.objects.filter(pk__in=batch).update(is_processed=True)
+    handled: list[int] = []
+    for event_id, name, payload in events:
+        for handler in _handlers.get(name, []):
+            handler(**payload)
+        handled.append(event_id)
+    for offset in range(0, len(handled), 5000):
+        DomainEvent.objects.filter(pk__in=handled[offset : offset + 5000]).update(is_processed=True)

@@ -18,7 +18,7 @@ from stdnum import get_cc_module
 from stdnum.exceptions import ValidationError as StdnumError
 
 from o2c.audit import services as audit_services
-from o2c.core.db import copy_from_stdin, copy_value
+from o2c.core.db import copy_from_stdin, copy_value, insert_objects
 from o2c.core.money import ensure_currency
 from o2c.ledger import rules, selectors, triggers
 from o2c.ledger.chart import STANDARD_CHART
@@ -365,31 +365,20 @@ class BulkPosting:
         todo = [position for position, key in enumerate(keys) if key not in existing]
         if not todo:
             return []
-        rows = JournalEntry.objects.bulk_create(
-            [
-                JournalEntry(
-                    entity=self.entity,
-                    posting_date=posting_date,
-                    description=description,
-                    source_type=source_type,
-                    source_id=source_id,
-                    idempotency_key=key,
-                    created_at=now,
-                    created_by_id=created_by_id,
-                )
-                for posting_date, description, source_type, source_id, key in map(
-                    self.entries.__getitem__, todo
-                )
-            ]
-        )
-        if any(row.pk is None for row in rows):  # backends without RETURNING
-            by_key = dict(
-                JournalEntry.objects.filter(
-                    idempotency_key__in=[row.idempotency_key for row in rows]
-                ).values_list("idempotency_key", "pk")
+        rows = [
+            JournalEntry(
+                entity=self.entity,
+                posting_date=posting_date,
+                description=description,
+                source_type=source_type,
+                source_id=source_id,
+                idempotency_key=key,
+                created_at=now,
+                created_by_id=created_by_id,
             )
-            for row in rows:
-                row.pk = by_key[row.idempotency_key]
+            for posting_date, description, source_type, source_id, key in map(self.entries.__getitem__, todo)
+        ]
+        insert_objects(JournalEntry, rows)  # ids reserved up front: the lines need them
         if sum(self.line_counts[position] for position in todo) >= _BULK_LINES:
             # the lines' indexes are built again before the entries are posted, whose guard reads the
             # lines by entry

@@ -12,14 +12,15 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from django.contrib.auth.models import User
 
 from o2c.audit import services as audit_services
-from o2c.core.db import insert_objects, update_rows
+from o2c.core.db import insert_new_rows, insert_objects, update_rows
 from o2c.core.money import format_with_currency
 from o2c.customers.models import Customer
-from o2c.customers.terms import parse_terms
+from o2c.customers.terms import PaymentTerms, parse_terms
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger import services as ledger_services
 from o2c.ledger.models import AccountType, LegalEntity
@@ -28,9 +29,26 @@ from o2c.receivables import calculations, locks, numbering
 from o2c.receivables.calculations import LineIn
 from o2c.receivables.errors import UnableToCreateDocument, UnableToIssueDocument
 from o2c.receivables.models import Document, DocumentLine, DocumentType, TaxLine
-from o2c.receivables.services import document_rows, issue_postings
+from o2c.receivables.services import issue_postings
 
 BATCH = 2_000
+
+_LINE_COLUMNS = (
+    "document",
+    "position",
+    "description",
+    "quantity",
+    "unit_price",
+    "discount_percent",
+    "tax_rate",
+    "tax_category",
+    "net_minor",
+    "item_code",
+    "period_start",
+    "period_end",
+    "credits_line",
+    "credited_quantity",
+)
 
 
 @dataclass(frozen=True)
@@ -56,6 +74,7 @@ def invoices_create_bulk(
     back). The caller holds the transaction."""
     documents: list[Document] = []
     totals_of: list[calculations.DocumentTotals] = []
+    terms_of: dict[str, PaymentTerms] = {}
     for draft in drafts:
         customer = draft.customer
         if not draft.lines:
@@ -75,7 +94,9 @@ def invoices_create_bulk(
                     code="bad_quantity",
                 )
         totals = calculations.document_totals(draft.lines, draft.currency)
-        terms = parse_terms(customer.payment_terms)
+        terms = terms_of.get(customer.payment_terms) or terms_of.setdefault(
+            customer.payment_terms, parse_terms(customer.payment_terms)
+        )
         totals_of.append(totals)
         documents.append(
             Document(
@@ -104,28 +125,51 @@ def invoices_create_bulk(
             _check_issuable(document)
         _number(documents, now)
     insert_objects(Document, documents)
-    lines: list[DocumentLine] = []
-    tax_lines: list[TaxLine] = []
+    # the rows `document_rows` makes, as plain values
+    line_rows: list[tuple[Any, ...]] = []
+    tax_rows: list[tuple[Any, ...]] = []
     for document, draft, totals in zip(documents, drafts, totals_of, strict=True):
-        line_rows, tax_rows = document_rows(document, draft.lines, totals)
-        lines += line_rows
-        tax_lines += tax_rows
-    insert_objects(DocumentLine, lines)
-    insert_objects(TaxLine, tax_lines)
-    audit_services.record_many(
-        [
-            audit_services.event(
-                actor=actor,
-                action="receivables.document.created",
-                object_type="document",
-                object_id=document.pk,
-                object_label="invoice draft",
-                entity_id=document.entity_id,
-                changes={"total": (None, format_with_currency(document.total_minor, document.currency))},
-                now=now,
+        document_id = document.pk
+        line_rows += [
+            (
+                document_id,
+                position,
+                line.description,
+                line.quantity,
+                line.unit_price,
+                line.discount_percent,
+                line.tax_rate,
+                line.tax_category,
+                net_minor,
+                line.item_code,
+                line.period_start,
+                line.period_end,
+                line.credits_line_id,
+                line.credited_quantity,
+            )
+            for position, (line, net_minor) in enumerate(
+                zip(draft.lines, totals.line_net_minor, strict=True), start=1
+            )
+        ]
+        tax_rows += [
+            (document_id, tax.rate, tax.category, tax.base_minor, tax.tax_minor) for tax in totals.taxes
+        ]
+    insert_new_rows(DocumentLine, _LINE_COLUMNS, line_rows)
+    insert_new_rows(TaxLine, ("document", "rate", "category", "base_minor", "tax_minor"), tax_rows)
+    audit_services.record_for_each(
+        actor=actor,
+        action="receivables.document.created",
+        object_type="document",
+        now=now,
+        objects=(
+            (
+                document.pk,
+                "invoice draft",
+                document.entity_id,
+                {"total": (None, format_with_currency(document.total_minor, document.currency))},
             )
             for document in documents
-        ]
+        ),
     )
     if issue:
         _post_issued(documents, actor=actor, now=now)
@@ -207,18 +251,18 @@ def _post_issued(documents: Sequence[Document], *, actor: User | None, now: date
             now=now,
             created_by_id=_actor_id(actor),
         )
-    audit_services.record_many(
-        [
-            audit_services.event(
-                actor=actor,
-                action="receivables.document.issued",
-                object_type="document",
-                object_id=document.pk,
-                object_label=document.number or "",
-                entity_id=document.entity_id,
-                changes={"status": ("draft", "issued"), "number": (None, document.number)},
-                now=now,
+    audit_services.record_for_each(
+        actor=actor,
+        action="receivables.document.issued",
+        object_type="document",
+        now=now,
+        objects=(
+            (
+                document.pk,
+                document.number or "",
+                document.entity_id,
+                {"status": ("draft", "issued"), "number": (None, document.number)},
             )
             for document in documents
-        ]
+        ),
     )
