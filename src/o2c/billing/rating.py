@@ -132,10 +132,20 @@ def period_price_minor(
 ) -> int:
     """A period's full price in minor units: model, minimum, percentage discount, rounded once."""
     amount = price_amount(definition, quantity)
-    minimum = Money.from_minor(definition.minimum_minor, definition.currency).amount
-    amount = max(amount, minimum)
-    amount = amount * (HUNDRED - discount_percent) / HUNDRED
+    if definition.minimum_minor:
+        amount = max(amount, Money.from_minor(definition.minimum_minor, definition.currency).amount)
+    if discount_percent:
+        amount = amount * (HUNDRED - discount_percent) / HUNDRED
     return Money(amount, definition.currency).round_half_up().to_minor()
+
+
+def discounted_minor(amount_minor: int, discount_percent: Decimal, currency: str) -> int:
+    """An amount in minor units less a percentage discount, rounded half up (a minimum commitment:
+    `period_price_minor` of a flat price of zero with that minimum)."""
+    if not discount_percent:
+        return amount_minor
+    amount = Money.from_minor(amount_minor, currency).amount * (HUNDRED - discount_percent) / HUNDRED
+    return Money(amount, currency).round_half_up().to_minor()
 
 
 def prorate(full_minor: int, period: Period, first: date, last: date) -> int:
@@ -164,6 +174,14 @@ def quantity_to_micro(quantity: Decimal) -> int:
     if scaled != scaled.to_integral_value():
         raise UnableToRate(f"quantity {quantity} has more than 6 decimals")
     return int(scaled)
+
+
+def list_unit_price(definition: PriceDefinition, quantity: Decimal, currency: str) -> Decimal:
+    """The unit price a line of a quantity-priced product shows: `unit_price_shown` of the period's
+    list price (before discounts), computed only where the model has no list price of its own."""
+    if definition.price_model in ("flat", "per_unit"):
+        return definition.unit_price
+    return unit_price_shown(period_price_minor(definition, quantity), quantity, currency, definition)
 
 
 def unit_price_shown(

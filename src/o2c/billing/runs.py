@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -528,7 +527,7 @@ def rate_subscription(
         delta = sum(line.amount_minor for line in expected) - previously.amount_minor
         if delta == 0:
             continue
-        with _language(language):
+        with _Language(language):
             description = _("%(product)s: adjustment for %(start)s to %(end)s") % {
                 "product": catalogue.products[terms[-1].product_id].name,
                 "start": date_human(period.start, language),
@@ -564,14 +563,23 @@ def rate_subscription(
     return _Rated(lines, billed_through)
 
 
-@contextmanager
-def _language(language: str) -> Iterator[None]:
+class _Language:
     """translation.override, without its cost when the language is active already (a run asks per line)."""
-    if translation.get_language() == language:
-        yield
-    else:
-        with translation.override(language):
-            yield
+
+    __slots__ = ("language", "override")
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+        self.override: translation.override | None = None
+
+    def __enter__(self) -> None:
+        if translation.get_language() != self.language:
+            self.override = translation.override(self.language)
+            self.override.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.override is not None:
+            self.override.__exit__(None, None, None)
 
 
 def _expected(
@@ -604,18 +612,16 @@ def _expected(
             first, last = window_start, window_end
             micro = usage.get((subscription.pk, period.start), 0)
             quantity = rating.micro_to_quantity(micro)
-            without_minimum = rating.PriceDefinition(
-                definition.price_model, definition.currency, definition.unit_price, definition.tiers, 0
-            )
+            discount = term.discount_percent if discounted else Decimal(0)
             used = rating.period_price_minor(
-                without_minimum,
+                replace(definition, minimum_minor=0) if definition.minimum_minor else definition,
                 quantity,
-                discount_percent=term.discount_percent if discounted else Decimal(0),
+                discount_percent=discount,
             )
-            minimum = rating.period_price_minor(
-                rating.PriceDefinition("flat", definition.currency, Decimal(0), (), definition.minimum_minor),
-                Decimal(0),
-                discount_percent=term.discount_percent if discounted else Decimal(0),
+            minimum = (
+                rating.discounted_minor(definition.minimum_minor, discount, definition.currency)
+                if definition.minimum_minor
+                else 0
             )
             amount = max(used, rating.prorate(minimum, period, first, last))
             # the fixed discount comes off too, like the minimum for the days served in the period
@@ -633,7 +639,7 @@ def _expected(
                 if product.billing_period == BillingPeriod.ONCE
                 else rating.prorate(full, period, first, last)
             )
-        with _language(language):
+        with _Language(language):
             description = product.name
             if subscription.po_number:
                 description += " · " + _("PO %(po)s") % {"po": subscription.po_number}
@@ -650,11 +656,10 @@ def _expected(
                 product_code=product.code,
                 description=description,
                 quantity=quantity,
-                unit_price=rating.unit_price_shown(
-                    rating.period_price_minor(definition, term.quantity) if not product.metric else amount,
-                    quantity,
-                    subscription.currency,
-                    definition,
+                unit_price=(
+                    rating.unit_price_shown(amount, quantity, subscription.currency, definition)
+                    if product.metric
+                    else rating.list_unit_price(definition, term.quantity, subscription.currency)
                 ),
                 amount_minor=amount,
                 period_start=period.start,
