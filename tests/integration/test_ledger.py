@@ -5,9 +5,10 @@ import pytest
 from django.db import DatabaseError, transaction
 
 from o2c.audit.models import AuditEvent
+from o2c.core.db import reserve_ids
 from o2c.ledger import selectors, services
 from o2c.ledger.errors import UnableToConvertCurrency, UnableToPostJournalEntry, UnableToReverseJournalEntry
-from o2c.ledger.models import AccountType, FiscalPeriod, JournalEntry, JournalLine, LegalEntity
+from o2c.ledger.models import Account, AccountType, FiscalPeriod, JournalEntry, JournalLine, LegalEntity
 from o2c.ledger.rules import LineIn
 from o2c.ledger.services import FxRateIn
 from tests.conftest import NOW
@@ -159,8 +160,8 @@ class TestDatabaseGuards:
             JournalEntry.objects.filter(pk=entry.pk).update(status="posted")
         assert JournalEntry.objects.get(pk=entry.pk).status == "draft"
 
-    def test_an_entry_cannot_be_inserted_as_posted(self, entity):
-        with pytest.raises(DatabaseError, match="posted only after its lines exist"), transaction.atomic():
+    def test_an_entry_cannot_be_inserted_as_posted_without_its_lines(self, entity):
+        with pytest.raises(DatabaseError, match="needs two or more lines"), transaction.atomic():
             JournalEntry.objects.create(
                 entity=entity,
                 posting_date=date(2026, 3, 2),
@@ -170,6 +171,52 @@ class TestDatabaseGuards:
                 created_at=NOW,
                 status="posted",
             )
+
+    @pytest.mark.parametrize(
+        ("debit", "credit", "refusal"),
+        [
+            (1000, 1000, None),
+            (1000, 999, "does not balance in transaction currency"),
+        ],
+    )
+    def test_an_entry_inserted_as_posted_after_its_lines_is_checked_as_posting_checks_it(
+        self, entity, debit, credit, refusal
+    ):
+        # the bulk posting path: lines under a reserved entry id, then the entry, posted
+        receivable = Account.objects.get(entity=entity, type=AccountType.RECEIVABLE)
+        revenue = Account.objects.get(entity=entity, type=AccountType.REVENUE)
+        [entry_id] = reserve_ids(JournalEntry, 1)
+
+        def post_raw() -> None:
+            with transaction.atomic():
+                for account, debit_minor, credit_minor in ((receivable, debit, 0), (revenue, 0, credit)):
+                    JournalLine.objects.create(
+                        entry_id=entry_id,
+                        account=account,
+                        currency="EUR",
+                        debit_minor=debit_minor,
+                        credit_minor=credit_minor,
+                        functional_debit_minor=debit_minor,
+                        functional_credit_minor=credit_minor,
+                    )
+                JournalEntry.objects.create(
+                    pk=entry_id,
+                    entity=entity,
+                    posting_date=date(2026, 3, 2),
+                    description="x",
+                    source_type="t",
+                    idempotency_key="raw",
+                    created_at=NOW,
+                    status="posted",
+                )
+
+        if refusal is None:
+            post_raw()
+            assert JournalEntry.objects.get(pk=entry_id).status == "posted"
+        else:
+            with pytest.raises(DatabaseError, match=refusal):
+                post_raw()
+            assert not JournalEntry.objects.filter(pk=entry_id).exists()
 
     def test_no_line_can_be_added_to_a_posted_entry(self, entity):
         entry = post(entity)

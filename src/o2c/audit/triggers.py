@@ -18,6 +18,10 @@ SQLITE_INSTALL = [
 ]
 SQLITE_DROP = ["DROP TRIGGER IF EXISTS audit_event_no_update", "DROP TRIGGER IF EXISTS audit_event_no_delete"]
 
+# The guard fires in every session, also one with session_replication_role = replica (a write that
+# checks its foreign keys set-based, see `core.keychecks`): ENABLE ALWAYS, not the default ORIGIN.
+ENABLE_ALWAYS = "ALTER TABLE audit_auditevent ENABLE ALWAYS TRIGGER audit_event_guard"
+
 POSTGRESQL_INSTALL = [
     f"""
     CREATE OR REPLACE FUNCTION audit_event_guard() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -27,6 +31,7 @@ POSTGRESQL_INSTALL = [
     CREATE TRIGGER audit_event_guard BEFORE UPDATE OR DELETE ON audit_auditevent
     FOR EACH ROW EXECUTE FUNCTION audit_event_guard()
     """,
+    ENABLE_ALWAYS,
 ]
 POSTGRESQL_DROP = [
     "DROP TRIGGER IF EXISTS audit_event_guard ON audit_auditevent",

@@ -25,6 +25,7 @@ from django.db.models.functions import Cast
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from o2c.audit.models import AuditEvent
 from o2c.billing import delivery, rating, revenue, selectors
 from o2c.billing.errors import UnableToBill
 from o2c.billing.models import (
@@ -43,16 +44,29 @@ from o2c.core import events
 from o2c.core.db import insert_new_rows, update_rows
 from o2c.core.exceptions import DomainError
 from o2c.core.formatting import date_human
+from o2c.core.keychecks import KeyChecks
+from o2c.core.models import DomainEvent
 from o2c.core.money import Money
 from o2c.customers.models import Customer
-from o2c.ledger.models import LegalEntity
+from o2c.ledger.models import JournalEntry, JournalLine, LegalEntity
 from o2c.receivables import bulk
 from o2c.receivables import services as receivable_services
 from o2c.receivables.bulk import DraftIn
 from o2c.receivables.calculations import LineIn
-from o2c.receivables.models import Document, DocumentType
+from o2c.receivables.models import Document, DocumentLine, DocumentType, TaxLine
 
 BILLING_ORIGINS = (Document.Origin.AUTOMATED, Document.Origin.CONSOLIDATED)
+# the tables a chunk writes many rows into: their foreign keys are checked once per chunk (KeyChecks)
+CHUNK_TABLES = (
+    Document,
+    DocumentLine,
+    TaxLine,
+    BilledLine,
+    JournalEntry,
+    JournalLine,
+    AuditEvent,
+    DomainEvent,
+)
 
 
 @dataclass(frozen=True)
@@ -240,7 +254,7 @@ def _bill(
     for offset in range(0, len(groups), size):
         chunk = groups[offset : offset + size]
         try:
-            with transaction.atomic():
+            with transaction.atomic(), KeyChecks(connection, CHUNK_TABLES):
                 errors: list[tuple[str, str]] = []
                 documents, count, described = _bill_chunk(context, chunk, errors)
             result.errors.extend(errors)
@@ -248,7 +262,7 @@ def _bill(
             documents, count, described = [], 0, {}
             for group in chunk:
                 try:
-                    with transaction.atomic():
+                    with transaction.atomic(), KeyChecks(connection, CHUNK_TABLES):
                         errors = []
                         one, one_count, one_described = _bill_chunk(context, [group], errors)
                     result.errors.extend(errors)

@@ -12,6 +12,8 @@ from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, JSONField, Model
 
+from o2c.core import keychecks
+
 
 def execute_for_vendor(
     connection: BaseDatabaseWrapper, statements: Mapping[str, Sequence[str]], *, what: str
@@ -132,7 +134,10 @@ def insert_rows(model: type[Model], columns: Sequence[str], rows: Iterable[Seque
     count = 0
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            with (
+                keychecks.writing(connection, model._meta.db_table),
+                cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
+            ):
                 for values in prepared:
                     copy.write_row(values)
                     count += 1
@@ -203,7 +208,11 @@ def copy_from_stdin(
 
     statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
     cursor = connection.connection.cursor()
-    with cursor, cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
+    with (
+        keychecks.writing(connection, table),
+        cursor,
+        cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy,
+    ):
         yield copy.write
 
 

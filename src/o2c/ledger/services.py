@@ -18,7 +18,7 @@ from stdnum import get_cc_module
 from stdnum.exceptions import ValidationError as StdnumError
 
 from o2c.audit import services as audit_services
-from o2c.core.db import copy_from_stdin, copy_value, insert_objects
+from o2c.core.db import copy_from_stdin, copy_value, insert_objects, reserve_ids
 from o2c.core.money import ensure_currency
 from o2c.ledger import rules, selectors, triggers
 from o2c.ledger.chart import STANDARD_CHART
@@ -378,22 +378,29 @@ class BulkPosting:
             )
             for posting_date, description, source_type, source_id, key in map(self.entries.__getitem__, todo)
         ]
-        insert_objects(JournalEntry, rows)  # ids reserved up front: the lines need them
         if sum(self.line_counts[position] for position in todo) >= _BULK_LINES:
-            # the lines' indexes are built again before the entries are posted, whose guard reads the
-            # lines by entry
+            # drafts first: the lines' indexes are built again before the entries are posted, whose
+            # guard reads the lines by entry
+            insert_objects(JournalEntry, rows)
             load = triggers.BulkLoad(connection, [JournalLine])
             with load, load.writing(JournalLine):
                 self._insert_lines(todo, rows)
-        else:
-            self._insert_lines(todo, rows)
-        ids = [row.pk for row in rows]
-        for start in range(0, len(ids), 5000):
-            JournalEntry.objects.filter(pk__in=ids[start : start + 5000]).update(
-                status=JournalEntry.Status.POSTED
-            )
-        for row in rows:
+            ids = [row.pk for row in rows]
+            for start in range(0, len(ids), 5000):
+                JournalEntry.objects.filter(pk__in=ids[start : start + 5000]).update(
+                    status=JournalEntry.Status.POSTED
+                )
+            for row in rows:
+                row.status = JournalEntry.Status.POSTED
+            return rows
+        # the lines first (under ids reserved for their entries), then the entries inserted posted:
+        # the guard checks each entry's lines as it is inserted, as it checks an update to posted,
+        # and no entry is written twice
+        for row, new_id in zip(rows, reserve_ids(JournalEntry, len(rows)), strict=True):
+            row.pk = new_id
             row.status = JournalEntry.Status.POSTED
+        self._insert_lines(todo, rows)
+        insert_objects(JournalEntry, rows)
         return rows
 
     def _insert_lines(self, todo: Sequence[int], rows: Sequence[JournalEntry]) -> None:

@@ -17,10 +17,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import TracebackType
 
-from django.db import DatabaseError, IntegrityError, models, transaction
+from django.db import IntegrityError, models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
 
+from o2c.core import keychecks
 from o2c.core.db import execute_for_vendor
 
 SQLITE_INSTALL = [
@@ -48,9 +49,22 @@ SQLITE_INSTALL = [
     BEGIN SELECT RAISE(ABORT, 'ledger: posted journal entries are append-only'); END
     """,
     """
-    CREATE TRIGGER ledger_entry_posted_no_insert BEFORE INSERT ON ledger_journalentry
+    CREATE TRIGGER ledger_entry_inserted_posted_must_balance BEFORE INSERT ON ledger_journalentry
     WHEN NEW.status = 'posted'
-    BEGIN SELECT RAISE(ABORT, 'ledger: a journal entry is posted only after its lines exist'); END
+    BEGIN
+        SELECT RAISE(ABORT, 'ledger: a journal entry needs two or more lines')
+        WHERE (SELECT COUNT(*) FROM ledger_journalline WHERE entry_id = NEW.id) < 2;
+        SELECT RAISE(ABORT, 'ledger: journal entry does not balance in transaction currency')
+        WHERE EXISTS (
+            SELECT 1 FROM ledger_journalline WHERE entry_id = NEW.id
+            GROUP BY currency HAVING SUM(debit_minor) <> SUM(credit_minor)
+        );
+        SELECT RAISE(ABORT, 'ledger: journal entry does not balance in functional currency')
+        WHERE (
+            SELECT SUM(functional_debit_minor) - SUM(functional_credit_minor)
+            FROM ledger_journalline WHERE entry_id = NEW.id
+        ) <> 0;
+    END
     """,
     """
     CREATE TRIGGER ledger_entry_posted_no_delete BEFORE DELETE ON ledger_journalentry
@@ -80,7 +94,8 @@ SQLITE_DROP = [
     for name in (
         "ledger_entry_must_balance",
         "ledger_entry_posted_is_immutable",
-        "ledger_entry_posted_no_insert",
+        "ledger_entry_posted_no_insert",  # before the guard below replaced it
+        "ledger_entry_inserted_posted_must_balance",
         "ledger_entry_posted_no_delete",
         "ledger_line_posted_no_insert",
         "ledger_line_posted_no_update",
@@ -97,18 +112,15 @@ POSTGRESQL_INSTALL = [
         transaction_difference numeric;
         functional_difference numeric;
     BEGIN
-        IF TG_OP = 'INSERT' THEN
-            IF NEW.status = 'posted' THEN
-                RAISE EXCEPTION 'ledger: a journal entry is posted only after its lines exist';
+        IF TG_OP <> 'INSERT' THEN
+            IF OLD.status = 'posted' THEN
+                RAISE EXCEPTION 'ledger: posted journal entries are append-only';
             END IF;
-            RETURN NEW;
+            IF TG_OP = 'DELETE' THEN
+                RETURN OLD;
+            END IF;
         END IF;
-        IF OLD.status = 'posted' THEN
-            RAISE EXCEPTION 'ledger: posted journal entries are append-only';
-        END IF;
-        IF TG_OP = 'DELETE' THEN
-            RETURN OLD;
-        END IF;
+        -- posted by an update, or inserted as posted after its lines (a bulk posting): the same checks
         IF NEW.status = 'posted' THEN
             -- one pass over the entry's lines; the per-currency sums only for a mixed entry
             SELECT count(*), count(DISTINCT currency), sum(debit_minor) - sum(credit_minor),
@@ -277,12 +289,12 @@ class BulkLoad:
                     for drop, add in unique:
                         self.indexes.append(add)
                         cursor.execute(drop)
-        if postgresql and self._may_skip_foreign_key_triggers():
+        if postgresql and keychecks.may_skip_key_triggers(self.connection):
             with self.connection.cursor() as cursor:
                 for table in self.tables:
                     db_table, pk = table._meta.db_table, table._meta.pk.column
-                    keys = self._foreign_keys(cursor, db_table)
-                    if keys is None or not self._only_always_triggers(cursor, db_table):
+                    keys = keychecks.foreign_keys(cursor, db_table)
+                    if keys is None or not keychecks.only_always_triggers(cursor, db_table):
                         continue
                     self.foreign_keys[db_table] = keys
                     self.replica.add(db_table)
@@ -341,7 +353,9 @@ class BulkLoad:
                 db_table, pk = table._meta.db_table, table._meta.pk.column
                 if db_table not in self.written:
                     continue
-                self._check_foreign_keys(cursor, db_table, pk, self.foreign_keys[db_table], locked)
+                keychecks.check_foreign_keys(
+                    cursor, db_table, pk, self.foreign_keys[db_table], self.last_id[db_table], locked
+                )
 
     def _analyze(self, cursor: CursorWrapper) -> None:
         """SQLite plans without statistics by rules that pick among similar indexes by their order:
@@ -384,124 +398,6 @@ class BulkLoad:
             deferred = [name for name, initially_deferred in constraints if initially_deferred]
             if deferred:
                 cursor.execute(f"SET CONSTRAINTS {', '.join(deferred)} DEFERRED")
-
-    def _check_foreign_keys(
-        self,
-        cursor: CursorWrapper,
-        table: str,
-        pk: str,
-        keys: Sequence[tuple[str, str, str, str]],
-        locked: set[str],
-    ) -> None:
-        """Check every foreign key of the new rows, as the per-row checks would have, and raise the
-        IntegrityError they would have raised for a missing row.
-
-        A key to a table of this load (a new allocation's document: as many values as rows, and the
-        table locked already) is checked by an anti-join of the new rows. The other keys (customers,
-        entities, accounts: few distinct values) are checked together in one statement with one scan
-        of the new rows: the distinct values of each column (GROUPING SETS) are compared with the rows
-        they reference, which are locked FOR KEY SHARE as the per-row checks would lock them."""
-        if not keys:
-            return
-        inside = [key for key in keys if key[1] in locked]
-        outside = [key for key in keys if key[1] not in locked]
-        # one scan: the distinct values of each outside key, and (the grand total, `()`) how many new
-        # rows fill each inside key: most loads leave some keys empty
-        groups = [column for column, *_ in outside]
-        flags = [f"GROUPING({column}) AS set_{at}" for at, column in enumerate(groups)]
-        filled = [f"count({column}) AS filled_{at}" for at, (column, *_) in enumerate(inside)]
-        grouping = (
-            f" GROUP BY GROUPING SETS ({''.join(f'({column}), ' for column in groups)}())" if groups else ""
-        )
-        parts = [
-            f"found AS MATERIALIZED (SELECT {', '.join([*groups, *flags, *filled])} FROM {table} "
-            f"WHERE {pk} > %s{grouping})"
-        ]
-        total = " AND ".join([f"set_{at} = 1" for at in range(len(groups))] or ["TRUE"])
-        answers = [f"(SELECT filled_{at} FROM found WHERE {total})" for at in range(len(inside))]
-        for at, (column, parent, parent_column, _) in enumerate(outside):
-            wanted = f"SELECT {column} FROM found WHERE set_{at} = 0 AND {column} IS NOT NULL"
-            parts.append(
-                f"held_{at} AS MATERIALIZED (SELECT 1 FROM {parent} AS p "
-                f"WHERE p.{parent_column} IN ({wanted}) FOR KEY SHARE OF p)"
-            )
-            answers.append(f"(SELECT count(*) FROM ({wanted}) AS n) - (SELECT count(*) FROM held_{at})")
-        cursor.execute(f"WITH {', '.join(parts)} SELECT {', '.join(answers)}", [self.last_id[table]])
-        found = cursor.fetchone()
-        for key, rows_filled in zip(inside, found[: len(inside)], strict=True):
-            if rows_filled:
-                value = self._first_missing(cursor, table, pk, key)
-                if value is not None:
-                    raise self._violation(table, key, value)
-        for key, missing in zip(outside, found[len(inside) :], strict=True):
-            if missing:
-                raise self._violation(table, key, self._first_missing(cursor, table, pk, key))
-
-    @staticmethod
-    def _violation(table: str, key: tuple[str, str, str, str], value: object) -> IntegrityError:
-        column, parent, _, name = key
-        return IntegrityError(
-            f'insert or update on table "{table}" violates foreign key constraint "{name}": '
-            f'key ({column})=({value}) is not present in table "{parent}"'
-        )
-
-    def _first_missing(
-        self, cursor: CursorWrapper, table: str, pk: str, key: tuple[str, str, str, str]
-    ) -> object | None:
-        """A value of the key's column in the new rows that its parent table lacks, or None."""
-        column, parent, parent_column, _ = key
-        cursor.execute(
-            f"SELECT n.v FROM (SELECT {column} FROM {table} WHERE {pk} > %s) AS n (v) "
-            f"WHERE n.v IS NOT NULL "
-            f"AND NOT EXISTS (SELECT 1 FROM {parent} AS p WHERE p.{parent_column} = n.v) LIMIT 1",
-            [self.last_id[table]],
-        )
-        found = cursor.fetchone()
-        return None if found is None else found[0]
-
-    def _may_skip_foreign_key_triggers(self) -> bool:
-        """Whether this session may set session_replication_role (a superuser, or on PostgreSQL 15 and
-        later a role granted SET on it), and it is at its default."""
-        with self.connection.cursor() as cursor:
-            cursor.execute("SHOW session_replication_role")
-            if cursor.fetchone()[0] != "origin":
-                return False
-            try:
-                with transaction.atomic(using=self.connection.alias):
-                    cursor.execute("SET LOCAL session_replication_role = replica")
-                    cursor.execute("SET LOCAL session_replication_role = origin")
-            except DatabaseError:
-                return False
-        return True
-
-    @staticmethod
-    def _only_always_triggers(cursor: CursorWrapper, table: str) -> bool:
-        """No trigger or rule of the table would stay silent in replica mode, but its foreign-key checks."""
-        cursor.execute(
-            "SELECT count(*) FROM pg_trigger AS t LEFT JOIN pg_constraint AS c ON c.oid = t.tgconstraint "
-            "WHERE t.tgrelid = %s::regclass AND t.tgenabled <> 'A' AND c.contype IS DISTINCT FROM 'f'",
-            [table],
-        )
-        triggers = cursor.fetchone()[0]
-        cursor.execute("SELECT count(*) FROM pg_rewrite WHERE ev_class = %s::regclass", [table])
-        return triggers == 0 and cursor.fetchone()[0] == 0
-
-    @staticmethod
-    def _foreign_keys(cursor: CursorWrapper, table: str) -> list[tuple[str, str, str, str]] | None:
-        """(column, referenced table, referenced column, constraint) per foreign key of the table; None
-        when one spans several columns (not checked set-based here)."""
-        cursor.execute(
-            "SELECT quote_ident(a.attname), c.confrelid::regclass::text, quote_ident(r.attname), "
-            "c.conname, cardinality(c.conkey) FROM pg_constraint AS c "
-            "JOIN pg_attribute AS a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
-            "JOIN pg_attribute AS r ON r.attrelid = c.confrelid AND r.attnum = c.confkey[1] "
-            "WHERE c.contype = 'f' AND c.conrelid = %s::regclass ORDER BY c.conname",
-            [table],
-        )
-        rows = cursor.fetchall()
-        if any(width != 1 for *_, width in rows):
-            return None
-        return [(column, parent, parent_column, name) for column, parent, parent_column, name, _ in rows]
 
     @staticmethod
     def _unique_constraints(cursor: CursorWrapper, table: str) -> list[tuple[str, str]]:
