@@ -173,14 +173,15 @@ class TestDatabaseGuards:
             )
 
     @pytest.mark.parametrize(
-        ("debit", "credit", "refusal"),
+        ("debit", "credit", "functional_credit", "refusal"),
         [
-            (1000, 1000, None),
-            (1000, 999, "does not balance in transaction currency"),
+            (1000, 1000, 1000, None),
+            (1000, 999, 999, "does not balance in transaction currency"),
+            (1000, 1000, 998, "does not balance in functional currency"),
         ],
     )
     def test_an_entry_inserted_as_posted_after_its_lines_is_checked_as_posting_checks_it(
-        self, entity, debit, credit, refusal
+        self, entity, debit, credit, functional_credit, refusal
     ):
         # the bulk posting path: lines under a reserved entry id, then the entry, posted
         receivable = Account.objects.get(entity=entity, type=AccountType.RECEIVABLE)
@@ -189,7 +190,10 @@ class TestDatabaseGuards:
 
         def post_raw() -> None:
             with transaction.atomic():
-                for account, debit_minor, credit_minor in ((receivable, debit, 0), (revenue, 0, credit)):
+                for account, debit_minor, credit_minor, functional_credit_minor in (
+                    (receivable, debit, 0, 0),
+                    (revenue, 0, credit, functional_credit),
+                ):
                     JournalLine.objects.create(
                         entry_id=entry_id,
                         account=account,
@@ -197,7 +201,7 @@ class TestDatabaseGuards:
                         debit_minor=debit_minor,
                         credit_minor=credit_minor,
                         functional_debit_minor=debit_minor,
-                        functional_credit_minor=credit_minor,
+                        functional_credit_minor=functional_credit_minor,
                     )
                 JournalEntry.objects.create(
                     pk=entry_id,

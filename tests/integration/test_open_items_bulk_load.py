@@ -289,6 +289,7 @@ class TestPostgresqlForeignKeys:
             states = dict(cursor.fetchall())
         assert states == {
             "ledger_entry_guard": "A",
+            "ledger_entries_insert_guard": "A",
             "ledger_line_guard": "A",
             "ledger_lines_insert_guard": "A",
         }

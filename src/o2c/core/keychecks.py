@@ -82,11 +82,19 @@ class KeyChecks:
             yield
             return
         self.written.add(table)
-        with self.connection.cursor() as cursor:
-            cursor.execute("SET LOCAL session_replication_role = replica")
-        yield
-        with self.connection.cursor() as cursor:
-            cursor.execute("SET LOCAL session_replication_role = origin")
+        with replica_mode(self.connection):
+            yield
+
+
+@contextmanager
+def replica_mode(connection: BaseDatabaseWrapper) -> Iterator[None]:
+    """The block's statements skip the triggers that fire only in origin mode (the foreign-key checks
+    of the tables `KeyChecks` and `BulkLoad` admit), until the end of the block."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = replica")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = origin")
 
 
 @contextmanager

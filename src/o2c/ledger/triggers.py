@@ -24,11 +24,8 @@ from django.db.backends.utils import CursorWrapper
 from o2c.core import keychecks
 from o2c.core.db import execute_for_vendor
 
-SQLITE_INSTALL = [
-    """
-    CREATE TRIGGER ledger_entry_must_balance BEFORE UPDATE OF status ON ledger_journalentry
-    WHEN NEW.status = 'posted' AND OLD.status = 'draft'
-    BEGIN
+# an entry about to be posted (updated to posted, or inserted posted after its lines) must balance
+_SQLITE_BALANCES = """
         SELECT RAISE(ABORT, 'ledger: a journal entry needs two or more lines')
         WHERE (SELECT COUNT(*) FROM ledger_journalline WHERE entry_id = NEW.id) < 2;
         SELECT RAISE(ABORT, 'ledger: journal entry does not balance in transaction currency')
@@ -41,30 +38,23 @@ SQLITE_INSTALL = [
             SELECT SUM(functional_debit_minor) - SUM(functional_credit_minor)
             FROM ledger_journalline WHERE entry_id = NEW.id
         ) <> 0;
-    END
+"""
+
+SQLITE_INSTALL = [
+    f"""
+    CREATE TRIGGER ledger_entry_must_balance BEFORE UPDATE OF status ON ledger_journalentry
+    WHEN NEW.status = 'posted' AND OLD.status = 'draft'
+    BEGIN {_SQLITE_BALANCES} END
     """,
     """
     CREATE TRIGGER ledger_entry_posted_is_immutable BEFORE UPDATE ON ledger_journalentry
     WHEN OLD.status = 'posted'
     BEGIN SELECT RAISE(ABORT, 'ledger: posted journal entries are append-only'); END
     """,
-    """
+    f"""
     CREATE TRIGGER ledger_entry_inserted_posted_must_balance BEFORE INSERT ON ledger_journalentry
     WHEN NEW.status = 'posted'
-    BEGIN
-        SELECT RAISE(ABORT, 'ledger: a journal entry needs two or more lines')
-        WHERE (SELECT COUNT(*) FROM ledger_journalline WHERE entry_id = NEW.id) < 2;
-        SELECT RAISE(ABORT, 'ledger: journal entry does not balance in transaction currency')
-        WHERE EXISTS (
-            SELECT 1 FROM ledger_journalline WHERE entry_id = NEW.id
-            GROUP BY currency HAVING SUM(debit_minor) <> SUM(credit_minor)
-        );
-        SELECT RAISE(ABORT, 'ledger: journal entry does not balance in functional currency')
-        WHERE (
-            SELECT SUM(functional_debit_minor) - SUM(functional_credit_minor)
-            FROM ledger_journalline WHERE entry_id = NEW.id
-        ) <> 0;
-    END
+    BEGIN {_SQLITE_BALANCES} END
     """,
     """
     CREATE TRIGGER ledger_entry_posted_no_delete BEFORE DELETE ON ledger_journalentry
@@ -112,15 +102,12 @@ POSTGRESQL_INSTALL = [
         transaction_difference numeric;
         functional_difference numeric;
     BEGIN
-        IF TG_OP <> 'INSERT' THEN
-            IF OLD.status = 'posted' THEN
-                RAISE EXCEPTION 'ledger: posted journal entries are append-only';
-            END IF;
-            IF TG_OP = 'DELETE' THEN
-                RETURN OLD;
-            END IF;
+        IF OLD.status = 'posted' THEN
+            RAISE EXCEPTION 'ledger: posted journal entries are append-only';
         END IF;
-        -- posted by an update, or inserted as posted after its lines (a bulk posting): the same checks
+        IF TG_OP = 'DELETE' THEN
+            RETURN OLD;
+        END IF;
         IF NEW.status = 'posted' THEN
             -- one pass over the entry's lines; the per-currency sums only for a mixed entry
             SELECT count(*), count(DISTINCT currency), sum(debit_minor) - sum(credit_minor),
@@ -173,9 +160,48 @@ POSTGRESQL_INSTALL = [
         RETURN NULL;
     END $$
     """,
+    # Entries inserted posted after their lines (the bulk posting path) are checked once per statement,
+    # as an update to posted checks one: lines by entry through the entry index (LATERAL: a transition
+    # table has no statistics), the per-currency sums only for a mixed entry.
     """
-    CREATE TRIGGER ledger_entry_guard BEFORE INSERT OR UPDATE OR DELETE ON ledger_journalentry
+    CREATE OR REPLACE FUNCTION ledger_entries_insert_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+        failure text;
+    BEGIN
+        SELECT checked.failure INTO failure FROM (
+            SELECT CASE
+                WHEN s.line_count < 2 THEN 'ledger: a journal entry needs two or more lines'
+                WHEN s.transaction_difference <> 0 OR (s.currency_count > 1 AND EXISTS (
+                    SELECT 1 FROM ledger_journalline WHERE entry_id = e.id
+                    GROUP BY currency HAVING sum(debit_minor) <> sum(credit_minor)
+                )) THEN 'ledger: journal entry does not balance in transaction currency'
+                WHEN s.functional_difference <> 0
+                    THEN 'ledger: journal entry does not balance in functional currency'
+            END AS failure
+            FROM (SELECT id FROM inserted_entries WHERE status = 'posted') AS e
+            CROSS JOIN LATERAL (
+                SELECT count(*) AS line_count, count(DISTINCT currency) AS currency_count,
+                       sum(debit_minor) - sum(credit_minor) AS transaction_difference,
+                       sum(functional_debit_minor) - sum(functional_credit_minor) AS functional_difference
+                FROM ledger_journalline WHERE entry_id = e.id
+            ) AS s
+        ) AS checked
+        WHERE checked.failure IS NOT NULL
+        LIMIT 1;
+        IF failure IS NOT NULL THEN
+            RAISE EXCEPTION '%', failure;
+        END IF;
+        RETURN NULL;
+    END $$
+    """,
+    """
+    CREATE TRIGGER ledger_entry_guard BEFORE UPDATE OR DELETE ON ledger_journalentry
     FOR EACH ROW EXECUTE FUNCTION ledger_entry_guard()
+    """,
+    """
+    CREATE TRIGGER ledger_entries_insert_guard AFTER INSERT ON ledger_journalentry
+    REFERENCING NEW TABLE AS inserted_entries
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_entries_insert_guard()
     """,
     """
     CREATE TRIGGER ledger_line_guard BEFORE UPDATE OR DELETE ON ledger_journalline
@@ -188,12 +214,15 @@ POSTGRESQL_INSTALL = [
     # The guards fire in every session, also one with session_replication_role = replica (a bulk load
     # that checks its foreign keys set-based, see `BulkLoad`): ENABLE ALWAYS, not the default ORIGIN.
     "ALTER TABLE ledger_journalentry ENABLE ALWAYS TRIGGER ledger_entry_guard",
+    "ALTER TABLE ledger_journalentry ENABLE ALWAYS TRIGGER ledger_entries_insert_guard",
     "ALTER TABLE ledger_journalline ENABLE ALWAYS TRIGGER ledger_line_guard",
     "ALTER TABLE ledger_journalline ENABLE ALWAYS TRIGGER ledger_lines_insert_guard",
 ]
 
 POSTGRESQL_DROP = [
     "DROP TRIGGER IF EXISTS ledger_entry_guard ON ledger_journalentry",
+    "DROP TRIGGER IF EXISTS ledger_entries_insert_guard ON ledger_journalentry",
+    "DROP FUNCTION IF EXISTS ledger_entries_insert_guard()",
     "DROP TRIGGER IF EXISTS ledger_line_guard ON ledger_journalline",
     "DROP TRIGGER IF EXISTS ledger_lines_insert_guard ON ledger_journalline",
     "DROP FUNCTION IF EXISTS ledger_lines_insert_guard()",
@@ -320,11 +349,8 @@ class BulkLoad:
             yield
             return
         self.written.add(db_table)
-        with self.connection.cursor() as cursor:
-            cursor.execute("SET LOCAL session_replication_role = replica")
-        yield
-        with self.connection.cursor() as cursor:
-            cursor.execute("SET LOCAL session_replication_role = origin")
+        with keychecks.replica_mode(self.connection):
+            yield
 
     def finish(self) -> None:
         """Build the dropped indexes again, then check the foreign keys of the rows written."""
