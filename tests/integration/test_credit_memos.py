@@ -528,3 +528,31 @@ class TestApproval:
         with pytest.raises(DomainError) as refused:
             services.credit_memo_approve(document_id=memo.pk, actor=None, now=NOW, reason="")
         assert refused.value.code == "approver_required"
+
+
+def test_system_credit_memos_of_one_invoice_never_reverse_more_tax_than_it_holds(customer) -> None:
+    # Three lines of 0.03 at 19 %: 0.09 net, 0.0171 tax -> 0.02 once for the invoice. Credited a line
+    # at a time (as a billing run credits periods), each 0.03 alone would carry 0.0057 -> 0.01: three
+    # cents for an invoice that holds two. Capped at what is left, the third carries what is left: 0.00.
+    cent_lines = [LineIn(f"Period {n}", Decimal(1), Decimal("0.03"), Decimal(19)) for n in range(3)]
+    invoice = issued_invoice(customer, lines=cent_lines)
+    assert (invoice.net_minor, invoice.tax_minor) == (9, 2)
+    credits = []
+    for n in range(3):
+        draft = services.document_create(
+            customer=customer,
+            document_type="credit_memo",
+            issue_date=date(2026, 3, 10),
+            lines=[LineIn(f"Period {n}", Decimal(1), Decimal("0.03"), Decimal(19), net=Decimal("0.03"))],
+            actor=None,
+            now=NOW,
+            corrects=invoice,
+        )
+        credits.append(services.document_issue(document_id=draft.pk, actor=None, now=NOW))
+    assert [(c.net_minor, c.tax_minor, c.total_minor) for c in credits] == [
+        (-3, -1, -4),
+        (-3, -1, -4),
+        (-3, 0, -3),
+    ]
+    invoice.refresh_from_db()
+    assert invoice.open_minor == 0

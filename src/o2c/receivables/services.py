@@ -145,6 +145,12 @@ def _document_create(
         raise UnableToCreateDocument(
             "a credit memo line credits a line of the invoice it corrects", code="bad_correction"
         )
+    if totals is None and corrects is not None:
+        # at the invoice's rates, never more tax than is left at a rate: several partial credits of
+        # one invoice (a billing run's, an import's) reverse its tax to the cent, not a cent more
+        totals = calculations.credit_totals(
+            lines, doc_currency, selectors.invoice_credit_position(invoice=corrects).rates
+        )
     if totals is None:
         totals = calculations.document_totals(lines, doc_currency)
     sign = -1 if document_type == DocumentType.CREDIT_MEMO else 1
