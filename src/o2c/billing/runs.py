@@ -1,10 +1,11 @@
 """Billing runs: bill every subscription period due by a date, one invoice per bill-to customer and
 currency, and optionally issue and post them.
 
-Idempotent and resumable by construction: each bill-to customer is billed in its own transaction that
-also records what it billed (`BilledLine`) and moves the subscriptions' `billed_through`; issuing is a
-transaction per document. A run killed at any point leaves only whole customers billed and whole
-documents issued, so running again finishes the work without billing or numbering anything twice.
+Idempotent and resumable by construction: bill-to customers are billed in chunks, each chunk one
+transaction that also records what it billed (`BilledLine`), moves the subscriptions' `billed_through`
+and, when the run issues, numbers and posts the chunk's documents; earlier previews' drafts are issued
+in chunks of their own first. A run killed at any point leaves only whole chunks billed and issued, so
+running again finishes the work without billing or numbering anything twice.
 """
 
 from __future__ import annotations
@@ -210,6 +211,9 @@ def _candidates(entity: LegalEntity, as_of: date) -> list[Subscription]:
     subscriptions = _candidate_qs(entity, as_of)
     found = list(subscriptions.defer(*_UNREAD).order_by("bill_to__number", "currency", "number"))
     bill_to = Customer.objects.filter(pk__in=subscriptions.values("bill_to_id")).defer(*_UNREAD).in_bulk()
+    missing = {s.bill_to_id for s in found} - bill_to.keys()  # a bill-to changed between the two reads
+    if missing:
+        bill_to |= Customer.objects.defer(*_UNREAD).in_bulk(missing)
     for subscription in found:
         subscription.bill_to = bill_to[subscription.bill_to_id]
     return found
