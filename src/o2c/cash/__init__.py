@@ -1,0 +1,1 @@
+"""Cash application: bank statements in, payments matched and applied to open items."""
