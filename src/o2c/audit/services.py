@@ -41,7 +41,7 @@ def event(
         object_id=object_id,
         object_label=object_label[:200],
         entity_id=entity_id,
-        changes={key: [_plain(old), _plain(new)] for key, (old, new) in (changes or {}).items()},
+        changes=_recorded(changes or {}),
         reason=reason[:500],
         **_actor_fields(actor, actor_label),
     )
@@ -124,12 +124,17 @@ def record_for_each(
             object_id,
             object_label[:200],
             entity_id,
-            {key: [_plain(old), _plain(new)] for key, (old, new) in changes.items()},
+            _recorded(changes),
             "",
         )
         for object_id, object_label, entity_id, changes in objects
     ]
     return len(insert_new_rows(AuditEvent, _COLUMNS, rows))
+
+
+def _recorded(changes: Mapping[str, tuple[Any, Any] | list[Any]]) -> dict[str, list[Any]]:
+    """Changes as the audit trail keeps them: {field: [old, new]} in JSON-safe values."""
+    return {key: [_plain(old), _plain(new)] for key, (old, new) in changes.items()}
 
 
 def _plain(value: Any) -> Any:

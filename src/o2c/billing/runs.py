@@ -771,7 +771,12 @@ def _bill_chunk(
     for document, draft, charges in zip(invoices, drafts, charged, strict=True):
         created.append(document.pk)
         billed_lines += _billed_lines(context.run, document, draft.lines, charges)
-        built[document.pk] = _run_document(document, draft, charges)
+        # from what the run just wrote: an invoice's lines are charges, their nets the charged amounts
+        built[document.pk] = _run_document(
+            document,
+            draft.customer.number,
+            ((line, charge.amount_minor) for line, charge in zip(draft.lines, charges, strict=True)),
+        )
     issued_now: list[Document] = list(invoices) if context.issue else []
     for bill_to, credits in credited:
         for document_id, same in groupby(
@@ -801,13 +806,15 @@ def _bill_chunk(
     return created, len(rated), built
 
 
-def _run_document(document: Document, draft: DraftIn, charges: list[RatedLine]) -> RunDocument:
-    """A new invoice as the run's result lists it, from what the run just wrote."""
+def _run_document(
+    document: Document, customer_number: str, lines: Iterable[tuple[LineIn | DocumentLine, int]]
+) -> RunDocument:
+    """A document as the run's result lists it: its lines (as entered or as stored) with their signed nets."""
     return RunDocument(
         document_id=document.pk,
         document_type=document.document_type,
         number=document.number,
-        customer_number=draft.customer.number,
+        customer_number=customer_number,
         currency=document.currency,
         net_minor=document.net_minor,
         tax_minor=document.tax_minor,
@@ -818,11 +825,11 @@ def _run_document(document: Document, draft: DraftIn, charges: list[RatedLine]) 
                 description=line.description,
                 quantity=line.quantity,
                 unit_price=line.unit_price,
-                amount_minor=charge.amount_minor,  # the line's net: an invoice's lines are charges
+                amount_minor=amount_minor,
                 period_start=line.period_start,
                 period_end=line.period_end,
             )
-            for line, charge in zip(draft.lines, charges, strict=True)
+            for line, amount_minor in lines
         ),
     )
 
@@ -999,28 +1006,10 @@ def run_documents(document_ids: Iterable[int]) -> list[RunDocument]:
     for document_id in ids:
         document = by_id[document_id]
         sign = -1 if document.total_minor < 0 else 1
+        lines = sorted(document.lines.all(), key=lambda line: line.position)
         found.append(
-            RunDocument(
-                document_id=document.pk,
-                document_type=document.document_type,
-                number=document.number,
-                customer_number=document.customer.number,
-                currency=document.currency,
-                net_minor=document.net_minor,
-                tax_minor=document.tax_minor,
-                total_minor=document.total_minor,
-                lines=tuple(
-                    RunLine(
-                        product_code=line.item_code,
-                        description=line.description,
-                        quantity=line.quantity,
-                        unit_price=line.unit_price,
-                        amount_minor=sign * line.net_minor,
-                        period_start=line.period_start,
-                        period_end=line.period_end,
-                    )
-                    for line in sorted(document.lines.all(), key=lambda line: line.position)
-                ),
+            _run_document(
+                document, document.customer.number, ((line, sign * line.net_minor) for line in lines)
             )
         )
     return found

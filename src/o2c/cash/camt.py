@@ -104,16 +104,35 @@ class Entry:
     batch_count: int | None
     """Btch/NbOfTxs when the entry books a batch."""
     details: tuple[TransactionDetails, ...]
-    end_to_end_id: str | None
-    """From the entry's only transaction; None for a batch of several."""
-    counterparty_name: str | None
-    """From the entry's only transaction; None for a batch of several."""
-    counterparty_iban: str | None
-    """From the entry's only transaction; None for a batch of several."""
-    remittance_unstructured: tuple[str, ...]
-    """Every Ustrd line of every transaction of the entry, in file order."""
-    remittance_structured_refs: tuple[str, ...]
-    """Every CdtrRefInf/Ref of every transaction of the entry, in file order."""
+
+    @property
+    def _only(self) -> TransactionDetails | None:
+        return self.details[0] if len(self.details) == 1 else None
+
+    @property
+    def end_to_end_id(self) -> str | None:
+        """From the entry's only transaction; None for a batch of several."""
+        return self._only.end_to_end_id if self._only else None
+
+    @property
+    def counterparty_name(self) -> str | None:
+        """From the entry's only transaction; None for a batch of several."""
+        return self._only.counterparty_name if self._only else None
+
+    @property
+    def counterparty_iban(self) -> str | None:
+        """From the entry's only transaction; None for a batch of several."""
+        return self._only.counterparty_iban if self._only else None
+
+    @property
+    def remittance_unstructured(self) -> tuple[str, ...]:
+        """Every Ustrd line of every transaction of the entry, in file order."""
+        return tuple(line for detail in self.details for line in detail.remittance_unstructured)
+
+    @property
+    def remittance_structured_refs(self) -> tuple[str, ...]:
+        """Every CdtrRefInf/Ref of every transaction of the entry, in file order."""
+        return tuple(ref for detail in self.details for ref in detail.remittance_structured_refs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,7 +408,6 @@ class _Reader:
             self._details(detail, entry_sign=sign, where=f"{where}: TxDtls {index}")
             for index, detail in enumerate(self.findall(element, "NtryDtls/TxDtls"), start=1)
         )
-        only = details[0] if len(details) == 1 else None
         return Entry(
             position=self._position,
             amount=signed,
@@ -405,15 +423,6 @@ class _Reader:
             is_reversal=self._boolean(element, "RvslInd", where=where),
             batch_count=batch_count,
             details=details,
-            end_to_end_id=only.end_to_end_id if only else None,
-            counterparty_name=only.counterparty_name if only else None,
-            counterparty_iban=only.counterparty_iban if only else None,
-            remittance_unstructured=tuple(
-                line for detail in details for line in detail.remittance_unstructured
-            ),
-            remittance_structured_refs=tuple(
-                ref for detail in details for ref in detail.remittance_structured_refs
-            ),
         )
 
     def _details(self, element: etree._Element, *, entry_sign: Decimal, where: str) -> TransactionDetails:

@@ -45,10 +45,7 @@ def publish_many_on_commit(event_name: str, payloads: list[dict[str, Any]]) -> N
 def dispatch(event_id: int) -> None:
     from o2c.core.models import DomainEvent
 
-    event = DomainEvent.objects.get(pk=event_id)
-    for handler in _handlers.get(event.name, []):
-        handler(**event.payload)
-    DomainEvent.objects.filter(pk=event_id).update(is_processed=True)
+    _dispatch_known(DomainEvent.objects.filter(pk=event_id).values_list("pk", "name", "payload"))
 
 
 def _dispatch_known(events: Iterable[tuple[int, str, dict[str, Any]]]) -> None:

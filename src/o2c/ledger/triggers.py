@@ -322,13 +322,11 @@ class BulkLoad:
             with self.connection.cursor() as cursor:
                 for table in self.tables:
                     db_table, pk = table._meta.db_table, table._meta.pk.column
-                    keys = keychecks.foreign_keys(cursor, db_table)
-                    if keys is None or not keychecks.only_always_triggers(cursor, db_table):
+                    found = keychecks.eligible(cursor, db_table, pk)
+                    if found is None:
                         continue
-                    self.foreign_keys[db_table] = keys
+                    self.foreign_keys[db_table], self.last_id[db_table] = found
                     self.replica.add(db_table)
-                    cursor.execute(f"SELECT coalesce(max({pk}), 0) FROM {db_table}")
-                    self.last_id[db_table] = cursor.fetchone()[0]
         return self
 
     def __exit__(
