@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from o2c.cash import camt
-from o2c.cash.camt import Entry, Statement, balance_difference, parse_camt
-from o2c.cash.errors import UnableToReadBankFile
+from o2c.bankfiles import camt
+from o2c.bankfiles.camt import Entry, Statement, balance_difference, parse_camt
+from o2c.bankfiles.errors import UnableToReadBankFile
 from o2c.core.money import to_minor
 
 SAMPLES = Path(__file__).resolve().parents[3].parent / "shared" / "testdata" / "camt"

@@ -16,14 +16,23 @@ Money is `Decimal` parsed from the text, never float, with the currency of its o
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
 from lxml import etree
 
-from o2c.cash.errors import UnableToReadBankFile
+from o2c.bankfiles.errors import UnableToReadBankFile
+from o2c.bankfiles.statement import (
+    CLOSING_CODES,
+    OPENING_CODES,
+    Balance,
+    Entry,
+    Statement,
+    TransactionDetails,
+    balance_difference,
+    first_balance,
+    iter_entries,
+)
 from o2c.core.money import UnableToHandleMoney, parse_amount
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
@@ -44,139 +53,6 @@ _RECORD_NAMES = {"Stmt": "statement", "Ntfctn": "notification", "Rpt": "report"}
 _AMOUNT = re.compile(r"[0-9]{1,18}(\.[0-9]{1,5})?")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _ISO_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})(Z|[+-]\d{2}:\d{2})?")
-_OPENING_CODES = ("OPBD", "PRCD")
-_CLOSING_CODES = ("CLBD",)
-_BOOKED = "BOOK"
-
-
-@dataclass(frozen=True, slots=True)
-class Balance:
-    code: str
-    """ISO balance type code (OPBD, PRCD, CLBD, CLAV, ITBD, ...) or the bank's proprietary one."""
-    amount: Decimal
-    """Signed: CRDT positive, DBIT negative."""
-    currency: str
-    balance_date: date | None
-
-
-@dataclass(frozen=True, slots=True)
-class TransactionDetails:
-    """One `TxDtls` of an entry: a single payment, or one payment of a batch entry."""
-
-    is_credit: bool
-    """Money in: from the transaction's own CdtDbtInd, else from its entry's."""
-    amount: Decimal | None
-    """Signed by `is_credit`; None when the bank gives no amount per transaction."""
-    currency: str | None
-    bank_reference: str | None
-    """Refs/AcctSvcrRef of the transaction."""
-    end_to_end_id: str | None
-    """As in the file, including the SEPA placeholder NOTPROVIDED."""
-    counterparty_name: str | None
-    """The debtor of a credit, the creditor of a debit."""
-    counterparty_iban: str | None
-    remittance_unstructured: tuple[str, ...]
-    remittance_structured_refs: tuple[str, ...]
-    """CdtrRefInf/Ref of each structured remittance block (RF creditor references, ISR, OCR...)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    position: int
-    """1-based, in file order across all statements of the file."""
-    amount: Decimal
-    """Signed: credit (money in) positive, debit negative. A reversal keeps the sign of its own booking."""
-    currency: str
-    booking_date: date | None
-    booked_at: datetime | None
-    """Only when the bank gives a date and time (BookgDt/DtTm); `booking_date` is then its date as written."""
-    value_date: date | None
-    status: str | None
-    """BOOK, PDNG, INFO or the bank's code, as written."""
-    entry_reference: str | None
-    """NtryRef."""
-    bank_reference: str | None
-    """AcctSvcrRef: the bank's own reference of the entry."""
-    bank_transaction_code: str | None
-    """ISO domain code as DOMAIN-FAMILY-SUBFAMILY, e.g. PMNT-RCDT-ESCT."""
-    proprietary_bank_transaction_code: str | None
-    is_reversal: bool
-    batch_count: int | None
-    """Btch/NbOfTxs when the entry books a batch."""
-    details: tuple[TransactionDetails, ...]
-
-    @property
-    def _only(self) -> TransactionDetails | None:
-        return self.details[0] if len(self.details) == 1 else None
-
-    @property
-    def end_to_end_id(self) -> str | None:
-        """From the entry's only transaction; None for a batch of several."""
-        return self._only.end_to_end_id if self._only else None
-
-    @property
-    def counterparty_name(self) -> str | None:
-        """From the entry's only transaction; None for a batch of several."""
-        return self._only.counterparty_name if self._only else None
-
-    @property
-    def counterparty_iban(self) -> str | None:
-        """From the entry's only transaction; None for a batch of several."""
-        return self._only.counterparty_iban if self._only else None
-
-    @property
-    def remittance_unstructured(self) -> tuple[str, ...]:
-        """Every Ustrd line of every transaction of the entry, in file order."""
-        return tuple(line for detail in self.details for line in detail.remittance_unstructured)
-
-    @property
-    def remittance_structured_refs(self) -> tuple[str, ...]:
-        """Every CdtrRefInf/Ref of every transaction of the entry, in file order."""
-        return tuple(ref for detail in self.details for ref in detail.remittance_structured_refs)
-
-
-@dataclass(frozen=True, slots=True)
-class Statement:
-    """One Stmt (camt.053), Ntfctn (camt.054) or Rpt (camt.052) of a file."""
-
-    message: str
-    """camt.052, camt.053 or camt.054."""
-    version: int | None
-    """2 to 8 (the .001.0N of the namespace); None for a national variant whose namespace names none."""
-    namespace: str
-    message_id: str | None
-    """GrpHdr/MsgId, shared by all statements of the file."""
-    statement_id: str
-    account_iban: str | None
-    account_other_id: str | None
-    currency: str | None
-    """Acct/Ccy when the bank gives it."""
-    opening_balance: Decimal | None
-    """OPBD, else PRCD; signed."""
-    closing_balance: Decimal | None
-    """CLBD; signed."""
-    created_at: datetime | None
-    """CreDtTm as written: naive when the bank gives no offset."""
-    balances: tuple[Balance, ...]
-    entries: tuple[Entry, ...]
-
-
-def balance_difference(statement: Statement) -> Decimal | None:
-    """closing − (opening + booked entries): zero when the statement balances.
-
-    None when it cannot be told: no opening or closing booked balance, or balances and entries in more
-    than one currency. An imbalance is for the importer to warn about; it is never a parse error (many
-    banks' and test files' statements do not balance). Entries not booked (PDNG, INFO) do not count.
-    """
-    opening = _first_balance(statement.balances, _OPENING_CODES)
-    closing = _first_balance(statement.balances, _CLOSING_CODES)
-    if opening is None or closing is None:
-        return None
-    booked = [entry for entry in statement.entries if entry.status in (_BOOKED, None)]
-    currencies = {opening.currency, closing.currency} | {entry.currency for entry in booked}
-    if len(currencies) != 1:
-        return None
-    return closing.amount - (opening.amount + sum((entry.amount for entry in booked), Decimal(0)))
 
 
 def safe_xml_parser() -> etree.XMLParser:
@@ -357,8 +233,8 @@ class _Reader:
             self._balance(balance, where=f"{where}: Bal {index}")
             for index, balance in enumerate(self.findall(element, "Bal"), start=1)
         )
-        opening = _first_balance(balances, _OPENING_CODES)
-        closing = _first_balance(balances, _CLOSING_CODES)
+        opening = first_balance(balances, OPENING_CODES)
+        closing = first_balance(balances, CLOSING_CODES)
         created_at = self._datetime(element, "CreDtTm", where=where) or header_created
         entries = tuple(self._entry(entry) for entry in self.findall(element, "Ntry"))
         return Statement(
@@ -539,20 +415,6 @@ class _Reader:
         if not text.isdigit():
             raise self.error(where, f"NtryDtls/Btch/NbOfTxs '{text}' is not a number")
         return int(text)
-
-
-def _first_balance(balances: tuple[Balance, ...], codes: tuple[str, ...]) -> Balance | None:
-    for code in codes:
-        for balance in balances:
-            if balance.code == code:
-                return balance
-    return None
-
-
-def iter_entries(statements: list[Statement]) -> Iterator[Entry]:
-    """Every entry of a file, in file order."""
-    for statement in statements:
-        yield from statement.entries
 
 
 __all__ = [
