@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "o2c.receivables",
     "o2c.documents",
     "o2c.billing",
+    "o2c.cash",
     "o2c.reporting",
     "o2c.workspace",
     "o2c.config",

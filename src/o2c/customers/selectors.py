@@ -1,6 +1,8 @@
+from dataclasses import dataclass
+
 from django.db.models import Q, QuerySet
 
-from o2c.customers.models import Customer
+from o2c.customers.models import BankAccount, Customer
 
 
 def customer_list(*, entity_ids: list[int], search: str = "", status: str = "") -> QuerySet[Customer]:
@@ -29,3 +31,48 @@ def customer_get(*, entity_ids: list[int], customer_id: int) -> Customer:
 
 def customer_by_number(*, entity_id: int, number: str) -> Customer | None:
     return Customer.objects.filter(entity_id=entity_id, number=number).first()
+
+
+def owners_of_ibans(*, entity_id: int, ibans: set[str]) -> dict[str, set[int]]:
+    """The customers each IBAN is registered to (customer master data), compact upper-case IBAN keys."""
+    owners: dict[str, set[int]] = {}
+    if not ibans:
+        return owners
+    for iban, customer_id in BankAccount.objects.filter(
+        customer__entity_id=entity_id, iban__in=sorted(ibans)
+    ).values_list("iban", "customer_id"):
+        owners.setdefault(iban, set()).add(customer_id)
+    return owners
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerFacts:
+    id: int
+    number: str
+    name: str
+    parent_id: int | None
+    currency: str
+
+
+def customer_facts(*, customer_ids: set[int]) -> dict[int, CustomerFacts]:
+    return {
+        row[0]: CustomerFacts(*row)
+        for row in Customer.objects.filter(pk__in=sorted(customer_ids)).values_list(
+            "pk", "number", "name", "parent_id", "currency"
+        )
+    }
+
+
+def children_of(*, customer_ids: set[int]) -> dict[int, set[int]]:
+    """Each parent's direct subsidiaries."""
+    children: dict[int, set[int]] = {}
+    for pk, parent_id in Customer.objects.filter(parent_id__in=sorted(customer_ids)).values_list(
+        "pk", "parent_id"
+    ):
+        children.setdefault(parent_id, set()).add(pk)
+    return children
+
+
+def customers_named_since(*, entity_id: int) -> QuerySet[Customer]:
+    """Every customer of the entity, for the matcher's name index (number and name only)."""
+    return Customer.objects.filter(entity_id=entity_id).only("pk", "number", "name")

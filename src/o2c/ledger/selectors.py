@@ -13,6 +13,7 @@ from o2c.ledger.errors import UnableToConvertCurrency
 from o2c.ledger.models import (
     Account,
     AccountType,
+    EntityBankAccount,
     FiscalPeriod,
     FxRate,
     JournalEntry,
@@ -192,3 +193,40 @@ def entries_for_document(*, document_id: int) -> QuerySet[JournalEntry]:
         .prefetch_related("lines__account")
         .order_by("posting_date", "pk")
     )
+
+
+def own_bank_account_find(
+    *, iban: str | None, account_number: str | None, entity: LegalEntity | None = None
+) -> EntityBankAccount | None:
+    """A legal entity's own bank account by IBAN, else by account number (compared without spaces)."""
+    accounts = EntityBankAccount.objects.select_related("entity")
+    if entity is not None:
+        accounts = accounts.filter(entity=entity)
+    if iban:
+        found = accounts.filter(iban=iban.replace(" ", "").upper()).order_by("pk").first()
+        if found is not None:
+            return found
+    if account_number:
+        return accounts.filter(account_number=account_number.strip()).order_by("pk").first()
+    return None
+
+
+def credit_balances_by_customer(
+    *, account_type: AccountType, entity_ids: list[int] | None = None, as_of: date | None = None
+) -> dict[tuple[int, int | None, str], int]:
+    """Credit balance (credits − debits) of an account type per (entity, customer, currency)."""
+    totals = (
+        posted_lines(entity_ids=entity_ids, as_of=as_of)
+        .filter(account__type=account_type)
+        .values("entry__entity_id", "customer_id", "currency")
+        .annotate(debit=Sum("debit_minor"), credit=Sum("credit_minor"))
+    )
+    return {
+        (t["entry__entity_id"], t["customer_id"], t["currency"]): t["credit"] - t["debit"]
+        for t in totals
+        if t["debit"] != t["credit"]
+    }
+
+
+def entry_id_by_key(*, idempotency_key: str) -> int | None:
+    return JournalEntry.objects.filter(idempotency_key=idempotency_key).values_list("pk", flat=True).first()

@@ -30,6 +30,8 @@ from o2c.ledger.errors import (
 )
 from o2c.ledger.models import (
     Account,
+    AccountType,
+    EntityBankAccount,
     EntityGrant,
     FiscalPeriod,
     FxRate,
@@ -760,3 +762,38 @@ def _vat_number(country: str, number: str) -> str:
     if not valid:
         raise UnableToSetUpEntity(f"'{number}' is not a valid VAT id of {country}", code="bad_vat_id")
     return compact if compact[:2].isalpha() else f"{prefix}{compact}"
+
+
+def own_bank_account_register(
+    *,
+    entity: LegalEntity,
+    iban: str | None,
+    account_number: str | None,
+    currency: str,
+    name: str,
+    now: datetime,
+    actor: User | None,
+    reason: str,
+) -> EntityBankAccount:
+    """Register one of the entity's own bank accounts, posting to its standard bank ledger account."""
+    ensure_currency(currency)
+    account = EntityBankAccount.objects.create(
+        entity=entity,
+        name=name[:100],
+        iban=(iban or "").replace(" ", "").upper(),
+        account_number=(account_number or "").strip()[:40],
+        currency=currency,
+        ledger_account_id=selectors.account_id_for(entity=entity, type=AccountType.BANK),
+    )
+    audit_services.record(
+        actor=actor,
+        action="ledger.bank_account.registered",
+        object_type="bank_account",
+        object_id=account.pk,
+        object_label=str(account),
+        entity_id=entity.pk,
+        changes={"currency": (None, currency)},
+        reason=reason,
+        now=now,
+    )
+    return account

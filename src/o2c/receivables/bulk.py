@@ -1,5 +1,6 @@
-"""Set-based document creation and issuing for billing runs: the rules of `document_create` and
-`document_issue`, applied to many documents in a few statements.
+"""Set-based document creation and issuing for billing runs, and settlement for cash application: the
+rules of `document_create`, `document_issue` and `allocation_create`, applied to many documents in a
+few statements.
 
 Numbers stay gapless: a batch locks its series row, takes a block of consecutive numbers and
 assigns them in document order inside the caller's transaction, so a rollback returns the whole
@@ -24,12 +25,13 @@ from o2c.customers.terms import PaymentTerms, parse_terms
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger import services as ledger_services
 from o2c.ledger.models import AccountType, LegalEntity
+from o2c.ledger.rules import LineIn as PostingLine
 from o2c.ledger.services import EntryIn
 from o2c.receivables import calculations, locks, numbering
 from o2c.receivables.calculations import LineIn
-from o2c.receivables.errors import UnableToCreateDocument, UnableToIssueDocument
-from o2c.receivables.models import Document, DocumentLine, DocumentType, TaxLine
-from o2c.receivables.services import issue_postings
+from o2c.receivables.errors import UnableToAllocate, UnableToCreateDocument, UnableToIssueDocument
+from o2c.receivables.models import Allocation, Document, DocumentLine, DocumentType, TaxLine
+from o2c.receivables.services import COUNTER_ACCOUNT, issue_postings
 
 BATCH = 2_000
 
@@ -266,3 +268,153 @@ def _post_issued(documents: Sequence[Document], *, actor: User | None, now: date
             for document in documents
         ),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationIn:
+    """A settlement for the set-based path: cash, a discount or a write-off on one document."""
+
+    document_id: int
+    kind: str
+    amount_minor: int
+    posting_date: date
+    payment_id: int | None = None
+    counter_customer_id: int | None = None
+    """The customer of the counter line (the payer of the cash); default: the document's customer."""
+    reason: str = ""
+
+
+_SETTLING_KINDS: tuple[str, ...] = (
+    Allocation.Kind.PAYMENT,
+    Allocation.Kind.DISCOUNT,
+    Allocation.Kind.WRITE_OFF,
+)
+
+
+def allocations_create_bulk(
+    *, entity: LegalEntity, allocations: Sequence[AllocationIn], actor: User | None, now: datetime
+) -> list[Allocation]:
+    """`allocation_create`'s rules applied to a set: the documents are locked in pk order, every amount is
+    checked against what is still open after the allocations before it (in the given order), and nothing
+    is written unless all of them hold. Postings go through the ledger's bulk path. The caller holds the
+    transaction."""
+    if not allocations:
+        return []
+    documents = {
+        document.pk: document
+        for document in locks.document_qs_for_update()
+        .filter(pk__in={allocation.document_id for allocation in allocations})
+        .only("pk", "entity_id", "customer_id", "currency", "number", "status", "total_minor", "open_minor")
+    }
+    open_left = {pk: abs(document.open_minor) for pk, document in documents.items()}
+    for allocation in allocations:
+        document = documents.get(allocation.document_id)
+        if document is None or document.entity_id != entity.pk:
+            raise UnableToAllocate(
+                f"document {allocation.document_id} is not in {entity.code}", code="not_found"
+            )
+        if allocation.kind not in _SETTLING_KINDS:
+            raise UnableToAllocate(f"{allocation.kind} is not settled in bulk", code="bad_kind")
+        if allocation.amount_minor <= 0:
+            raise UnableToAllocate("an allocation amount is positive", code="bad_amount")
+        if document.status != Document.Status.ISSUED:
+            raise UnableToAllocate(f"{document} is not issued", code="not_issued")
+        if allocation.amount_minor > open_left[document.pk]:
+            raise UnableToAllocate(
+                f"{document.number}: {allocation.amount_minor} exceeds the open amount "
+                f"{open_left[document.pk]}",
+                code="over_application",
+            )
+        open_left[document.pk] -= allocation.amount_minor
+    created = [
+        Allocation(
+            entity_id=entity.pk,
+            document_id=allocation.document_id,
+            kind=allocation.kind,
+            payment_id=allocation.payment_id,
+            currency=documents[allocation.document_id].currency,
+            amount_minor=allocation.amount_minor,
+            posting_date=allocation.posting_date,
+            reason=allocation.reason[:300],
+            created_at=now,
+            created_by_id=_actor_id(actor),
+        )
+        for allocation in allocations
+    ]
+    insert_objects(Allocation, created)
+    receivable_id = ledger_selectors.account_id_for(entity=entity, type=AccountType.RECEIVABLE)
+    counter_ids = {
+        kind: ledger_selectors.account_id_for(entity=entity, type=COUNTER_ACCOUNT[kind])
+        for kind in _SETTLING_KINDS
+    }
+    entries = []
+    for allocation, row in zip(allocations, created, strict=True):
+        document = documents[allocation.document_id]
+        # a credit memo's receivable is a credit: settling it moves the other way
+        amount = allocation.amount_minor if document.total_minor > 0 else -allocation.amount_minor
+        counter_customer = allocation.counter_customer_id or document.customer_id
+        entries.append(
+            EntryIn(
+                posting_date=allocation.posting_date,
+                description=f"{row.get_kind_display()} on {document.number}",
+                source_type="allocation",
+                source_id=row.pk,
+                idempotency_key=f"allocation:{row.pk}",
+                lines=[
+                    PostingLine(
+                        account_id=counter_ids[allocation.kind],
+                        currency=document.currency,
+                        debit_minor=max(amount, 0),
+                        credit_minor=max(-amount, 0),
+                        customer_id=counter_customer,
+                        document_id=document.pk,
+                    ),
+                    PostingLine(
+                        account_id=receivable_id,
+                        currency=document.currency,
+                        debit_minor=max(-amount, 0),
+                        credit_minor=max(amount, 0),
+                        customer_id=document.customer_id,
+                        document_id=document.pk,
+                    ),
+                ],
+            )
+        )
+    ledger_services.journal_entries_post_bulk(
+        entity=entity, entries=entries, now=now, created_by_id=_actor_id(actor)
+    )
+    kinds: dict[int, set[str]] = defaultdict(set)
+    for document_id, kind in Allocation.objects.filter(
+        document_id__in=documents, reverses__isnull=True, reversed_by__isnull=True
+    ).values_list("document_id", "kind"):
+        kinds[document_id].add(kind)
+    changed = []
+    audited = []
+    for pk, document in documents.items():
+        open_minor = open_left[pk] if document.total_minor >= 0 else -open_left[pk]
+        if open_minor == document.open_minor:
+            continue
+        settlement = calculations.settlement_state(
+            total_minor=document.total_minor, open_minor=open_minor, kinds=kinds[pk]
+        )
+        changed.append((pk, open_minor, settlement))
+        audited.append(
+            (
+                pk,
+                document.number or "",
+                entity.pk,
+                {
+                    "open_amount": (
+                        format_with_currency(document.open_minor, document.currency),
+                        format_with_currency(open_minor, document.currency),
+                    )
+                },
+            )
+        )
+        document.open_minor = open_minor
+        document.settlement = settlement
+    update_rows(Document, ("open_minor", "settlement"), changed)
+    audit_services.record_for_each(
+        actor=actor, action="receivables.allocation.created", object_type="document", now=now, objects=audited
+    )
+    return created

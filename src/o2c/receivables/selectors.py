@@ -6,10 +6,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
 
-from o2c.receivables import calculations
+from o2c.receivables import calculations, locks
 from o2c.receivables.calculations import RateLeft, TaxKey
 from o2c.receivables.models import (
     Allocation,
@@ -251,3 +252,91 @@ def credit_memo_pending_list(*, entity_ids: list[int]) -> QuerySet[Document]:
         .select_related("customer", "entity", "corrects", "created_by")
         .order_by("created_at", "pk")
     )
+
+
+@dataclass(frozen=True, slots=True)
+class OpenItem:
+    """What cash application needs of a document: who owes it, how much is open, its terms."""
+
+    id: int
+    customer_id: int
+    number: str
+    currency: str
+    total_minor: int
+    open_minor: int
+    issue_date: date
+    due_date: date
+    discount_date: date | None
+    discount_percent: Decimal
+    po_number: str
+    document_type: str
+
+
+_OPEN_ITEM_FIELDS = (
+    "pk",
+    "customer_id",
+    "number",
+    "currency",
+    "total_minor",
+    "open_minor",
+    "issue_date",
+    "due_date",
+    "discount_date",
+    "discount_percent",
+    "po_number",
+    "document_type",
+)
+
+
+def open_items_by_ids(*, entity_id: int, document_ids: set[int], lock: bool = False) -> dict[int, OpenItem]:
+    """Issued documents by id (paid ones too: a payment may name an invoice paid already). With `lock`,
+    their rows are locked in pk order until the caller's transaction ends."""
+    documents = locks.document_qs_for_update() if lock else Document.objects.all()
+    rows = documents.filter(
+        entity_id=entity_id, pk__in=sorted(document_ids), status=Document.Status.ISSUED
+    ).values_list(*_OPEN_ITEM_FIELDS)
+    return {row[0]: OpenItem(*row) for row in rows}
+
+
+def open_item_ids_of_customers(
+    *, entity_id: int, customer_ids: set[int], limit: int = 500
+) -> dict[int, list[int]]:
+    """Each customer's open invoices and debit memos (positive open amount), oldest due first, at most
+    `limit` each (a payment names so many at most; more is a case for a person)."""
+    found: dict[int, list[int]] = {}
+    rows = (
+        Document.objects.filter(
+            entity_id=entity_id,
+            customer_id__in=sorted(customer_ids),
+            open_minor__gt=0,
+            status=Document.Status.ISSUED,
+        )
+        .order_by("customer_id", "due_date", "pk")
+        .values_list("customer_id", "pk")
+    )
+    for customer_id, pk in rows:
+        items = found.setdefault(customer_id, [])
+        if len(items) < limit:
+            items.append(pk)
+    return found
+
+
+def numbered_open_items_without(*, entity_id: int, indexed: QuerySet[Any]) -> QuerySet[Document]:
+    """Open issued documents of the entity whose id is not in `indexed` (a values_list of document ids)."""
+    return (
+        Document.objects.filter(entity_id=entity_id, status=Document.Status.ISSUED)
+        .exclude(open_minor=0)
+        .exclude(pk__in=indexed)
+        .only("pk", "number")
+    )
+
+
+def cash_applied_by_payment(*, payment_ids: list[int] | None = None) -> dict[int, int]:
+    """Net cash each payment settled (its payment allocations less their reversals)."""
+    allocations = Allocation.objects.filter(payment_id__isnull=False, kind=Allocation.Kind.PAYMENT)
+    if payment_ids is not None:
+        allocations = allocations.filter(payment_id__in=payment_ids)
+    return {
+        row["payment_id"]: row["total"]
+        for row in allocations.values("payment_id").annotate(total=Sum("amount_minor")).order_by()
+    }

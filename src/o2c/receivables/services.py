@@ -365,9 +365,11 @@ def _post_allocation(
     source: Document | None,
     actor: User | None,
     now: datetime,
+    counter_customer_id: int | None = None,
 ) -> None:
     """The settled document's receivable shrinks; the other side is the credit memo's receivable
-    or the account of what settled it (unapplied cash, discount, write-off, migration clearing)."""
+    or the account of what settled it (unapplied cash, discount, write-off, migration clearing), under
+    `counter_customer_id` when given (the payer of the cash, who may not be the document's customer)."""
     entity = document.entity
     amount = allocation.amount_minor if document.total_minor > 0 else -allocation.amount_minor
     receivable_id = ledger_selectors.account_id_for(entity=entity, type=AccountType.RECEIVABLE)
@@ -396,7 +398,7 @@ def _post_allocation(
             currency=document.currency,
             debit_minor=max(amount, 0),
             credit_minor=max(-amount, 0),
-            customer_id=document.customer_id,
+            customer_id=counter_customer_id or document.customer_id,
             document_id=document.pk,
         )
         description = f"{allocation.get_kind_display()} on {document.number}"
@@ -441,8 +443,11 @@ def allocation_create(
     now: datetime,
     source_document_id: int | None = None,
     reason: str = "",
+    payment_id: int | None = None,
+    counter_customer_id: int | None = None,
 ) -> Allocation:
-    """Settle part of a document. Locks the documents in pk order; never lets an open amount cross zero."""
+    """Settle part of a document. Locks the documents in pk order; never lets an open amount cross zero.
+    Cash names its `payment_id` and, when the payer is another customer, `counter_customer_id`."""
     ids = sorted({document_id, *([source_document_id] if source_document_id else [])})
     locked = {d.pk: d for d in locks.document_qs_for_update().select_related("entity").filter(pk__in=ids)}
     document = locked[document_id]
@@ -480,11 +485,19 @@ def allocation_create(
         currency=document.currency,
         amount_minor=amount_minor,
         posting_date=posting_date,
+        payment_id=payment_id,
         reason=reason,
         created_at=now,
         created_by=actor if _actor_id(actor) else None,
     )
-    _post_allocation(allocation, document=document, source=source, actor=actor, now=now)
+    _post_allocation(
+        allocation,
+        document=document,
+        source=source,
+        actor=actor,
+        now=now,
+        counter_customer_id=counter_customer_id,
+    )
     if source is not None:
         _refresh_settlement(source)
     _refresh_settlement(document)
@@ -508,6 +521,65 @@ def allocation_create(
         now=now,
     )
     return allocation
+
+
+@transaction.atomic
+def allocation_reverse(
+    *, allocation_id: int, posting_date: date, reason: str, actor: User | None, now: datetime
+) -> Allocation:
+    """Undo an allocation: a reversing allocation of the negated amount, its journal entry mirrored,
+    the documents' open amounts restored. The original stays as it was."""
+    original = Allocation.objects.get(pk=allocation_id)
+    ids = sorted(
+        {original.document_id, *([original.source_document_id] if original.source_document_id else [])}
+    )
+    locked = {d.pk: d for d in locks.document_qs_for_update().select_related("entity").filter(pk__in=ids)}
+    if original.reverses_id is not None:
+        raise UnableToAllocate("a reversal cannot be reversed", code="reversal_of_reversal")
+    if Allocation.objects.filter(reverses=original).exists():
+        raise UnableToAllocate(f"allocation {original.pk} is reversed already", code="already_reversed")
+    document = locked[original.document_id]
+    posting_date = max(posting_date, original.posting_date)
+    reversal = Allocation.objects.create(
+        entity_id=original.entity_id,
+        document=document,
+        kind=original.kind,
+        source_document_id=original.source_document_id,
+        payment_id=original.payment_id,
+        currency=original.currency,
+        amount_minor=-original.amount_minor,
+        posting_date=posting_date,
+        reverses=original,
+        reason=reason[:300],
+        created_at=now,
+        created_by=actor if _actor_id(actor) else None,
+    )
+    entry_id = ledger_selectors.entry_id_by_key(idempotency_key=f"allocation:{original.pk}")
+    if entry_id is not None:
+        ledger_services.journal_entry_reverse(
+            entry_id=entry_id, posting_date=posting_date, reason=reason, now=now, actor=actor
+        )
+    before = document.open_minor
+    if original.source_document_id:
+        _refresh_settlement(locked[original.source_document_id])
+    _refresh_settlement(document)
+    audit_services.record(
+        actor=actor,
+        action="receivables.allocation.reversed",
+        object_type="document",
+        object_id=document.pk,
+        object_label=document.number or "",
+        entity_id=document.entity_id,
+        changes={
+            "open_amount": (
+                format_with_currency(before, document.currency),
+                format_with_currency(document.open_minor, document.currency),
+            )
+        },
+        reason=reason,
+        now=now,
+    )
+    return reversal
 
 
 @transaction.atomic

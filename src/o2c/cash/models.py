@@ -1,0 +1,280 @@
+"""Cash application: imported bank files, the payments in them, how each payment was applied, and what
+the matcher has learned and indexed to find the payer and the invoices.
+
+Amounts are integer minor units with their currency. `Payment.unapplied_minor` is a cache of amount
+minus the payment's allocations (receivables) and refunds; `o2c ledger verify` proves it.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from o2c.customers.models import Customer
+from o2c.ledger.models import EntityBankAccount, LegalEntity
+from o2c.receivables.models import Document
+
+
+class BankFile(models.Model):
+    """One imported file. Its SHA-256 makes a second import of the same bytes a no-op."""
+
+    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="bank_files")
+    file_format = models.CharField(max_length=20)
+    file_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    message_id = models.CharField(max_length=140, blank=True)
+    entries_read = models.IntegerField(default=0)
+    payments_created = models.IntegerField(default=0)
+    duplicates_skipped = models.IntegerField(default=0)
+    warnings = models.JSONField(default=list)
+    imported_at = models.DateTimeField()
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["entity", "sha256"], name="bank_file_once")]
+
+    def __str__(self) -> str:
+        return self.file_name
+
+
+class BankStatement(models.Model):
+    bank_file = models.ForeignKey(BankFile, on_delete=models.PROTECT, related_name="statements")
+    bank_account = models.ForeignKey(EntityBankAccount, on_delete=models.PROTECT, related_name="+")
+    statement_id = models.CharField(max_length=140)
+    currency = models.CharField(max_length=3)
+    opening_minor = models.BigIntegerField(null=True, blank=True)
+    closing_minor = models.BigIntegerField(null=True, blank=True)
+    # closing - (opening + booked entries); None when the file does not tell
+    difference_minor = models.BigIntegerField(null=True, blank=True)
+    statement_date = models.DateField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.statement_id
+
+
+class PaymentMethod(models.TextChoices):
+    SEPA_CREDIT_TRANSFER = "sepa_credit_transfer", _("SEPA credit transfer")
+    SEPA_DIRECT_DEBIT = "sepa_direct_debit", _("SEPA direct debit")
+    SEPA_DIRECT_DEBIT_RETURN = "sepa_direct_debit_return", _("SEPA direct debit return")
+    WIRE = "wire", _("Wire transfer")
+    ACH = "ach", _("ACH")
+    CHECK = "check", _("Check")
+    CARD = "card", _("Card")
+    OTHER = "other", _("Other")
+
+
+class Payment(models.Model):
+    """One incoming statement entry (or lockbox check, card payout): cash received, to apply."""
+
+    class Status(models.TextChoices):
+        UNIDENTIFIED = "unidentified", _("Unidentified")
+        SUGGESTED = "suggested", _("Suggested")
+        PARTIALLY_APPLIED = "partially_applied", _("Partially applied")
+        APPLIED = "applied", _("Applied")
+        ON_ACCOUNT = "on_account", _("On account")
+        RETURNED = "returned", _("Returned")
+
+    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="payments")
+    statement = models.ForeignKey(
+        BankStatement, on_delete=models.PROTECT, related_name="payments", db_index=False
+    )
+    bank_account = models.ForeignKey(EntityBankAccount, on_delete=models.PROTECT, related_name="+")
+    position = models.IntegerField(help_text="1-based position of the entry in its file")
+    # the bank's own reference of the entry (camt AcctSvcrRef, BAI2 16 bank reference, MT940 after //)
+    entry_reference = models.CharField(max_length=140, blank=True)
+    # what makes an entry unique on its account: its bank reference, else a fingerprint
+    dedupe_key = models.CharField(max_length=200)
+    method = models.CharField(max_length=30, choices=PaymentMethod.choices, default=PaymentMethod.OTHER)
+    value_date = models.DateField()
+    booking_date = models.DateField()
+    currency = models.CharField(max_length=3)
+    amount_minor = models.BigIntegerField()
+    unapplied_minor = models.BigIntegerField()
+    payer_name = models.CharField(max_length=200, blank=True)
+    payer_iban = models.CharField(max_length=34, blank=True)
+    payer_account = models.CharField(max_length=80, blank=True)
+    end_to_end_id = models.CharField(max_length=140, blank=True)
+    remittance = models.TextField(blank=True)
+    structured_references = models.JSONField(default=list)
+    remitted = models.JSONField(default=list, help_text="documents named by the payer, with amounts")
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="payments", db_index=False
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.UNIDENTIFIED)
+    confidence = models.DecimalField(max_digits=4, decimal_places=3, default=0)
+    reasons = models.JSONField(default=list)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["bank_account", "dedupe_key"], name="payment_once_per_account"),
+            models.CheckConstraint(condition=Q(amount_minor__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(unapplied_minor__gte=0, unapplied_minor__lte=models.F("amount_minor")),
+                name="payment_unapplied_within_amount",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["entity", "status", "value_date"]),
+            models.Index(fields=["statement", "position"]),
+            models.Index(
+                fields=["customer", "value_date"],
+                condition=Q(customer__isnull=False),
+                name="payment_customer_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.entry_reference or f"payment {self.pk}"
+
+
+class Application(models.Model):
+    """One line of how a payment settles documents: applied (with its allocations) or suggested.
+
+    `document` is empty for cash put on account. `amount_minor` is the cash applied; `discount_minor`,
+    `write_off_minor` were settled by their own allocations; `deduction_minor` was left open on the
+    document (a short pay). A reversed application keeps its row with `reversed_at` set."""
+
+    class State(models.TextChoices):
+        SUGGESTED = "suggested", _("Suggested")
+        APPLIED = "applied", _("Applied")
+        REJECTED = "rejected", _("Rejected")
+        REVERSED = "reversed", _("Reversed")
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="applications")
+    document = models.ForeignKey(
+        Document, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    state = models.CharField(max_length=10, choices=State.choices)
+    amount_minor = models.BigIntegerField(default=0)
+    discount_minor = models.BigIntegerField(default=0)
+    deduction_minor = models.BigIntegerField(default=0)
+    write_off_minor = models.BigIntegerField(default=0)
+    confidence = models.DecimalField(max_digits=4, decimal_places=3, default=0)
+    reasons = models.JSONField(default=list)
+    allocation_ids = models.JSONField(default=list)
+    is_automatic = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reversed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    amount_minor__gte=0, discount_minor__gte=0, deduction_minor__gte=0, write_off_minor__gte=0
+                ),
+                name="application_amounts_not_negative",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["document"], condition=Q(document__isnull=False), name="application_document_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.state} {self.amount_minor} on {self.document_id}"
+
+
+class PayerAccount(models.Model):
+    """A payer's bank account known to belong to a customer: learned from confirmed payments."""
+
+    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="+")
+    account_key = models.CharField(
+        max_length=80, help_text="IBAN, or routing/account, compact and upper case"
+    )
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    confirmations = models.IntegerField(default=1)
+    learned_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["entity", "account_key", "customer"], name="payer_account_once")
+        ]
+        indexes = [models.Index(fields=["entity", "account_key"])]
+
+    def __str__(self) -> str:
+        return self.account_key
+
+
+class PayerName(models.Model):
+    """A payer name (normalised) that a person confirmed as a customer's: third-party payers, aliases."""
+
+    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="+")
+    name_key = models.CharField(max_length=200)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    learned_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["entity", "name_key", "customer"], name="payer_name_once")
+        ]
+        indexes = [models.Index(fields=["entity", "name_key"])]
+
+    def __str__(self) -> str:
+        return self.name_key
+
+
+class DocumentKey(models.Model):
+    """The matcher's index of document numbers: one row per normalised key of an issued document."""
+
+    entity_id = models.BigIntegerField()
+    key = models.CharField(max_length=60)
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="+", db_index=False)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["entity_id", "key"]),
+            models.Index(fields=["document"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class CustomerKey(models.Model):
+    """The matcher's index of customers: their numbers and the tokens of their normalised names, so fuzzy
+    name matching only scores the few customers sharing a token with the payer."""
+
+    class Kind(models.TextChoices):
+        NUMBER = "number"
+        NAME_TOKEN = "name_token"
+
+    entity_id = models.BigIntegerField()
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    key = models.CharField(max_length=80)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", db_index=False)
+    indexed_name = models.CharField(max_length=200)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["entity_id", "kind", "key"]),
+            models.Index(fields=["customer"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class MatchingPolicy(models.Model):
+    """Per entity: when the matcher may post on its own, and what it may write off. The tolerance is in
+    `currency` and applies to payments in that currency; others are written off nothing."""
+
+    entity = models.OneToOneField(LegalEntity, on_delete=models.PROTECT, related_name="+")
+    auto_apply_confidence = models.DecimalField(max_digits=4, decimal_places=3, default="0.900")
+    currency = models.CharField(max_length=3)
+    write_off_tolerance_minor = models.BigIntegerField(
+        default=500, help_text="bank charges written off up to"
+    )
+    discount_grace_days = models.IntegerField(
+        default=3, help_text="days after the discount date still accepted"
+    )
+    changed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"policy {self.entity_id}"

@@ -1,0 +1,128 @@
+"""Pure rules of cash import: what kind of payment an entry is, and what makes it the same entry again.
+
+No queries, no clock: statement entries (bankfiles' model) in, plain values out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Sequence
+
+from o2c.bankfiles.statement import Entry, Statement
+
+# placeholders banks write where they have no reference: never a key
+NO_REFERENCE = frozenset({"", "NONREF", "NOTPROVIDED", "NONE", "N/A", "NA"})
+
+# ISO 20022 bank transaction codes (domain-family-subfamily), by family and subfamily
+_ISO_FAMILY_METHODS = {
+    "RCHQ": "check",
+    "CCRD": "card",
+    "MCRD": "card",
+    "RDDT": "sepa_direct_debit",
+}
+_ISO_SUBFAMILY_METHODS = {
+    "ESCT": "sepa_credit_transfer",
+    "SDVA": "sepa_credit_transfer",
+    "XBCT": "wire",
+    "DMCT": "wire",
+    "BOOK": "wire",
+    "ATXN": "ach",
+    "ACDT": "ach",
+    "PMDD": "sepa_direct_debit",
+    "ESDD": "sepa_direct_debit",
+    "BBDD": "sepa_direct_debit",
+    "UPDD": "sepa_direct_debit_return",
+    "RPCR": "sepa_direct_debit_return",
+    "CCHQ": "check",
+    "BCHQ": "check",
+    "CDPT": "check",
+}
+# BAI2 type codes (credits) -> method
+_BAI_METHODS = {
+    **dict.fromkeys(("142", "143", "145", "165", "166", "169", "171", "172", "173", "174"), "ach"),
+    **dict.fromkeys(("191", "195", "196", "198", "206", "208", "213", "214"), "wire"),
+    **dict.fromkeys(("115", "116", "118", "121", "122", "301", "302", "303", "304", "306"), "check"),
+    **dict.fromkeys(("555",), "check"),
+}
+# German GVC codes of MT940 :86: (credits)
+_GVC_METHODS = {
+    "051": "wire",
+    "052": "wire",
+    "053": "wire",
+    "166": "sepa_credit_transfer",
+    "153": "sepa_credit_transfer",
+    "159": "sepa_direct_debit_return",
+    "109": "sepa_direct_debit_return",
+    "070": "check",
+    "071": "check",
+}
+_MESSAGE_METHODS = {"lockbox": "check", "card_payout": "card"}
+
+
+def payment_method(entry: Entry, message: str) -> str:
+    """The payment method an entry's format and bank codes tell; `other` when they do not."""
+    if message in _MESSAGE_METHODS:
+        return _MESSAGE_METHODS[message]
+    code = (entry.bank_transaction_code or "").upper()
+    if code.startswith("BAI"):
+        return _BAI_METHODS.get(code[3:], "other")
+    parts = code.split("-")
+    if len(parts) == 3:
+        family, subfamily = parts[1], parts[2]
+        if subfamily in _ISO_SUBFAMILY_METHODS:
+            return _ISO_SUBFAMILY_METHODS[subfamily]
+        if family in _ISO_FAMILY_METHODS:
+            return _ISO_FAMILY_METHODS[family]
+        return "other"
+    gvc = (entry.proprietary_bank_transaction_code or "").strip()
+    if gvc in _GVC_METHODS:
+        return _GVC_METHODS[gvc]
+    if message == "mt940" and entry.end_to_end_id:
+        return "sepa_credit_transfer"
+    return "other"
+
+
+def has_reference(reference: str | None) -> bool:
+    return (reference or "").strip().upper() not in NO_REFERENCE
+
+
+def remittance_text(entry: Entry) -> str:
+    return " ".join(line.strip() for line in entry.remittance_unstructured if line.strip())
+
+
+def dedupe_keys(entries: Sequence[Entry]) -> list[str]:
+    """What identifies each entry on its account across files: the bank's own reference when it gives
+    one, else a fingerprint of value date, amount, counterparty and text, numbered by occurrence among
+    identical entries of the file (two equal payments on one day stay two; the same file or an overlapping
+    statement imported again yields the same keys)."""
+    seen: Counter[str] = Counter()
+    keys = []
+    for entry in entries:
+        if has_reference(entry.bank_reference):
+            # a batch's transactions can share the entry's reference with other entries: keep the amount
+            keys.append(f"ref:{entry.bank_reference}:{entry.amount}")
+            continue
+        fingerprint = "|".join(
+            (
+                (entry.value_date or entry.booking_date or "").__str__(),
+                str(entry.amount),
+                entry.currency,
+                (entry.counterparty_iban or entry.counterparty_name or "").upper(),
+                remittance_text(entry).upper(),
+                entry.end_to_end_id or "",
+            )
+        )
+        digest = hashlib.sha256(fingerprint.encode()).hexdigest()[:40]
+        seen[digest] += 1
+        keys.append(f"fp:{digest}:{seen[digest]}")
+    return keys
+
+
+def incoming_entries(statement: Statement) -> list[Entry]:
+    """The entries that are cash received: booked (or of no status) credits that are not reversals."""
+    return [
+        entry
+        for entry in statement.entries
+        if entry.amount > 0 and entry.status in ("BOOK", None) and not entry.is_reversal
+    ]

@@ -1,0 +1,593 @@
+"""Use cases of cash application: importing bank files, matching and posting what they pay.
+
+`bank_file_import` is one transaction: the file's statements become payments (each entry once per
+account, however often it is imported), each receipt posts bank against unapplied cash, the matcher
+decides in statement order, and what it is sure of is applied (allocations through receivables' bulk
+path, discounts and write-offs beside them); the rest waits for a person as suggestions. Either all of
+it is written or nothing is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from o2c.audit import services as audit_services
+from o2c.bankfiles import detect
+from o2c.bankfiles.statement import Entry, Statement, balance_difference
+from o2c.cash import matcher, matching, rules
+from o2c.cash.errors import UnableToImportBankFile
+from o2c.cash.matcher import Decision, PaymentIn, Policy, Remitted
+from o2c.cash.models import (
+    Application,
+    BankFile,
+    BankStatement,
+    CustomerKey,
+    DocumentKey,
+    MatchingPolicy,
+    Payment,
+)
+from o2c.core import events
+from o2c.core.db import insert_objects, insert_rows
+from o2c.core.money import format_minor, to_minor
+from o2c.customers import selectors as customer_selectors
+from o2c.ledger import selectors as ledger_selectors
+from o2c.ledger import services as ledger_services
+from o2c.ledger.models import AccountType, EntityBankAccount, LegalEntity
+from o2c.ledger.rules import LineIn as PostingLine
+from o2c.ledger.services import EntryIn
+from o2c.receivables import bulk as receivables_bulk
+from o2c.receivables import selectors as receivables_selectors
+from o2c.receivables.bulk import AllocationIn
+from o2c.receivables.models import Allocation
+
+DEDUCTION_TAKEN = "cash.deduction_taken"
+"""A short pay left part of an invoice open as a deduction: disputes opens a deduction case."""
+PAYMENT_APPLIED = "cash.payment_applied"
+"""Cash settled a customer's invoices: credit rechecks held orders, collections judges promises."""
+
+BATCH = 2_000
+Progress = Callable[[int], None]
+
+
+def _actor_id(actor: User | None) -> int | None:
+    return actor.pk if actor is not None and actor.is_authenticated else None
+
+
+@dataclass(slots=True)
+class ImportResult:
+    file_name: str
+    file_format: str
+    already_imported: bool = False
+    statements: int = 0
+    entries: int = 0
+    payments: int = 0
+    duplicates: int = 0
+    ignored: int = 0
+    applied: int = 0
+    partially_applied: int = 0
+    on_account: int = 0
+    suggested: int = 0
+    unidentified: int = 0
+    amount_minor: dict[str, int] = field(default_factory=dict)
+    applied_minor: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "file": self.file_name,
+            "format": self.file_format,
+            "already_imported": self.already_imported,
+            "statements": self.statements,
+            "entries": self.entries,
+            "payments": self.payments,
+            "duplicates": self.duplicates,
+            "ignored": self.ignored,
+            "applied": self.applied,
+            "partially_applied": self.partially_applied,
+            "on_account": self.on_account,
+            "suggested": self.suggested,
+            "unidentified": self.unidentified,
+            "amounts": {ccy: format_minor(minor, ccy) for ccy, minor in sorted(self.amount_minor.items())},
+            "applied_amounts": {
+                ccy: format_minor(minor, ccy) for ccy, minor in sorted(self.applied_minor.items())
+            },
+            "warnings": self.warnings,
+        }
+
+
+def policy_for(entity: LegalEntity) -> Policy:
+    stored = MatchingPolicy.objects.filter(entity=entity).first()
+    if stored is None:
+        return Policy()
+    return Policy(
+        auto_apply=stored.auto_apply_confidence,
+        write_off_tolerance_minor=stored.write_off_tolerance_minor,
+        tolerance_currency=stored.currency,
+        discount_grace_days=stored.discount_grace_days,
+    )
+
+
+# --- the matcher's indexes -------------------------------------------------------------------------
+
+
+def index_refresh(*, entity_id: int) -> tuple[int, int]:
+    """Index the numbers of open documents not indexed yet, and customers whose name changed since.
+    Returns (documents, customers) indexed."""
+    missing = receivables_selectors.numbered_open_items_without(
+        entity_id=entity_id, indexed=DocumentKey.objects.filter(entity_id=entity_id).values("document_id")
+    )
+    rows = []
+    documents = 0
+    for pk, number in missing.values_list("pk", "number").iterator(chunk_size=20_000):
+        documents += 1
+        rows += [(entity_id, key, pk) for key in _document_keys(number or "")]
+    insert_rows(DocumentKey, ("entity_id", "key", "document"), rows)
+    indexed = dict(
+        CustomerKey.objects.filter(entity_id=entity_id, kind=CustomerKey.Kind.NUMBER).values_list(
+            "customer_id", "indexed_name"
+        )
+    )
+    stale = []
+    customer_rows = []
+    for pk, number, name in (
+        customer_selectors.customers_named_since(entity_id=entity_id)
+        .values_list("pk", "number", "name")
+        .iterator(chunk_size=20_000)
+    ):
+        if indexed.get(pk) == name:
+            continue
+        if pk in indexed:
+            stale.append(pk)
+        customer_rows += [
+            (entity_id, CustomerKey.Kind.NUMBER, key, pk, name)
+            for key in matching.document_reference_keys(number)
+        ] or [(entity_id, CustomerKey.Kind.NUMBER, number.upper()[:80], pk, name)]
+        customer_rows += [
+            (entity_id, CustomerKey.Kind.NAME_TOKEN, token[:80], pk, name)
+            for token in sorted(set(matching.normalize_name(name).split()))
+            if len(token) >= 3
+        ]
+    if stale:
+        CustomerKey.objects.filter(customer_id__in=stale).delete()
+    insert_rows(CustomerKey, ("entity_id", "kind", "key", "customer", "indexed_name"), customer_rows)
+    return documents, len({row[3] for row in customer_rows})
+
+
+def _document_keys(number: str) -> set[str]:
+    keys = set(matching.document_reference_keys(number))
+    return {key[:60] for key in keys}
+
+
+# --- import -------------------------------------------------------------------------------------
+
+
+def _own_account(
+    statement: Statement,
+    *,
+    entity: LegalEntity,
+    file_name: str,
+    now: datetime,
+    actor: User | None,
+    warnings: list[str],
+) -> EntityBankAccount:
+    account = ledger_selectors.own_bank_account_find(
+        iban=statement.account_iban, account_number=statement.account_other_id
+    )
+    if account is not None:
+        return account
+    label = statement.account_iban or statement.account_other_id or file_name
+    currency = statement.currency or (statement.entries[0].currency if statement.entries else entity.currency)
+    if settings.O2C_STRICT_BANK_ACCOUNTS:
+        raise UnableToImportBankFile(
+            f"{file_name}: statement {statement.statement_id}: bank account {label} is not one of "
+            f"{entity.code}'s accounts",
+            code="unknown_bank_account",
+        )
+    warnings.append(f"bank account {label} ({currency}) was not known: registered for {entity.code}")
+    return ledger_services.own_bank_account_register(
+        entity=entity,
+        iban=statement.account_iban,
+        account_number=statement.account_other_id or (None if statement.account_iban else file_name),
+        currency=currency,
+        name=f"{label}"[:100],
+        now=now,
+        actor=actor,
+        reason=f"first statement imported from {file_name}",
+    )
+
+
+def _payer_account_key(entry: Entry) -> str:
+    details = entry.details[0] if len(entry.details) == 1 else None
+    if entry.counterparty_iban:
+        return entry.counterparty_iban.replace(" ", "").upper()
+    if details is not None and details.counterparty_account:
+        return details.counterparty_account.replace(" ", "").upper()
+    return ""
+
+
+def _remitted(entry: Entry) -> list[dict[str, Any]]:
+    listed = []
+    for detail in entry.details:
+        for document in detail.remitted:
+            listed.append(
+                {
+                    "number": document.number,
+                    "amount": str(document.amount) if document.amount is not None else None,
+                    "discount": str(document.discount) if document.discount is not None else None,
+                    "deduction": str(document.deduction) if document.deduction is not None else None,
+                    "reason": document.reason or "",
+                }
+            )
+    return listed
+
+
+def _minor_or_none(value: str | None, currency: str) -> int | None:
+    return to_minor(Decimal(value), currency) if value is not None else None
+
+
+def payment_facts(payment: Payment) -> PaymentIn:
+    """What the matcher reads of a payment."""
+    texts = [payment.remittance] if payment.remittance else []
+    texts += [ref for ref in payment.structured_references if ref]
+    if rules.has_reference(payment.end_to_end_id):
+        texts.append(payment.end_to_end_id)
+    return PaymentIn(
+        amount_minor=payment.unapplied_minor,
+        currency=payment.currency,
+        value_date=payment.value_date,
+        payer_name=payment.payer_name,
+        payer_account_key=payment.payer_iban or payment.payer_account,
+        texts=tuple(texts),
+        remitted=tuple(
+            Remitted(
+                number=item["number"],
+                amount_minor=_minor_or_none(item.get("amount"), payment.currency),
+                discount_minor=_minor_or_none(item.get("discount"), payment.currency),
+                deduction_minor=_minor_or_none(item.get("deduction"), payment.currency),
+                reason=item.get("reason") or "",
+            )
+            for item in payment.remitted
+        ),
+    )
+
+
+def _new_payments(
+    statement: Statement,
+    *,
+    bank_statement: BankStatement,
+    account: EntityBankAccount,
+    result: ImportResult,
+    now: datetime,
+) -> list[Payment]:
+    incoming = rules.incoming_entries(statement)
+    result.ignored += len(statement.entries) - len(incoming)
+    keys = rules.dedupe_keys(incoming)
+    known = set(
+        Payment.objects.filter(bank_account=account, dedupe_key__in=keys).values_list("dedupe_key", flat=True)
+    )
+    payments = []
+    for entry, key in zip(incoming, keys, strict=True):
+        if key in known:
+            result.duplicates += 1
+            continue
+        known.add(key)
+        value_date = entry.value_date or entry.booking_date
+        if value_date is None:
+            raise UnableToImportBankFile(
+                f"{bank_statement.bank_file.file_name}: entry {entry.position}: no booking or value date",
+                code="no_date",
+            )
+        currency = entry.currency
+        amount_minor = to_minor(entry.amount, currency)
+        details = entry.details[0] if len(entry.details) == 1 else None
+        payments.append(
+            Payment(
+                entity_id=account.entity_id,
+                statement=bank_statement,
+                bank_account=account,
+                position=entry.position,
+                entry_reference=(entry.bank_reference or "")[:140],
+                dedupe_key=key[:200],
+                method=rules.payment_method(entry, statement.message),
+                value_date=value_date,
+                booking_date=entry.booking_date or value_date,
+                currency=currency,
+                amount_minor=amount_minor,
+                unapplied_minor=amount_minor,
+                payer_name=(entry.counterparty_name or "")[:200],
+                payer_iban=(entry.counterparty_iban or "").replace(" ", "").upper()[:34],
+                payer_account=((details.counterparty_account if details else None) or "")[:80],
+                end_to_end_id=(entry.end_to_end_id or "")[:140],
+                remittance=rules.remittance_text(entry),
+                structured_references=list(entry.remittance_structured_refs),
+                remitted=_remitted(entry),
+                created_at=now,
+            )
+        )
+    return payments
+
+
+@transaction.atomic
+def bank_file_import(
+    *,
+    data: bytes,
+    file_name: str,
+    entity: LegalEntity,
+    actor: User | None,
+    now: datetime,
+    progress: Progress | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Import, match and apply one bank file (format detected), atomically and idempotently."""
+    file_format, statements = detect.read_bank_file(data, source=file_name)
+    result = ImportResult(file_name=file_name, file_format=file_format)
+    result.statements = len(statements)
+    result.entries = sum(len(statement.entries) for statement in statements)
+    digest = hashlib.sha256(data).hexdigest()
+    if BankFile.objects.filter(entity=entity, sha256=digest).exists():
+        result.already_imported = True
+        result.duplicates = sum(len(rules.incoming_entries(statement)) for statement in statements)
+        result.ignored = result.entries - result.duplicates
+        return result
+    bank_file = BankFile.objects.create(
+        entity=entity,
+        file_format=file_format,
+        file_name=file_name[:255],
+        sha256=digest,
+        message_id=(statements[0].message_id or "")[:140] if statements else "",
+        imported_at=now,
+        imported_by=actor if _actor_id(actor) else None,
+    )
+    payments: list[Payment] = []
+    for statement in statements:
+        account = _own_account(
+            statement, entity=entity, file_name=file_name, now=now, actor=actor, warnings=result.warnings
+        )
+        if account.entity_id != entity.pk:
+            raise UnableToImportBankFile(
+                f"{file_name}: statement {statement.statement_id}: account {account} belongs to another "
+                "legal entity",
+                code="other_entity",
+            )
+        difference = balance_difference(statement)
+        currency = statement.currency or account.currency
+        bank_statement = BankStatement.objects.create(
+            bank_file=bank_file,
+            bank_account=account,
+            statement_id=statement.statement_id[:140],
+            currency=currency,
+            opening_minor=to_minor(statement.opening_balance, currency)
+            if statement.opening_balance is not None
+            else None,
+            closing_minor=to_minor(statement.closing_balance, currency)
+            if statement.closing_balance is not None
+            else None,
+            difference_minor=to_minor(difference, currency) if difference is not None else None,
+            statement_date=next((e.booking_date for e in statement.entries if e.booking_date), None),
+        )
+        if difference:
+            result.warnings.append(
+                f"statement {statement.statement_id}: opening balance plus entries differs from the closing "
+                f"balance by {difference} {currency}"
+            )
+        payments += _new_payments(
+            statement, bank_statement=bank_statement, account=account, result=result, now=now
+        )
+    # statement order: value date, then position in the file
+    payments.sort(key=lambda payment: (payment.value_date, payment.position))
+    result.payments = len(payments)
+    if on_total is not None:
+        on_total(len(payments))
+    index_refresh(entity_id=entity.pk)
+    policy = policy_for(entity)
+    for offset in range(0, len(payments), BATCH):
+        batch = payments[offset : offset + BATCH]
+        _match_and_post(batch, entity=entity, policy=policy, actor=actor, now=now, result=result)
+        if progress is not None:
+            progress(len(batch))
+    BankFile.objects.filter(pk=bank_file.pk).update(
+        entries_read=result.entries,
+        payments_created=result.payments,
+        duplicates_skipped=result.duplicates,
+        warnings=result.warnings,
+    )
+    audit_services.record(
+        actor=actor,
+        action="cash.bank_file.imported",
+        object_type="bank_file",
+        object_id=bank_file.pk,
+        object_label=file_name[:200],
+        entity_id=entity.pk,
+        changes={"payments": (None, result.payments), "applied": (None, result.applied)},
+        now=now,
+    )
+    return result
+
+
+def _match_and_post(
+    payments: list[Payment],
+    *,
+    entity: LegalEntity,
+    policy: Policy,
+    actor: User | None,
+    now: datetime,
+    result: ImportResult,
+) -> None:
+    facts = [payment_facts(payment) for payment in payments]
+    lookup, keys = matcher.gather(entity_id=entity.pk, payments=facts)
+    decisions: list[Decision] = []
+    for payment, fact, payment_keys in zip(payments, facts, keys, strict=True):
+        decision = matcher.decide(fact, payment_keys, lookup, policy)
+        if decision.auto:
+            lookup.settle(decision)
+        decisions.append(decision)
+        _describe(payment, decision)
+    insert_objects(Payment, payments)
+    _post_receipts(payments, entity=entity, actor=actor, now=now)
+    _post_decisions(payments, decisions, entity=entity, actor=actor, now=now)
+    for payment in payments:
+        result.amount_minor[payment.currency] = (
+            result.amount_minor.get(payment.currency, 0) + payment.amount_minor
+        )
+        applied = payment.amount_minor - payment.unapplied_minor
+        if applied:
+            result.applied_minor[payment.currency] = result.applied_minor.get(payment.currency, 0) + applied
+        counter = {
+            Payment.Status.APPLIED: "applied",
+            Payment.Status.PARTIALLY_APPLIED: "partially_applied",
+            Payment.Status.ON_ACCOUNT: "on_account",
+            Payment.Status.SUGGESTED: "suggested",
+            Payment.Status.UNIDENTIFIED: "unidentified",
+        }[Payment.Status(payment.status)]
+        setattr(result, counter, getattr(result, counter) + 1)
+
+
+def _describe(payment: Payment, decision: Decision) -> None:
+    """The payment's state as the decision leaves it (before anything is written)."""
+    payment.confidence = decision.confidence
+    payment.reasons = decision.reasons
+    if decision.auto:
+        payment.customer_id = decision.customer_id
+        payment.unapplied_minor = payment.amount_minor - decision.applied_minor
+        if not decision.lines:
+            payment.status = Payment.Status.ON_ACCOUNT
+        elif payment.unapplied_minor == 0:
+            payment.status = Payment.Status.APPLIED
+        else:
+            payment.status = Payment.Status.PARTIALLY_APPLIED
+    elif decision.customer_id is not None or decision.lines:
+        payment.status = Payment.Status.SUGGESTED
+    else:
+        payment.status = Payment.Status.UNIDENTIFIED
+
+
+def _post_receipts(
+    payments: Sequence[Payment], *, entity: LegalEntity, actor: User | None, now: datetime
+) -> None:
+    """Bank against unapplied cash, under the payer when the matcher is sure who paid."""
+    unapplied_id = ledger_selectors.account_id_for(entity=entity, type=AccountType.UNAPPLIED_CASH)
+    ledger_ids = dict(
+        EntityBankAccount.objects.filter(pk__in={p.bank_account_id for p in payments}).values_list(
+            "pk", "ledger_account_id"
+        )
+    )
+    ledger_services.journal_entries_post_bulk(
+        entity=entity,
+        entries=[
+            EntryIn(
+                posting_date=payment.booking_date,
+                description=f"Receipt {payment.entry_reference or payment.pk} {payment.payer_name}"[:200],
+                source_type="payment",
+                source_id=payment.pk,
+                idempotency_key=f"payment-receipt:{payment.pk}",
+                lines=[
+                    PostingLine(
+                        account_id=ledger_ids[payment.bank_account_id],
+                        currency=payment.currency,
+                        debit_minor=payment.amount_minor,
+                    ),
+                    PostingLine(
+                        account_id=unapplied_id,
+                        currency=payment.currency,
+                        credit_minor=payment.amount_minor,
+                        customer_id=payment.customer_id,
+                    ),
+                ],
+            )
+            for payment in payments
+        ],
+        now=now,
+        created_by_id=_actor_id(actor),
+    )
+
+
+def _post_decisions(
+    payments: Sequence[Payment],
+    decisions: Sequence[Decision],
+    *,
+    entity: LegalEntity,
+    actor: User | None,
+    now: datetime,
+) -> None:
+    allocations: list[AllocationIn] = []
+    owners: list[tuple[int, int]] = []  # (application index, allocation index) pairs
+    applications: list[Application] = []
+    deductions: list[dict[str, Any]] = []
+    applied_events: list[dict[str, Any]] = []
+    for payment, decision in zip(payments, decisions, strict=True):
+        state = Application.State.APPLIED if decision.auto else Application.State.SUGGESTED
+        for line in decision.lines:
+            application = Application(
+                payment=payment,
+                document_id=line.document_id,
+                state=state,
+                amount_minor=line.amount_minor,
+                discount_minor=line.discount_minor,
+                deduction_minor=line.deduction_minor,
+                write_off_minor=line.write_off_minor,
+                confidence=decision.confidence,
+                reasons=decision.reasons,
+                is_automatic=decision.auto,
+                created_at=now,
+            )
+            applications.append(application)
+            if not decision.auto:
+                continue
+            posting_date = payment.booking_date
+            for kind, amount in (
+                (Allocation.Kind.PAYMENT, line.amount_minor),
+                (Allocation.Kind.DISCOUNT, line.discount_minor),
+                (Allocation.Kind.WRITE_OFF, line.write_off_minor),
+            ):
+                if amount:
+                    owners.append((len(applications) - 1, len(allocations)))
+                    allocations.append(
+                        AllocationIn(
+                            document_id=line.document_id,
+                            kind=kind,
+                            amount_minor=amount,
+                            posting_date=posting_date,
+                            payment_id=payment.pk if kind == Allocation.Kind.PAYMENT else None,
+                            counter_customer_id=payment.customer_id
+                            if kind == Allocation.Kind.PAYMENT
+                            else None,
+                            reason=f"payment {payment.entry_reference or payment.pk}",
+                        )
+                    )
+            if line.deduction_minor:
+                deductions.append(
+                    {
+                        "payment_id": payment.pk,
+                        "document_id": line.document_id,
+                        "amount_minor": line.deduction_minor,
+                        "currency": payment.currency,
+                        "reason": decision.deduction_reason,
+                    }
+                )
+        if decision.auto and decision.lines:
+            applied_events.append(
+                {
+                    "payment_id": payment.pk,
+                    "customer_id": payment.customer_id,
+                    "document_ids": [line.document_id for line in decision.lines],
+                }
+            )
+    created = receivables_bulk.allocations_create_bulk(
+        entity=entity, allocations=allocations, actor=actor, now=now
+    )
+    for application_index, allocation_index in owners:
+        applications[application_index].allocation_ids.append(created[allocation_index].pk)
+    insert_objects(Application, applications)
+    if deductions:
+        events.publish_many_on_commit(DEDUCTION_TAKEN, deductions)
+    if applied_events:
+        events.publish_many_on_commit(PAYMENT_APPLIED, applied_events)

@@ -1,0 +1,84 @@
+"""camt.053.001.08 statements written by tests: what a bank sends, with the entries a test needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from xml.sax.saxutils import escape
+
+OWN_IBAN = "DE89370400440532013000"
+
+
+@dataclass(frozen=True)
+class Credit:
+    amount: str
+    reference: str | None = None  # AcctSvcrRef
+    name: str = ""
+    iban: str = ""
+    text: str = ""
+    structured: str = ""
+    day: date = date(2026, 3, 20)
+    currency: str = "EUR"
+    end_to_end: str = "NOTPROVIDED"
+    debit: bool = False
+
+
+def statement_xml(
+    credits: list[Credit],
+    *,
+    statement_id: str = "STMT-1",
+    iban: str = OWN_IBAN,
+    opening: str = "1000.00",
+    closing: str | None = None,
+    message_id: str = "MSG-1",
+) -> bytes:
+    booked = sum((Decimal(c.amount) * (-1 if c.debit else 1) for c in credits), Decimal(0))
+    closing = closing or str(Decimal(opening) + booked)
+    entries = []
+    for credit in credits:
+        ref = f"<AcctSvcrRef>{escape(credit.reference)}</AcctSvcrRef>" if credit.reference else ""
+        party = ""
+        if credit.name or credit.iban:
+            party = (
+                "<RltdPties><Dbtr><Pty><Nm>"
+                + escape(credit.name)
+                + "</Nm></Pty></Dbtr>"
+                + (f"<DbtrAcct><Id><IBAN>{credit.iban}</IBAN></Id></DbtrAcct>" if credit.iban else "")
+                + "</RltdPties>"
+            )
+        remittance = ""
+        if credit.text or credit.structured:
+            remittance = "<RmtInf>"
+            if credit.text:
+                remittance += f"<Ustrd>{escape(credit.text)}</Ustrd>"
+            if credit.structured:
+                remittance += (
+                    "<Strd><CdtrRefInf><Tp><CdOrPrtry><Cd>SCOR</Cd></CdOrPrtry></Tp>"
+                    f"<Ref>{escape(credit.structured)}</Ref></CdtrRefInf></Strd>"
+                )
+            remittance += "</RmtInf>"
+        indicator = "DBIT" if credit.debit else "CRDT"
+        entries.append(
+            f"""<Ntry>
+  <Amt Ccy="{credit.currency}">{credit.amount}</Amt><CdtDbtInd>{indicator}</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>
+  <BookgDt><Dt>{credit.day.isoformat()}</Dt></BookgDt><ValDt><Dt>{credit.day.isoformat()}</Dt></ValDt>
+  {ref}
+  <BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>RCDT</Cd><SubFmlyCd>ESCT</SubFmlyCd></Fmly></Domn></BkTxCd>
+  <NtryDtls><TxDtls><Refs><EndToEndId>{escape(credit.end_to_end)}</EndToEndId></Refs>
+  <Amt Ccy="{credit.currency}">{credit.amount}</Amt><CdtDbtInd>{indicator}</CdtDbtInd>
+  {party}{remittance}</TxDtls></NtryDtls>
+</Ntry>"""
+        )
+    day = credits[0].day.isoformat() if credits else "2026-03-20"
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08">
+<BkToCstmrStmt><GrpHdr><MsgId>{message_id}</MsgId><CreDtTm>{day}T18:00:00</CreDtTm></GrpHdr>
+<Stmt><Id>{statement_id}</Id><CreDtTm>{day}T18:00:00</CreDtTm>
+<Acct><Id><IBAN>{iban}</IBAN></Id><Ccy>EUR</Ccy></Acct>
+<Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">{opening}</Amt>
+  <CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>{day}</Dt></Dt></Bal>
+<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">{closing}</Amt>
+  <CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>{day}</Dt></Dt></Bal>
+{"".join(entries)}
+</Stmt></BkToCstmrStmt></Document>""".encode()
