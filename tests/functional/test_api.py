@@ -539,6 +539,13 @@ class TestOpenApi:
             "/api/billing/subscriptions/{number}/amend": ["post"],
             "/api/billing/subscriptions/{number}/end": ["post"],
             "/api/billing/runs": ["get", "post"],
+            "/api/cash/statements": ["post"],
+            "/api/cash/payments": ["get"],
+            "/api/cash/payments/{payment_id}": ["get"],
+            "/api/cash/payments/{payment_id}/apply": ["post"],
+            "/api/cash/payments/{payment_id}/accept": ["post"],
+            "/api/cash/payments/{payment_id}/on-account": ["post"],
+            "/api/cash/applications/{application_id}/reverse": ["post"],
         }
         assert document["components"]["securitySchemes"] == {
             "BearerToken": {"type": "http", "scheme": "bearer"}

@@ -65,8 +65,9 @@ def test_a_payment_naming_its_invoice_with_the_open_amount_is_applied_and_the_in
     assert payment.status == Payment.Status.APPLIED
     assert (payment.customer_id, payment.amount_minor, payment.unapplied_minor) == (customer.pk, 119000, 0)
     assert payment.method == "sepa_credit_transfer"
-    # name 75, reference 95, amount 60, independent: 1 - 0.25 * 0.05 * 0.40
-    assert payment.confidence == Decimal("0.995")
+    # reference 95, amount 60, independent: 1 - 0.05 * 0.40 (the name is not scored: the reference
+    # tells whose invoice is paid)
+    assert payment.confidence == Decimal("0.980")
     assert f"reference {invoice.number} found" in payment.reasons
     assert "amount equals the open amount 1190.00 EUR" in payment.reasons
     invoice.refresh_from_db()
@@ -79,7 +80,7 @@ def test_a_payment_naming_its_invoice_with_the_open_amount_is_applied_and_the_in
     )
     assert allocation.posting_date == date(2026, 3, 20)
     assert _rows(entity) == [
-        ("BANKREF-1", invoice.number, "1190.00", "0.00", "0.00", "0.00", "applied", "0.995"),
+        ("BANKREF-1", invoice.number, "1190.00", "0.00", "0.00", "0.00", "applied", "0.980"),
     ]
     assert _unapplied(entity) == {}
     assert _verify() == []

@@ -7,6 +7,9 @@ class CashConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from o2c.cash import checks
+        from o2c.cash import checks, services
+        from o2c.core import events
+        from o2c.receivables.migration import OPEN_ITEMS_LOADED
 
         checks.register()
+        events.subscribe(OPEN_ITEMS_LOADED, services.on_open_items_loaded)

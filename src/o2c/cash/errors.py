@@ -8,3 +8,7 @@ class UnableToImportBankFile(DomainError):
 
 class UnableToApplyPayment(DomainError):
     """A person's or the matcher's application that the payment or the documents do not allow."""
+
+
+class UnableToChangeMatchingPolicy(DomainError):
+    """A matching policy value out of range (confidence, tolerance, grace days)."""

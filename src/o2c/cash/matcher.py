@@ -33,9 +33,12 @@ _CHUNK = 5_000
 _NAME_TOKEN_FANOUT = 300
 """A name token shared by more customers than this ("SERVICES", "HOLDING") does not narrow the search."""
 _NAME_ACCEPT = 85.0
+_MAX_NAMED_SUBSET = 12
+"""Documents named in one text searched for the combination the amount pays."""
 _DEDUCTION_WORDS = re.compile(
-    r"\b(deduct\w*|short\s*pa\w*|less|minus|abz\w*|abzug\w*|einbehalt\w*|k[uü]rzung\w*|retenue\w*|"
-    r"d[eé]duction\w*|descuento\w*|deducci[oó]n\w*|retenci[oó]n\w*|claim|damaged|besch[aä]dig\w*)\b",
+    r"\b(deduct\w*|short\s*pa\w*|less|minus|abz\w*|abzug\w*|einbehalt\w*|k(?:u|ü|ue)rzung\w*|retenue\w*|"
+    r"d[eé]duction\w*|descuento\w*|deducci[oó]n\w*|retenci[oó]n\w*|claim|damaged|besch(?:a|ä|ae)dig\w*|"
+    r"reklamation\w*|m(?:a|ä|ae)ngel\w*|litige\w*)\b",
     re.IGNORECASE,
 )
 
@@ -158,17 +161,20 @@ def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
 
 
 def gather(*, entity_id: int, payments: Sequence[PaymentIn], lock: bool = True) -> tuple[Lookup, list[_Keys]]:
-    """Read every candidate of a batch through the indexes, and lock the candidate documents."""
+    """Read every candidate of a batch through the indexes, and lock the candidate documents.
+
+    Cheap evidence first (references, customer numbers, known accounts, learned names); payer names are
+    scored only where that leaves the payer open and no invoice of the payment's currency is named, and
+    customers' open items are read only for payments that name none (the amount decides there).
+    """
     lookup = Lookup()
     keys = [_keys_of(payment) for payment in payments]
     all_doc_keys = {key for payment_keys in keys for key in payment_keys.documents}
-    document_ids: set[int] = set()
     for chunk in _chunks(all_doc_keys):
         for key, document_id in DocumentKey.objects.filter(entity_id=entity_id, key__in=chunk).values_list(
             "key", "document_id"
         ):
             lookup.doc_keys.setdefault(key, set()).add(document_id)
-            document_ids.add(document_id)
     # customer numbers written in the texts share the key scheme of document numbers
     for chunk in _chunks(all_doc_keys):
         for key, customer_id in CustomerKey.objects.filter(
@@ -183,44 +189,88 @@ def gather(*, entity_id: int, payments: Sequence[PaymentIn], lock: bool = True) 
             lookup.account_customers.setdefault(account_key, set()).add(customer_id)
     for iban, owners in customer_selectors.owners_of_ibans(entity_id=entity_id, ibans=accounts).items():
         lookup.account_customers.setdefault(iban, set()).update(owners)
-    _gather_names(entity_id, payments, keys, lookup)
-    customer_ids = set().union(
-        *lookup.account_customers.values(),
-        *lookup.number_customers.values(),
-        *lookup.learned_names.values(),
-        *({customer for customer, _ in scores} for scores in lookup.name_scores.values()),
-    )
-    lookup.children = customer_selectors.children_of(customer_ids=customer_ids)
-    with_children = customer_ids.union(*lookup.children.values())
-    lookup.customer_items = receivables_selectors.open_item_ids_of_customers(
-        entity_id=entity_id, customer_ids=with_children
-    )
-    document_ids.update(*lookup.customer_items.values())
-    lookup.items = receivables_selectors.open_items_by_ids(
-        entity_id=entity_id, document_ids=document_ids, lock=lock
-    )
-    lookup.open_now = {pk: item.open_minor for pk, item in lookup.items.items()}
-    lookup.customers = customer_selectors.customer_facts(
-        customer_ids=with_children | {item.customer_id for item in lookup.items.values()}
-    )
-    return lookup, keys
-
-
-def _gather_names(entity_id: int, payments: Sequence[PaymentIn], keys: list[_Keys], lookup: Lookup) -> None:
     name_keys = {payment_keys.name_key for payment_keys in keys if payment_keys.name_key}
     for chunk in _chunks(name_keys):
         for name_key, customer_id in PayerName.objects.filter(
             entity_id=entity_id, name_key__in=chunk
         ).values_list("name_key", "customer_id"):
             lookup.learned_names.setdefault(name_key, set()).add(customer_id)
-    tokens = {token for payment_keys in keys for token in payment_keys.name_tokens}
+    referenced_ids = set().union(*lookup.doc_keys.values())
+    referenced = receivables_selectors.open_items_by_ids(entity_id=entity_id, document_ids=referenced_ids)
+
+    def names_an_invoice(payment: PaymentIn, payment_keys: _Keys) -> bool:
+        named = set().union(*(lookup.doc_keys.get(key, set()) for key in payment_keys.documents))
+        return any(pk in referenced and referenced[pk].currency == payment.currency for pk in named)
+
+    # the references tell whose invoices are paid: a payer's name only counts where none is named
+    open_payer = [
+        (payment, payment_keys)
+        for payment, payment_keys in zip(payments, keys, strict=True)
+        if _known_payer(payment, payment_keys, lookup) is None and not names_an_invoice(payment, payment_keys)
+    ]
+    _score_names(entity_id, open_payer, lookup)
+    candidates: set[int] = set()
+    by_amount: set[int] = set()
+    for payment, payment_keys in zip(payments, keys, strict=True):
+        payers = _payer_candidates(payment, payment_keys, lookup)
+        candidates |= payers
+        if not names_an_invoice(payment, payment_keys):
+            by_amount |= payers
+    lookup.children = customer_selectors.children_of(customer_ids=candidates)
+    paying_groups = by_amount.union(*(lookup.children.get(customer_id, set()) for customer_id in by_amount))
+    lookup.customer_items = receivables_selectors.open_item_ids_of_customers(
+        entity_id=entity_id, customer_ids=paying_groups
+    )
+    document_ids = referenced_ids.union(*lookup.customer_items.values())
+    lookup.items = receivables_selectors.open_items_by_ids(
+        entity_id=entity_id, document_ids=document_ids, lock=lock
+    )
+    lookup.open_now = {pk: item.open_minor for pk, item in lookup.items.items()}
+    lookup.customers = customer_selectors.customer_facts(
+        customer_ids=candidates.union(*lookup.children.values())
+        | {item.customer_id for item in lookup.items.values()}
+    )
+    heads = {facts.parent_id for facts in lookup.customers.values() if facts.parent_id}
+    heads -= set(lookup.customers)
+    lookup.customers.update(customer_selectors.customer_facts(customer_ids=heads))
+    return lookup, keys
+
+
+def _known_payer(payment: PaymentIn, keys: _Keys, lookup: Lookup) -> int | None:
+    """The payer when a known account, a customer number or a learned name names exactly one."""
+    account = payment.payer_account_key
+    for found in (
+        lookup.account_customers.get(account, set()) if account else set(),
+        set().union(*(lookup.number_customers.get(key, set()) for key in keys.documents)),
+        lookup.learned_names.get(keys.name_key, set()),
+    ):
+        if len(found) == 1:
+            return next(iter(found))
+    return None
+
+
+def _payer_candidates(payment: PaymentIn, keys: _Keys, lookup: Lookup) -> set[int]:
+    known = _known_payer(payment, keys, lookup)
+    if known is not None:
+        return {known}
+    account = payment.payer_account_key
+    return {
+        *(lookup.account_customers.get(account, set()) if account else set()),
+        *set().union(*(lookup.number_customers.get(key, set()) for key in keys.documents)),
+        *lookup.learned_names.get(keys.name_key, set()),
+        *(customer_id for customer_id, _ in lookup.name_scores.get(keys.name_key, [])[:2]),
+    }
+
+
+def _score_names(entity_id: int, payments: Sequence[tuple[PaymentIn, _Keys]], lookup: Lookup) -> None:
+    tokens = {token for _, payment_keys in payments for token in payment_keys.name_tokens}
     by_token: dict[str, list[tuple[int, str]]] = {}
     for chunk in _chunks(tokens):
         for token, customer_id, name in CustomerKey.objects.filter(
             entity_id=entity_id, kind=CustomerKey.Kind.NAME_TOKEN, key__in=chunk
         ).values_list("key", "customer_id", "indexed_name"):
             by_token.setdefault(token, []).append((customer_id, name))
-    for payment, payment_keys in zip(payments, keys, strict=True):
+    for payment, payment_keys in payments:
         if not payment_keys.name_key or payment_keys.name_key in lookup.name_scores:
             continue
         candidates: dict[int, str] = {}
@@ -335,16 +385,13 @@ class _Matcher:
 
     def reference_evidence(self, ids: list[int]) -> None:
         for pk in ids:
-            item = self.lookup.items[pk]
-            keys = matching.document_reference_keys(item.number)
-            if keys & self.keys.rf:
-                self.note("rf_reference", 98, f"RF creditor reference of {item.number} found")
-            elif keys & self.keys.exact or any(
-                item.number.upper() in text.upper() for text in self.payment.texts
-            ):
-                self.note("reference", 95, f"reference {item.number} found")
+            number, strength = self.lookup.items[pk].number, self.strength(pk)
+            if strength == 98:
+                self.note("rf_reference", 98, f"RF creditor reference of {number} found")
+            elif strength == 95:
+                self.note("reference", 95, f"reference {number} found")
             else:
-                self.note("reference", 85, f"reference {item.number} found (normalised)")
+                self.note("reference", 85, f"reference {number} found (normalised)")
 
     def run(self) -> Decision:
         payment = self.payment
@@ -358,9 +405,14 @@ class _Matcher:
                 )
         payer_id, payer_ambiguous = self.payer()
         if usable:
+            usable = self.narrowed(usable, payer_id)
             owners = {self.lookup.items[pk].customer_id for pk in usable}
+            heads = {self._head(owner) for owner in owners}
             if payer_id is None and len(owners) == 1:
                 payer_id = next(iter(owners))
+            elif payer_id is None and len(heads) == 1:
+                payer_id = next(iter(heads))
+                self.note("group", 0, f"the invoices belong to the group of customer {self.label(payer_id)}")
             elif payer_id is not None and owners - self._group(payer_id):
                 # a third party, or a payer that pays for others: the references tell whose invoices
                 self.note(
@@ -378,6 +430,64 @@ class _Matcher:
 
     def _group(self, customer_id: int) -> set[int]:
         return {customer_id, *self.lookup.children.get(customer_id, set())}
+
+    def _head(self, customer_id: int) -> int:
+        facts = self.lookup.customers.get(customer_id)
+        return facts.parent_id if facts is not None and facts.parent_id else customer_id
+
+    def strength(self, pk: int) -> int:
+        """How the payment names a document: 98 by its RF reference, 95 as written, 85 normalised."""
+        item = self.lookup.items[pk]
+        keys = matching.document_reference_keys(item.number)
+        if keys & self.keys.rf:
+            return 98
+        if keys & self.keys.exact or any(item.number.upper() in text.upper() for text in self.payment.texts):
+            return 95
+        return 85
+
+    def fits(self, ids: Sequence[int]) -> bool:
+        """Whether the amount settles exactly these open documents (less discounts, or within tolerance)."""
+        opens = {pk: self.lookup.open_now[pk] for pk in ids if self.lookup.open_now[pk] > 0}
+        if not opens:
+            return False
+        total, paid = sum(opens.values()), self.payment.amount_minor
+        discount = sum(
+            _discount_of(self.lookup.items[pk], open_minor, self.payment.value_date, self.policy)
+            for pk, open_minor in opens.items()
+        )
+        tolerance = self.policy.tolerance(self.payment.currency)
+        return (
+            paid == total or (discount > 0 and paid == total - discount) or total - tolerance <= paid <= total
+        )
+
+    def narrowed(self, ids: list[int], payer_id: int | None) -> list[int]:
+        """Of several documents a text names, those the amount and the evidence point at: a normalised
+        reading of one number may also name another customer's invoice."""
+        if len(ids) < 2:
+            return ids
+        strong = [pk for pk in ids if self.strength(pk) >= 95]
+        group = self._group(payer_id) if payer_id is not None else set()
+        own = [pk for pk in ids if self.lookup.items[pk].customer_id in group]
+        for chosen in (ids, strong, own, [pk for pk in strong if pk in own]):
+            if chosen and self.fits(chosen):
+                return self._left_out(ids, chosen)
+        open_named = [(pk, self.lookup.open_now[pk]) for pk in ids if self.lookup.open_now[pk] > 0]
+        if 1 < len(open_named) <= _MAX_NAMED_SUBSET and self.payment.amount_minor > 0:
+            subset = matching.unique_subset(open_named, self.payment.amount_minor, max_items=len(open_named))
+            if subset.ids is not None:
+                return self._left_out(ids, sorted(subset.ids, key=ids.index))
+        return self._left_out(ids, strong) if strong else ids
+
+    def _left_out(self, ids: list[int], chosen: list[int]) -> list[int]:
+        for pk in ids:
+            if pk not in chosen:
+                self.note(
+                    "left_out",
+                    0,
+                    f"{self.lookup.items[pk].number} also read in the text, left out: the amount and "
+                    "the references fit the others",
+                )
+        return chosen
 
     # --- stage 3: how much ------------------------------------------------------------------------
     def by_reference(self, payer_id: int | None, ids: list[int]) -> Decision:
@@ -445,11 +555,10 @@ class _Matcher:
                 lines.append(Line(pk, 0, deduction_minor=opens[pk]))
             self.note("deduction", 30, f"short pay of {_money(short, currency)} kept open as a deduction")
         else:
-            self.note(
-                "partial",
-                20 if len(open_ids) == 1 else 0,
-                f"partial payment: {_money(short, currency)} stays open",
-            )
+            self.note("partial", 20, f"partial payment: {_money(short, currency)} stays open")
+            if len(open_ids) > 1:
+                # which of the invoices the money was meant for is a person's call
+                return self.decision(payer_id, lines, ambiguous=True)
         return self.decision(payer_id, lines)
 
     def by_remittance(

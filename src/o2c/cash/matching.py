@@ -37,6 +37,7 @@ prefix ("OB-1" and "B-1"). The amount decides there.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import unicodedata
@@ -349,22 +350,27 @@ _LEGAL_FORMS_WRITTEN = (
 )  # fmt: skip
 
 
-def _name_tokens(name: str) -> list[str]:
+@functools.lru_cache(maxsize=65536)
+def _name_tokens(name: str) -> tuple[str, ...]:
     """Uppercase, German umlauts transliterated, other accents dropped, `&`/UND/AND/ET/Y as AND."""
     upper = unicodedata.normalize("NFC", name).upper().translate(_TRANSLITERATION)
     plain = _ascii_upper(_DROPPED.sub("", upper))
     tokens = _NOT_WORD.sub(" ", plain.replace("&", " & ")).split()
-    return [_CONNECTORS.get(token, token) for token in tokens]
+    return tuple(_CONNECTORS.get(token, token) for token in tokens)
 
 
-_LEGAL_FORMS = sorted({tuple(_name_tokens(form)) for form in _LEGAL_FORMS_WRITTEN}, key=len, reverse=True)
+# Legal forms by their first word, longest first: a name is scanned once, word by word.
+_LEGAL_FORMS: dict[str, list[tuple[str, ...]]] = {}
+for _form in sorted({_name_tokens(form) for form in _LEGAL_FORMS_WRITTEN}, key=len, reverse=True):
+    _LEGAL_FORMS.setdefault(_form[0], []).append(_form)
 
 
 def _without_legal_forms(tokens: Sequence[str]) -> list[str]:
     kept: list[str] = []
     index = 0
     while index < len(tokens):
-        form = next((f for f in _LEGAL_FORMS if tuple(tokens[index : index + len(f)]) == f), None)
+        forms = _LEGAL_FORMS.get(tokens[index], ())
+        form = next((f for f in forms if tuple(tokens[index : index + len(f)]) == f), None)
         if form is None:
             kept.append(tokens[index])
             index += 1
@@ -377,6 +383,7 @@ def _without_legal_forms(tokens: Sequence[str]) -> list[str]:
     return kept
 
 
+@functools.lru_cache(maxsize=65536)
 def normalize_name(name: str) -> str:
     """The comparable form of a party name: "Müller GmbH & Co. KG" -> "MUELLER".
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from o2c.cash.models import Application, Payment
 from o2c.core.money import format_minor
@@ -139,4 +139,39 @@ def payment_queue(*, entity_ids: list[int]) -> QuerySet[Payment]:
         )
         .select_related("customer")
         .order_by("-amount_minor", "value_date", "pk")
+    )
+
+
+def _with_applications(payments: QuerySet[Payment]) -> QuerySet[Payment]:
+    return payments.select_related("entity", "customer").prefetch_related(
+        Prefetch(
+            "applications",
+            queryset=Application.objects.select_related("document", "created_by").order_by("pk"),
+        )
+    )
+
+
+def payment_list(*, entity_ids: list[int], status: str = "", customer_number: str = "") -> QuerySet[Payment]:
+    """The exceptions queue (`payment_queue`), or the payments of one status, with their applications
+    (suggestions and their reasons among them), the largest and oldest first."""
+    if status:
+        payments = Payment.objects.filter(entity_id__in=entity_ids, status=status).order_by(
+            "-amount_minor", "value_date", "pk"
+        )
+    else:
+        payments = payment_queue(entity_ids=entity_ids)
+    if customer_number:
+        payments = payments.filter(customer__number=customer_number)
+    return _with_applications(payments)
+
+
+def payment_get(*, entity_ids: list[int], payment_id: int) -> Payment:
+    """One payment of the granted entities with all its applications (Payment.DoesNotExist otherwise)."""
+    return _with_applications(Payment.objects.filter(entity_id__in=entity_ids)).get(pk=payment_id)
+
+
+def application_get(*, entity_ids: list[int], application_id: int) -> Application:
+    """One application of a payment of the granted entities (Application.DoesNotExist otherwise)."""
+    return Application.objects.select_related("payment").get(
+        payment__entity_id__in=entity_ids, pk=application_id
     )

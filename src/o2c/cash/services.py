@@ -162,6 +162,12 @@ def index_refresh(*, entity_id: int) -> tuple[int, int]:
     return documents, len({row[3] for row in customer_rows})
 
 
+@transaction.atomic
+def on_open_items_loaded(*, entity_id: int) -> None:
+    """Open items arrived in bulk (a migration import): index their numbers now, not at the next import."""
+    index_refresh(entity_id=entity_id)
+
+
 def _document_keys(number: str) -> set[str]:
     keys = set(matching.document_reference_keys(number))
     return {key[:60] for key in keys}

@@ -40,6 +40,7 @@ from ninja.operation import Operation
 from ninja.security import HttpBearer
 
 from o2c.billing import api as billing_api
+from o2c.cash import api as cash_api
 from o2c.core import clock
 from o2c.core.exceptions import DomainError
 from o2c.customers import api as customers_api
@@ -58,6 +59,7 @@ CAPABILITY_ROLES: dict[str, frozenset[str]] = {
     customers_api.EDIT_CUSTOMERS: roles.EDIT_CUSTOMERS,
     customers_api.ISSUE_DOCUMENTS: roles.ISSUE_DOCUMENTS,
     receivables_api.APPROVE_CREDITS: roles.APPROVE_CREDITS,
+    cash_api.APPLY_CASH: roles.APPLY_CASH,
 }
 
 
@@ -139,6 +141,7 @@ api = O2CApi(
 api.add_router("/customers", customers_api.router)
 api.add_router("/invoices", receivables_api.router)
 api.add_router("/billing", billing_api.router)
+api.add_router("/cash", cash_api.router)
 
 
 def problem(

@@ -31,9 +31,11 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Q, Sum
 
 from o2c.audit import services as audit_services
+from o2c.core import events
 from o2c.core.db import Handoff, copy_from_stdin, copy_value, running_alongside
 from o2c.core.exceptions import InputError
 from o2c.customers.models import Customer
+from o2c.customers.terms import PaymentTerms, UnableToParsePaymentTerms, parse_terms
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger import services as ledger_services
 from o2c.ledger import triggers
@@ -231,7 +233,7 @@ class _Table:
     """Rows of one table written set-based: COPY on PostgreSQL, one prepared INSERT on SQLite. A row's
     values follow `columns`, then come `constants` (the same in every row, prepared here) and the field
     defaults of every other column but the primary key. Row values are ints and strings as the database
-    stores them (dates as ISO strings, never None); on PostgreSQL a row may also come as its COPY text
+    stores them (dates as ISO strings, None for NULL); on PostgreSQL a row may also come as its COPY text
     (values joined by tabs, escaped). `db` is the connection: writing may run in a second thread."""
 
     def __init__(
@@ -251,7 +253,7 @@ class _Table:
         self.names = [*columns, *fixed]
         self.tail = tuple(fixed.values())
 
-    def copy_text(self, rows: Iterable[tuple[int | str, ...] | str]) -> Iterator[str]:
+    def copy_text(self, rows: Iterable[tuple[int | str | None, ...] | str]) -> Iterator[str]:
         """The rows as COPY text, 10,000 a piece: Python only, in any thread (psycopg's write_row would
         cost ~1 µs a value)."""
         suffix = "".join(f"\t{copy_value(value)}" for value in self.tail) + "\n"
@@ -262,7 +264,7 @@ class _Table:
                 line = row
             else:
                 line = "\t".join(map(str, row))
-                if "\\" in line or "\n" in line or "\r" in line or line.count("\t") != tabs:
+                if None in row or "\\" in line or "\n" in line or "\r" in line or line.count("\t") != tabs:
                     line = "\t".join(map(copy_value, row))  # a value to escape
             lines.append(line)
             if len(lines) == 10_000:
@@ -279,7 +281,7 @@ class _Table:
                 if written is not None:
                     written(piece.count("\n"))
 
-    def insert(self, rows: Iterable[tuple[int | str, ...] | str]) -> None:
+    def insert(self, rows: Iterable[tuple[int | str | None, ...] | str]) -> None:
         if self.db.vendor == "postgresql":
             self.copy(self.copy_text(rows))
             return
@@ -288,7 +290,9 @@ class _Table:
         try:
             cursor.executemany(
                 f"INSERT INTO {self.table} ({', '.join(self.names)}) VALUES ({placeholders})",
-                (cast(tuple[int | str, ...], row) + self.tail for row in rows),  # text rows are PostgreSQL's
+                (
+                    cast(tuple[int | str | None, ...], row) + self.tail for row in rows
+                ),  # text rows are PostgreSQL's
             )
         finally:
             cursor.close()
@@ -378,6 +382,9 @@ _DOCUMENT_COLUMNS = (
     "issue_date",
     "due_date",
     "po_number",
+    "payment_terms",
+    "discount_date",
+    "discount_percent",
 )
 
 
@@ -386,7 +393,6 @@ def _documents(db: BaseDatabaseWrapper, entity: LegalEntity, actor_id: int | Non
         "entity_id": entity.pk,
         "status": Document.Status.ISSUED.value,
         "tax_minor": 0,
-        "payment_terms": "",
         "is_migrated": True,
         "created_at": now,
         "issued_at": now,
@@ -404,7 +410,8 @@ def _document_rows(
     stop: int,
     *,
     as_text: bool,
-) -> Iterator[tuple[int | str, ...] | str]:
+    discounts: dict[str, PaymentTerms] | None = None,
+) -> Iterator[tuple[int | str | None, ...] | str]:
     """The values of `_DOCUMENT_COLUMNS` for items `start` to `stop`; `as_text`: as COPY text where no
     value needs escaping (one f-string, cheaper than a tuple joined later)."""
     iso: dict[date, str] = {}
@@ -413,6 +420,7 @@ def _document_rows(
     for position in range(start, stop):
         number, customer, issue, due, currency, total, open_minor, po_number = todo[position][1:9]
         doc_type = by_type[total < 0]
+        terms = discounts.get(customer) if discounts and total > 0 else None
         key = (total < 0, open_minor == total, open_minor == 0)
         settlement = states.get(key)
         if settlement is None:
@@ -432,8 +440,9 @@ def _document_rows(
                 f"\t{settlement}\t{issue_text}\t{due_text}\t{po_number}"
             )
             if line.count("\t") == 12 and "\\" not in line and "\n" not in line and "\r" not in line:
-                yield line
+                yield line + _discount_text(terms, issue) if terms is not None else line + "\t\t\\N\t0"
                 continue
+        discount_date = None if terms is None else terms.discount_date(issue)
         yield (
             ids[position],
             customers[customer],
@@ -448,7 +457,35 @@ def _document_rows(
             issue_text,
             due_text,
             po_number,
+            "" if terms is None else terms.code,
+            None if discount_date is None else discount_date.isoformat(),
+            0 if terms is None else str(terms.discount_percent),
         )
+
+
+def _discount_text(terms: PaymentTerms, issue: date) -> str:
+    """The terms columns as COPY text; `terms` grants a discount, so it has a discount date."""
+    discount_date = terms.discount_date(issue)
+    assert discount_date is not None
+    return f"\t{terms.code}\t{discount_date.isoformat()}\t{terms.discount_percent}"
+
+
+def _discount_terms(entity: LegalEntity, wanted: set[str]) -> dict[str, PaymentTerms]:
+    """Customers of the file whose payment terms grant an early-payment discount (2/10NET30): their
+    migrated invoices keep it, so cash application can tell a discount taken from a short pay."""
+    found: dict[str, PaymentTerms] = {}
+    for number, code in Customer.objects.filter(entity=entity, payment_terms__contains="/").values_list(
+        "number", "payment_terms"
+    ):
+        if number not in wanted:
+            continue
+        try:
+            terms = parse_terms(code)
+        except UnableToParsePaymentTerms:
+            continue
+        if terms.discount_percent:
+            found[number] = terms
+    return found
 
 
 def _allocations(
@@ -571,6 +608,9 @@ def _ledger_entries(
     return entries
 
 
+OPEN_ITEMS_LOADED = "receivables.open_items_loaded"
+
+
 @transaction.atomic
 def open_items_import(
     *,
@@ -608,6 +648,7 @@ def open_items_import(
     receivable_id = ledger_selectors.account_id_for(entity=entity, type=AccountType.RECEIVABLE)
     clearing_id = ledger_selectors.account_id_for(entity=entity, type=AccountType.CLEARING)
     series = _series_ids(entity, todo)
+    discounts = _discount_terms(entity, {item.customer_number for item in todo})
     # what the ledger's checks need is read now: the connection is busy while they run
     posting = ledger_services.BulkPosting(entity=entity, needs=needs)
     with _large_page_cache(), bulk or nullcontext():
@@ -631,7 +672,9 @@ def open_items_import(
                     for start in range(0, len(todo), CHUNK):
                         stop = min(start + CHUNK, len(todo))
                         documents.insert(
-                            _document_rows(todo, ids, customers, series, start, stop, as_text=False)
+                            _document_rows(
+                                todo, ids, customers, series, start, stop, as_text=False, discounts=discounts
+                            )
                         )
                         written(stop - start)
             with bulk.writing(Allocation) if bulk else nullcontext():
@@ -651,7 +694,9 @@ def open_items_import(
             if postgresql:
                 _hand_off(
                     documents.copy_text(
-                        _document_rows(todo, ids, customers, series, 0, len(todo), as_text=True)
+                        _document_rows(
+                            todo, ids, customers, series, 0, len(todo), as_text=True, discounts=discounts
+                        )
                     ),
                     document_text,
                 )
@@ -683,4 +728,6 @@ def open_items_import(
         reason=f"migration import {source}",
         now=now,
     )
+    # cash application indexes the new numbers after commit (in this process, not the next bank file's)
+    events.publish_on_commit(OPEN_ITEMS_LOADED, entity_id=entity.pk)
     return OpenItemsResult(created=len(todo), unchanged=unchanged, journal_entries=entries_posted)

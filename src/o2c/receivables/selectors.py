@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 
 from o2c.receivables import calculations, locks
 from o2c.receivables.calculations import RateLeft, TaxKey
@@ -288,14 +288,22 @@ _OPEN_ITEM_FIELDS = (
 )
 
 
+_ID_CHUNK = 5_000
+"""Ids per query: a longer IN list costs more to build and plan than another round trip."""
+
+
 def open_items_by_ids(*, entity_id: int, document_ids: set[int], lock: bool = False) -> dict[int, OpenItem]:
     """Issued documents by id (paid ones too: a payment may name an invoice paid already). With `lock`,
     their rows are locked in pk order until the caller's transaction ends."""
     documents = locks.document_qs_for_update() if lock else Document.objects.all()
-    rows = documents.filter(
-        entity_id=entity_id, pk__in=sorted(document_ids), status=Document.Status.ISSUED
-    ).values_list(*_OPEN_ITEM_FIELDS)
-    return {row[0]: OpenItem(*row) for row in rows}
+    ordered = sorted(document_ids)
+    found: dict[int, OpenItem] = {}
+    for offset in range(0, len(ordered), _ID_CHUNK):  # ascending chunks keep the lock order
+        rows = documents.filter(
+            entity_id=entity_id, pk__in=ordered[offset : offset + _ID_CHUNK], status=Document.Status.ISSUED
+        ).values_list(*_OPEN_ITEM_FIELDS)
+        found.update((row[0], OpenItem(*row)) for row in rows)
+    return found
 
 
 def open_item_ids_of_customers(
@@ -304,31 +312,53 @@ def open_item_ids_of_customers(
     """Each customer's open invoices and debit memos (positive open amount), oldest due first, at most
     `limit` each (a payment names so many at most; more is a case for a person)."""
     found: dict[int, list[int]] = {}
-    rows = (
-        Document.objects.filter(
-            entity_id=entity_id,
-            customer_id__in=sorted(customer_ids),
-            open_minor__gt=0,
-            status=Document.Status.ISSUED,
+    ordered = sorted(customer_ids)
+    for offset in range(0, len(ordered), _ID_CHUNK):
+        rows = (
+            Document.objects.filter(
+                entity_id=entity_id,
+                customer_id__in=ordered[offset : offset + _ID_CHUNK],
+                open_minor__gt=0,
+                status=Document.Status.ISSUED,
+            )
+            .order_by("customer_id", "due_date", "pk")
+            .values_list("customer_id", "pk")
         )
-        .order_by("customer_id", "due_date", "pk")
-        .values_list("customer_id", "pk")
-    )
-    for customer_id, pk in rows:
-        items = found.setdefault(customer_id, [])
-        if len(items) < limit:
-            items.append(pk)
+        for customer_id, pk in rows:
+            items = found.setdefault(customer_id, [])
+            if len(items) < limit:
+                items.append(pk)
     return found
 
 
 def numbered_open_items_without(*, entity_id: int, indexed: QuerySet[Any]) -> QuerySet[Document]:
-    """Open issued documents of the entity whose id is not in `indexed` (a values_list of document ids)."""
+    """Open issued documents of the entity that no row of `indexed` (rows with a `document_id`) names.
+    NOT EXISTS, not NOT IN: PostgreSQL runs it as an anti-join, where NOT IN over millions of ids that
+    do not fit work_mem would rescan the subquery for every document."""
     return (
         Document.objects.filter(entity_id=entity_id, status=Document.Status.ISSUED)
         .exclude(open_minor=0)
-        .exclude(pk__in=indexed)
+        .exclude(Exists(indexed.filter(document_id=OuterRef("pk"))))
         .only("pk", "number")
     )
+
+
+def cash_applied_without_payment() -> dict[tuple[int, int, str], int]:
+    """Cash recorded straight on documents (payment allocations naming no bank payment: the API, the demo,
+    older records) per (entity, customer, currency): what it drew from unapplied cash, net of reversals
+    (signed as the documents' receivable moved: a refund on a credit memo counts negative)."""
+    drawn: dict[tuple[int, int, str], int] = {}
+    rows = (
+        Allocation.objects.filter(payment_id__isnull=True, kind=Allocation.Kind.PAYMENT)
+        .values("entity_id", "document__customer_id", "currency", "document__total_minor")
+        .annotate(total=Sum("amount_minor"))
+        .order_by()
+    )
+    for row in rows:
+        key = (row["entity_id"], row["document__customer_id"], row["currency"])
+        sign = 1 if row["document__total_minor"] > 0 else -1
+        drawn[key] = drawn.get(key, 0) + sign * row["total"]
+    return drawn
 
 
 def cash_applied_by_payment(*, payment_ids: list[int] | None = None) -> dict[int, int]:
