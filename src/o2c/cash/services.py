@@ -278,7 +278,9 @@ def _new_payments(
     result.ignored += len(statement.entries) - len(incoming)
     keys = rules.dedupe_keys(incoming)
     known = set(
-        Payment.objects.filter(bank_account=account, dedupe_key__in=keys).values_list("dedupe_key", flat=True)
+        Payment.objects.filter(bank_account=account, dedupe_key__any=keys).values_list(
+            "dedupe_key", flat=True
+        )
     )
     payments = []
     for entry, key in zip(incoming, keys, strict=True):

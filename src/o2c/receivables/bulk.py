@@ -184,7 +184,7 @@ def invoices_issue_bulk(
     """Number, post and freeze draft invoices in document order, as `document_issue` does one by one.
     The caller holds the transaction; a credit memo goes through `document_issue` (it settles its invoice)."""
     documents = list(
-        locks.document_qs_for_update().select_related("customer").filter(pk__in=document_ids, entity=entity)
+        locks.document_qs_for_update().select_related("customer").filter(pk__any=document_ids, entity=entity)
     )
     for document in documents:
         _check_issuable(document)
@@ -303,7 +303,7 @@ def allocations_create_bulk(
     documents = {
         document.pk: document
         for document in locks.document_qs_for_update()
-        .filter(pk__in={allocation.document_id for allocation in allocations})
+        .filter(pk__any={allocation.document_id for allocation in allocations})
         .only("pk", "entity_id", "customer_id", "currency", "number", "status", "total_minor", "open_minor")
     }
     open_left = {pk: abs(document.open_minor) for pk, document in documents.items()}
