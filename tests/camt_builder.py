@@ -22,6 +22,7 @@ class Credit:
     currency: str = "EUR"
     end_to_end: str = "NOTPROVIDED"
     debit: bool = False
+    return_reason: str = ""  # RtrInf/Rsn/Cd of a returned payment (AC04, MD06, ...)
 
 
 def statement_xml(
@@ -58,6 +59,8 @@ def statement_xml(
                     f"<Ref>{escape(credit.structured)}</Ref></CdtrRefInf></Strd>"
                 )
             remittance += "</RmtInf>"
+        if credit.return_reason:
+            remittance += f"<RtrInf><Rsn><Cd>{credit.return_reason}</Cd></Rsn></RtrInf>"
         indicator = "DBIT" if credit.debit else "CRDT"
         entries.append(
             f"""<Ntry>

@@ -318,6 +318,12 @@ class _Reader:
             or self.text(parties, f"{party}/Pty/Nm")
             or self.text(parties, f"{party}/Agt/FinInstnId/Nm")
         )
+        iban = self.text(parties, f"{party}Acct/Id/IBAN")
+        return_reason = self.text(element, "RtrInf/Rsn/Cd") or self.text(element, "RtrInf/Rsn/Prtry")
+        if return_reason and sign < 0 and not (name or iban):
+            # a returned collection names the parties of the original one: the debtor is the customer
+            name = self.text(parties, "Dbtr/Nm") or self.text(parties, "Dbtr/Pty/Nm")
+            iban = self.text(parties, "DbtrAcct/Id/IBAN")
         remittance = self.find(element, "RmtInf")
         return TransactionDetails(
             is_credit=sign > 0,
@@ -326,7 +332,8 @@ class _Reader:
             bank_reference=self.text(element, "Refs/AcctSvcrRef"),
             end_to_end_id=self.text(element, "Refs/EndToEndId"),
             counterparty_name=name,
-            counterparty_iban=self.text(parties, f"{party}Acct/Id/IBAN"),
+            counterparty_iban=iban,
+            return_reason=return_reason,
             remittance_unstructured=self.texts(remittance, "Ustrd") if remittance is not None else (),
             remittance_structured_refs=(
                 self.texts(remittance, "Strd/CdtrRefInf/Ref") if remittance is not None else ()

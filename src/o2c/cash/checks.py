@@ -40,14 +40,13 @@ def unapplied_cash_equals_payments() -> list[str]:
 def payment_unapplied_equals_allocations() -> list[str]:
     applied = receivables_selectors.cash_applied_by_payment()
     problems = []
-    for pk, reference, amount, unapplied in Payment.objects.values_list(
-        "pk", "entry_reference", "amount_minor", "unapplied_minor"
+    for pk, reference, amount, unapplied, status in Payment.objects.values_list(
+        "pk", "entry_reference", "amount_minor", "unapplied_minor", "status"
     ).iterator(chunk_size=20000):
-        if amount - applied.get(pk, 0) != unapplied:
-            problems.append(
-                f"payment {reference or pk}: cached unapplied {unapplied} != {amount - applied.get(pk, 0)} "
-                "from its allocations"
-            )
+        # a returned payment went back to the bank: nothing of it is left to apply
+        expected = 0 if status == Payment.Status.RETURNED else amount - applied.get(pk, 0)
+        if expected != unapplied:
+            problems.append(f"payment {reference or pk}: cached unapplied {unapplied} != {expected} expected")
             if len(problems) >= 50:
                 break
     return problems

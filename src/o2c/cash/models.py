@@ -106,6 +106,13 @@ class Payment(models.Model):
     confidence = models.DecimalField(max_digits=4, decimal_places=3, default=0)
     reasons = models.JSONField(default=list)
     created_at = models.DateTimeField()
+    returned_on = models.DateField(null=True, blank=True)
+    return_reason = models.CharField(
+        max_length=140, blank=True, help_text="the bank's reason code (AC04, MD06, ...) or text"
+    )
+    return_reference = models.CharField(
+        max_length=140, blank=True, help_text="the bank's reference of the entry that returned the payment"
+    )
 
     class Meta:
         constraints = [
@@ -119,6 +126,7 @@ class Payment(models.Model):
         indexes = [
             models.Index(fields=["entity", "status", "value_date"]),
             models.Index(fields=["statement", "position"]),
+            models.Index(fields=["bank_account", "amount_minor", "value_date"]),
             models.Index(
                 fields=["customer", "value_date"],
                 condition=Q(customer__isnull=False),

@@ -119,6 +119,36 @@ def dedupe_keys(entries: Sequence[Entry]) -> list[str]:
     return keys
 
 
+_RETURN_SUBFAMILIES = {"RRTN", "UPDD", "RPCR", "ARET", "RCHQ", "UPCQ"}
+"""ISO bank transaction subfamilies of money coming back: reversal due to a return, unpaid direct
+debit, reversal on a cancellation request, returned or unpaid cheque."""
+_RETURN_BAI_TYPES = {"555", "556", "557"}
+"""BAI2 type codes of deposited items returned (cheques bounced) and their re-presentments."""
+_RETURN_GVC = {"108", "109", "159", "111"}
+"""German business transaction codes (:86:) of SEPA returns: direct debit returns, credit transfer
+returns."""
+
+
+def is_return(entry: Entry) -> bool:
+    """A booked debit that gives back a payment received: a return reason, or a returns bank code."""
+    if entry.amount >= 0 or entry.status not in ("BOOK", None):
+        return False
+    if any(details.return_reason for details in entry.details):
+        return True
+    code = (entry.bank_transaction_code or "").upper()
+    if code.startswith("BAI"):
+        return code[3:] in _RETURN_BAI_TYPES
+    parts = code.split("-")
+    if len(parts) == 3 and parts[2] in _RETURN_SUBFAMILIES:
+        return True
+    return (entry.proprietary_bank_transaction_code or "").strip() in _RETURN_GVC
+
+
+def return_reason(entry: Entry) -> str:
+    found = next((details.return_reason for details in entry.details if details.return_reason), None)
+    return (found or entry.bank_transaction_code or "returned")[:140]
+
+
 def incoming_entries(statement: Statement) -> list[Entry]:
     """The entries that are cash received: booked (or of no status) credits that are not reversals."""
     return [

@@ -23,7 +23,7 @@ from django.db import transaction
 from o2c.audit import services as audit_services
 from o2c.bankfiles import detect
 from o2c.bankfiles.statement import Entry, Statement, balance_difference
-from o2c.cash import matcher, matching, rules
+from o2c.cash import matcher, matching, returns, rules
 from o2c.cash.errors import UnableToImportBankFile
 from o2c.cash.matcher import Decision, PaymentIn, Policy, Remitted
 from o2c.cash.models import (
@@ -77,6 +77,7 @@ class ImportResult:
     on_account: int = 0
     suggested: int = 0
     unidentified: int = 0
+    returned: int = 0
     amount_minor: dict[str, int] = field(default_factory=dict)
     applied_minor: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
@@ -96,6 +97,7 @@ class ImportResult:
             "on_account": self.on_account,
             "suggested": self.suggested,
             "unidentified": self.unidentified,
+            "returned": self.returned,
             "amounts": {ccy: format_minor(minor, ccy) for ccy, minor in sorted(self.amount_minor.items())},
             "applied_amounts": {
                 ccy: format_minor(minor, ccy) for ccy, minor in sorted(self.applied_minor.items())
@@ -356,6 +358,7 @@ def bank_file_import(
         imported_by=actor if _actor_id(actor) else None,
     )
     payments: list[Payment] = []
+    returned: list[tuple[Entry, EntityBankAccount]] = []
     for statement in statements:
         account = _own_account(
             statement, entity=entity, file_name=file_name, now=now, actor=actor, warnings=result.warnings
@@ -390,6 +393,7 @@ def bank_file_import(
         payments += _new_payments(
             statement, bank_statement=bank_statement, account=account, result=result, now=now
         )
+        returned += [(entry, account) for entry in statement.entries if rules.is_return(entry)]
     # statement order: value date, then position in the file
     payments.sort(key=lambda payment: (payment.value_date, payment.position))
     result.payments = len(payments)
@@ -402,6 +406,8 @@ def bank_file_import(
         _match_and_post(batch, entity=entity, policy=policy, actor=actor, now=now, result=result)
         if progress is not None:
             progress(len(batch))
+    for entry, account in returned:
+        _return(entry, account, entity=entity, file_name=file_name, actor=actor, now=now, result=result)
     BankFile.objects.filter(pk=bank_file.pk).update(
         entries_read=result.entries,
         payments_created=result.payments,
@@ -419,6 +425,42 @@ def bank_file_import(
         now=now,
     )
     return result
+
+
+def _return(
+    entry: Entry,
+    account: EntityBankAccount,
+    *,
+    entity: LegalEntity,
+    file_name: str,
+    actor: User | None,
+    now: datetime,
+    result: ImportResult,
+) -> None:
+    """A returned payment: its original reversed and paid back out; none found is left to a person."""
+    original = returns.original_payment(entry=entry, account=account)
+    reason = rules.return_reason(entry)
+    day = entry.booking_date or entry.value_date or now.date()
+    if original is None:
+        if not Payment.objects.filter(
+            bank_account=account, return_reference=entry.bank_reference or "-"
+        ).exists():
+            result.warnings.append(
+                f"{file_name}: entry {entry.position}: a returned payment of {-entry.amount} "
+                f"{entry.currency} ({reason}) matches no payment received: left for a person"
+            )
+        return
+    returns.payment_return(
+        payment=original,
+        reason=reason,
+        day=day,
+        bank_reference=entry.bank_reference or "",
+        entity=entity,
+        actor=actor,
+        now=now,
+    )
+    result.returned += 1
+    result.ignored -= 1
 
 
 def _match_and_post(

@@ -131,6 +131,7 @@ LABELS: dict[str, Promise] = {
     "cash.bank_file.imported": _("Bank file imported"),
     "cash.payment.applied": _("Payment applied"),
     "cash.payment.put_on_account": _("Payment put on account"),
+    "cash.payment.returned": _("Payment returned"),
     "cash.application.reversed": _("Payment application reversed"),
     "cash.policy.changed": _("Matching policy changed"),
     "receivables.credit_memo.approved": _("Credit memo approved"),

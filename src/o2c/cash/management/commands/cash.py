@@ -1,4 +1,6 @@
-"""`o2c cash import FILE [--format table|json]` and `o2c cash applications --format csv`."""
+"""`o2c cash import FILE [--format table|json]`, `o2c cash applications --format csv`,
+`o2c cash unapplied [--as-of DATE] [--format table|csv|json]` and
+`o2c cash reconcile --from DATE --to DATE [--format table|csv|json]`."""
 
 from __future__ import annotations
 
@@ -6,17 +8,22 @@ import csv
 import json
 import sys
 from argparse import ArgumentParser
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext as _
 from rich.console import Console
 from rich.table import Table
 
-from o2c.cash import selectors, services
+from o2c.cash import reports, selectors, services
 from o2c.core import clock
 from o2c.core.cli import O2CCommand, progress_stages
 from o2c.core.exceptions import InputError
-from o2c.core.formatting import cli_locale, money_human
+from o2c.core.formatting import amount_human, cli_locale, date_human, money_human
+from o2c.core.money import format_minor
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger.models import LegalEntity
 
@@ -28,22 +35,163 @@ def _entity(code: str | None) -> LegalEntity:
     return entity
 
 
+def _language(locale: str) -> str:
+    """The interface language of a reader's locale (de_AT -> de), English when O2C does not speak it."""
+    language = locale.split("_")[0]
+    return language if language in dict(settings.LANGUAGES) else "en"
+
+
+def _date(option: str, text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(
+            _("%(option)s: '%(value)s' is not an ISO 8601 date (YYYY-MM-DD)")
+            % {"option": option, "value": text}
+        ) from None
+
+
+def _bucket_labels() -> tuple[str, ...]:
+    return (
+        _("Current"),
+        _("1-30 days"),
+        _("31-60 days"),
+        _("61-90 days"),
+        _("91-120 days"),
+        _("Over 120 days"),
+    )
+
+
+def _kind_label(kind: str) -> str:
+    return {reports.IDENTIFIED: _("Identified"), reports.UNIDENTIFIED: _("Unidentified")}.get(
+        kind, _("Total")
+    )
+
+
+def _write_csv(columns: list[str], records: list[dict[str, Any]]) -> None:
+    writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(records)
+
+
+def _write_json(document: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+
+
+UNAPPLIED_COLUMNS = [
+    "entity",
+    "payment_id",
+    "entry_reference",
+    "customer_number",
+    "customer_name",
+    "payer_name",
+    "currency",
+    "value_date",
+    "booking_date",
+    "age_days",
+    "bucket",
+    "amount",
+    "payment_amount",
+]
+RECONCILE_COLUMNS = [
+    "entity",
+    "date",
+    "ledger_account",
+    "bank_accounts",
+    "currency",
+    "bank",
+    "ledger",
+    "difference",
+    "statement_movement",
+]
+
+
+def _unapplied_record(item: reports.UnappliedItem) -> dict[str, Any]:
+    return {
+        "entity": item.entity_code,
+        "payment_id": item.payment_id,
+        "entry_reference": item.entry_reference,
+        "customer_number": item.customer_number,
+        "customer_name": item.customer_name,
+        "payer_name": item.payer_name,
+        "currency": item.currency,
+        "value_date": item.value_date.isoformat(),
+        "booking_date": item.booking_date.isoformat(),
+        "age_days": item.age_days,
+        "bucket": item.bucket,
+        "amount": format_minor(item.unapplied_minor, item.currency),
+        "payment_amount": format_minor(item.payment_minor, item.currency),
+    }
+
+
+def _tie_out_record(line: reports.TieOut) -> dict[str, Any]:
+    record: dict[str, Any] = {"entity": line.entity_code, "currency": line.currency}
+    if line.customer_id is not None or line.customer_number:
+        record["customer_number"] = line.customer_number
+    return record | {
+        "report": format_minor(line.report_minor, line.currency),
+        "ledger": format_minor(line.ledger_minor, line.currency),
+        "difference": format_minor(line.difference_minor, line.currency),
+    }
+
+
+def _deposit_record(day: reports.DepositDay) -> dict[str, Any]:
+    return {
+        "entity": day.entity_code,
+        "date": day.day.isoformat(),
+        "ledger_account": day.ledger_account,
+        "bank_accounts": " ".join(day.bank_accounts),
+        "currency": day.currency,
+        "bank": format_minor(day.bank_minor, day.currency),
+        "ledger": format_minor(day.ledger_minor, day.currency),
+        "difference": format_minor(day.difference_minor, day.currency),
+        "statement_movement": format_minor(day.statement_movement_minor, day.currency)
+        if day.statement_movement_minor is not None
+        else None,
+    }
+
+
+def _statement_record(statement: reports.UnbalancedStatement) -> dict[str, Any]:
+    def amount(minor: int | None) -> str | None:
+        return format_minor(minor, statement.currency) if minor is not None else None
+
+    return {
+        "entity": statement.entity_code,
+        "file": statement.file_name,
+        "statement_id": statement.statement_id,
+        "bank_account": statement.bank_account,
+        "currency": statement.currency,
+        "statement_date": statement.statement_date.isoformat() if statement.statement_date else None,
+        "opening": amount(statement.opening_minor),
+        "closing": amount(statement.closing_minor),
+        "difference": amount(statement.difference_minor),
+    }
+
+
 class Command(O2CCommand):
     help = (
         "Cash application. import: read, match and apply a bank file. "
-        "applications: every allocation of a payment."
+        "applications: every allocation of a payment. "
+        "unapplied: unapplied and unidentified cash aged as of a date, tied to the ledger. "
+        "reconcile: the bank's statements against the bank ledger accounts, day by day."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("action", choices=["import", "applications"])
+        parser.add_argument("action", choices=["import", "applications", "unapplied", "reconcile"])
         parser.add_argument("file", nargs="?", type=Path)
         parser.add_argument("--format", choices=["table", "json", "csv"], default=None)
         parser.add_argument("--entity", help="legal entity code (default: the default entity)")
+        parser.add_argument("--as-of", help="unapplied: the report date (default: today)")
+        parser.add_argument("--from", dest="date_from", help="reconcile: the first booking date")
+        parser.add_argument("--to", dest="date_to", help="reconcile: the last booking date")
 
     def run(self, *args: Any, **options: Any) -> None:
         entity = _entity(options["entity"])
         if options["action"] == "import":
             self._import(options["file"], entity, options["format"] or "table")
+        elif options["action"] in ("unapplied", "reconcile"):
+            with translation.override(_language(cli_locale())):
+                self._report(options["action"], entity, options)
         else:
             if (options["format"] or "csv") != "csv":
                 raise InputError("--format: applications are written as csv")
@@ -94,6 +242,7 @@ class Command(O2CCommand):
             ("on account", result.on_account),
             ("suggested (for a person)", result.suggested),
             ("unidentified", result.unidentified),
+            ("returned", result.returned),
         ):
             table.add_row(label, str(value))
         for currency, minor in sorted(result.amount_minor.items()):
@@ -101,3 +250,229 @@ class Command(O2CCommand):
             applied = result.applied_minor.get(currency, 0)
             table.add_row(f"applied {currency}", money_human(applied, currency, locale))
         Console().print(table)
+
+    # --- reports -------------------------------------------------------------------------------------
+
+    def _report(self, action: str, entity: LegalEntity, options: dict[str, Any]) -> None:
+        output = options["format"] or "table"
+        if options["file"] is not None:
+            raise InputError(_("%(action)s takes no file") % {"action": action})
+        if action == "unapplied":
+            if options["date_from"] is not None or options["date_to"] is not None:
+                raise InputError(_("--from and --to are for reconcile; unapplied takes --as-of"))
+            as_of = (
+                _date("--as-of", options["as_of"])
+                if options["as_of"] is not None
+                else clock.today_in(entity.time_zone)
+            )
+            self._unapplied(reports.unapplied_cash_as_of(entity_ids=[entity.pk], as_of=as_of), output)
+            return
+        if options["as_of"] is not None:
+            raise InputError(_("--as-of is for unapplied; reconcile takes --from and --to"))
+        if options["date_from"] is None or options["date_to"] is None:
+            raise InputError(_("reconcile needs --from DATE and --to DATE"))
+        date_from = _date("--from", options["date_from"])
+        date_to = _date("--to", options["date_to"])
+        if date_from > date_to:
+            raise InputError(
+                _("--from %(start)s is after --to %(end)s")
+                % {"start": date_from.isoformat(), "end": date_to.isoformat()}
+            )
+        self._reconcile(
+            reports.deposit_reconciliation(entity_ids=[entity.pk], date_from=date_from, date_to=date_to),
+            output,
+        )
+
+    def _unapplied(self, report: reports.UnappliedReport, output: str) -> None:
+        # a difference to the ledger is a finding, not an error: said on stderr, exit 0
+        for line in report.tie_out:
+            if line.difference_minor:
+                self.warn(self._tie_out_message(line.entity_code, line))
+        for line in report.tie_out_differences:
+            self.warn(self._tie_out_message(line.customer_number or _("unidentified"), line))
+        if output == "csv":
+            _write_csv(UNAPPLIED_COLUMNS, [_unapplied_record(item) for item in report.items])
+            return
+        if output == "json":
+            _write_json(
+                {
+                    "as_of": report.as_of.isoformat(),
+                    "buckets": list(reports.BUCKETS),
+                    "payments": [_unapplied_record(item) for item in report.items],
+                    "totals": [
+                        {"entity": total.entity_code, "currency": total.currency, "kind": total.kind}
+                        | {
+                            bucket: format_minor(minor, total.currency)
+                            for bucket, minor in total.by_bucket().items()
+                        }
+                        | {"total": format_minor(total.total_minor, total.currency)}
+                        for total in report.totals
+                    ],
+                    "tie_out": [_tie_out_record(line) for line in report.tie_out],
+                    "tie_out_differences": [_tie_out_record(line) for line in report.tie_out_differences],
+                }
+            )
+            return
+        locale = cli_locale()
+        console = Console(width=160)
+        payments = Table(
+            title=_("Unapplied cash as of %(date)s") % {"date": date_human(report.as_of, locale)}
+        )
+        for heading, justify in (
+            (_("Payment"), "left"),
+            (_("Customer"), "left"),
+            (_("Payer"), "left"),
+            (_("Value date"), "left"),
+            (_("Age (days)"), "right"),
+            (_("Currency"), "left"),
+            (_("Unapplied"), "right"),
+        ):
+            payments.add_column(heading, justify=justify)  # type: ignore[arg-type]
+        for item in report.items:
+            payments.add_row(
+                item.entry_reference or str(item.payment_id),
+                item.customer_number or _("unidentified"),
+                item.payer_name,
+                date_human(item.value_date, locale),
+                str(item.age_days),
+                item.currency,
+                amount_human(item.unapplied_minor, item.currency, locale),
+            )
+        console.print(payments)
+        totals = Table(title=_("Unapplied cash by age"))
+        totals.add_column(_("Currency"))
+        totals.add_column(_("Customers"))
+        for label in (*_bucket_labels(), _("Total")):
+            totals.add_column(label, justify="right")
+        for total in report.totals:
+            totals.add_row(
+                total.currency,
+                _kind_label(total.kind),
+                *(
+                    amount_human(minor, total.currency, locale)
+                    for minor in (*total.buckets, total.total_minor)
+                ),
+            )
+        console.print(totals)
+        tie = Table(title=_("Against the ledger's unapplied cash accounts"))
+        for heading in (_("Currency"), _("Report"), _("Ledger"), _("Difference")):
+            tie.add_column(heading, justify="left" if heading == _("Currency") else "right")
+        for line in report.tie_out:
+            tie.add_row(
+                line.currency,
+                *(
+                    amount_human(minor, line.currency, locale)
+                    for minor in (line.report_minor, line.ledger_minor, line.difference_minor)
+                ),
+            )
+        console.print(tie)
+
+    def _reconcile(self, result: reports.DepositReconciliation, output: str) -> None:
+        if output == "csv":
+            for statement in result.unbalanced_statements:
+                self.warn(self._unbalanced_message(statement))
+            _write_csv(RECONCILE_COLUMNS, [_deposit_record(day) for day in result.days])
+            return
+        if output == "json":
+            _write_json(
+                {
+                    "from": result.date_from.isoformat(),
+                    "to": result.date_to.isoformat(),
+                    "days": [_deposit_record(day) for day in result.days],
+                    "differences": len(result.differences),
+                    "unbalanced_statements": [_statement_record(s) for s in result.unbalanced_statements],
+                }
+            )
+            return
+        locale = cli_locale()
+        console = Console(width=160)
+        days = Table(
+            title=_("Deposits from %(start)s to %(end)s against the ledger")
+            % {"start": date_human(result.date_from, locale), "end": date_human(result.date_to, locale)}
+        )
+        for heading, justify in (
+            (_("Date"), "left"),
+            (_("Ledger account"), "left"),
+            (_("Bank accounts"), "left"),
+            (_("Currency"), "left"),
+            (_("Bank"), "right"),
+            (_("Ledger"), "right"),
+            (_("Difference"), "right"),
+            (_("Statement movement"), "right"),
+        ):
+            days.add_column(heading, justify=justify)  # type: ignore[arg-type]
+        for day in result.days:
+            days.add_row(
+                date_human(day.day, locale),
+                day.ledger_account,
+                ", ".join(day.bank_accounts),
+                day.currency,
+                amount_human(day.bank_minor, day.currency, locale),
+                amount_human(day.ledger_minor, day.currency, locale),
+                amount_human(day.difference_minor, day.currency, locale),
+                amount_human(day.statement_movement_minor, day.currency, locale)
+                if day.statement_movement_minor is not None
+                else "",
+                style="bold red" if day.difference_minor else None,
+            )
+        console.print(days)
+        if result.unbalanced_statements:
+            statements = Table(title=_("Statements whose balances do not add up"))
+            for heading, justify in (
+                (_("File"), "left"),
+                (_("Statement"), "left"),
+                (_("Bank account"), "left"),
+                (_("Date"), "left"),
+                (_("Opening"), "right"),
+                (_("Closing"), "right"),
+                (_("Difference"), "right"),
+            ):
+                statements.add_column(heading, justify=justify)  # type: ignore[arg-type]
+            for statement in result.unbalanced_statements:
+                statements.add_row(
+                    statement.file_name,
+                    statement.statement_id,
+                    statement.bank_account,
+                    date_human(statement.statement_date, locale) if statement.statement_date else "",
+                    *(
+                        amount_human(minor, statement.currency, locale) if minor is not None else ""
+                        for minor in (
+                            statement.opening_minor,
+                            statement.closing_minor,
+                            statement.difference_minor,
+                        )
+                    ),
+                )
+            console.print(statements)
+        self.note(
+            _(
+                "%(days)d days, %(differences)d with a difference, "
+                "%(statements)d statements that do not balance"
+            )
+            % {
+                "days": len(result.days),
+                "differences": len(result.differences),
+                "statements": len(result.unbalanced_statements),
+            }
+        )
+
+    @staticmethod
+    def _unbalanced_message(statement: reports.UnbalancedStatement) -> str:
+        return _(
+            "%(file)s: statement %(statement)s: opening balance plus entries differs from the "
+            "closing balance by %(difference)s %(currency)s"
+        ) % {
+            "file": statement.file_name,
+            "statement": statement.statement_id,
+            "difference": format_minor(statement.difference_minor, statement.currency),
+            "currency": statement.currency,
+        }
+
+    @staticmethod
+    def _tie_out_message(who: str, line: reports.TieOut) -> str:
+        return _("%(who)s %(currency)s: unapplied cash %(report)s, ledger %(ledger)s") % {
+            "who": who,
+            "currency": line.currency,
+            "report": format_minor(line.report_minor, line.currency),
+            "ledger": format_minor(line.ledger_minor, line.currency),
+        }
