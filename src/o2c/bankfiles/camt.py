@@ -171,24 +171,31 @@ class _Reader:
         self.record = record
         self.body = body
         self._position = 0
+        self._compiled: dict[str, etree.XPath] = {}
 
     # --- element access by local name in the document's namespace ---
 
-    def _path(self, path: str) -> str:
-        if not self.namespace:
-            return path
-        return "/".join(f"{{{self.namespace}}}{name}" for name in path.split("/"))
+    def _xpath(self, path: str) -> etree.XPath:
+        """The path compiled once (libxml2's XPath: lxml's find() walks paths in Python)."""
+        compiled = self._compiled.get(path)
+        if compiled is None:
+            steps = "/".join(f"n:{name}" if self.namespace else name for name in path.split("/"))
+            namespaces = {"n": self.namespace} if self.namespace else None
+            compiled = self._compiled[path] = etree.XPath(steps, namespaces=namespaces)
+        return compiled
 
     def find(self, element: etree._Element, path: str) -> etree._Element | None:
-        return element.find(self._path(path))
+        found = self._xpath(path)(element)
+        return found[0] if isinstance(found, list) and found else None  # type: ignore[return-value]
 
     def findall(self, element: etree._Element, path: str) -> list[etree._Element]:
-        return element.findall(self._path(path))
+        found = self._xpath(path)(element)
+        return list(found) if isinstance(found, list) else []  # type: ignore[arg-type]
 
     def text(self, element: etree._Element | None, path: str) -> str | None:
         if element is None:
             return None
-        found = element.find(self._path(path))
+        found = self.find(element, path)
         if found is None or found.text is None:
             return None
         return found.text.strip() or None

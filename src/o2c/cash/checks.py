@@ -6,7 +6,7 @@ from collections import defaultdict
 
 from django.db.models import Sum
 
-from o2c.cash.models import Payment
+from o2c.cash.models import Payment, Refund
 from o2c.core import checks
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger.models import AccountType
@@ -39,12 +39,19 @@ def unapplied_cash_equals_payments() -> list[str]:
 
 def payment_unapplied_equals_allocations() -> list[str]:
     applied = receivables_selectors.cash_applied_by_payment()
+    refunded = dict(
+        Refund.objects.values("payment_id")
+        .annotate(total=Sum("amount_minor"))
+        .values_list("payment_id", "total")
+    )
     problems = []
     for pk, reference, amount, unapplied, status in Payment.objects.values_list(
         "pk", "entry_reference", "amount_minor", "unapplied_minor", "status"
     ).iterator(chunk_size=20000):
         # a returned payment went back to the bank: nothing of it is left to apply
-        expected = 0 if status == Payment.Status.RETURNED else amount - applied.get(pk, 0)
+        expected = (
+            0 if status == Payment.Status.RETURNED else amount - applied.get(pk, 0) - refunded.get(pk, 0)
+        )
         if expected != unapplied:
             problems.append(f"payment {reference or pk}: cached unapplied {unapplied} != {expected} expected")
             if len(problems) >= 50:

@@ -12,3 +12,7 @@ class UnableToApplyPayment(DomainError):
 
 class UnableToChangeMatchingPolicy(DomainError):
     """A matching policy value out of range (confidence, tolerance, grace days)."""
+
+
+class UnableToReadAdvice(DomainError):
+    """A remittance advice that cannot be read: the message names the file, row or column."""

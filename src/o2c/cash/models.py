@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from o2c.customers.models import Customer
+from o2c.customers.models import Customer, Mandate
 from o2c.ledger.models import EntityBankAccount, LegalEntity
 from o2c.receivables.models import Document
 
@@ -286,3 +286,103 @@ class MatchingPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"policy {self.entity_id}"
+
+
+class RemittanceAdvice(models.Model):
+    """What a customer says a payment pays (their CSV/XLSX list or e-mail), kept until its payment arrives:
+    the matcher then reads its lines as the payment's remitted documents."""
+
+    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="+")
+    file_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    kind = models.CharField(max_length=10, help_text="csv, xlsx or eml")
+    payer = models.CharField(max_length=200, blank=True)
+    reference = models.CharField(max_length=140, blank=True)
+    payment_date = models.DateField(null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    total_minor = models.BigIntegerField(null=True, blank=True, help_text="the lines' amounts summed")
+    lines = models.JSONField(default=list, help_text="[{number, amount, discount, deduction, reason}]")
+    text = models.TextField(blank=True)
+    payment = models.ForeignKey(
+        Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="advices", db_index=False
+    )
+    received_at = models.DateTimeField()
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["entity", "sha256"], name="remittance_advice_once"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["entity", "total_minor"], condition=Q(payment__isnull=True), name="advice_waiting_idx"
+            ),
+            models.Index(fields=["payment"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference or self.file_name
+
+
+class Refund(models.Model):
+    """Unapplied cash paid back to the customer by a SEPA credit transfer (pain.001): one transaction of
+    a refund file, told by its end-to-end id. Posted Dr unapplied cash (customer) / Cr bank."""
+
+    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="+")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+", db_index=False)
+    bank_account = models.ForeignKey(EntityBankAccount, on_delete=models.PROTECT, related_name="+")
+    currency = models.CharField(max_length=3)
+    amount_minor = models.BigIntegerField()
+    end_to_end_id = models.CharField(max_length=35, unique=True)
+    message_id = models.CharField(max_length=35, help_text="GrpHdr/MsgId of the pain.001 file")
+    scheme = models.CharField(max_length=20, help_text="pain.001.001.03 or pain.001.001.09")
+    execution_date = models.DateField()
+    payee_name = models.CharField(max_length=70)
+    payee_iban = models.CharField(max_length=34)
+    payee_bic = models.CharField(max_length=11, blank=True)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_minor__gt=0), name="refund_amount_positive"),
+        ]
+        indexes = [models.Index(fields=["entity", "message_id"])]
+
+    def __str__(self) -> str:
+        return self.end_to_end_id
+
+
+class DirectDebit(models.Model):
+    """One invoice collected by a SEPA direct-debit file (pain.008) under a mandate. Nothing is posted:
+    the cash arrives in a later statement and the matcher applies it by the invoice number. An invoice is
+    collected once; a returned collection is presented again by a person."""
+
+    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="+")
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="+")
+    mandate = models.ForeignKey(Mandate, on_delete=models.PROTECT, related_name="+")
+    currency = models.CharField(max_length=3)
+    amount_minor = models.BigIntegerField()
+    end_to_end_id = models.CharField(max_length=35)
+    sequence_type = models.CharField(max_length=4)
+    message_id = models.CharField(max_length=35, help_text="GrpHdr/MsgId of the pain.008 file")
+    scheme = models.CharField(max_length=20, help_text="pain.008.001.02 or pain.008.001.08")
+    collection_date = models.DateField()
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_minor__gt=0), name="direct_debit_amount_positive"),
+        ]
+        indexes = [models.Index(fields=["entity", "message_id"])]
+
+    def __str__(self) -> str:
+        return self.end_to_end_id

@@ -6,6 +6,7 @@ No queries, no clock: statement entries (bankfiles' model) in, plain values out.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter
 from collections.abc import Sequence
 
@@ -89,6 +90,38 @@ def has_reference(reference: str | None) -> bool:
 
 def remittance_text(entry: Entry) -> str:
     return " ".join(line.strip() for line in entry.remittance_unstructured if line.strip())
+
+
+_LABEL = re.compile(
+    r"(?:^|\s{2}|,\s?|\s(?=(?:ORIG ID|ORIG BK|ENTRY DESCR|IND NAME|IND ID|SEC|BNF|OBI|PMT DET|TRN)\s?:))"
+    r"([A-Z][A-Z/]*(?: [A-Z][A-Z/]*){0,3})\s?:(?!/)"
+)
+_NOT_REMITTANCE: frozenset[str] = frozenset(
+    {
+        "ORIG CO NAME", "ORIG ID", "ORIG BK", "ORIG ACCT", "ORIGINATOR", "ENTRY DESCR", "DESCR DATE",
+        "EFF DATE", "SEC", "IND NAME", "IND ID", "BNF", "BNF BK", "TRACE", "TRN", "CO ID", "CO NAME",
+        "BY ORDER OF", "B/O", "RECEIVER", "SND BK", "ORDERING CUSTOMER",
+    }
+)  # fmt: skip
+"""Labelled parts of US bank texts (ACH addenda, Fedwire) that name parties, ids and dates: the payer is
+read from them by the format's reader; the references are in the others (PMT DET, OBI, RMR, REF)."""
+
+
+def matching_text(text: str) -> str:
+    """The part of a payment's text that may name what it pays: labelled party, id and date parts
+    dropped ("ORIG CO NAME:ACME  ORIG ID:1829550760 ... PMT DET:INV-2026-4711" -> "INV-2026-4711"); a
+    text without such labels as it is."""
+    labels = list(_LABEL.finditer(text))
+    if not any(match[1] in _NOT_REMITTANCE for match in labels):
+        return text
+    kept = [text[: labels[0].start(1)]]
+    for match, following in zip(labels, [*labels[1:], None], strict=True):
+        value = text[match.end() : following.start(1) if following else len(text)]
+        if match[1] not in _NOT_REMITTANCE:
+            kept.append(value)
+        elif ", " in value:
+            kept.append(value.split(", ", 1)[1])  # free text after a party's name or id
+    return " ".join(" ".join(kept).split())
 
 
 def dedupe_keys(entries: Sequence[Entry]) -> list[str]:

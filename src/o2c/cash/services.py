@@ -23,7 +23,7 @@ from django.db import transaction
 from o2c.audit import services as audit_services
 from o2c.bankfiles import detect
 from o2c.bankfiles.statement import Entry, Statement, balance_difference
-from o2c.cash import matcher, matching, returns, rules
+from o2c.cash import advices, matcher, matching, returns, rules
 from o2c.cash.errors import UnableToImportBankFile
 from o2c.cash.matcher import Decision, PaymentIn, Policy, Remitted
 from o2c.cash.models import (
@@ -34,9 +34,10 @@ from o2c.cash.models import (
     DocumentKey,
     MatchingPolicy,
     Payment,
+    RemittanceAdvice,
 )
 from o2c.core import events
-from o2c.core.db import insert_objects, insert_rows
+from o2c.core.db import insert_objects, insert_rows, update_rows
 from o2c.core.money import format_minor, to_minor
 from o2c.customers import selectors as customer_selectors
 from o2c.ledger import selectors as ledger_selectors
@@ -244,7 +245,8 @@ def _minor_or_none(value: str | None, currency: str) -> int | None:
 
 def payment_facts(payment: Payment) -> PaymentIn:
     """What the matcher reads of a payment."""
-    texts = [payment.remittance] if payment.remittance else []
+    text = rules.matching_text(payment.remittance)
+    texts = [text] if text else []
     texts += [ref for ref in payment.structured_references if ref]
     if rules.has_reference(payment.end_to_end_id):
         texts.append(payment.end_to_end_id)
@@ -472,6 +474,7 @@ def _match_and_post(
     now: datetime,
     result: ImportResult,
 ) -> None:
+    linked = _attach_advices(payments, entity=entity)
     facts = [payment_facts(payment) for payment in payments]
     lookup, keys = matcher.gather(entity_id=entity.pk, payments=facts)
     decisions: list[Decision] = []
@@ -482,6 +485,7 @@ def _match_and_post(
         decisions.append(decision)
         _describe(payment, decision)
     insert_objects(Payment, payments)
+    update_rows(RemittanceAdvice, ["payment_id"], [(advice.pk, payment.pk) for advice, payment in linked])
     _post_receipts(payments, entity=entity, actor=actor, now=now)
     _post_decisions(payments, decisions, entity=entity, actor=actor, now=now)
     for payment in payments:
@@ -499,6 +503,176 @@ def _match_and_post(
             Payment.Status.UNIDENTIFIED: "unidentified",
         }[Payment.Status(payment.status)]
         setattr(result, counter, getattr(result, counter) + 1)
+
+
+# --- remittance advices -------------------------------------------------------------------------
+
+ADVICE_WINDOW_DAYS = 10
+"""How far an advice's payment date may lie from the payment's value date."""
+
+
+@dataclass(slots=True)
+class AdviceResult:
+    file_name: str
+    kind: str
+    lines: int
+    total: str | None
+    currency: str
+    already_imported: bool = False
+    payment: str | None = None
+    """The payment the advice was linked to (its bank reference), if it had arrived."""
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "file": self.file_name,
+            "kind": self.kind,
+            "lines": self.lines,
+            "total": self.total,
+            "currency": self.currency,
+            "already_imported": self.already_imported,
+            "payment": self.payment,
+        }
+
+
+def _advice_lines(advice: advices.Advice) -> list[dict[str, Any]]:
+    return [
+        {
+            "number": line.invoice_number,
+            "amount": str(line.amount) if line.amount is not None else None,
+            "discount": None,
+            "deduction": str(line.deduction) if line.deduction is not None else None,
+            "reason": line.reason,
+        }
+        for line in advice.lines
+    ]
+
+
+def _advice_fits(record: RemittanceAdvice, payment: Payment) -> int:
+    """How well an advice fits a payment of its amount: 0 not at all (too far apart in time), 1 the amount
+    only, 2 its reference in the payment's texts, or its payer's name or e-mail domain in the payer's."""
+    if (
+        record.payment_date is not None
+        and abs((payment.value_date - record.payment_date).days) > ADVICE_WINDOW_DAYS
+    ):
+        return 0
+    texts = " ".join([payment.remittance, payment.end_to_end_id, *payment.structured_references]).upper()
+    if record.reference and record.reference.upper() in texts:
+        return 2
+    payer = matching.normalize_name(
+        record.payer.split("@")[-1].split(".")[0] if "@" in record.payer else record.payer
+    )
+    if payer and payment.payer_name and matching.name_score(payer, payment.payer_name) >= 90:
+        return 2
+    return 1
+
+
+def _attach_advices(
+    payments: Sequence[Payment], *, entity: LegalEntity
+) -> list[tuple[RemittanceAdvice, Payment]]:
+    """Advices waiting for payments of these amounts: one that fits a payment best, and only it, gives the
+    payment its remitted documents (a bank's own remittance data stays first)."""
+    waiting = list(
+        RemittanceAdvice.objects.filter(
+            entity=entity,
+            payment__isnull=True,
+            total_minor__any=sorted({payment.amount_minor for payment in payments if not payment.remitted}),
+        )
+    )
+    if not waiting:
+        return []
+    by_amount: dict[tuple[int | None, str], list[RemittanceAdvice]] = {}
+    for record in waiting:
+        by_amount.setdefault((record.total_minor, record.currency), []).append(record)
+    linked: list[tuple[RemittanceAdvice, Payment]] = []
+    taken: set[int] = set()
+    for payment in payments:
+        candidates = [
+            record
+            for record in by_amount.get((payment.amount_minor, payment.currency), [])
+            if record.pk not in taken
+        ]
+        scored = sorted(
+            ((_advice_fits(record, payment), record.pk, record) for record in candidates), reverse=True
+        )
+        scored = [entry for entry in scored if entry[0] > 0]
+        if not scored or (len(scored) > 1 and scored[1][0] == scored[0][0]):
+            continue
+        record = scored[0][2]
+        taken.add(record.pk)
+        payment.remitted = list(record.lines)
+        linked.append((record, payment))
+    return linked
+
+
+@transaction.atomic
+def advice_import(
+    *, data: bytes, file_name: str, entity: LegalEntity, actor: User | None, now: datetime
+) -> AdviceResult:
+    """Keep a customer's remittance advice; link it to its payment when that has arrived and waits for a
+    person (its lines then show as the payment's remitted documents), else to the payment when it comes."""
+    advice = advices.read_advice(data, source=file_name)
+    currency = advice.currency or entity.currency
+    total = advice.total
+    result = AdviceResult(
+        file_name=file_name,
+        kind=advice.kind,
+        lines=len(advice.lines),
+        total=str(total) if total is not None else None,
+        currency=currency,
+    )
+    digest = hashlib.sha256(data).hexdigest()
+    existing = RemittanceAdvice.objects.filter(entity=entity, sha256=digest).select_related("payment").first()
+    if existing is not None:
+        result.already_imported = True
+        result.payment = str(existing.payment) if existing.payment else None
+        return result
+    record = RemittanceAdvice.objects.create(
+        entity=entity,
+        file_name=file_name[:255],
+        sha256=digest,
+        kind=advice.kind,
+        payer=advice.payer,
+        reference=advice.reference,
+        payment_date=advice.payment_date,
+        currency=currency,
+        total_minor=to_minor(total, currency) if total is not None else None,
+        lines=_advice_lines(advice),
+        text=advice.text,
+        received_at=now,
+        received_by=actor if _actor_id(actor) else None,
+    )
+    if record.total_minor is not None:
+        waiting = Payment.objects.select_for_update().filter(
+            entity=entity,
+            currency=currency,
+            amount_minor=record.total_minor,
+            status__in=[Payment.Status.UNIDENTIFIED, Payment.Status.SUGGESTED],
+            advices__isnull=True,
+        )
+        scored = sorted(
+            ((_advice_fits(record, payment), payment.pk, payment) for payment in waiting), reverse=True
+        )
+        scored = [entry for entry in scored if entry[0] > 0]
+        if scored and (len(scored) == 1 or scored[1][0] < scored[0][0]):
+            payment = scored[0][2]
+            record.payment = payment
+            record.save(update_fields=["payment"])
+            if not payment.remitted:
+                payment.remitted = list(record.lines)
+            payment.reasons = [*payment.reasons, f"remittance advice {file_name} names its invoices"]
+            payment.save(update_fields=["remitted", "reasons"])
+            result.payment = str(payment)
+    audit_services.record(
+        actor=actor,
+        action="cash.remittance_advice.received",
+        object_type="remittance_advice",
+        object_id=record.pk,
+        object_label=file_name[:200],
+        entity_id=entity.pk,
+        changes={"lines": (None, len(advice.lines)), "payment": (None, result.payment)},
+        now=now,
+    )
+    return result
 
 
 def _describe(payment: Payment, decision: Decision) -> None:

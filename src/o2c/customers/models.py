@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from o2c.ledger.models import LegalEntity
 
@@ -79,3 +80,41 @@ class BankAccount(models.Model):
 
     def __str__(self) -> str:
         return self.iban
+
+
+class Mandate(models.Model):
+    """A SEPA direct-debit mandate (Core scheme): the customer's permission to the legal entity (the
+    creditor, told by its creditor identifier) to collect from one account.
+
+    `reference` is unique per creditor. `sequence_type` is the sequence type of the next collection:
+    FRST until the first collection file, RCUR after it; an OOFF or FNAL mandate is used once and is then
+    no longer active. Only `cash.sepa` writes mandates."""
+
+    class SequenceType(models.TextChoices):
+        FIRST = "FRST", _("First collection")
+        RECURRING = "RCUR", _("Recurring collection")
+        FINAL = "FNAL", _("Final collection")
+        ONE_OFF = "OOFF", _("One-off collection")
+
+    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="mandates")
+    bank_account = models.ForeignKey(
+        BankAccount, null=True, blank=True, on_delete=models.PROTECT, related_name="mandates"
+    )
+    reference = models.CharField(max_length=35)
+    iban = models.CharField(max_length=34)
+    bic = models.CharField(max_length=11, blank=True)
+    holder = models.CharField(max_length=70, blank=True, help_text="the debtor's name, else the customer's")
+    signature_date = models.DateField()
+    sequence_type = models.CharField(max_length=4, choices=SequenceType.choices, default=SequenceType.FIRST)
+    is_active = models.BooleanField(default=True)
+    last_collection_date = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["entity", "reference"], name="unique_mandate_reference"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference

@@ -8,7 +8,24 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from stdnum.iso7064 import mod_97_10
 from stdnum.us import rtn
+
+
+def is_creditor_id(value: str) -> bool:
+    """A SEPA creditor identifier: country, two check digits, a three-character business code and the
+    national identifier; the check digits are ISO 7064 MOD 97-10 over the national identifier followed by
+    the country and the check digits (the business code does not count)."""
+    compact = "".join(value.split()).upper()
+    if not (8 <= len(compact) <= 35 and compact[:2].isalpha() and compact[2:4].isdigit()):
+        return False
+    national = compact[7:]
+    return national.isalnum() and national.isascii() and mod_97_10.is_valid(national + compact[:4])
+
+
+def validate_creditor_id(value: str) -> None:
+    if value and not is_creditor_id(value):
+        raise ValidationError(_("%(value)s is not a valid SEPA creditor identifier"), params={"value": value})
 
 
 class LegalEntity(models.Model):
@@ -20,6 +37,13 @@ class LegalEntity(models.Model):
     currency = models.CharField(max_length=3, help_text="functional currency")
     time_zone = models.CharField(max_length=64, default="UTC")
     is_default = models.BooleanField(default=False)
+    # the SEPA creditor identifier (DE98ZZZ09999999999) that its direct-debit collections carry
+    sepa_creditor_id = models.CharField(
+        max_length=35,
+        blank=True,
+        validators=[validate_creditor_id],
+        help_text="SEPA creditor identifier, for direct-debit collections",
+    )
     created_at = models.DateTimeField()
 
     class Meta:

@@ -132,8 +132,12 @@ LABELS: dict[str, Promise] = {
     "cash.payment.applied": _("Payment applied"),
     "cash.payment.put_on_account": _("Payment put on account"),
     "cash.payment.returned": _("Payment returned"),
+    "cash.remittance_advice.received": _("Remittance advice received"),
     "cash.application.reversed": _("Payment application reversed"),
     "cash.policy.changed": _("Matching policy changed"),
+    "cash.refund_file.created": _("Refund file created (SEPA credit transfer)"),
+    "cash.collection_file.created": _("Direct-debit collection file created"),
+    "cash.mandate.created": _("SEPA direct-debit mandate added"),
     "receivables.credit_memo.approved": _("Credit memo approved"),
     "receivables.credit_memo.rejected": _("Credit memo rejected"),
     "receivables.document.rebilled": _("Invoice credited and rebilled"),
@@ -174,6 +178,7 @@ LABELS: dict[str, Promise] = {
     "legal_entity": _("Legal entity"),
     "tax_exemption": _("Exemption certificate"),
     "tax_registration": _("Tax registration"),
+    "payment_file": _("Payment file"),
 }
 
 

@@ -1,6 +1,8 @@
 """`o2c cash import FILE [--format table|json]`, `o2c cash applications --format csv`,
 `o2c cash unapplied [--as-of DATE] [--format table|csv|json]` and
-`o2c cash reconcile --from DATE --to DATE [--format table|csv|json]`."""
+`o2c cash reconcile --from DATE --to DATE [--format table|csv|json]`,
+`o2c cash refunds [--payment REF ...] [--execution-date DATE] [--scheme S] --output FILE` and
+`o2c cash collections --due-until DATE [--collection-date DATE] [--scheme S] --output FILE`."""
 
 from __future__ import annotations
 
@@ -13,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 from rich.console import Console
 from rich.table import Table
 
-from o2c.cash import reports, selectors, services
+from o2c.cash import reports, selectors, sepa, services
 from o2c.core import clock
 from o2c.core.cli import O2CCommand, progress_stages
 from o2c.core.exceptions import InputError
@@ -173,22 +176,60 @@ class Command(O2CCommand):
         "Cash application. import: read, match and apply a bank file. "
         "applications: every allocation of a payment. "
         "unapplied: unapplied and unidentified cash aged as of a date, tied to the ledger. "
-        "reconcile: the bank's statements against the bank ledger accounts, day by day."
+        "reconcile: the bank's statements against the bank ledger accounts, day by day. "
+        "advice: a customer's remittance advice (CSV, XLSX or .eml) for the matcher. "
+        "refunds: unapplied cash paid back as a SEPA credit transfer file (pain.001). "
+        "collections: open invoices collected under SEPA mandates as a direct-debit file (pain.008)."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("action", choices=["import", "applications", "unapplied", "reconcile"])
+        parser.add_argument(
+            "action",
+            choices=["import", "applications", "unapplied", "reconcile", "advice", "refunds", "collections"],
+        )
         parser.add_argument("file", nargs="?", type=Path)
         parser.add_argument("--format", choices=["table", "json", "csv"], default=None)
         parser.add_argument("--entity", help="legal entity code (default: the default entity)")
-        parser.add_argument("--as-of", help="unapplied: the report date (default: today)")
-        parser.add_argument("--from", dest="date_from", help="reconcile: the first booking date")
-        parser.add_argument("--to", dest="date_to", help="reconcile: the last booking date")
+        parser.add_argument("--as-of", metavar="DATE", help="unapplied: the report date (default: today)")
+        parser.add_argument(
+            "--from", dest="date_from", metavar="DATE", help="reconcile: the first booking date"
+        )
+        parser.add_argument("--to", dest="date_to", metavar="DATE", help="reconcile: the last booking date")
+        parser.add_argument(
+            "--payment",
+            dest="payments",
+            action="append",
+            metavar="REF",
+            help="refunds: a payment's bank reference (repeat)",
+        )
+        parser.add_argument(
+            "--execution-date", metavar="DATE", help="refunds: when the bank pays (default: today)"
+        )
+        parser.add_argument(
+            "--due-until", metavar="DATE", help="collections: collect invoices due on or before this date"
+        )
+        parser.add_argument(
+            "--collection-date", metavar="DATE", help="collections: the due date (default: next weekday)"
+        )
+        parser.add_argument("--scheme", help="refunds: pain.001.001.03|09; collections: pain.008.001.02|08")
+        parser.add_argument(
+            "--bank-account",
+            default="",
+            metavar="IBAN",
+            help="refunds, collections: own IBAN (default: first)",
+        )
+        parser.add_argument(
+            "--output", type=Path, metavar="FILE", help="refunds, collections: the XML file to write"
+        )
 
     def run(self, *args: Any, **options: Any) -> None:
         entity = _entity(options["entity"])
         if options["action"] == "import":
             self._import(options["file"], entity, options["format"] or "table")
+        elif options["action"] == "advice":
+            self._advice(options["file"], entity, options["format"] or "table")
+        elif options["action"] in ("refunds", "collections"):
+            self._sepa_file(options["action"], entity, options)
         elif options["action"] in ("unapplied", "reconcile"):
             with translation.override(_language(cli_locale())):
                 self._report(options["action"], entity, options)
@@ -199,6 +240,83 @@ class Command(O2CCommand):
             writer.writerow(selectors.APPLICATION_COLUMNS)
             for row in selectors.application_rows(entity_ids=[entity.pk]):
                 writer.writerow(row.values())
+
+    def _advice(self, path: Path | None, entity: LegalEntity, output: str) -> None:
+        if output not in ("table", "json"):
+            raise InputError("--format: advice prints table or json")
+        if path is None:
+            raise InputError("advice needs a FILE (CSV, XLSX or .eml)")
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            raise InputError(f"{path}: cannot be read ({error.strerror})") from None
+        result = services.advice_import(
+            data=data, file_name=path.name, entity=entity, actor=None, now=clock.now()
+        )
+        if output == "json":
+            sys.stdout.write(json.dumps(result.as_json(), indent=2) + "\n")
+            return
+        if result.already_imported:
+            self.note(f"{path.name}: received before; nothing changed")
+        linked = f"linked to payment {result.payment}" if result.payment else "waiting for its payment"
+        self.note(
+            f"{path.name} ({result.kind}): {result.lines} invoices, total {result.total} "
+            f"{result.currency}, {linked}"
+        )
+
+    def _sepa_file(self, action: str, entity: LegalEntity, options: dict[str, Any]) -> None:
+        """A pain.001 refund or pain.008 collection file; a file that cannot be written undoes it all."""
+        output: Path | None = options["output"]
+        if output is None:
+            raise InputError(f"{action} needs --output FILE")
+        if options["file"] is not None:
+            raise InputError(f"{action} takes no FILE; the XML goes to --output")
+        if (options["format"] or "table") not in ("table", "json"):
+            raise InputError(f"--format: {action} prints table or json")
+        with transaction.atomic():
+            if action == "refunds":
+                result = sepa.refund_file_create(
+                    entity=entity,
+                    payment_ids=sepa.payment_ids_for_references(entity=entity, references=options["payments"])
+                    if options["payments"]
+                    else None,
+                    execution_date=_date("--execution-date", options["execution_date"])
+                    if options["execution_date"]
+                    else None,
+                    actor=None,
+                    now=clock.now(),
+                    scheme=options["scheme"] or sepa.REFUND_SCHEMES[0],
+                    bank_account_iban=options["bank_account"],
+                )
+            else:
+                if not options["due_until"]:
+                    raise InputError("collections needs --due-until DATE")
+                result = sepa.collection_file_create(
+                    entity=entity,
+                    due_until=_date("--due-until", options["due_until"]),
+                    collection_date=_date("--collection-date", options["collection_date"])
+                    if options["collection_date"]
+                    else None,
+                    actor=None,
+                    now=clock.now(),
+                    scheme=options["scheme"] or sepa.COLLECTION_SCHEMES[0],
+                    bank_account_iban=options["bank_account"],
+                )
+            try:
+                output.write_bytes(result.xml)
+            except OSError as error:
+                raise InputError(f"{output}: cannot be written ({error.strerror})") from None
+        for message in result.skipped:
+            self.warn(message)
+        if options["format"] == "json":
+            sys.stdout.write(json.dumps(result.as_json() | {"file": str(output)}, indent=2) + "\n")
+            return
+        noun = ("refund", "refunds") if action == "refunds" else ("direct debit", "direct debits")
+        self.note(
+            f"{output}: {result.scheme}, message {result.message_id}: {result.transactions} "
+            f"{noun[result.transactions != 1]}, {format_minor(result.total_minor, result.currency)} "
+            f"{result.currency}"
+        )
 
     def _import(self, path: Path | None, entity: LegalEntity, output: str) -> None:
         if output not in ("table", "json"):
@@ -393,7 +511,7 @@ class Command(O2CCommand):
         for heading, justify in (
             (_("Date"), "left"),
             (_("Ledger account"), "left"),
-            (_("Bank accounts"), "left"),
+            (_("Own bank accounts"), "left"),
             (_("Currency"), "left"),
             (_("Bank"), "right"),
             (_("Ledger"), "right"),
@@ -446,8 +564,8 @@ class Command(O2CCommand):
             console.print(statements)
         self.note(
             _(
-                "%(days)d days, %(differences)d with a difference, "
-                "%(statements)d statements that do not balance"
+                "days: %(days)d, with a difference: %(differences)d, "
+                "statements that do not balance: %(statements)d"
             )
             % {
                 "days": len(result.days),
