@@ -173,7 +173,8 @@ def test_a_return_that_matches_no_payment_is_a_warning_and_changes_nothing(
 
     assert result.returned == 0
     assert result.warnings == [
-        "day2.xml: entry 1: a returned payment of 99.00 EUR (AC04) matches no payment received: left for a person"
+        "day2.xml: entry 1: a returned payment of 99.00 EUR (AC04) matches no payment received: "
+        "left for a person"
     ]
     invoice.refresh_from_db()
     assert invoice.open_minor == 0

@@ -92,7 +92,7 @@ def test_an_email_with_a_csv_attached_reads_the_attachment():
     message["Subject"] = "Avis de paiement"
     message.set_content("Veuillez trouver l'avis ci-joint.")
     message.add_attachment(
-        "facture;montant\nFA-2026-0007;2 400,00\n".encode(),
+        b"facture;montant\nFA-2026-0007;2 400,00\n",
         maintype="text",
         subtype="csv",
         filename="avis.csv",
