@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export O2C_DATABASE_URL ?= sqlite:///o2c.sqlite3
 
-.PHONY: install run test lint typecheck unit test-sqlite test-postgres bench messages clean
+.PHONY: install run test lint typecheck unit test-sqlite test-postgres bench bench-cash messages clean
 
 install: $(STAMP) src/o2c/static/vendor/htmx.min.js messages
 
@@ -54,6 +54,10 @@ test: install lint typecheck
 bench: install
 	scripts/ensure-system-packages
 	scripts/with-postgres $(BIN)/python -m bench.run
+
+bench-cash: install
+	scripts/ensure-system-packages
+	scripts/with-postgres $(BIN)/python -m bench.cash $(BENCH_CASH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules src/o2c/static/vendor
