@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
-from o2c.cash.models import Application, Payment
-from o2c.core.money import format_minor
+from o2c.cash.models import Application, BankFile, Payment
+from o2c.core.money import currency_decimals, format_minor, known_currencies
+from o2c.receivables import selectors as receivables_selectors
+from o2c.receivables.models import Document, DocumentType
 
 APPLICATION_COLUMNS = (
     "entry_reference",
@@ -175,3 +178,110 @@ def application_get(*, entity_ids: list[int], application_id: int) -> Applicatio
     return Application.objects.select_related("payment").get(
         payment__entity_id__in=entity_ids, pk=application_id
     )
+
+
+# --- the back office's pages (o2c.workspace.cash_views) ------------------------------------------
+
+
+def bank_file_list(*, entity_ids: list[int]) -> QuerySet[BankFile]:
+    """Imported bank files, the latest first."""
+    return (
+        BankFile.objects.filter(entity_id__in=entity_ids)
+        .select_related("entity", "imported_by")
+        .order_by("-imported_at", "-pk")
+    )
+
+
+QUEUE_STATUSES = (Payment.Status.UNIDENTIFIED, Payment.Status.SUGGESTED, Payment.Status.PARTIALLY_APPLIED)
+
+
+@cache
+def _currencies_by_decimals() -> dict[int, frozenset[str]]:
+    grouped: dict[int, set[str]] = {}
+    for currency in known_currencies():
+        grouped.setdefault(currency_decimals(currency), set()).add(currency)
+    return {decimals: frozenset(currencies) for decimals, currencies in grouped.items()}
+
+
+def _amount_is(amount: Decimal) -> Q:
+    """Payments of exactly this amount, in any currency whose decimals can express it."""
+    matches = Q(pk__in=[])
+    if amount <= 0:
+        return matches
+    for decimals, currencies in sorted(_currencies_by_decimals().items()):
+        minor = amount.scaleb(decimals)
+        if minor == minor.to_integral_value():
+            matches |= Q(amount_minor=int(minor), currency__in=sorted(currencies))
+    return matches
+
+
+def payment_search(
+    *, entity_ids: list[int], status: str = "", search: str = "", amount: Decimal | None = None
+) -> QuerySet[Payment]:
+    """The exceptions queue (unidentified, suggested, partly applied), or the payments of one status,
+    searched by payer name, bank or end-to-end reference, remittance text, or (`amount`) the exact
+    amount; the largest first, then the oldest."""
+    payments = Payment.objects.filter(entity_id__in=entity_ids)
+    payments = payments.filter(status=status) if status else payments.filter(status__in=QUEUE_STATUSES)
+    term = search.strip()
+    if term:
+        found = (
+            Q(payer_name__icontains=term)
+            | Q(entry_reference__istartswith=term)
+            | Q(end_to_end_id__istartswith=term)
+            | Q(remittance__icontains=term)
+        )
+        if amount is not None:
+            found |= _amount_is(amount)
+        payments = payments.filter(found)
+    return payments.select_related("customer", "entity").order_by("-amount_minor", "value_date", "pk")
+
+
+def payment_queue_neighbours(*, entity_ids: list[int], payment: Payment) -> tuple[int | None, int | None]:
+    """The payments before and after this one in the exceptions queue's order (largest amount, then
+    oldest value date, then id): where a person goes from here."""
+    queue = payment_queue(entity_ids=entity_ids).exclude(pk=payment.pk)
+    amount, day, pk = payment.amount_minor, payment.value_date, payment.pk
+    after = (
+        Q(amount_minor__lt=amount)
+        | Q(amount_minor=amount, value_date__gt=day)
+        | Q(amount_minor=amount, value_date=day, pk__gt=pk)
+    )
+    following = queue.filter(after).values_list("pk", flat=True).first()
+    preceding = (
+        queue.exclude(after)
+        .order_by("amount_minor", "-value_date", "-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return preceding, following
+
+
+OPEN_ITEMS_SHOWN = 20
+
+
+def open_items_for_payment(*, payment: Payment, search: str = "") -> list[Document]:
+    """Open invoices and debit memos a payment can settle (its entity and currency), by invoice number
+    or customer number prefix or a part of the customer's name; without a search, the payer's own (for
+    a payer not identified, those of the customers of the suggested invoices). The earliest due first,
+    at most OPEN_ITEMS_SHOWN."""
+    items = (
+        receivables_selectors.document_list(entity_ids=[payment.entity_id], open_only=True)
+        .filter(currency=payment.currency, open_minor__gt=0)
+        .exclude(document_type=DocumentType.CREDIT_MEMO)
+    )
+    term = search.strip()
+    if term:
+        items = items.filter(
+            Q(number__istartswith=term)
+            | Q(customer__number__istartswith=term)
+            | Q(customer__name__icontains=term)
+        )
+    elif payment.customer_id is not None:
+        items = items.filter(customer_id=payment.customer_id)
+    else:  # not identified: the customers of the invoices the matcher suggests, if any
+        suggested = Application.objects.filter(
+            payment=payment, state=Application.State.SUGGESTED, document__isnull=False
+        ).values("document__customer_id")
+        items = items.filter(customer_id__in=suggested)
+    return list(items.order_by("due_date", "pk")[:OPEN_ITEMS_SHOWN])

@@ -42,6 +42,7 @@ from o2c.core.money import format_minor, to_minor
 from o2c.customers import selectors as customer_selectors
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger import services as ledger_services
+from o2c.ledger.chart import CARD_FEES, PAYMENTS_IN_TRANSIT
 from o2c.ledger.models import AccountType, EntityBankAccount, LegalEntity
 from o2c.ledger.rules import LineIn as PostingLine
 from o2c.ledger.services import EntryIn
@@ -188,13 +189,16 @@ def _own_account(
     actor: User | None,
     warnings: list[str],
 ) -> EntityBankAccount:
-    account = ledger_selectors.own_bank_account_find(
-        iban=statement.account_iban, account_number=statement.account_other_id
+    currency = statement.currency or (statement.entries[0].currency if statement.entries else entity.currency)
+    # a file that names no account (a card processor's payouts, a lockbox CSV): one account per format
+    # and currency, so the same payment in two files is still the same payment
+    number = statement.account_other_id or (
+        None if statement.account_iban else f"{statement.message}-{currency}"
     )
+    account = ledger_selectors.own_bank_account_find(iban=statement.account_iban, account_number=number)
     if account is not None:
         return account
-    label = statement.account_iban or statement.account_other_id or file_name
-    currency = statement.currency or (statement.entries[0].currency if statement.entries else entity.currency)
+    label = statement.account_iban or number or file_name
     if settings.O2C_STRICT_BANK_ACCOUNTS:
         raise UnableToImportBankFile(
             f"{file_name}: statement {statement.statement_id}: bank account {label} is not one of "
@@ -205,7 +209,7 @@ def _own_account(
     return ledger_services.own_bank_account_register(
         entity=entity,
         iban=statement.account_iban,
-        account_number=statement.account_other_id or (None if statement.account_iban else file_name),
+        account_number=number,
         currency=currency,
         name=f"{label}"[:100],
         now=now,
@@ -278,6 +282,10 @@ def _new_payments(
     result: ImportResult,
     now: datetime,
 ) -> list[Payment]:
+    if statement.message == "card_payout":
+        return _card_payout_payments(
+            statement, bank_statement=bank_statement, account=account, result=result, now=now
+        )
     incoming = rules.incoming_entries(statement)
     result.ignored += len(statement.entries) - len(incoming)
     keys = rules.dedupe_keys(incoming)
@@ -325,6 +333,118 @@ def _new_payments(
                 created_at=now,
             )
         )
+    return payments
+
+
+def _card_payout_payments(
+    statement: Statement,
+    *,
+    bank_statement: BankStatement,
+    account: EntityBankAccount,
+    result: ImportResult,
+    now: datetime,
+) -> list[Payment]:
+    """A card processor's payout: each charge is a payment of its gross amount (the customer paid that
+    much); the fees it kept go to the fees account and its refunds, disputes and adjustments to payments
+    in transit for a person, so the bank account moves by the payout's net."""
+    entity = LegalEntity.objects.get(pk=account.entity_id)
+    charges = [
+        (entry, details)
+        for entry in statement.entries
+        for details in entry.details
+        if details.kind == "payment" and details.amount is not None and details.amount > 0
+    ]
+    keys = [f"card:{details.bank_reference}" for _, details in charges]
+    known = set(
+        Payment.objects.filter(bank_account=account, dedupe_key__any=keys).values_list(
+            "dedupe_key", flat=True
+        )
+    )
+    payments = []
+    for (entry, details), key in zip(charges, keys, strict=True):
+        if key in known:
+            result.duplicates += 1
+            continue
+        known.add(key)
+        day = entry.value_date or entry.booking_date or now.date()
+        amount_minor = to_minor(details.amount or Decimal(0), entry.currency)
+        payments.append(
+            Payment(
+                entity_id=account.entity_id,
+                statement=bank_statement,
+                bank_account=account,
+                position=entry.position,
+                entry_reference=(details.bank_reference or "")[:140],
+                dedupe_key=key[:200],
+                method="card",
+                value_date=day,
+                booking_date=entry.booking_date or day,
+                currency=entry.currency,
+                amount_minor=amount_minor,
+                unapplied_minor=amount_minor,
+                payer_name=(details.counterparty_name or "")[:200],
+                remittance=" ".join(details.remittance_unstructured),
+                structured_references=list(details.remittance_structured_refs),
+                created_at=now,
+            )
+        )
+    bank_ledger_id = account.ledger_account_id
+    entries = []
+    for entry in statement.entries:
+        key = f"card-payout:{account.pk}:{entry.bank_reference}"
+        others = [details for details in entry.details if details.kind != "payment" and details.amount]
+        if not others or ledger_selectors.entry_id_by_key(idempotency_key=key) is not None:
+            continue
+        fees = -sum((details.amount or Decimal(0) for details in others if details.kind == "fee"), Decimal(0))
+        rest = sum((details.amount or Decimal(0) for details in others if details.kind != "fee"), Decimal(0))
+        day = entry.booking_date or entry.value_date or now.date()
+        lines = []
+        if fees:
+            lines.append(
+                PostingLine(
+                    account_id=ledger_services.account_by_code(entity=entity, code=CARD_FEES),
+                    currency=entry.currency,
+                    debit_minor=to_minor(fees, entry.currency),
+                )
+            )
+        if rest:
+            lines.append(
+                PostingLine(
+                    account_id=ledger_services.account_by_code(entity=entity, code=PAYMENTS_IN_TRANSIT),
+                    currency=entry.currency,
+                    debit_minor=max(to_minor(-rest, entry.currency), 0),
+                    credit_minor=max(to_minor(rest, entry.currency), 0),
+                )
+            )
+            kinds = sorted({details.kind for details in others if details.kind != "fee"})
+            result.warnings.append(
+                f"payout {entry.bank_reference}: {', '.join(kinds)} of {rest} {entry.currency} left in "
+                "payments in transit for a person"
+            )
+        moved = fees - rest
+        lines.append(
+            PostingLine(
+                account_id=bank_ledger_id,
+                currency=entry.currency,
+                debit_minor=max(to_minor(-moved, entry.currency), 0),
+                credit_minor=max(to_minor(moved, entry.currency), 0),
+            )
+        )
+        entries.append(
+            EntryIn(
+                posting_date=day,
+                description=f"Card payout {entry.bank_reference}: fees and adjustments"[:200],
+                source_type="bank_statement",
+                source_id=bank_statement.pk,
+                idempotency_key=key,
+                lines=lines,
+            )
+        )
+    if entries:
+        ledger_services.journal_entries_post_bulk(entity=entity, entries=entries, now=now, created_by_id=None)
+    result.ignored += sum(
+        1 for entry in statement.entries for details in entry.details if details.kind != "payment"
+    )
     return payments
 
 

@@ -14,6 +14,11 @@ STANDARD_CHART: tuple[tuple[str, str, str], ...] = (
     ("4000", "Revenue", AccountType.REVENUE),
     ("4900", "Early-payment discounts granted", AccountType.DISCOUNT),
     ("6800", "Small balance write-offs", AccountType.WRITE_OFF),
+    ("6850", "Bank and card fees", AccountType.OTHER),
     ("6900", "Bad debt expense", AccountType.BAD_DEBT),
     ("7900", "Exchange differences", AccountType.FX),
 )
+
+CARD_FEES = "6850"
+"""Fees a card processor keeps out of its payouts (and bank charges not written off on an invoice)."""
+PAYMENTS_IN_TRANSIT = "1600"

@@ -764,6 +764,16 @@ def _vat_number(country: str, number: str) -> str:
     return compact if compact[:2].isalpha() else f"{prefix}{compact}"
 
 
+def account_by_code(*, entity: LegalEntity, code: str) -> int:
+    """The id of one of the standard chart's accounts by its code, added to an entity whose chart
+    predates it."""
+    found = Account.objects.filter(entity=entity, code=code).values_list("pk", flat=True).first()
+    if found is not None:
+        return found
+    name, account_type = next((name, kind) for number, name, kind in STANDARD_CHART if number == code)
+    return Account.objects.create(entity=entity, code=code, name=name, type=account_type).pk
+
+
 def own_bank_account_register(
     *,
     entity: LegalEntity,

@@ -12,6 +12,8 @@ from o2c.workspace import roles
 VIEW_AUDIT_TRAIL = frozenset({roles.AUDITOR, roles.AR_MANAGER, roles.ADMIN})
 # who looks at billing runs and contracts
 VIEW_BILLING = frozenset({roles.BILLING, roles.AR_MANAGER, roles.ADMIN, roles.AUDITOR})
+# who works or reviews cash application (the pages themselves are open to every role)
+VIEW_CASH = roles.APPLY_CASH | {roles.AUDITOR}
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -33,6 +35,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         (_("New invoice"), reverse("document_create"), roles.ISSUE_DOCUMENTS),
         (_("Billing"), reverse("billing_review"), VIEW_BILLING),
         (_("Approvals"), reverse("approval_list"), roles.ISSUE_DOCUMENTS | roles.APPROVE_CREDITS),
+        (_("Cash"), reverse("cash_payment_list"), VIEW_CASH),
         (_("Trial balance"), reverse("trial_balance"), roles.VIEW_LEDGER),
         (_("Audit trail"), reverse("audit_list"), VIEW_AUDIT_TRAIL),
     ]

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from o2c.workspace import billing_views, views
+from o2c.workspace import billing_views, cash_views, views
 
 urlpatterns = [
     path(
@@ -79,5 +79,27 @@ urlpatterns = [
         "customers/<int:customer_id>/tax-exemptions/<int:exemption_id>/revoke/",
         billing_views.tax_exemption_revoke,
         name="billing_tax_exemption_revoke",
+    ),
+    path("cash/import/", cash_views.bank_file_import, name="cash_import"),
+    path("cash/import/progress/", cash_views.bank_file_progress, name="cash_import_progress"),
+    path("cash/payments/", cash_views.payment_list, name="cash_payment_list"),
+    path("cash/payments/<int:payment_id>/", cash_views.payment_detail, name="cash_payment_detail"),
+    path("cash/payments/<int:payment_id>/open-items/", cash_views.payment_open_items, name="cash_open_items"),
+    path(
+        "cash/payments/<int:payment_id>/customers/",
+        cash_views.payment_customer_options,
+        name="cash_customer_options",
+    ),
+    path("cash/payments/<int:payment_id>/accept/", cash_views.payment_accept, name="cash_payment_accept"),
+    path("cash/payments/<int:payment_id>/apply/", cash_views.payment_apply, name="cash_payment_apply"),
+    path(
+        "cash/payments/<int:payment_id>/on-account/",
+        cash_views.payment_on_account,
+        name="cash_payment_on_account",
+    ),
+    path(
+        "cash/applications/<int:application_id>/reverse/",
+        cash_views.application_reverse,
+        name="cash_application_reverse",
     ),
 ]
