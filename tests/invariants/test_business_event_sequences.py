@@ -24,7 +24,8 @@ from o2c.customers import services as customer_services
 from o2c.customers.models import Customer
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger import services as ledger_services
-from o2c.ledger.models import JournalEntry, JournalLine, LegalEntity
+from o2c.ledger.models import AccountType, JournalEntry, JournalLine, LegalEntity
+from o2c.ledger.rules import LineIn as PostingLine
 from o2c.ledger.services import FxRateIn
 from o2c.receivables import migration, selectors, services
 from o2c.receivables.calculations import LineIn
@@ -152,6 +153,36 @@ class ReceivablesMachine(RuleBasedStateMachine):
             assert amount > before
             invoice.refresh_from_db()
             assert invoice.open_minor == before
+            return
+        if kind == "payment":
+            self._bank_receipt(invoice, amount, invoice.issue_date + timedelta(days=10))
+
+    def _bank_receipt(self, invoice: Document, amount: int, on: date) -> None:
+        """The cash a payment allocation draws on, received into unapplied cash (as the demo records it)."""
+        ledger_services.journal_entry_post(
+            entity=self.entity,
+            lines=[
+                PostingLine(
+                    account_id=ledger_selectors.account_id_for(entity=self.entity, type=AccountType.BANK),
+                    currency=invoice.currency,
+                    debit_minor=amount,
+                ),
+                PostingLine(
+                    account_id=ledger_selectors.account_id_for(
+                        entity=self.entity, type=AccountType.UNAPPLIED_CASH
+                    ),
+                    currency=invoice.currency,
+                    credit_minor=amount,
+                    customer_id=invoice.customer_id,
+                ),
+            ],
+            posting_date=on,
+            description=f"Receipt for {invoice.number}",
+            source_type="test_bank_receipt",
+            source_id=invoice.pk,
+            idempotency_key=f"test-receipt:{JournalEntry.objects.count()}",
+            now=NOW,
+        )
 
     @rule(
         customer=customers,
@@ -240,7 +271,8 @@ class ReceivablesMachine(RuleBasedStateMachine):
                 "object_id", flat=True
             )
         )
-        assert set(Document.objects.filter(is_migrated=False).values_list("pk", flat=True)) <= audited
+        issued = Document.objects.filter(is_migrated=False, status="issued")
+        assert set(issued.values_list("pk", flat=True)) <= audited
         allocations = Allocation.objects.exclude(kind="migration").count()
         assert AuditEvent.objects.filter(action="receivables.allocation.created").count() == allocations
 

@@ -170,6 +170,7 @@ def _document_variants(groups: Sequence[_Group], boundaries: Sequence[int]) -> s
     return keys
 
 
+@functools.lru_cache(maxsize=131072)
 def document_reference_keys(number: str) -> frozenset[str]:
     """The keys a document number is indexed under (see the module docstring); empty when too short."""
     upper = _ascii_upper(number)

@@ -343,24 +343,6 @@ def numbered_open_items_without(*, entity_id: int, indexed: QuerySet[Any]) -> Qu
     )
 
 
-def cash_applied_without_payment() -> dict[tuple[int, int, str], int]:
-    """Cash recorded straight on documents (payment allocations naming no bank payment: the API, the demo,
-    older records) per (entity, customer, currency): what it drew from unapplied cash, net of reversals
-    (signed as the documents' receivable moved: a refund on a credit memo counts negative)."""
-    drawn: dict[tuple[int, int, str], int] = {}
-    rows = (
-        Allocation.objects.filter(payment_id__isnull=True, kind=Allocation.Kind.PAYMENT)
-        .values("entity_id", "document__customer_id", "currency", "document__total_minor")
-        .annotate(total=Sum("amount_minor"))
-        .order_by()
-    )
-    for row in rows:
-        key = (row["entity_id"], row["document__customer_id"], row["currency"])
-        sign = 1 if row["document__total_minor"] > 0 else -1
-        drawn[key] = drawn.get(key, 0) + sign * row["total"]
-    return drawn
-
-
 def cash_applied_by_payment(*, payment_ids: list[int] | None = None) -> dict[int, int]:
     """Net cash each payment settled (its payment allocations less their reversals)."""
     allocations = Allocation.objects.filter(payment_id__isnull=False, kind=Allocation.Kind.PAYMENT)
