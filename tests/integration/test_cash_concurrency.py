@@ -1,13 +1,16 @@
 """Races on PostgreSQL in the cash workbench: two people applying two different payments to the same
 invoice at the same moment, each in its own database session (its own PostgreSQL backend process),
 never over-apply it. The invoice row lock (taken after each payment's own lock) makes the second wait
-and then see what the first left open."""
+and then see what the first left open. The same for two bank files imported by two OS processes."""
 
+import multiprocessing
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.conf import settings
+from django.db import connections
 
 from o2c.cash import services as cash_services
 from o2c.cash import workbench
@@ -146,5 +149,67 @@ def test_one_payment_applied_by_two_people_at_once_is_never_applied_twice(
     ) == [
         0,
         119000,
+    ]
+    assert [problem for check in checks.all_checks() for problem in check.run()] == []
+
+
+def _import_in_a_process(data: bytes, name: str, entity_id: int, barrier: Any, results: Any) -> None:
+    """A child process: its own database connection, the import, its outcome on the queue."""
+    connections.close_all()  # never share the parent's socket
+    try:
+        barrier.wait(timeout=30)
+        result = cash_services.bank_file_import(
+            data=data, file_name=name, entity=LegalEntity.objects.get(pk=entity_id), actor=None, now=NOW
+        )
+        results.put((name, result.applied, result.on_account, ""))
+    except Exception as error:  # the parent asserts on it
+        results.put((name, -1, -1, repr(error)))
+    finally:
+        connections.close_all()
+
+
+def test_two_bank_files_imported_by_two_processes_at_once_pay_one_invoice_once(
+    entity: LegalEntity, customer: Customer
+) -> None:
+    """Two `o2c cash import` processes, each with a payment of the whole invoice naming it: the candidate
+    invoice's row lock makes the second wait, find it paid, and put its payment on account."""
+    invoice = issued_invoice(customer)  # 1,190.00
+    files = [
+        (
+            statement_xml(
+                [
+                    Credit(
+                        "1190.00", f"BANK-{n}", name="Mueller Maschinenbau", text=f"Rechnung {invoice.number}"
+                    )
+                ],
+                statement_id=f"STMT-{n}",
+                message_id=f"MSG-{n}",
+                iban=iban,
+            ),
+            f"statement-{n}.xml",
+        )
+        for n, iban in ((1, "DE89370400440532013000"), (2, "DE12500105170648489890"))
+    ]
+    context = multiprocessing.get_context("fork")
+    barrier, results = context.Barrier(2), context.Queue()
+    connections.close_all()
+    workers = [
+        context.Process(target=_import_in_a_process, args=(data, name, entity.pk, barrier, results))
+        for data, name in files
+    ]
+    for worker in workers:
+        worker.start()
+    outcomes = sorted(results.get(timeout=120) for _ in workers)
+    for worker in workers:
+        worker.join(timeout=60)
+
+    assert [error for *_, error in outcomes] == ["", ""], outcomes
+    assert sorted((applied, on_account) for _, applied, on_account, _ in outcomes) == [(0, 1), (1, 0)]
+    invoice.refresh_from_db()
+    assert (invoice.open_minor, invoice.settlement) == (0, "paid")
+    assert list(Allocation.objects.values_list("amount_minor", flat=True)) == [119000]
+    assert sorted(Payment.objects.values_list("status", "unapplied_minor")) == [
+        ("applied", 0),
+        ("on_account", 119000),
     ]
     assert [problem for check in checks.all_checks() for problem in check.run()] == []
