@@ -19,6 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 
 from o2c.audit import services as audit_services
 from o2c.bankfiles import detect
@@ -762,12 +763,15 @@ def advice_import(
         received_by=actor if _actor_id(actor) else None,
     )
     if record.total_minor is not None:
-        waiting = Payment.objects.select_for_update().filter(
-            entity=entity,
-            currency=currency,
-            amount_minor=record.total_minor,
-            status__in=[Payment.Status.UNIDENTIFIED, Payment.Status.SUGGESTED],
-            advices__isnull=True,
+        waiting = (
+            Payment.objects.select_for_update()
+            .filter(
+                entity=entity,
+                currency=currency,
+                amount_minor=record.total_minor,
+                status__in=[Payment.Status.UNIDENTIFIED, Payment.Status.SUGGESTED],
+            )
+            .exclude(Exists(RemittanceAdvice.objects.filter(payment=OuterRef("pk"))))
         )
         scored = sorted(
             ((_advice_fits(record, payment), payment.pk, payment) for payment in waiting), reverse=True
