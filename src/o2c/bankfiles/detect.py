@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from o2c.bankfiles import camt
+from o2c.bankfiles import camt, csvformats
+from o2c.bankfiles.bai2 import parse_bai2
 from o2c.bankfiles.errors import UnableToReadBankFile
+from o2c.bankfiles.mt940 import parse_mt940
 from o2c.bankfiles.statement import Statement
 
 
@@ -36,15 +38,9 @@ def read_bank_file(data: bytes, *, source: str) -> tuple[str, list[Statement]]:
         statements = camt.parse_camt(data, source=source)
         return (statements[0].message if statements else "camt", statements)
     if file_format == "bai2":
-        from o2c.bankfiles.bai2 import parse_bai2
-
         return file_format, parse_bai2(data, source=source)
     if file_format == "mt940":
-        from o2c.bankfiles.mt940 import parse_mt940
-
         return file_format, parse_mt940(data, source=source)
-    from o2c.bankfiles import csvformats
-
     if file_format == "lockbox":
         return file_format, csvformats.parse_lockbox_csv(data, source=source)
     return file_format, csvformats.parse_card_payouts_csv(data, source=source)

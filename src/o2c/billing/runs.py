@@ -42,6 +42,7 @@ from o2c.billing.models import (
     UsageEvent,
 )
 from o2c.core import events
+from o2c.core.actors import actor_id
 from o2c.core.db import insert_new_rows, update_rows
 from o2c.core.exceptions import DomainError
 from o2c.core.formatting import date_human
@@ -837,14 +838,10 @@ def _run_document(
 def _after_issue(documents: list[Document], *, actor: User | None, now: datetime, deliver: bool) -> None:
     """What issuing billing documents sets off, inside the issuing transaction: revenue deferral, and
     rendering and e-mailing once it commits (surviving a crash as unprocessed events)."""
-    revenue.defer_documents(documents=documents, now=now, created_by_id=_actor_id(actor))
+    revenue.defer_documents(documents=documents, now=now, created_by_id=actor_id(actor))
     events.publish_many_on_commit(
         delivery.INVOICE_ISSUED, [{"document_id": d.pk, "deliver": deliver} for d in documents]
     )
-
-
-def _actor_id(actor: User | None) -> int | None:
-    return actor.pk if actor is not None and actor.is_authenticated else None
 
 
 def _issued_among(document_ids: set[int]) -> set[int]:

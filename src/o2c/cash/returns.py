@@ -12,7 +12,9 @@ from django.contrib.auth.models import User
 from o2c.audit import services as audit_services
 from o2c.bankfiles.statement import Entry
 from o2c.cash.models import Application, Payment
+from o2c.cash.rules import PAYMENT_RETURNED
 from o2c.core import events
+from o2c.core.actors import actor_id
 from o2c.core.money import format_with_currency, to_minor
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger import services as ledger_services
@@ -21,7 +23,6 @@ from o2c.ledger.rules import LineIn as PostingLine
 from o2c.ledger.services import EntryIn
 from o2c.receivables import services as receivables_services
 
-PAYMENT_RETURNED = "cash.payment_returned"
 _NO_REFERENCE = {"", "NOTPROVIDED", "NONREF"}
 
 
@@ -109,7 +110,7 @@ def payment_return(
             )
         ],
         now=now,
-        created_by_id=actor.pk if actor is not None and actor.is_authenticated else None,
+        created_by_id=actor_id(actor),
     )
     before = payment.status
     payment.status = Payment.Status.RETURNED

@@ -189,3 +189,13 @@ def incoming_entries(statement: Statement) -> list[Entry]:
         for entry in statement.entries
         if entry.amount > 0 and entry.status in ("BOOK", None) and not entry.is_reversal
     ]
+
+
+# --- the events cash publishes (one contract for the import, people's actions and returns) ---
+
+DEDUCTION_TAKEN = "cash.deduction_taken"
+"""A short pay left part of an invoice open as a deduction: disputes opens a deduction case."""
+PAYMENT_APPLIED = "cash.payment_applied"
+"""Cash settled a customer's invoices: credit rechecks held orders, collections judges promises."""
+PAYMENT_RETURNED = "cash.payment_returned"
+"""A payment came back from the bank: what it settled is open again (collections, credit)."""

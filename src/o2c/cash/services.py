@@ -37,7 +37,9 @@ from o2c.cash.models import (
     Payment,
     RemittanceAdvice,
 )
+from o2c.cash.rules import DEDUCTION_TAKEN, PAYMENT_APPLIED
 from o2c.core import events
+from o2c.core.actors import actor_id
 from o2c.core.db import insert_objects, insert_rows, update_rows
 from o2c.core.money import format_minor, to_minor
 from o2c.customers import selectors as customer_selectors
@@ -52,17 +54,8 @@ from o2c.receivables import selectors as receivables_selectors
 from o2c.receivables.bulk import AllocationIn
 from o2c.receivables.models import Allocation
 
-DEDUCTION_TAKEN = "cash.deduction_taken"
-"""A short pay left part of an invoice open as a deduction: disputes opens a deduction case."""
-PAYMENT_APPLIED = "cash.payment_applied"
-"""Cash settled a customer's invoices: credit rechecks held orders, collections judges promises."""
-
 BATCH = 2_000
 Progress = Callable[[int], None]
-
-
-def _actor_id(actor: User | None) -> int | None:
-    return actor.pk if actor is not None and actor.is_authenticated else None
 
 
 @dataclass(slots=True)
@@ -478,7 +471,7 @@ def bank_file_import(
         sha256=digest,
         message_id=(statements[0].message_id or "")[:140] if statements else "",
         imported_at=now,
-        imported_by=actor if _actor_id(actor) else None,
+        imported_by=actor if actor_id(actor) else None,
     )
     payments: list[Payment] = []
     returned: list[tuple[Entry, EntityBankAccount]] = []
@@ -760,7 +753,7 @@ def advice_import(
         lines=_advice_lines(advice),
         text=advice.text,
         received_at=now,
-        received_by=actor if _actor_id(actor) else None,
+        received_by=actor if actor_id(actor) else None,
     )
     if record.total_minor is not None:
         waiting = (
@@ -854,7 +847,7 @@ def _post_receipts(
             for payment in payments
         ],
         now=now,
-        created_by_id=_actor_id(actor),
+        created_by_id=actor_id(actor),
     )
 
 

@@ -39,7 +39,9 @@ from o2c.audit import services as audit_services
 from o2c.cash import matching
 from o2c.cash.errors import UnableToApplyPayment, UnableToChangeMatchingPolicy
 from o2c.cash.models import Application, MatchingPolicy, PayerAccount, PayerName, Payment
+from o2c.cash.rules import DEDUCTION_TAKEN, PAYMENT_APPLIED
 from o2c.core import events
+from o2c.core.actors import actor_id
 from o2c.core.money import Money, UnableToHandleMoney, format_with_currency
 from o2c.customers import selectors as customer_selectors
 from o2c.ledger import selectors as ledger_selectors
@@ -51,12 +53,6 @@ from o2c.receivables import services as receivables_services
 from o2c.receivables.errors import UnableToAllocate
 from o2c.receivables.models import Allocation, DocumentType
 from o2c.receivables.selectors import OpenItem
-
-# the events of cash.services, under the same names: one contract for the import and for people
-DEDUCTION_TAKEN = "cash.deduction_taken"
-"""A short pay left part of an invoice open as a deduction: disputes opens a deduction case."""
-PAYMENT_APPLIED = "cash.payment_applied"
-"""Cash settled a customer's invoices: credit rechecks held orders, collections judges promises."""
 
 # what the matcher applies with when no policy is stored (o2c.cash.matcher.Policy)
 DEFAULT_AUTO_APPLY = Decimal("0.900")
@@ -88,10 +84,6 @@ class _Line:
     discount_minor: int = 0
     write_off_minor: int = 0
     deduction_minor: int = 0
-
-
-def _actor_id(actor: User | None) -> int | None:
-    return actor.pk if actor is not None and actor.is_authenticated else None
 
 
 def _who(actor: User | None) -> str:
@@ -254,7 +246,7 @@ def _assign_customer(
             source_id=payment.pk,
             idempotency_key=_reclass_key(payment),
             now=now,
-            created_by_id=_actor_id(actor),
+            created_by_id=actor_id(actor),
         )
     payment.customer_id = customer_id
 
@@ -371,7 +363,7 @@ def _apply(
         row.deduction_minor = line.deduction_minor
         row.allocation_ids = allocation_ids
         row.is_automatic = False
-        row.created_by = actor if _actor_id(actor) else None
+        row.created_by = actor if actor_id(actor) else None
         row.save()
         if line.deduction_minor:
             deductions.append(

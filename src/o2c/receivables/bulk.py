@@ -18,6 +18,7 @@ from typing import Any
 from django.contrib.auth.models import User
 
 from o2c.audit import services as audit_services
+from o2c.core.actors import actor_id
 from o2c.core.db import insert_new_rows, insert_objects, update_rows
 from o2c.core.money import format_with_currency
 from o2c.customers.models import Customer
@@ -62,10 +63,6 @@ class DraftIn:
     po_number: str = ""
     notes: str = ""
     origin: str = Document.Origin.MANUAL
-
-
-def _actor_id(actor: User | None) -> int | None:
-    return actor.pk if actor is not None and actor.is_authenticated else None
 
 
 def invoices_create_bulk(
@@ -119,7 +116,7 @@ def invoices_create_bulk(
                 notes=draft.notes,
                 origin=draft.origin,
                 created_at=now,
-                created_by_id=_actor_id(actor),
+                created_by_id=actor_id(actor),
             )
         )
     if issue:
@@ -251,7 +248,7 @@ def _post_issued(documents: Sequence[Document], *, actor: User | None, now: date
                 for document in by_entity[entity.pk]
             ],
             now=now,
-            created_by_id=_actor_id(actor),
+            created_by_id=actor_id(actor),
         )
     audit_services.record_for_each(
         actor=actor,
@@ -337,7 +334,7 @@ def allocations_create_bulk(
             posting_date=allocation.posting_date,
             reason=allocation.reason[:300],
             created_at=now,
-            created_by_id=_actor_id(actor),
+            created_by_id=actor_id(actor),
         )
         for allocation in allocations
     ]
@@ -381,7 +378,7 @@ def allocations_create_bulk(
             )
         )
     ledger_services.journal_entries_post_bulk(
-        entity=entity, entries=entries, now=now, created_by_id=_actor_id(actor)
+        entity=entity, entries=entries, now=now, created_by_id=actor_id(actor)
     )
     kinds: dict[int, set[str]] = defaultdict(set)
     for document_id, kind in Allocation.objects.filter(

@@ -15,6 +15,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from o2c.audit import services as audit_services
+from o2c.core.actors import actor_id
 from o2c.core.money import Money, UnableToHandleMoney, ensure_currency, format_with_currency
 from o2c.customers.models import Customer
 from o2c.customers.terms import parse_terms
@@ -41,10 +42,6 @@ from o2c.receivables.models import (
     ReasonCode,
     TaxLine,
 )
-
-
-def _actor_id(actor: User | None) -> int | None:
-    return actor.pk if actor is not None and actor.is_authenticated else None
 
 
 @transaction.atomic
@@ -181,7 +178,7 @@ def _document_create(
         notes=notes,
         origin=origin,
         created_at=now,
-        created_by=actor if _actor_id(actor) else None,
+        created_by=actor if actor_id(actor) else None,
     )
     line_rows, tax_rows = document_rows(document, lines, totals)
     DocumentLine.objects.bulk_create(line_rows)
@@ -316,7 +313,7 @@ def document_issue(*, document_id: int, actor: User | None, now: datetime) -> Do
         source_id=document.pk,
         idempotency_key=f"document-issue:{document.pk}",
         now=now,
-        created_by_id=_actor_id(actor),
+        created_by_id=actor_id(actor),
     )
     audit_services.record(
         actor=actor,
@@ -411,7 +408,7 @@ def _post_allocation(
         source_id=allocation.pk,
         idempotency_key=f"allocation:{allocation.pk}",
         now=now,
-        created_by_id=_actor_id(actor),
+        created_by_id=actor_id(actor),
     )
 
 
@@ -488,7 +485,7 @@ def allocation_create(
         payment_id=payment_id,
         reason=reason,
         created_at=now,
-        created_by=actor if _actor_id(actor) else None,
+        created_by=actor if actor_id(actor) else None,
     )
     _post_allocation(
         allocation,
@@ -552,7 +549,7 @@ def allocation_reverse(
         reverses=original,
         reason=reason[:300],
         created_at=now,
-        created_by=actor if _actor_id(actor) else None,
+        created_by=actor if actor_id(actor) else None,
     )
     entry_id = ledger_selectors.entry_id_by_key(idempotency_key=f"allocation:{original.pk}")
     if entry_id is not None:
@@ -1101,7 +1098,7 @@ def approval_policy_set(
             defaults={
                 "threshold_minor": new,
                 "changed_at": now,
-                "changed_by": actor if _actor_id(actor) else None,
+                "changed_by": actor if actor_id(actor) else None,
             },
         )
     if old != new:

@@ -225,7 +225,8 @@ class Command(O2CCommand):
     def run(self, *args: Any, **options: Any) -> None:
         entity = _entity(options["entity"])
         if options["action"] == "import":
-            self._import(options["file"], entity, options["format"] or "table")
+            with translation.override(_language(cli_locale())):
+                self._import(options["file"], entity, options["format"] or "table")
         elif options["action"] == "advice":
             self._advice(options["file"], entity, options["format"] or "table")
         elif options["action"] in ("refunds", "collections"):
@@ -350,23 +351,27 @@ class Command(O2CCommand):
         table.add_column("")
         table.add_column("", justify="right")
         for label, value in (
-            ("statements", result.statements),
-            ("entries", result.entries),
-            ("payments created", result.payments),
-            ("already imported", result.duplicates),
-            ("not incoming cash", result.ignored),
-            ("applied", result.applied),
-            ("partially applied", result.partially_applied),
-            ("on account", result.on_account),
-            ("suggested (for a person)", result.suggested),
-            ("unidentified", result.unidentified),
-            ("returned", result.returned),
+            (_("statements"), result.statements),
+            (_("entries"), result.entries),
+            (_("payments created"), result.payments),
+            (_("already imported"), result.duplicates),
+            (_("not incoming cash"), result.ignored),
+            (_("applied"), result.applied),
+            (_("partially applied"), result.partially_applied),
+            (_("on account"), result.on_account),
+            (_("suggested (for a person)"), result.suggested),
+            (_("unidentified"), result.unidentified),
+            (_("returned"), result.returned),
         ):
             table.add_row(label, str(value))
         for currency, minor in sorted(result.amount_minor.items()):
-            table.add_row(f"received {currency}", money_human(minor, currency, locale))
+            table.add_row(
+                _("received %(currency)s") % {"currency": currency}, money_human(minor, currency, locale)
+            )
             applied = result.applied_minor.get(currency, 0)
-            table.add_row(f"applied {currency}", money_human(applied, currency, locale))
+            table.add_row(
+                _("applied %(currency)s") % {"currency": currency}, money_human(applied, currency, locale)
+            )
         Console().print(table)
 
     # --- reports -------------------------------------------------------------------------------------
