@@ -386,3 +386,32 @@ class DirectDebit(models.Model):
 
     def __str__(self) -> str:
         return self.end_to_end_id
+
+
+class BankCsvMapping(models.Model):
+    """A saved way to read one bank's own CSV export (`bankfiles.csvformats.CsvMapping`), chosen by name
+    or found by the columns of a file's header, and the entity's bank account its entries are booked on.
+
+    `definition` holds the CsvMapping's fields by name (JSON keys as in docs/bankfiles-csv.md); services
+    build and validate the CsvMapping from it before saving and before reading a file."""
+
+    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(max_length=100)
+    bank_account = models.ForeignKey(EntityBankAccount, on_delete=models.PROTECT, related_name="+")
+    definition = models.JSONField(default=dict, help_text="the CsvMapping's fields by name")
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    changed_at = models.DateTimeField()
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["entity", "name"], name="bank_csv_mapping_name_once"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
