@@ -51,6 +51,7 @@ from o2c.ledger.rules import LineIn as PostingLine
 from o2c.receivables import selectors as receivables_selectors
 from o2c.receivables import services as receivables_services
 from o2c.receivables.errors import UnableToAllocate
+from o2c.receivables.functional import at_rate
 from o2c.receivables.models import Allocation, DocumentType
 from o2c.receivables.selectors import OpenItem
 
@@ -215,6 +216,17 @@ def _reclass_key(payment: Payment) -> str:
     return f"payment-customer:{payment.pk}:{n}"
 
 
+def _receipt_rate(payment: Payment) -> Decimal | None:
+    """The rate foreign cash was received at, which its applications and reclasses keep (None: the
+    payment is in the functional currency)."""
+    if payment.currency == payment.entity.currency:
+        return None
+    unapplied_id = ledger_selectors.account_id_for(entity=payment.entity, type=AccountType.UNAPPLIED_CASH)
+    return ledger_selectors.line_rate(
+        idempotency_key=f"payment-receipt:{payment.pk}", account_id=unapplied_id
+    )
+
+
 def _assign_customer(
     payment: Payment, customer_id: int, *, posting_date: date, actor: User | None, now: datetime
 ) -> None:
@@ -224,21 +236,25 @@ def _assign_customer(
         return
     if payment.unapplied_minor:
         unapplied_id = ledger_selectors.account_id_for(entity=payment.entity, type=AccountType.UNAPPLIED_CASH)
+        rate = _receipt_rate(payment)
         ledger_services.journal_entry_post(
             entity=payment.entity,
             lines=[
-                PostingLine(
-                    account_id=unapplied_id,
-                    currency=payment.currency,
-                    debit_minor=payment.unapplied_minor,
-                    customer_id=payment.customer_id,
-                ),
-                PostingLine(
-                    account_id=unapplied_id,
-                    currency=payment.currency,
-                    credit_minor=payment.unapplied_minor,
-                    customer_id=customer_id,
-                ),
+                at_rate(line, rate, functional_currency=payment.entity.currency)
+                for line in (
+                    PostingLine(
+                        account_id=unapplied_id,
+                        currency=payment.currency,
+                        debit_minor=payment.unapplied_minor,
+                        customer_id=payment.customer_id,
+                    ),
+                    PostingLine(
+                        account_id=unapplied_id,
+                        currency=payment.currency,
+                        credit_minor=payment.unapplied_minor,
+                        customer_id=customer_id,
+                    ),
+                )
             ],
             posting_date=posting_date,
             description=f"Unapplied cash of {_label(payment)} identified",
@@ -329,6 +345,7 @@ def _apply(
     )
     assert payment.customer_id is not None
     reference = f"payment {payment.entry_reference or payment.pk}"
+    receipt_rate = _receipt_rate(payment)
     deductions: list[dict[str, Any]] = []
     for line, row in zip(lines, rows, strict=True):
         allocation_ids = []
@@ -351,6 +368,7 @@ def _apply(
                     reason=reference,
                     payment_id=payment.pk if is_cash else None,
                     counter_customer_id=payment.customer_id if is_cash else None,
+                    counter_fx_rate=receipt_rate if is_cash else None,
                 )
             except UnableToAllocate as error:
                 raise UnableToApplyPayment(f"{_label(payment)}: {error.message}", code=error.code) from None

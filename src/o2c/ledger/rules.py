@@ -64,9 +64,11 @@ def convert_minor(amount_minor: int, *, from_currency: str, to_currency: str, ra
 def with_functional_amounts(
     lines: Sequence[LineIn], *, functional_currency: str, rate: Decimal, fx_account_id: int | None
 ) -> list[LineIn]:
-    """Each line converted at the rate of the posting date; a rounding residue goes to the FX account.
+    """Each line converted at the rate of the posting date; the residue goes to the FX account.
 
-    See docs/adr/0001-functional-currency-and-fx.md.
+    A line that arrives with a functional amount keeps it (a receivable relieved at the rate it was booked
+    at, cash at the rate it was received at): the residue is then the realised FX difference, not only
+    rounding. See docs/adr/0001-functional-currency-and-fx.md.
     """
     if not lines:
         return []
@@ -80,12 +82,39 @@ def with_functional_amounts(
             return 0
         return int((amount_minor * factor).quantize(one, rounding=ROUND_HALF_UP))
 
-    converted = [
-        LineIn(
-            account, currency, debit, credit, customer, document, memo, convert(debit), convert(credit), rate
+    pinned = False
+    converted = []
+    for line in lines:
+        (
+            account,
+            currency,
+            debit,
+            credit,
+            customer,
+            document,
+            memo,
+            functional_debit,
+            functional_credit,
+            _rate,
+        ) = line
+        if functional_debit or functional_credit:
+            pinned = True
+            converted.append(line)
+            continue
+        converted.append(
+            LineIn(
+                account,
+                currency,
+                debit,
+                credit,
+                customer,
+                document,
+                memo,
+                convert(debit),
+                convert(credit),
+                rate,
+            )
         )
-        for account, currency, debit, credit, customer, document, memo, *_ in lines
-    ]
     residue = sum(line.functional_debit_minor - line.functional_credit_minor for line in converted)
     if residue:
         if fx_account_id is None:
@@ -97,7 +126,7 @@ def with_functional_amounts(
                 functional_debit_minor=-residue if residue < 0 else 0,
                 functional_credit_minor=residue if residue > 0 else 0,
                 fx_rate=rate,
-                memo="FX rounding",
+                memo="Realised FX difference" if pinned else "FX rounding",
             )
         )
     return converted

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import F, Q, QuerySet, Sum
 
 from o2c.ledger.errors import UnableToConvertCurrency
 from o2c.ledger.models import (
@@ -230,3 +231,34 @@ def credit_balances_by_customer(
 
 def entry_id_by_key(*, idempotency_key: str) -> int | None:
     return JournalEntry.objects.filter(idempotency_key=idempotency_key).values_list("pk", flat=True).first()
+
+
+def balances_by_document(*, account_id: int, document_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+    """Per document, its balance on one account (debit positive) in the transaction currency and in the
+    functional currency: what settling it must take off, at the rates it was booked at."""
+    ids = sorted(set(document_ids))
+    if not ids:
+        return {}
+    rows = (
+        JournalLine.objects.filter(account_id=account_id, document_id__in=ids)
+        .values("document_id")
+        .annotate(
+            net=Sum(F("debit_minor") - F("credit_minor")),
+            functional=Sum(F("functional_debit_minor") - F("functional_credit_minor")),
+        )
+        .values_list("document_id", "net", "functional")
+    )
+    return {
+        document_id: (net or 0, functional or 0)
+        for document_id, net, functional in rows
+        if document_id is not None
+    }
+
+
+def line_rate(*, idempotency_key: str, account_id: int) -> Decimal | None:
+    """The rate a posted entry's line on the account was converted at (None: no such line)."""
+    return (
+        JournalLine.objects.filter(entry__idempotency_key=idempotency_key, account_id=account_id)
+        .values_list("fx_rate", flat=True)
+        .first()
+    )

@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -31,6 +32,7 @@ from o2c.ledger.services import EntryIn
 from o2c.receivables import calculations, locks, numbering
 from o2c.receivables.calculations import LineIn
 from o2c.receivables.errors import UnableToAllocate, UnableToCreateDocument, UnableToIssueDocument
+from o2c.receivables.functional import ReceivableRelief, at_rate
 from o2c.receivables.models import Allocation, Document, DocumentLine, DocumentType, TaxLine
 from o2c.receivables.services import COUNTER_ACCOUNT, issue_postings
 
@@ -279,6 +281,8 @@ class AllocationIn:
     counter_customer_id: int | None = None
     """The customer of the counter line (the payer of the cash); default: the document's customer."""
     reason: str = ""
+    counter_fx_rate: Decimal | None = None
+    """The rate the counter line is valued at (cash at the rate it was received at); default: the day's."""
 
 
 _SETTLING_KINDS: tuple[str, ...] = (
@@ -344,6 +348,7 @@ def allocations_create_bulk(
         kind: ledger_selectors.account_id_for(entity=entity, type=COUNTER_ACCOUNT[kind])
         for kind in _SETTLING_KINDS
     }
+    relief = ReceivableRelief(entity=entity, receivable_id=receivable_id, documents=documents.values())
     entries = []
     for allocation, row in zip(allocations, created, strict=True):
         document = documents[allocation.document_id]
@@ -358,21 +363,27 @@ def allocations_create_bulk(
                 source_id=row.pk,
                 idempotency_key=f"allocation:{row.pk}",
                 lines=[
-                    PostingLine(
-                        account_id=counter_ids[allocation.kind],
-                        currency=document.currency,
-                        debit_minor=max(amount, 0),
-                        credit_minor=max(-amount, 0),
-                        customer_id=counter_customer,
-                        document_id=document.pk,
+                    at_rate(
+                        PostingLine(
+                            account_id=counter_ids[allocation.kind],
+                            currency=document.currency,
+                            debit_minor=max(amount, 0),
+                            credit_minor=max(-amount, 0),
+                            customer_id=counter_customer,
+                            document_id=document.pk,
+                        ),
+                        allocation.counter_fx_rate,
+                        functional_currency=entity.currency,
                     ),
-                    PostingLine(
-                        account_id=receivable_id,
-                        currency=document.currency,
-                        debit_minor=max(-amount, 0),
-                        credit_minor=max(amount, 0),
-                        customer_id=document.customer_id,
-                        document_id=document.pk,
+                    relief.pinned(
+                        PostingLine(
+                            account_id=receivable_id,
+                            currency=document.currency,
+                            debit_minor=max(-amount, 0),
+                            credit_minor=max(amount, 0),
+                            customer_id=document.customer_id,
+                            document_id=document.pk,
+                        )
                     ),
                 ],
             )

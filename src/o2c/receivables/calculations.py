@@ -172,3 +172,13 @@ def spread_over_rates(net_minor: int, left: Mapping[TaxKey, RateLeft]) -> list[t
         return []
     parts = allocate(net_minor, [left[key].base_minor for key in keys])
     return [(key, part) for key, part in zip(keys, parts, strict=True) if part != 0]
+
+
+def functional_relief(*, open_minor: int, open_functional_minor: int, amount_minor: int) -> int:
+    """The functional amount settling `amount_minor` of an item takes off its receivable: all that is left
+    when it settles the item, else the same share of it, rounded half up. Signed like the open amounts, so
+    the functional balance of a settled item is exactly zero and the realised FX difference is the rest."""
+    if amount_minor == open_minor or not open_minor:
+        return open_functional_minor
+    exact = Decimal(open_functional_minor) * Decimal(amount_minor) / Decimal(open_minor)
+    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))

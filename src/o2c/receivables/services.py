@@ -32,6 +32,7 @@ from o2c.receivables.errors import (
     UnableToIssueDocument,
     UnableToSetApprovalPolicy,
 )
+from o2c.receivables.functional import ReceivableRelief, at_rate
 from o2c.receivables.models import (
     Allocation,
     ApprovalPolicy,
@@ -363,10 +364,13 @@ def _post_allocation(
     actor: User | None,
     now: datetime,
     counter_customer_id: int | None = None,
+    counter_fx_rate: Decimal | None = None,
 ) -> None:
     """The settled document's receivable shrinks; the other side is the credit memo's receivable
     or the account of what settled it (unapplied cash, discount, write-off, migration clearing), under
-    `counter_customer_id` when given (the payer of the cash, who may not be the document's customer)."""
+    `counter_customer_id` when given (the payer of the cash, who may not be the document's customer),
+    valued at `counter_fx_rate` when given (cash at the rate it was received at). Receivables in a foreign
+    currency are relieved at the rates they were booked at; the ledger posts the rest as realised FX."""
     entity = document.entity
     amount = allocation.amount_minor if document.total_minor > 0 else -allocation.amount_minor
     receivable_id = ledger_selectors.account_id_for(entity=entity, type=AccountType.RECEIVABLE)
@@ -399,6 +403,15 @@ def _post_allocation(
             document_id=document.pk,
         )
         description = f"{allocation.get_kind_display()} on {document.number}"
+    relief = ReceivableRelief(
+        entity=entity, receivable_id=receivable_id, documents=[document, *([source] if source else [])]
+    )
+    settled = relief.pinned(settled)
+    counter = (
+        relief.pinned(counter)
+        if source is not None
+        else at_rate(counter, counter_fx_rate, functional_currency=entity.currency)
+    )
     ledger_services.journal_entry_post(
         entity=entity,
         lines=[counter, settled],
@@ -442,6 +455,7 @@ def allocation_create(
     reason: str = "",
     payment_id: int | None = None,
     counter_customer_id: int | None = None,
+    counter_fx_rate: Decimal | None = None,
 ) -> Allocation:
     """Settle part of a document. Locks the documents in pk order; never lets an open amount cross zero.
     Cash names its `payment_id` and, when the payer is another customer, `counter_customer_id`."""
@@ -494,6 +508,7 @@ def allocation_create(
         actor=actor,
         now=now,
         counter_customer_id=counter_customer_id,
+        counter_fx_rate=counter_fx_rate,
     )
     if source is not None:
         _refresh_settlement(source)
