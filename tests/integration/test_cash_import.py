@@ -200,6 +200,15 @@ def test_an_early_payment_discount_within_terms_is_granted(entity: LegalEntity, 
     ]
     assert _rows(entity) == [("R1", invoice.number, "1166.20", "23.80", "0.00", "0.00", "applied", "0.978")]
     # reference 95, discounted amount 55: 1 - 0.05 * 0.45 = 0.9775
+    # a German seller corrects its output VAT: 23.80 gross is 20.00 discount and 3.80 VAT
+    discount_entry = JournalLine.objects.get(account__type=AccountType.RECEIVABLE, credit_minor=2380).entry
+    assert sorted(
+        discount_entry.lines.values_list("account__type", "debit_minor", "credit_minor", "memo")
+    ) == [
+        ("discount", 2000, 0, ""),
+        ("receivable", 0, 2380, ""),
+        ("tax", 380, 0, "VAT on early-payment discount"),
+    ]
     assert _verify() == []
 
 

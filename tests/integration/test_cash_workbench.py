@@ -23,7 +23,7 @@ from o2c.customers import services as customer_services
 from o2c.customers.models import BankAccount, Customer
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger import services as ledger_services
-from o2c.ledger.models import AccountType, JournalEntry, LegalEntity
+from o2c.ledger.models import AccountType, JournalEntry, JournalLine, LegalEntity
 from o2c.receivables import services as receivable_services
 from o2c.receivables.calculations import LineIn
 from o2c.receivables.models import Allocation, Document
@@ -147,7 +147,13 @@ class TestApply:
         # unapplied cash: received under nobody, moved to the customer, used up by the two invoices
         assert _balances(entity, AccountType.UNAPPLIED_CASH) == {}
         assert _balances(entity, AccountType.RECEIVABLE) == {}
-        assert _balances(entity, AccountType.DISCOUNT) == {(customer.pk, "EUR"): -2380}
+        # the 23.80 discount on a 19 % invoice is 20.00 net; its 3.80 VAT corrects the output VAT (DE)
+        assert _balances(entity, AccountType.DISCOUNT) == {(customer.pk, "EUR"): -2000}
+        assert list(
+            JournalLine.objects.filter(
+                account__type=AccountType.TAX, memo="VAT on early-payment discount"
+            ).values_list("document_id", "debit_minor", "credit_minor")
+        ) == [(first.pk, 380, 0)]
         assert _balances(entity, AccountType.WRITE_OFF) == {(customer.pk, "EUR"): -1120}
         assert _balances(entity, AccountType.BANK) == {(None, "EUR"): -175000}
         applications = list(Application.objects.order_by("pk"))

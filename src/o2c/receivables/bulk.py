@@ -34,7 +34,7 @@ from o2c.receivables.calculations import LineIn
 from o2c.receivables.errors import UnableToAllocate, UnableToCreateDocument, UnableToIssueDocument
 from o2c.receivables.functional import ReceivableRelief, at_rate
 from o2c.receivables.models import Allocation, Document, DocumentLine, DocumentType, TaxLine
-from o2c.receivables.services import COUNTER_ACCOUNT, issue_postings
+from o2c.receivables.services import COUNTER_ACCOUNT, discount_lines, issue_postings
 
 BATCH = 2_000
 
@@ -305,7 +305,17 @@ def allocations_create_bulk(
         document.pk: document
         for document in locks.document_qs_for_update()
         .filter(pk__any={allocation.document_id for allocation in allocations})
-        .only("pk", "entity_id", "customer_id", "currency", "number", "status", "total_minor", "open_minor")
+        .only(
+            "pk",
+            "entity_id",
+            "customer_id",
+            "currency",
+            "number",
+            "status",
+            "total_minor",
+            "tax_minor",
+            "open_minor",
+        )
     }
     open_left = {pk: abs(document.open_minor) for pk, document in documents.items()}
     for allocation in allocations:
@@ -348,7 +358,14 @@ def allocations_create_bulk(
         kind: ledger_selectors.account_id_for(entity=entity, type=COUNTER_ACCOUNT[kind])
         for kind in _SETTLING_KINDS
     }
+    tax_id = ledger_selectors.account_id_for(entity=entity, type=AccountType.TAX)
     relief = ReceivableRelief(entity=entity, receivable_id=receivable_id, documents=documents.values())
+
+    def counter_lines(line: PostingLine, kind: str, document: Document) -> list[PostingLine]:
+        if kind != Allocation.Kind.DISCOUNT:
+            return [line]
+        return discount_lines(line, document=document, country=entity.country, tax_id=tax_id)
+
     entries = []
     for allocation, row in zip(allocations, created, strict=True):
         document = documents[allocation.document_id]
@@ -363,17 +380,21 @@ def allocations_create_bulk(
                 source_id=row.pk,
                 idempotency_key=f"allocation:{row.pk}",
                 lines=[
-                    at_rate(
-                        PostingLine(
-                            account_id=counter_ids[allocation.kind],
-                            currency=document.currency,
-                            debit_minor=max(amount, 0),
-                            credit_minor=max(-amount, 0),
-                            customer_id=counter_customer,
-                            document_id=document.pk,
+                    *counter_lines(
+                        at_rate(
+                            PostingLine(
+                                account_id=counter_ids[allocation.kind],
+                                currency=document.currency,
+                                debit_minor=max(amount, 0),
+                                credit_minor=max(-amount, 0),
+                                customer_id=counter_customer,
+                                document_id=document.pk,
+                            ),
+                            allocation.counter_fx_rate,
+                            functional_currency=entity.currency,
                         ),
-                        allocation.counter_fx_rate,
-                        functional_currency=entity.currency,
+                        allocation.kind,
+                        document,
                     ),
                     relief.pinned(
                         PostingLine(

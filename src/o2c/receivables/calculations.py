@@ -182,3 +182,50 @@ def functional_relief(*, open_minor: int, open_functional_minor: int, amount_min
         return open_functional_minor
     exact = Decimal(open_functional_minor) * Decimal(amount_minor) / Decimal(open_minor)
     return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+# Where an early-payment discount lowers the taxable amount, so the seller's output VAT is corrected
+# with it: the EU (VAT Directive art. 90; DE UStG section 17, FR CGI art. 272, ES LIVA art. 80), and the
+# UK, Switzerland and Norway likewise. US sales tax is left as invoiced.
+DISCOUNT_CORRECTS_VAT = frozenset(
+    {
+        "AT",
+        "BE",
+        "BG",
+        "CY",
+        "CZ",
+        "DE",
+        "DK",
+        "EE",
+        "ES",
+        "FI",
+        "FR",
+        "GR",
+        "HR",
+        "HU",
+        "IE",
+        "IT",
+        "LT",
+        "LU",
+        "LV",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SE",
+        "SI",
+        "SK",
+        "GB",
+        "CH",
+        "NO",
+    }
+)
+
+
+def discount_tax_part(*, discount_minor: int, tax_minor: int, total_minor: int) -> int:
+    """The VAT inside a gross early-payment discount: the document's tax share of it, rounded half up."""
+    if not tax_minor or not total_minor:
+        return 0
+    exact = Decimal(discount_minor) * Decimal(tax_minor) / Decimal(total_minor)
+    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))

@@ -356,6 +356,36 @@ COUNTER_ACCOUNT: dict[str, AccountType] = {
 }
 
 
+def discount_lines(
+    counter: PostingLine, *, document: Document, country: str, tax_id: int
+) -> list[PostingLine]:
+    """An early-payment discount's side of the posting: where the seller's country says a discount lowers
+    the taxable amount, its VAT share moves from the discount account to the tax account (the output VAT
+    is corrected), so the discount account holds the net. A credit memo's discount mirrors it."""
+    if country not in calculations.DISCOUNT_CORRECTS_VAT:
+        return [counter]
+    amount = counter.debit_minor or counter.credit_minor
+    tax_part = calculations.discount_tax_part(
+        discount_minor=amount, tax_minor=abs(document.tax_minor), total_minor=abs(document.total_minor)
+    )
+    if not tax_part:
+        return [counter]
+    debit = bool(counter.debit_minor)
+    return [
+        counter._replace(
+            debit_minor=amount - tax_part if debit else 0, credit_minor=0 if debit else amount - tax_part
+        ),
+        PostingLine(
+            account_id=tax_id,
+            currency=counter.currency,
+            debit_minor=tax_part if debit else 0,
+            credit_minor=0 if debit else tax_part,
+            document_id=document.pk,
+            memo="VAT on early-payment discount",
+        ),
+    ]
+
+
 def _post_allocation(
     allocation: Allocation,
     *,
@@ -412,9 +442,19 @@ def _post_allocation(
         if source is not None
         else at_rate(counter, counter_fx_rate, functional_currency=entity.currency)
     )
+    counters = (
+        discount_lines(
+            counter,
+            document=document,
+            country=entity.country,
+            tax_id=ledger_selectors.account_id_for(entity=entity, type=AccountType.TAX),
+        )
+        if allocation.kind == Allocation.Kind.DISCOUNT
+        else [counter]
+    )
     ledger_services.journal_entry_post(
         entity=entity,
-        lines=[counter, settled],
+        lines=[*counters, settled],
         posting_date=allocation.posting_date,
         description=description,
         source_type="allocation",
