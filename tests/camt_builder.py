@@ -23,6 +23,23 @@ class Credit:
     end_to_end: str = "NOTPROVIDED"
     debit: bool = False
     return_reason: str = ""  # RtrInf/Rsn/Cd of a returned payment (AC04, MD06, ...)
+    bank_code: str = "PMNT-RCDT-ESCT"  # BkTxCd/Domn as domain-family-subfamily
+    original_amount: str = ""  # TxDtls/AmtDtls/InstdAmt/Amt (a return's original payment)
+    charges: tuple[str, ...] = ()  # TxDtls/Chrgs/Rcrd/Amt, each DBIT
+    entry_charges: tuple[str, ...] = ()  # Ntry/Chrgs/Rcrd/Amt, each DBIT
+    charges_included: bool | None = None  # ChrgInclInd of each charge record; None leaves it out
+
+
+def _charges(amounts: tuple[str, ...], currency: str, included: bool | None) -> str:
+    if not amounts:
+        return ""
+    indicator = "" if included is None else f"<ChrgInclInd>{str(included).lower()}</ChrgInclInd>"
+    total = sum((Decimal(amount) for amount in amounts), Decimal(0))
+    records = "".join(
+        f'<Rcrd><Amt Ccy="{currency}">{amount}</Amt><CdtDbtInd>DBIT</CdtDbtInd>{indicator}</Rcrd>'
+        for amount in amounts
+    )
+    return f'<Chrgs><TtlChrgsAndTaxAmt Ccy="{currency}">{total}</TtlChrgsAndTaxAmt>{records}</Chrgs>'
 
 
 def statement_xml(
@@ -62,14 +79,21 @@ def statement_xml(
         if credit.return_reason:
             remittance += f"<RtrInf><Rsn><Cd>{credit.return_reason}</Cd></Rsn></RtrInf>"
         indicator = "DBIT" if credit.debit else "CRDT"
+        domain, family, subfamily = credit.bank_code.split("-")
+        original = ""
+        if credit.original_amount:
+            amount = f'<Amt Ccy="{credit.currency}">{credit.original_amount}</Amt>'
+            original = f"<AmtDtls><InstdAmt>{amount}</InstdAmt></AmtDtls>"
         entries.append(
             f"""<Ntry>
   <Amt Ccy="{credit.currency}">{credit.amount}</Amt><CdtDbtInd>{indicator}</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>
   <BookgDt><Dt>{credit.day.isoformat()}</Dt></BookgDt><ValDt><Dt>{credit.day.isoformat()}</Dt></ValDt>
   {ref}
-  <BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>RCDT</Cd><SubFmlyCd>ESCT</SubFmlyCd></Fmly></Domn></BkTxCd>
+  <BkTxCd><Domn><Cd>{domain}</Cd><Fmly><Cd>{family}</Cd><SubFmlyCd>{subfamily}</SubFmlyCd></Fmly></Domn></BkTxCd>
+  {_charges(credit.entry_charges, credit.currency, credit.charges_included)}
   <NtryDtls><TxDtls><Refs><EndToEndId>{escape(credit.end_to_end)}</EndToEndId></Refs>
-  <Amt Ccy="{credit.currency}">{credit.amount}</Amt><CdtDbtInd>{indicator}</CdtDbtInd>
+  <Amt Ccy="{credit.currency}">{credit.amount}</Amt><CdtDbtInd>{indicator}</CdtDbtInd>{original}
+  {_charges(credit.charges, credit.currency, credit.charges_included)}
   {party}{remittance}</TxDtls></NtryDtls>
 </Ntry>"""
         )

@@ -26,6 +26,7 @@ from o2c.bankfiles.statement import (
     CLOSING_CODES,
     OPENING_CODES,
     Balance,
+    Charge,
     Entry,
     Statement,
     TransactionDetails,
@@ -288,7 +289,7 @@ class _Reader:
         domain, proprietary = self._bank_transaction_code(self.find(element, "BkTxCd"))
         batch_count = self._batch_count(element, where=where)
         details = tuple(
-            self._details(detail, entry_sign=sign, where=f"{where}: TxDtls {index}")
+            self._details(detail, entry_sign=sign, entry_currency=currency, where=f"{where}: TxDtls {index}")
             for index, detail in enumerate(self.findall(element, "NtryDtls/TxDtls"), start=1)
         )
         return Entry(
@@ -306,9 +307,12 @@ class _Reader:
             is_reversal=self._boolean(element, "RvslInd", where=where),
             batch_count=batch_count,
             details=details,
+            charges=self._charges(element, where=where),
         )
 
-    def _details(self, element: etree._Element, *, entry_sign: Decimal, where: str) -> TransactionDetails:
+    def _details(
+        self, element: etree._Element, *, entry_sign: Decimal, entry_currency: str, where: str
+    ) -> TransactionDetails:
         sign = self._sign(element, where=where) if self.find(element, "CdtDbtInd") is not None else entry_sign
         amount_element = "Amt" if self.find(element, "Amt") is not None else "AmtDtls/TxAmt/Amt"
         amount: Decimal | None = None
@@ -332,6 +336,15 @@ class _Reader:
             name = self.text(parties, "Dbtr/Nm") or self.text(parties, "Dbtr/Pty/Nm")
             iban = self.text(parties, "DbtrAcct/Id/IBAN")
         remittance = self.find(element, "RmtInf")
+        # the underlying payment's own amount (a return's original, without the bank's charges): as
+        # instructed, else as transacted, in the entry's currency (a foreign one says nothing here)
+        original: Decimal | None = None
+        for path in ("AmtDtls/InstdAmt/Amt", "AmtDtls/TxAmt/Amt"):
+            if self.find(element, path) is not None:
+                stated, stated_currency = self._amount(element, path, where=where)
+                if stated_currency == entry_currency:
+                    original = stated
+                    break
         return TransactionDetails(
             is_credit=sign > 0,
             amount=amount,
@@ -345,6 +358,40 @@ class _Reader:
             remittance_structured_refs=(
                 self.texts(remittance, "Strd/CdtrRefInf/Ref") if remittance is not None else ()
             ),
+            charges=self._charges(element, where=where),
+            original_amount=original,
+        )
+
+    def _charges(self, element: etree._Element, *, where: str) -> tuple[Charge, ...]:
+        """The `Chrgs` of an entry or transaction. From .001.03 a `Chrgs` holds `Rcrd`s (from .04 with
+        ChrgInclInd); .001.02 repeats `Chrgs` with the amount in each; a `TtlChrgsAndTaxAmt` given without
+        records is one charge. A charge without CdtDbtInd is a debit: what the bank takes."""
+        charges = []
+        for index, block in enumerate(self.findall(element, "Chrgs"), start=1):
+            at = f"{where}: Chrgs {index}"
+            records = self.findall(block, "Rcrd")
+            if records:
+                charges += [
+                    self._charge(record, "Amt", where=f"{at}: Rcrd {number}")
+                    for number, record in enumerate(records, start=1)
+                ]
+            elif self.find(block, "Amt") is not None:
+                charges.append(self._charge(block, "Amt", where=at))
+            elif self.find(block, "TtlChrgsAndTaxAmt") is not None:
+                charges.append(self._charge(block, "TtlChrgsAndTaxAmt", where=at))
+        return tuple(charges)
+
+    def _charge(self, element: etree._Element, path: str, *, where: str) -> Charge:
+        amount, currency = self._amount(element, path, where=where)
+        credited = self.find(element, "CdtDbtInd") is not None and self._sign(element, where=where) > 0
+        included = None
+        if self.find(element, "ChrgInclInd") is not None:
+            included = self._boolean(element, "ChrgInclInd", where=where)
+        return Charge(
+            amount=amount if credited or not amount else -amount,
+            currency=currency,
+            included=included,
+            type_code=self.text(element, "Tp/Cd") or self.text(element, "Tp/Prtry/Id"),
         )
 
     # --- values ---
@@ -434,6 +481,7 @@ class _Reader:
 __all__ = [
     "MAX_FILE_BYTES",
     "Balance",
+    "Charge",
     "Entry",
     "Statement",
     "TransactionDetails",

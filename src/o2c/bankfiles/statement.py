@@ -45,6 +45,22 @@ class RemittedDocument:
 
 
 @dataclass(frozen=True, slots=True)
+class Charge:
+    """One charge the bank states on an entry or a transaction: a camt `Chrgs/Rcrd` (camt .02: a `Chrgs`),
+    or a `Chrgs/TtlChrgsAndTaxAmt` given without records."""
+
+    amount: Decimal
+    """Signed like the entries: a charge to the account holder (DBIT, and when the bank gives no
+    CdtDbtInd) negative, a charge credited back positive."""
+    currency: str
+    included: bool | None = None
+    """ChrgInclInd: True when the charge is in the entry's amount, False when the bank books it apart;
+    None when the file does not say."""
+    type_code: str | None = None
+    """Tp/Cd, else Tp/Prtry/Id, as written."""
+
+
+@dataclass(frozen=True, slots=True)
 class TransactionDetails:
     """One `TxDtls` of an entry: a single payment, or one payment of a batch entry."""
 
@@ -72,6 +88,12 @@ class TransactionDetails:
     """Documents the payer names with their amounts (structured remittance, lockbox stubs)."""
     kind: str = "payment"
     """payment; for card payouts also fee, refund, chargeback, adjustment (each a part of the net)."""
+    charges: tuple[Charge, ...] = ()
+    """The charges the bank states on this transaction (camt TxDtls/Chrgs)."""
+    original_amount: Decimal | None = None
+    """The amount of the underlying payment as the bank states it, unsigned, in the entry's currency
+    (camt AmtDtls/InstdAmt, else AmtDtls/TxAmt): for a return, the payment it gives back without the
+    bank's charges. None when not stated (or only in another currency)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +120,8 @@ class Entry:
     batch_count: int | None
     """Btch/NbOfTxs when the entry books a batch."""
     details: tuple[TransactionDetails, ...]
+    charges: tuple[Charge, ...] = ()
+    """The charges the bank states on the entry itself (camt Ntry/Chrgs)."""
 
     @property
     def _only(self) -> TransactionDetails | None:

@@ -113,6 +113,20 @@ class Payment(models.Model):
     return_reference = models.CharField(
         max_length=140, blank=True, help_text="the bank's reference of the entry that returned the payment"
     )
+    return_charges_minor = models.BigIntegerField(
+        default=0,
+        help_text="the bank's charges debited with the return entry beyond the payment (negative: given "
+        "back), posted to 6850",
+    )
+    return_fee_document = models.ForeignKey(
+        Document,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        help_text="the debit memo that charged the customer for the return",
+    )
 
     class Meta:
         constraints = [
@@ -269,9 +283,20 @@ class CustomerKey(models.Model):
         return self.key
 
 
+class ReturnFeeCharge(models.TextChoices):
+    """What a customer is charged when a payment of theirs comes back (`rules.RETURN_FEE_CHARGES`)."""
+
+    NONE = "none", _("No return fee")
+    BANK_FEE = "bank_fee", _("The bank's return fee")
+    FIXED = "fixed", _("A fixed return fee")
+    BANK_FEE_PLUS_FIXED = "bank_fee_plus_fixed", _("The bank's return fee plus a fixed fee")
+
+
 class MatchingPolicy(models.Model):
     """Per entity: when the matcher may post on its own, and what it may write off. The tolerance is in
-    `currency` and applies to payments in that currency; others are written off nothing."""
+    `currency` and applies to payments in that currency; others are written off nothing. When a payment
+    is returned, `return_fee_charge` says whether the customer gets a debit memo for the bank's fee, the
+    own fixed fee `return_fee_minor` (in `currency`, for payments in that currency), or both."""
 
     entity = models.OneToOneField(LegalEntity, on_delete=models.PROTECT, related_name="+")
     auto_apply_confidence = models.DecimalField(max_digits=4, decimal_places=3, default="0.900")
@@ -282,7 +307,27 @@ class MatchingPolicy(models.Model):
     discount_grace_days = models.IntegerField(
         default=3, help_text="days after the discount date still accepted"
     )
+    return_fee_charge = models.CharField(
+        max_length=20,
+        choices=ReturnFeeCharge.choices,
+        default=ReturnFeeCharge.NONE,
+        help_text="what a customer is charged for a returned payment",
+    )
+    return_fee_minor = models.BigIntegerField(
+        default=0, help_text="own fixed fee per returned payment, in currency"
+    )
     changed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(return_fee_minor__gte=0), name="matching_policy_return_fee_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(return_fee_charge__in=["none", "bank_fee", "fixed", "bank_fee_plus_fixed"]),
+                name="matching_policy_return_fee_charge_known",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"policy {self.entity_id}"

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db.models import Sum
+from django.db.models import F, Sum
 
 from o2c.cash.models import BankStatement, Payment, Refund
 from o2c.customers import selectors as customer_selectors
@@ -408,11 +408,12 @@ def deposit_reconciliation(*, entity_ids: list[int], date_from: date, date_to: d
     ):
         ledger_id = account_of[row["bank_account_id"]].ledger_account_id
         bank[(ledger_id, row["currency"], row["booking_date"])] += row["total"]
-    # a returned payment is the one debit the importer keeps: on the booking date of the return entry
+    # a returned payment is the one debit the importer keeps: on the booking date of the return entry,
+    # with the bank's charges the entry debited beyond the payment
     for row in (
         Payment.objects.filter(bank_account_id__in=account_of, returned_on__range=(date_from, date_to))
         .values("bank_account_id", "currency", "returned_on")
-        .annotate(total=Sum("amount_minor"))
+        .annotate(total=Sum(F("amount_minor") + F("return_charges_minor")))
         .order_by()
     ):
         ledger_id = account_of[row["bank_account_id"]].ledger_account_id

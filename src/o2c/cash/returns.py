@@ -1,45 +1,67 @@
 """Returned payments: a bounced cheque, a SEPA return (R-transaction) or a chargeback arriving as a debit in
 a bank statement gives back a payment received earlier. What it settled is reversed (the invoices open
-again), the cash leaves unapplied cash for the bank, and collections and credit hear of it."""
+again), the cash leaves unapplied cash for the bank, and collections and credit hear of it.
+
+The bank often takes its return fee with the return (the debit is the original plus the fee) and may
+say so (camt `Chrgs`, the original in `AmtDtls`): the original is found by its own amount, the fee part
+of the debit goes to 6850 *Bank and card fees* in the same entry, and where the entity's matching policy
+says so the customer gets a debit memo for the bank's fee and/or the entity's own fixed fee."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 
 from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import formats, translation
+from django.utils.translation import gettext as _
 
 from o2c.audit import services as audit_services
 from o2c.bankfiles.statement import Entry
-from o2c.cash.models import Application, Payment
+from o2c.cash import rules
+from o2c.cash.models import Application, MatchingPolicy, Payment
 from o2c.cash.rules import PAYMENT_RETURNED
 from o2c.core import events
 from o2c.core.actors import actor_id
-from o2c.core.money import format_with_currency, to_minor
+from o2c.core.exceptions import DomainError
+from o2c.core.money import Money, UnableToHandleMoney, format_with_currency, to_minor
+from o2c.customers import selectors as customer_selectors
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger import services as ledger_services
+from o2c.ledger.chart import CARD_FEES
 from o2c.ledger.models import AccountType, EntityBankAccount, LegalEntity
 from o2c.ledger.rules import LineIn as PostingLine
 from o2c.ledger.services import EntryIn
 from o2c.receivables import services as receivables_services
+from o2c.receivables.calculations import LineIn
+from o2c.receivables.models import Document, DocumentType
 
 _NO_REFERENCE = {"", "NOTPROVIDED", "NONREF"}
+
+NOT_SUBJECT_TO_VAT = "O"
+"""A return fee is compensation for the costs the customer's failed payment caused, not the price of a
+supply: outside the scope of VAT (UNCL5305 `O`, 0 %). Not exempt (`E`): an exemption is for a supply
+and needs its legal ground; nor the customer's usual rate (`S`): nothing was supplied. So the debit
+memo's line needs no tax determination and the same holds in every country the entity bills."""
 
 
 @dataclass(frozen=True, slots=True)
 class ReturnOutcome:
     payment: Payment
     reopened_document_ids: list[int]
+    fee_document: Document | None = None
+    """The debit memo that charged the customer for the return, when the policy asks for one."""
+    warnings: list[str] = field(default_factory=list)
 
 
 def original_payment(*, entry: Entry, account: EntityBankAccount) -> Payment | None:
-    """The payment a return gives back: same bank account and amount, received before, not returned;
-    told by its end-to-end id, else by the payer's account; the latest when several fit."""
-    amount_minor = to_minor(-entry.amount, entry.currency)
+    """The payment a return gives back: same bank account, received before, not returned, of the original
+    amount the file states, else of the debit less the charges it states, else of the debit; told by its
+    end-to-end id, else by the payer's account; the latest when several fit."""
     day = entry.value_date or entry.booking_date
-    candidates = Payment.objects.select_for_update().filter(
-        bank_account=account, amount_minor=amount_minor, currency=entry.currency
-    )
+    candidates = Payment.objects.select_for_update().filter(bank_account=account, currency=entry.currency)
     if day is not None:
         candidates = candidates.filter(value_date__lte=day)
     candidates = candidates.exclude(status=Payment.Status.RETURNED)
@@ -51,7 +73,17 @@ def original_payment(*, entry: Entry, account: EntityBankAccount) -> Payment | N
         candidates = candidates.filter(payer_iban=iban)
     else:
         return None
-    return candidates.order_by("-value_date", "-position", "-pk").first()
+    for amount in rules.return_figures(entry).originals:
+        try:
+            amount_minor = to_minor(amount, entry.currency)
+        except UnableToHandleMoney:
+            continue
+        found = (
+            candidates.filter(amount_minor=amount_minor).order_by("-value_date", "-position", "-pk").first()
+        )
+        if found is not None:
+            return found
+    return None
 
 
 def payment_return(
@@ -63,9 +95,19 @@ def payment_return(
     entity: LegalEntity,
     actor: User | None,
     now: datetime,
+    debited_minor: int | None = None,
+    charges_apart_minor: int = 0,
 ) -> ReturnOutcome:
     """Reverse what the payment settled, post the cash back out (Dr unapplied cash / Cr bank) and mark it
-    returned. The caller holds the transaction and the payment's row lock."""
+    returned. The caller holds the transaction and the payment's row lock.
+
+    `debited_minor` is what the return entry took from the account (default: the payment's amount): the
+    part beyond the payment is the bank's fee (Dr 6850 in the same entry; a debit short of the payment
+    is a fee given back, Cr 6850). `charges_apart_minor` is a fee the bank states for the return but
+    books in another entry: not posted here, but the customer may be charged it. What the customer is
+    charged follows the entity's `MatchingPolicy` (`charge_return_fee`)."""
+    debited = payment.amount_minor if debited_minor is None else debited_minor
+    charges = debited - payment.amount_minor
     reopened: list[int] = []
     why = f"payment {payment} returned ({reason})"
     for application in Application.objects.filter(payment=payment, state=Application.State.APPLIED).order_by(
@@ -83,30 +125,27 @@ def payment_return(
     bank_ledger_id = EntityBankAccount.objects.values_list("ledger_account_id", flat=True).get(
         pk=payment.bank_account_id
     )
+    posting_date = max(day, payment.booking_date)
     ledger_services.journal_entries_post_bulk(
         entity=entity,
         entries=[
             EntryIn(
-                posting_date=max(day, payment.booking_date),
+                posting_date=posting_date,
                 description=f"Return {bank_reference or payment} {reason}"[:200],
                 source_type="payment",
                 source_id=payment.pk,
                 idempotency_key=f"payment-return:{payment.pk}",
-                lines=[
-                    PostingLine(
-                        account_id=ledger_selectors.account_id_for(
-                            entity=entity, type=AccountType.UNAPPLIED_CASH
-                        ),
-                        currency=payment.currency,
-                        debit_minor=payment.amount_minor,
-                        customer_id=payment.customer_id,
+                lines=_return_postings(
+                    payment,
+                    unapplied_id=ledger_selectors.account_id_for(
+                        entity=entity, type=AccountType.UNAPPLIED_CASH
                     ),
-                    PostingLine(
-                        account_id=bank_ledger_id,
-                        currency=payment.currency,
-                        credit_minor=payment.amount_minor,
-                    ),
-                ],
+                    bank_id=bank_ledger_id,
+                    fees_id=ledger_services.account_by_code(entity=entity, code=CARD_FEES)
+                    if charges
+                    else None,
+                    debited_minor=debited,
+                ),
             )
         ],
         now=now,
@@ -118,10 +157,24 @@ def payment_return(
     payment.returned_on = day
     payment.return_reason = reason[:140]
     payment.return_reference = bank_reference[:140]
+    payment.return_charges_minor = charges
     payment.save(
-        update_fields=["status", "unapplied_minor", "returned_on", "return_reason", "return_reference"]
+        update_fields=[
+            "status",
+            "unapplied_minor",
+            "returned_on",
+            "return_reason",
+            "return_reference",
+            "return_charges_minor",
+        ]
     )
     amount = format_with_currency(payment.amount_minor, payment.currency)
+    changes: dict[str, tuple[object, object]] = {
+        "status": (before, Payment.Status.RETURNED.value),
+        "amount": (None, amount),
+    }
+    if charges:
+        changes["bank_charges"] = (None, format_with_currency(charges, payment.currency))
     audit_services.record(
         actor=actor,
         action="cash.payment.returned",
@@ -129,8 +182,16 @@ def payment_return(
         object_id=payment.pk,
         object_label=str(payment)[:200],
         entity_id=entity.pk,
-        changes={"status": (before, Payment.Status.RETURNED.value), "amount": (None, amount)},
+        changes=changes,
         reason=why,
+        now=now,
+    )
+    fee_document, warnings = charge_return_fee(
+        payment=payment,
+        entity=entity,
+        bank_fee_minor=max(charges, 0) + max(charges_apart_minor, 0),
+        day=posting_date,
+        actor=actor,
         now=now,
     )
     events.publish_on_commit(
@@ -143,5 +204,178 @@ def payment_return(
         reason=reason,
         returned_on=day.isoformat(),
         document_ids=sorted(set(reopened)),
+        charges_minor=charges,
+        fee_document_id=fee_document.pk if fee_document is not None else None,
     )
-    return ReturnOutcome(payment=payment, reopened_document_ids=sorted(set(reopened)))
+    return ReturnOutcome(
+        payment=payment,
+        reopened_document_ids=sorted(set(reopened)),
+        fee_document=fee_document,
+        warnings=warnings,
+    )
+
+
+def _return_postings(
+    payment: Payment, *, unapplied_id: int, bank_id: int, fees_id: int | None, debited_minor: int
+) -> list[PostingLine]:
+    """Dr unapplied cash (the payer) the payment / Cr bank what the return debited; the difference is the
+    bank's fee (Dr fees) or, short of the payment, a fee given back (Cr fees). One entry, one currency."""
+    currency = payment.currency
+    lines = [
+        PostingLine(
+            account_id=unapplied_id,
+            currency=currency,
+            debit_minor=payment.amount_minor,
+            customer_id=payment.customer_id,
+        ),
+        PostingLine(account_id=bank_id, currency=currency, credit_minor=debited_minor),
+    ]
+    charges = debited_minor - payment.amount_minor
+    if charges:
+        assert fees_id is not None
+        lines.append(
+            PostingLine(
+                account_id=fees_id,
+                currency=currency,
+                debit_minor=max(charges, 0),
+                credit_minor=max(-charges, 0),
+            )
+        )
+    return lines
+
+
+def charge_return_fee(
+    *,
+    payment: Payment,
+    entity: LegalEntity,
+    bank_fee_minor: int,
+    day: date,
+    actor: User | None,
+    now: datetime,
+) -> tuple[Document | None, list[str]]:
+    """Where the entity's policy says so, a debit memo to the customer for the bank's fee of the return
+    and/or the entity's own fixed fee, issued on the return's day (numbered in the debit memo series,
+    posted Dr receivable / Cr revenue) and audited; at most one per payment. The memo, and why none was
+    issued when one was due (no customer known, a fixed fee in another currency, the customer blocked)."""
+    if payment.return_fee_document_id is not None:
+        return None, []
+    policy = MatchingPolicy.objects.filter(entity=entity).first()
+    if policy is None or policy.return_fee_charge == "none":
+        return None, []
+    label = f"returned payment {payment}"
+    warnings = []
+    bank_fee, fixed_fee = rules.return_fees_to_charge(
+        charge=policy.return_fee_charge,
+        bank_fee_minor=bank_fee_minor,
+        fixed_minor=policy.return_fee_minor,
+        fixed_currency=policy.currency,
+        currency=payment.currency,
+    )
+    if (
+        policy.return_fee_charge in ("fixed", "bank_fee_plus_fixed")
+        and not fixed_fee
+        and policy.return_fee_minor
+    ):
+        warnings.append(
+            f"{label}: the fixed return fee is in {policy.currency}, the payment in {payment.currency}: "
+            "not charged"
+        )
+    if not bank_fee and not fixed_fee:
+        return None, warnings
+    if payment.customer_id is None:
+        warnings.append(f"{label}: no customer is known, so no return fee was charged")
+        return None, warnings
+    try:
+        with transaction.atomic():  # a memo refused at issue leaves no draft behind
+            memo = _return_fee_memo(
+                payment,
+                entity=entity,
+                bank_fee_minor=bank_fee,
+                fixed_minor=fixed_fee,
+                day=day,
+                actor=actor,
+                now=now,
+            )
+    except DomainError as error:  # a blocked customer, a closed period: the return stands, a person decides
+        warnings.append(f"{label}: no return fee was charged: {error.message}")
+        return None, warnings
+    payment.return_fee_document = memo
+    payment.save(update_fields=["return_fee_document"])
+    audit_services.record(
+        actor=actor,
+        action="cash.payment.return_fee_charged",
+        object_type="payment",
+        object_id=payment.pk,
+        object_label=str(payment)[:200],
+        entity_id=entity.pk,
+        changes={
+            "return_fee_document": (None, memo.number),
+            "return_fee": (None, format_with_currency(memo.total_minor, memo.currency)),
+        },
+        reason=f"{label} ({payment.return_reason}): {policy.return_fee_charge}",
+        now=now,
+    )
+    return memo, warnings
+
+
+def _customer_reference(payment: Payment) -> str:
+    """How the customer knows the payment: its end-to-end id when it has one, else the bank's reference."""
+    end_to_end = payment.end_to_end_id.strip()
+    return end_to_end if end_to_end.upper() not in _NO_REFERENCE else str(payment)
+
+
+def _return_fee_memo(
+    payment: Payment,
+    *,
+    entity: LegalEntity,
+    bank_fee_minor: int,
+    fixed_minor: int,
+    day: date,
+    actor: User | None,
+    now: datetime,
+) -> Document:
+    assert payment.customer_id is not None
+    customer = customer_selectors.customer_get(entity_ids=[entity.pk], customer_id=payment.customer_id)
+    currency = payment.currency
+    with translation.override(customer.language or None):  # printed in the customer's language
+        values = {
+            "reference": _customer_reference(payment),
+            "date": formats.date_format(payment.value_date, "SHORT_DATE_FORMAT"),
+        }
+        lines = []
+        if bank_fee_minor:
+            lines.append(
+                LineIn(
+                    description=_("Bank charges for the returned payment %(reference)s of %(date)s") % values,
+                    quantity=Decimal(1),
+                    unit_price=Money.from_minor(bank_fee_minor, currency).amount,
+                    tax_category=NOT_SUBJECT_TO_VAT,
+                )
+            )
+        if fixed_minor:
+            lines.append(
+                LineIn(
+                    description=_("Handling fee for the returned payment %(reference)s of %(date)s") % values,
+                    quantity=Decimal(1),
+                    unit_price=Money.from_minor(fixed_minor, currency).amount,
+                    tax_category=NOT_SUBJECT_TO_VAT,
+                )
+            )
+        notes = (
+            _(
+                "Your payment %(reference)s of %(date)s was returned unpaid. These charges are compensation "
+                "for the costs of the return and not subject to VAT."
+            )
+            % values
+        )
+    draft = receivables_services.document_create(
+        customer=customer,
+        document_type=DocumentType.DEBIT_MEMO,
+        issue_date=day,
+        lines=lines,
+        actor=actor,
+        now=now,
+        currency=currency,
+        notes=notes,
+    )
+    return receivables_services.document_issue(document_id=draft.pk, actor=actor, now=now)

@@ -9,6 +9,8 @@ import hashlib
 import re
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
 
 from o2c.bankfiles.statement import Entry, Statement
 
@@ -180,6 +182,58 @@ def is_return(entry: Entry) -> bool:
 def return_reason(entry: Entry) -> str:
     found = next((details.return_reason for details in entry.details if details.return_reason), None)
     return (found or entry.bank_transaction_code or "returned")[:140]
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnFigures:
+    """What a return entry says about its money (positive amounts in the entry's currency)."""
+
+    debited: Decimal
+    """What left the account with the entry: the original payment and the bank's charges in it."""
+    originals: tuple[Decimal, ...]
+    """The amounts the original payment may have had, the surest first: the one the file states
+    (AmtDtls), the debit less the charges it states as (or does not say are not) in the entry, the debit
+    itself (the bank took no charge, or took it from the money returned, or booked it apart)."""
+    charges_apart: Decimal
+    """Charges the bank states for the return but books apart (ChrgInclInd false): not in this entry."""
+
+
+def return_figures(entry: Entry) -> ReturnFigures:
+    """The debit, the original amounts to look for and the charges booked apart of a return entry. Charges
+    are the only transaction's (TxDtls/Chrgs), else the entry's (Ntry/Chrgs), in the entry's currency."""
+    debited = -entry.amount
+    only = entry.details[0] if len(entry.details) == 1 else None
+    stated = (only.charges if only is not None and only.charges else ()) or entry.charges
+    charges = [charge for charge in stated if charge.currency == entry.currency]
+    candidates = []
+    if only is not None and only.original_amount:
+        candidates.append(only.original_amount)
+    in_entry = [charge.amount for charge in charges if charge.included is not False]
+    if any(in_entry):
+        # a charge is negative (a debit): the original is the debit less what the bank took with it
+        candidates.append(debited + sum(in_entry, Decimal(0)))
+    candidates.append(debited)
+    apart = -sum((charge.amount for charge in charges if charge.included is False), Decimal(0))
+    return ReturnFigures(
+        debited=debited,
+        originals=tuple(dict.fromkeys(amount for amount in candidates if amount > 0)),
+        charges_apart=max(apart, Decimal(0)),
+    )
+
+
+RETURN_FEE_CHARGES = ("none", "bank_fee", "fixed", "bank_fee_plus_fixed")
+"""What a customer is charged for a returned payment (`MatchingPolicy.return_fee_charge`)."""
+
+
+def return_fees_to_charge(
+    *, charge: str, bank_fee_minor: int, fixed_minor: int, fixed_currency: str, currency: str
+) -> tuple[int, int]:
+    """(the bank's fee, the own fixed fee) a customer is charged for a returned payment, in minor units
+    of the payment's currency. The bank's fee only when it took one; the fixed fee only in the policy's
+    currency (no rate is guessed for another)."""
+    bank = max(bank_fee_minor, 0) if charge in ("bank_fee", "bank_fee_plus_fixed") else 0
+    fixed = fixed_minor if charge in ("fixed", "bank_fee_plus_fixed") and fixed_currency == currency else 0
+    return bank, max(fixed, 0)
 
 
 def incoming_entries(statement: Statement) -> list[Entry]:

@@ -553,7 +553,9 @@ def _return(
     now: datetime,
     result: ImportResult,
 ) -> None:
-    """A returned payment: its original reversed and paid back out; none found is left to a person."""
+    """A returned payment: its original reversed and paid back out, the bank's fee in the debit to the
+    fees account (and charged to the customer where the policy says so); none found is left to a
+    person."""
     original = returns.original_payment(entry=entry, account=account)
     reason = rules.return_reason(entry)
     day = entry.booking_date or entry.value_date or now.date()
@@ -566,7 +568,8 @@ def _return(
                 f"{entry.currency} ({reason}) matches no payment received: left for a person"
             )
         return
-    returns.payment_return(
+    figures = rules.return_figures(entry)
+    outcome = returns.payment_return(
         payment=original,
         reason=reason,
         day=day,
@@ -574,7 +577,10 @@ def _return(
         entity=entity,
         actor=actor,
         now=now,
+        debited_minor=to_minor(figures.debited, entry.currency),
+        charges_apart_minor=to_minor(figures.charges_apart, entry.currency),
     )
+    result.warnings += [f"{file_name}: entry {entry.position}: {warning}" for warning in outcome.warnings]
     result.returned += 1
     result.ignored -= 1
 

@@ -6,7 +6,7 @@ to a person (and with the ones it got wrong).
 - `application_accept`: take the matcher's suggestions as they stand (open amounts checked again);
 - `payment_put_on_account`: leave the unapplied cash on a customer's account;
 - `application_reverse`: unapply misapplied cash (the payment can then be applied again);
-- `policy_change`: the entity's matching policy.
+- `policy_change`: the entity's matching policy (and what a customer is charged for a returned payment).
 
 Every one is one transaction that locks the payment first and then its documents in primary-key order,
 so two people (or a person and an import) working on the same invoice cannot both take what is open on
@@ -38,7 +38,7 @@ from django.db.models import F
 from o2c.audit import services as audit_services
 from o2c.cash import matching
 from o2c.cash.errors import UnableToApplyPayment, UnableToChangeMatchingPolicy
-from o2c.cash.models import Application, MatchingPolicy, PayerAccount, PayerName, Payment
+from o2c.cash.models import Application, MatchingPolicy, PayerAccount, PayerName, Payment, ReturnFeeCharge
 from o2c.cash.rules import DEDUCTION_TAKEN, PAYMENT_APPLIED
 from o2c.core import events
 from o2c.core.actors import actor_id
@@ -644,11 +644,15 @@ def _policy_values(policy: MatchingPolicy | None, entity: LegalEntity) -> dict[s
             "auto_apply_confidence": str(DEFAULT_AUTO_APPLY),
             "write_off_tolerance": _money(DEFAULT_TOLERANCE_MINOR, entity.currency),
             "discount_grace_days": DEFAULT_GRACE_DAYS,
+            "return_fee_charge": ReturnFeeCharge.NONE.value,
+            "return_fee": _money(0, entity.currency),
         }
     return {
         "auto_apply_confidence": str(Decimal(policy.auto_apply_confidence).quantize(CONFIDENCE_QUANTUM)),
         "write_off_tolerance": _money(policy.write_off_tolerance_minor, policy.currency),
         "discount_grace_days": policy.discount_grace_days,
+        "return_fee_charge": policy.return_fee_charge,
+        "return_fee": _money(policy.return_fee_minor, policy.currency),
     }
 
 
@@ -669,10 +673,15 @@ def policy_change(
     discount_grace_days: int,
     actor: User | None,
     now: datetime,
+    return_fee_charge: str | None = None,
+    return_fee: Decimal | None = None,
 ) -> MatchingPolicy:
     """Set the entity's matching policy: the confidence from which the matcher posts on its own (0 to 1,
     three decimals), the bank charges it writes off (in the entity's currency) and the days after the
-    discount date it still grants the discount. Audited with the values before and after."""
+    discount date it still grants the discount; and what a customer is charged for a returned payment
+    (`return_fee_charge`: none, bank_fee, fixed or bank_fee_plus_fixed) with the own fixed fee
+    (`return_fee`, in the entity's currency). A return setting left None keeps what is stored. Audited
+    with the values before and after."""
     if not Decimal(0) <= auto_apply_confidence <= Decimal(1) or auto_apply_confidence != (
         auto_apply_confidence.quantize(CONFIDENCE_QUANTUM)
     ):
@@ -697,13 +706,38 @@ def policy_change(
             f"the discount grace of {discount_grace_days} days is not between 0 and {MAX_GRACE_DAYS}",
             code="bad_grace_days",
         )
+    if return_fee_charge is not None and return_fee_charge not in ReturnFeeCharge.values:
+        raise UnableToChangeMatchingPolicy(
+            f"the return fee charge '{return_fee_charge}' is not one of {', '.join(ReturnFeeCharge.values)}",
+            code="bad_return_fee_charge",
+        )
+    return_fee_minor = None
+    if return_fee is not None:
+        if return_fee < 0:
+            raise UnableToChangeMatchingPolicy(
+                f"the return fee {return_fee} is negative", code="bad_return_fee"
+            )
+        try:
+            return_fee_minor = Money(return_fee, entity.currency).to_minor()
+        except UnableToHandleMoney:
+            raise UnableToChangeMatchingPolicy(
+                f"the return fee {return_fee} has more decimals than {entity.currency} allows",
+                code="bad_return_fee",
+            ) from None
     existing = MatchingPolicy.objects.select_for_update().filter(entity=entity).first()
     before = _policy_values(existing, entity)
     policy = existing or MatchingPolicy(entity=entity)
+    if existing is not None and existing.currency != entity.currency and return_fee_minor is None:
+        # the stored fee is in the old currency: it is not carried over as if it were in the new one
+        return_fee_minor = 0
     policy.auto_apply_confidence = auto_apply_confidence
     policy.currency = entity.currency
     policy.write_off_tolerance_minor = tolerance_minor
     policy.discount_grace_days = discount_grace_days
+    if return_fee_charge is not None:
+        policy.return_fee_charge = return_fee_charge
+    if return_fee_minor is not None:
+        policy.return_fee_minor = return_fee_minor
     after = _policy_values(policy, entity)
     changes = dict(_changed(before, after))
     if existing is not None and not changes:

@@ -132,6 +132,7 @@ LABELS: dict[str, Promise] = {
     "cash.payment.applied": _("Payment applied"),
     "cash.payment.put_on_account": _("Payment put on account"),
     "cash.payment.returned": _("Payment returned"),
+    "cash.payment.return_fee_charged": _("Return fee charged to the customer"),
     "cash.remittance_advice.received": _("Remittance advice received"),
     "cash.application.reversed": _("Payment application reversed"),
     "cash.policy.changed": _("Matching policy changed"),
