@@ -22,12 +22,16 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import PurePosixPath
+from typing import Any
 
 from o2c.bankfiles.errors import UnableToReadBankFile
 from o2c.bankfiles.statement import BOOKED, Entry, RemittedDocument, Statement, TransactionDetails
@@ -344,6 +348,89 @@ def parse_mapped_csv(data: bytes, *, source: str, mapping: CsvMapping) -> list[S
             entries=entries,
         )
     ]
+
+
+MAPPING_HEAD_BYTES = 65_536
+"""How much of a file is read to tell whether a mapping's columns are in its header."""
+
+_MAPPING_REQUIRED_TEXT = ("date", "date_format", "decimal_separator", "delimiter", "encoding")
+"""Fields that are text and cannot be null."""
+
+
+def csv_mapping_from_json(fields: Mapping[str, object]) -> CsvMapping:
+    """A CsvMapping from its fields by name as JSON holds them (`text`: one column name or a list).
+
+    Raises ValueError naming the field: an unknown field, a value of the wrong type, or what
+    CsvMapping itself refuses. `csv_mapping_to_json` gives back what this reads."""
+    known = [item.name for item in dataclass_fields(CsvMapping)]
+    unknown = [name for name in fields if name not in known]
+    if unknown:
+        plural = "s" if len(unknown) > 1 else ""
+        raise ValueError(
+            f"unknown field{plural} {', '.join(repr(name) for name in unknown)}; "
+            f"a CSV mapping has {', '.join(known)}"
+        )
+    if fields.get("date") is None:
+        raise ValueError("field 'date' (the column with the booking date) is required")
+    values: dict[str, Any] = {}
+    for name, value in fields.items():
+        shown = json.dumps(value, ensure_ascii=False)
+        if value is None:
+            if name in _MAPPING_REQUIRED_TEXT or name == "skip_rows":
+                raise ValueError(f"field '{name}' cannot be null")
+        elif name == "skip_rows":
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"field 'skip_rows': {shown} is not a whole number")
+        elif name == "text":
+            if isinstance(value, list) and value and all(isinstance(item, str) for item in value):
+                value = tuple(value)
+            elif not isinstance(value, str):
+                raise ValueError(f"field 'text': {shown} is neither a column name nor a list of column names")
+        elif not isinstance(value, str):
+            raise ValueError(f"field '{name}': {shown} is not text")
+        values[name] = value
+    return CsvMapping(**values)
+
+
+def csv_mapping_to_json(mapping: CsvMapping) -> dict[str, Any]:
+    """Every field of the mapping by name, JSON-ready (several text columns as a list)."""
+    return {
+        item.name: list(value) if isinstance(value := getattr(mapping, item.name), tuple) else value
+        for item in dataclass_fields(CsvMapping)
+    }
+
+
+def mapped_header(data: bytes, *, mapping: CsvMapping) -> list[str] | None:
+    """The header row the mapping would read (the first non-blank row after its `skip_rows`, in its
+    encoding and delimiter), from the file's first 64 KiB; None when that is not text in the mapping's
+    encoding or not CSV."""
+    head = data[:MAPPING_HEAD_BYTES]
+    codec = codecs.lookup(mapping.encoding).name
+    decoder = codecs.getincrementaldecoder("utf-8-sig" if codec == "utf-8" else codec)()
+    try:
+        # not final when the file goes on: a character cut at the end of the head is not an error
+        text = decoder.decode(head, final=len(data) <= MAPPING_HEAD_BYTES)
+    except UnicodeDecodeError:
+        return None
+    stream = io.StringIO(text.removeprefix("\ufeff"), newline="")
+    for _ in range(mapping.skip_rows):
+        stream.readline()
+    try:
+        for fields in csv.reader(stream, delimiter=mapping.delimiter, strict=True):
+            if not _is_blank(fields):
+                return [name.strip() for name in fields]
+    except csv.Error:
+        return None
+    return None
+
+
+def mapping_fits(data: bytes, *, mapping: CsvMapping) -> bool:
+    """Every column the mapping names is in the file's header (case and surrounding spaces ignored)."""
+    header = mapped_header(data, mapping=mapping)
+    if header is None:
+        return False
+    names = {_key(name) for name in header}
+    return all(_key(column) in names for _, column in mapping.columns())
 
 
 # --- reading the table ---
@@ -869,6 +956,10 @@ def _mapped_amount(table: _Table, row: _Row, mapping: CsvMapping, currency: str)
 __all__ = [
     "CARD_KINDS",
     "CsvMapping",
+    "csv_mapping_from_json",
+    "csv_mapping_to_json",
+    "mapped_header",
+    "mapping_fits",
     "parse_card_payouts_csv",
     "parse_lockbox_csv",
     "parse_mapped_csv",

@@ -51,11 +51,16 @@ def _bad_file(detail: str, code: str) -> HttpResponse:
     summary="Import a bank file (camt.053/054, BAI2, MT940, lockbox, CSV): match and apply it",
 )
 def statement_import(
-    request: HttpRequest, file: File[UploadedFile], entity: Form[str | None] = None
+    request: HttpRequest,
+    file: File[UploadedFile],
+    entity: Form[str | None] = None,
+    mapping: Form[str | None] = None,
 ) -> Status[schemas.StatementImportedOut] | HttpResponse:
-    """Multipart upload (`file`, optional `entity` code). 201 with the import's summary; the same file
-    again is 200 with `already_imported` true and changes nothing; a bad file is 400 and imports
-    nothing."""
+    """Multipart upload (`file`, optional `entity` code, optional `mapping`: the name of a saved CSV
+    mapping for a bank's own CSV export; without it such a file is read through the one saved mapping
+    whose columns its header has). 201 with the import's summary; the same file again is 200 with
+    `already_imported` true and changes nothing; a bad file (or a CSV no saved mapping or several fit)
+    is 400 and imports nothing; an unknown mapping name is 422 `unknown_csv_mapping`."""
     who = customers_api.caller(request, APPLY_CASH)
     legal_entity = customers_api.entity_for_write(who, entity)
     name = file.name or "statement"
@@ -63,7 +68,12 @@ def statement_import(
         return _bad_file(f"{name}: the file is larger than 64 MiB", "file_too_large")
     try:
         result = services.bank_file_import(
-            data=file.read(), file_name=name, entity=legal_entity, actor=who.user, now=clock.now()
+            data=file.read(),
+            file_name=name,
+            entity=legal_entity,
+            actor=who.user,
+            now=clock.now(),
+            csv_mapping=mapping or None,
         )
     except UnableToReadBankFile as error:
         return _bad_file(error.message, error.code)

@@ -22,9 +22,8 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 
 from o2c.audit import services as audit_services
-from o2c.bankfiles import detect
 from o2c.bankfiles.statement import Entry, Statement, balance_difference
-from o2c.cash import advices, matcher, matching, returns, rules
+from o2c.cash import advices, csvmappings, matcher, matching, returns, rules
 from o2c.cash.errors import UnableToImportBankFile
 from o2c.cash.matcher import Decision, PaymentIn, Policy, Remitted
 from o2c.cash.models import (
@@ -452,9 +451,13 @@ def bank_file_import(
     now: datetime,
     progress: Progress | None = None,
     on_total: Callable[[int], None] | None = None,
+    csv_mapping: str | None = None,
 ) -> ImportResult:
-    """Import, match and apply one bank file (format detected), atomically and idempotently."""
-    file_format, statements = detect.read_bank_file(data, source=file_name)
+    """Import, match and apply one bank file (format detected), atomically and idempotently. A bank's
+    own CSV export is read through the saved mapping `csv_mapping` names, else the one whose columns its
+    header has, and booked on that mapping's bank account (o2c.cash.csvmappings)."""
+    read = csvmappings.bank_file_read(data=data, file_name=file_name, entity=entity, mapping_name=csv_mapping)
+    file_format, statements = read.file_format, read.statements
     result = ImportResult(file_name=file_name, file_format=file_format)
     result.statements = len(statements)
     result.entries = sum(len(statement.entries) for statement in statements)
@@ -476,7 +479,7 @@ def bank_file_import(
     payments: list[Payment] = []
     returned: list[tuple[Entry, EntityBankAccount]] = []
     for statement in statements:
-        account = _own_account(
+        account = read.bank_account or _own_account(
             statement, entity=entity, file_name=file_name, now=now, actor=actor, warnings=result.warnings
         )
         if account.entity_id != entity.pk:

@@ -59,13 +59,26 @@ def action_error(error: DomainError) -> ActionError:
 class BankFileForm(forms.Form):
     entity = forms.TypedChoiceField(label=_("Legal entity"), coerce=int, required=False, empty_value=None)
     file = forms.FileField(label=_("Bank file"), allow_empty_file=False)
+    # a bank's own CSV export: the saved mapping to read it with; empty: the one its header fits
+    mapping = forms.ChoiceField(label=_("CSV mapping"), required=False)
     # names the import whose progress the page polls (o2c.workspace.cash_views.bank_file_progress)
     upload = forms.RegexField(regex=r"^[0-9a-f]{32}$", required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, entities: list[tuple[int, str]], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        entities: list[tuple[int, str]],
+        mappings: list[tuple[str, str]] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["entity"].choices = entities  # type: ignore[attr-defined]
         self.entity_count = len(entities)
+        self.fields["mapping"].choices = [  # type: ignore[attr-defined]
+            ("", _("Found by the file's header")),
+            *(mappings or []),
+        ]
+        self.mapping_count = len(mappings or [])
 
 
 QUEUE = ""

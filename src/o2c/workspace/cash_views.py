@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from o2c.audit import selectors as audit_selectors
-from o2c.cash import selectors, services, workbench
+from o2c.cash import csvmappings, selectors, services, workbench
 from o2c.cash.models import Application, Payment
 from o2c.core import clock
 from o2c.core.exceptions import DomainError
@@ -116,8 +116,19 @@ def _bank_file_form(request: HttpRequest, data: Any = None, files: Any = None) -
         data,
         files,
         entities=entities,
+        mappings=_mapping_choices(granted),
         initial={"upload": secrets.token_hex(16), "entity": default},
     )
+
+
+def _mapping_choices(granted: list[LegalEntity]) -> list[tuple[str, str]]:
+    """(name, label) of the saved CSV mappings of the granted entities; a name saved in several of
+    them is one choice, read with the mapping of that name of the entity the file is imported into."""
+    labels: dict[str, list[str]] = {}
+    for record in csvmappings.csv_mapping_list(entity_ids=[entity.pk for entity in granted]):
+        where = f"{record.entity.code} " if len(granted) > 1 else ""
+        labels.setdefault(record.name, []).append(f"{where}{record.bank_account}")
+    return [(name, f"{name} ({', '.join(accounts)})") for name, accounts in labels.items()]
 
 
 def _import_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
@@ -175,6 +186,7 @@ def bank_file_import(request: HtmxHttpRequest) -> HttpResponse:
                     now=clock.now(),
                     progress=progress.advance,
                     on_total=progress.on_total,
+                    csv_mapping=data["mapping"] or None,
                 )
             except DomainError as error:
                 cache.delete(progress.key)

@@ -2,7 +2,10 @@
 `o2c cash unapplied [--as-of DATE] [--format table|csv|json]` and
 `o2c cash reconcile --from DATE --to DATE [--format table|csv|json]`,
 `o2c cash refunds [--payment REF ...] [--execution-date DATE] [--scheme S] --output FILE` and
-`o2c cash collections --due-until DATE [--collection-date DATE] [--scheme S] --output FILE`."""
+`o2c cash collections --due-until DATE [--collection-date DATE] [--scheme S] --output FILE`,
+`o2c cash import FILE --mapping NAME` (a bank's own CSV through a saved mapping),
+`o2c cash csv-mapping NAME --from MAPPING.json --account IBAN_OR_NUMBER [--currency CCY]`,
+`o2c cash csv-mapping NAME --delete` and `o2c cash csv-mappings [--format table|json]`."""
 
 from __future__ import annotations
 
@@ -21,7 +24,8 @@ from django.utils.translation import gettext as _
 from rich.console import Console
 from rich.table import Table
 
-from o2c.cash import reports, selectors, sepa, services
+from o2c.bankfiles import csvformats
+from o2c.cash import csvmappings, reports, selectors, sepa, services
 from o2c.core import clock
 from o2c.core.cli import O2CCommand, progress_stages
 from o2c.core.exceptions import InputError
@@ -79,6 +83,30 @@ def _write_csv(columns: list[str], records: list[dict[str, Any]]) -> None:
 
 def _write_json(document: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+
+
+def _mapping_json(path: Path) -> dict[str, Any]:
+    """A CSV mapping's fields from a JSON file: one object, keys the field names."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as error:
+        raise InputError(
+            _("%(file)s: cannot be read (%(problem)s)") % {"file": path, "problem": error.strerror}
+        ) from None
+    except UnicodeDecodeError:
+        raise InputError(_("%(file)s: not UTF-8 text") % {"file": path.name}) from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InputError(
+            _("%(file)s: line %(line)d, column %(column)d: not valid JSON (%(problem)s)")
+            % {"file": path.name, "line": error.lineno, "column": error.colno, "problem": error.msg}
+        ) from None
+    if not isinstance(document, dict):
+        raise InputError(
+            _("%(file)s: a JSON object with the mapping's fields is expected") % {"file": path.name}
+        )
+    return document
 
 
 UNAPPLIED_COLUMNS = [
@@ -179,20 +207,35 @@ class Command(O2CCommand):
         "reconcile: the bank's statements against the bank ledger accounts, day by day. "
         "advice: a customer's remittance advice (CSV, XLSX or .eml) for the matcher. "
         "refunds: unapplied cash paid back as a SEPA credit transfer file (pain.001). "
-        "collections: open invoices collected under SEPA mandates as a direct-debit file (pain.008)."
+        "collections: open invoices collected under SEPA mandates as a direct-debit file (pain.008). "
+        "csv-mapping: save (or --delete) how to read a bank's own CSV export. "
+        "csv-mappings: the saved CSV mappings."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
             "action",
-            choices=["import", "applications", "unapplied", "reconcile", "advice", "refunds", "collections"],
+            choices=[
+                "import",
+                "applications",
+                "unapplied",
+                "reconcile",
+                "advice",
+                "refunds",
+                "collections",
+                "csv-mapping",
+                "csv-mappings",
+            ],
         )
-        parser.add_argument("file", nargs="?", type=Path)
+        parser.add_argument("file", nargs="?", metavar="FILE_OR_NAME", help="the file; csv-mapping: the name")
         parser.add_argument("--format", choices=["table", "json", "csv"], default=None)
         parser.add_argument("--entity", help="legal entity code (default: the default entity)")
         parser.add_argument("--as-of", metavar="DATE", help="unapplied: the report date (default: today)")
         parser.add_argument(
-            "--from", dest="date_from", metavar="DATE", help="reconcile: the first booking date"
+            "--from",
+            dest="date_from",
+            metavar="DATE_OR_FILE",
+            help="reconcile: the first booking date; csv-mapping: the mapping's JSON file",
         )
         parser.add_argument("--to", dest="date_to", metavar="DATE", help="reconcile: the last booking date")
         parser.add_argument(
@@ -221,12 +264,30 @@ class Command(O2CCommand):
         parser.add_argument(
             "--output", type=Path, metavar="FILE", help="refunds, collections: the XML file to write"
         )
+        parser.add_argument(
+            "--mapping", metavar="NAME", help="import: the saved CSV mapping to read the file with"
+        )
+        parser.add_argument(
+            "--account",
+            metavar="IBAN_OR_NUMBER",
+            help="csv-mapping: the own bank account the file's entries are booked on",
+        )
+        parser.add_argument(
+            "--currency", metavar="CCY", help="csv-mapping: the account's currency when it is registered"
+        )
+        parser.add_argument("--delete", action="store_true", help="csv-mapping: delete the saved mapping")
 
     def run(self, *args: Any, **options: Any) -> None:
         entity = _entity(options["entity"])
+        name: str | None = options["file"]
+        if options["action"] in ("csv-mapping", "csv-mappings"):
+            with translation.override(_language(cli_locale())):
+                self._csv_mapping(options["action"], name, entity, options)
+            return
+        options["file"] = Path(name) if name is not None else None
         if options["action"] == "import":
             with translation.override(_language(cli_locale())):
-                self._import(options["file"], entity, options["format"] or "table")
+                self._import(options["file"], entity, options["format"] or "table", options["mapping"])
         elif options["action"] == "advice":
             self._advice(options["file"], entity, options["format"] or "table")
         elif options["action"] in ("refunds", "collections"):
@@ -319,7 +380,7 @@ class Command(O2CCommand):
             f"{result.currency}"
         )
 
-    def _import(self, path: Path | None, entity: LegalEntity, output: str) -> None:
+    def _import(self, path: Path | None, entity: LegalEntity, output: str, mapping: str | None) -> None:
         if output not in ("table", "json"):
             raise InputError("--format: import prints table or json")
         if path is None:
@@ -338,6 +399,7 @@ class Command(O2CCommand):
                 now=clock.now(),
                 on_total=lambda total: advance.append(stage("matching and applying payments", total)),
                 progress=lambda done: advance[0](done) if advance else None,
+                csv_mapping=mapping,
             )
         for warning in result.warnings:
             self.warn(f"{path.name}: {warning}")
@@ -373,6 +435,106 @@ class Command(O2CCommand):
                 _("applied %(currency)s") % {"currency": currency}, money_human(applied, currency, locale)
             )
         Console().print(table)
+
+    # --- saved CSV mappings ---------------------------------------------------------------------------
+
+    def _csv_mapping(
+        self, action: str, name: str | None, entity: LegalEntity, options: dict[str, Any]
+    ) -> None:
+        if action == "csv-mappings":
+            if name is not None:
+                raise InputError(_("csv-mappings takes no name; csv-mapping NAME saves or deletes one"))
+            self._csv_mapping_list(entity, options["format"] or "table")
+            return
+        if not name:
+            raise InputError(_("csv-mapping needs a NAME"))
+        if options["delete"]:
+            if options["date_from"] or options["account"]:
+                raise InputError(_("csv-mapping NAME --delete takes no --from or --account"))
+            csvmappings.csv_mapping_delete(entity=entity, name=name, actor=None, now=clock.now())
+            self.note(_("CSV mapping '%(name)s' deleted") % {"name": name})
+            return
+        if not options["date_from"]:
+            raise InputError(
+                _("csv-mapping NAME needs --from MAPPING.json and --account IBAN_OR_NUMBER (or --delete)")
+            )
+        if not options["account"]:
+            raise InputError(
+                _(
+                    "csv-mapping needs --account IBAN_OR_NUMBER: the bank account the file's entries are "
+                    "booked on"
+                )
+            )
+        path = Path(options["date_from"])
+        definition = _mapping_json(path)
+        now = clock.now()
+        record = csvmappings.csv_mapping_save(
+            entity=entity,
+            name=name,
+            definition=definition,
+            bank_account=options["account"],
+            currency=options["currency"],
+            actor=None,
+            now=now,
+            source=path.name,
+        )
+        if record.created_at == now:
+            done = _("CSV mapping '%(name)s' saved: entries booked on %(account)s (%(currency)s)")
+        elif record.changed_at == now:
+            done = _("CSV mapping '%(name)s' changed: entries booked on %(account)s (%(currency)s)")
+        else:
+            done = _("CSV mapping '%(name)s' unchanged: entries booked on %(account)s (%(currency)s)")
+        self.note(
+            done
+            % {"name": record.name, "account": record.bank_account, "currency": record.bank_account.currency}
+        )
+
+    def _csv_mapping_list(self, entity: LegalEntity, output: str) -> None:
+        if output not in ("table", "json"):
+            raise InputError(_("--format: csv-mappings prints table or json"))
+        records = list(csvmappings.csv_mapping_list(entity_ids=[entity.pk]))
+        if output == "json":
+            _write_json(
+                {
+                    "entity": entity.code,
+                    "mappings": [
+                        {
+                            "name": record.name,
+                            "bank_account": str(record.bank_account),
+                            "currency": record.bank_account.currency,
+                            "changed_at": record.changed_at.isoformat(),
+                            "mapping": csvformats.csv_mapping_to_json(csvmappings.csv_mapping_of(record)),
+                        }
+                        for record in records
+                    ],
+                }
+            )
+            return
+        table = Table(title=_("Saved CSV mappings of %(entity)s") % {"entity": entity.code})
+        for heading in (_("Name"), _("Bank account"), _("Currency"), _("Columns"), _("Format")):
+            table.add_column(heading)
+        for record in records:
+            mapping = csvmappings.csv_mapping_of(record)
+            table.add_row(
+                record.name,
+                str(record.bank_account),
+                record.bank_account.currency,
+                ", ".join(f"{role}: {column}" for role, column in mapping.columns()),
+                _(
+                    "delimiter %(delimiter)s, %(encoding)s, decimal separator %(separator)s, dates "
+                    "%(date_format)s, %(skip)d lines before the header"
+                )
+                % {
+                    "delimiter": repr(mapping.delimiter),
+                    "encoding": mapping.encoding,
+                    "separator": repr(mapping.decimal_separator),
+                    "date_format": mapping.date_format,
+                    "skip": mapping.skip_rows,
+                },
+            )
+        Console(width=160).print(table)
+        if not records:
+            self.note(_("no CSV mapping is saved for %(entity)s") % {"entity": entity.code})
 
     # --- reports -------------------------------------------------------------------------------------
 
