@@ -18,7 +18,7 @@ from stdnum import get_cc_module
 from stdnum.exceptions import ValidationError as StdnumError
 
 from o2c.audit import services as audit_services
-from o2c.core.db import copy_from_stdin, copy_value, insert_objects, reserve_ids
+from o2c.core.db import copy_from_stdin, copy_value, insert_rows, reserve_ids
 from o2c.core.money import ensure_currency
 from o2c.ledger import rules, selectors, triggers
 from o2c.ledger.chart import STANDARD_CHART
@@ -160,7 +160,7 @@ def journal_entry_post(
 
 def journal_entries_post_bulk(
     *, entity: LegalEntity, entries: Sequence[EntryIn], now: datetime, created_by_id: int | None = None
-) -> list[JournalEntry]:
+) -> list[int]:
     """Set-based posting for imports: `BulkPosting`'s three steps in one go."""
     posting = BulkPosting(
         entity=entity,
@@ -355,7 +355,8 @@ class BulkPosting:
         values = (account, currency, debit, credit, functional_debit, functional_credit, rate_text)
         return "\t".join(map(copy_value, (*values, customer, document, memo[:200]))) + "\t"
 
-    def write(self, *, now: datetime, created_by_id: int | None = None) -> list[JournalEntry]:
+    def write(self, *, now: datetime, created_by_id: int | None = None) -> list[int]:
+        """The ids of the entries written (those whose key was new), in the order prepared."""
         keys = [key for *_, key in self.entries]
         existing: set[str] = set()
         for start in range(0, len(keys), 5000):
@@ -367,53 +368,67 @@ class BulkPosting:
         todo = [position for position, key in enumerate(keys) if key not in existing]
         if not todo:
             return []
+        ids = reserve_ids(JournalEntry, len(todo))
+        bulk = sum(self.line_counts[position] for position in todo) >= _BULK_LINES
+        # plain rows, not model instances: a bank file or a billing run brings tens of thousands
+        status = JournalEntry.Status.DRAFT if bulk else JournalEntry.Status.POSTED
         rows = [
-            JournalEntry(
-                entity=self.entity,
-                posting_date=posting_date,
-                description=description,
-                source_type=source_type,
-                source_id=source_id,
-                idempotency_key=key,
-                created_at=now,
-                created_by_id=created_by_id,
+            (
+                entry_id,
+                self.entity.pk,
+                posting_date,
+                status,
+                description,
+                source_type,
+                source_id,
+                key,
+                now,
+                created_by_id,
             )
-            for posting_date, description, source_type, source_id, key in map(self.entries.__getitem__, todo)
+            for entry_id, (posting_date, description, source_type, source_id, key) in zip(
+                ids, map(self.entries.__getitem__, todo), strict=True
+            )
         ]
-        if sum(self.line_counts[position] for position in todo) >= _BULK_LINES:
+        columns = [
+            "id",
+            "entity",
+            "posting_date",
+            "status",
+            "description",
+            "source_type",
+            "source_id",
+            "idempotency_key",
+            "created_at",
+            "created_by_id",
+        ]
+        if bulk:
             # drafts first: the lines' indexes are built again before the entries are posted, whose
             # guard reads the lines by entry
-            insert_objects(JournalEntry, rows)
+            insert_rows(JournalEntry, columns, rows)
             load = triggers.BulkLoad(connection, [JournalLine])
             with load, load.writing(JournalLine):
-                self._insert_lines(todo, rows)
-            ids = [row.pk for row in rows]
+                self._insert_lines(todo, ids)
             for start in range(0, len(ids), 5000):
                 JournalEntry.objects.filter(pk__in=ids[start : start + 5000]).update(
                     status=JournalEntry.Status.POSTED
                 )
-            for row in rows:
-                row.status = JournalEntry.Status.POSTED
-            return rows
+            return ids
         # the lines first (under ids reserved for their entries), then the entries inserted posted:
         # the guard checks each entry's lines as it is inserted, as it checks an update to posted,
         # and no entry is written twice
-        for row, new_id in zip(rows, reserve_ids(JournalEntry, len(rows)), strict=True):
-            row.pk = new_id
-            row.status = JournalEntry.Status.POSTED
-        self._insert_lines(todo, rows)
-        insert_objects(JournalEntry, rows)
-        return rows
+        self._insert_lines(todo, ids)
+        insert_rows(JournalEntry, columns, rows)
+        return ids
 
-    def _insert_lines(self, todo: Sequence[int], rows: Sequence[JournalEntry]) -> None:
+    def _insert_lines(self, todo: Sequence[int], ids: Sequence[int]) -> None:
         table = JournalLine._meta.db_table
         if self.postgresql:
             with copy_from_stdin(connection, table, _LINE_COLUMNS) as write:
                 text: list[str] = []
                 size = 0
-                for position, row in zip(todo, rows, strict=True):
+                for position, entry_id in zip(todo, ids, strict=True):
                     # each line's `\n` becomes its entry id and the `\n`
-                    chunk = self.copy_text[position].replace("\n", f"{row.pk}\n")
+                    chunk = self.copy_text[position].replace("\n", f"{entry_id}\n")
                     text.append(chunk)
                     size += len(chunk)
                     if size >= 1 << 20:
@@ -430,8 +445,8 @@ class BulkPosting:
                 f"VALUES ({', '.join('?' * len(_LINE_COLUMNS))})",
                 (
                     values
-                    for position, row in zip(todo, rows, strict=True)
-                    for values in _line_values(row.pk, *self.lines[position], self._rate_text)
+                    for position, entry_id in zip(todo, ids, strict=True)
+                    for values in _line_values(entry_id, *self.lines[position], self._rate_text)
                 ),
             )
         finally:
