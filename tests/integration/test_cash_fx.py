@@ -12,7 +12,7 @@ import pytest
 
 from o2c.cash import services as cash_services
 from o2c.cash import workbench
-from o2c.cash.models import Payment
+from o2c.cash.models import CurrencyConversion, Payment
 from o2c.cash.workbench import ApplyLine
 from o2c.core import checks
 from o2c.customers.models import Customer
@@ -164,4 +164,147 @@ class TestRealisedFx:
         allocation = Allocation.objects.get(document=later, kind="credit_memo")
         # 113.05 EUR of receivable cleared by a credit worth 101.15 EUR: an 11.90 EUR loss
         assert _fx_lines(allocation) == [(1190, 0, "Realised FX difference")]
+        assert _verify() == []
+
+
+def _conversion_balance(entity: LegalEntity) -> dict[str, tuple[int, int]]:
+    """The currency conversion account per currency: (transaction, functional), debit positive."""
+    balances: dict[str, tuple[int, int]] = {}
+    for line in JournalLine.objects.filter(account__entity=entity, account__code="1610"):
+        net, functional = balances.get(line.currency, (0, 0))
+        balances[line.currency] = (
+            net + line.debit_minor - line.credit_minor,
+            functional + line.functional_debit_minor - line.functional_credit_minor,
+        )
+    return balances
+
+
+def _import_eur(entity: LegalEntity, credits: list[Credit], now: datetime, name: str) -> Any:
+    data = statement_xml(credits, statement_id=name, message_id=name, opening="5000.00")
+    return cash_services.bank_file_import(data=data, file_name=name, entity=entity, actor=None, now=now)
+
+
+class TestPaidInAnotherCurrency:
+    def test_euros_paying_a_dollar_invoice_are_converted_at_the_days_rate_and_settle_it(
+        self, entity: LegalEntity, dollar_invoice: Document, now: datetime
+    ) -> None:
+        _import_eur(entity, [Credit("1130.50", "E1", text=f"Invoice {dollar_invoice.number}")], now, "e1")
+
+        dollar_invoice.refresh_from_db()
+        payment = Payment.objects.get(entry_reference="E1")
+        assert (dollar_invoice.open_minor, payment.status, payment.unapplied_minor) == (0, "applied", 0)
+        # 1,130.50 EUR at 1/0.95 = 1,190.00 USD
+        conversion = CurrencyConversion.objects.get()
+        assert (
+            conversion.from_minor,
+            conversion.from_currency,
+            conversion.to_minor,
+            conversion.to_currency,
+        ) == (
+            113050,
+            "EUR",
+            119000,
+            "USD",
+        )
+        assert conversion.rate == Decimal("1.0526315789")
+        assert any("converted at 1.0526315789" in reason for reason in payment.reasons)
+        # the conversion account nets to zero in euros; the receivable booked at 0.90 gives a 59.50 gain
+        assert _conversion_balance(entity) == {"EUR": (-113050, -113050), "USD": (119000, 113050)}
+        allocation = Allocation.objects.get(document=dollar_invoice, kind="payment")
+        assert _fx_lines(allocation) == [(0, 5950, "Realised FX difference")]
+        assert _functional(dollar_invoice, AccountType.RECEIVABLE) == (0, 0)
+        assert _verify() == []
+
+    def test_a_payers_bank_rate_within_one_percent_settles_in_full_with_the_difference_as_fx(
+        self, entity: LegalEntity, dollar_invoice: Document, now: datetime
+    ) -> None:
+        _import_eur(entity, [Credit("1128.00", "E1", text=dollar_invoice.number)], now, "e1")
+
+        dollar_invoice.refresh_from_db()
+        payment = Payment.objects.get(entry_reference="E1")
+        assert (dollar_invoice.open_minor, payment.status, payment.unapplied_minor) == (0, "applied", 0)
+        assert any("2.63 USD off the open amount" in reason for reason in payment.reasons), payment.reasons
+        conversion = CurrencyConversion.objects.get()
+        assert (conversion.from_minor, conversion.to_minor) == (112800, 119000)
+        # 1,190.00 USD out of the conversion account at 0.95 is 1,130.50 EUR for 1,128.00 EUR paid: 2.50 loss
+        conversion_lines = JournalLine.objects.filter(
+            entry__idempotency_key=f"conversion:{conversion.allocation_id}:to", account__type=AccountType.FX
+        ).values_list("functional_debit_minor", "functional_credit_minor")
+        assert list(conversion_lines) == [(250, 0)]
+        assert _conversion_balance(entity) == {"EUR": (-112800, -112800), "USD": (119000, 112800)}
+        fx_total = sum(
+            line.functional_credit_minor - line.functional_debit_minor
+            for line in JournalLine.objects.filter(account__type=AccountType.FX)
+        )
+        assert fx_total == 5700  # 1,128.00 EUR received for a receivable of 1,071.00 EUR
+        assert _verify() == []
+
+    def test_less_than_the_tolerance_allows_is_a_partial_payment_in_the_invoices_currency(
+        self, entity: LegalEntity, dollar_invoice: Document, now: datetime
+    ) -> None:
+        _import_eur(entity, [Credit("500.00", "E1", text=dollar_invoice.number)], now, "e1")
+
+        dollar_invoice.refresh_from_db()
+        payment = Payment.objects.get(entry_reference="E1")
+        # 500.00 EUR = 526.32 USD; 663.68 USD stays open
+        assert dollar_invoice.open_minor == 66368
+        assert (payment.status, payment.unapplied_minor) == ("applied", 0)
+        conversion = CurrencyConversion.objects.get()
+        assert (conversion.from_minor, conversion.to_minor) == (50000, 52632)
+        assert _verify() == []
+
+    def test_reversing_the_application_gives_the_cash_back_in_euros(
+        self, entity: LegalEntity, dollar_invoice: Document, now: datetime
+    ) -> None:
+        carla = make_user("carla", "cash_application", entities=[entity])
+        _import_eur(entity, [Credit("1130.50", "E1", text=dollar_invoice.number)], now, "e1")
+        payment = Payment.objects.get(entry_reference="E1")
+
+        workbench.application_reverse(
+            application_id=payment.applications.get().pk,
+            actor=carla,
+            now=datetime(2026, 3, 26, 9, tzinfo=UTC),
+            reason="paid for another invoice",
+        )
+
+        payment.refresh_from_db()
+        dollar_invoice.refresh_from_db()
+        assert (payment.unapplied_minor, payment.currency, dollar_invoice.open_minor) == (
+            113050,
+            "EUR",
+            119000,
+        )
+        assert CurrencyConversion.objects.get().reversed_at is not None
+        assert _conversion_balance(entity) == {"EUR": (0, 0), "USD": (0, 0)}
+        assert _functional(dollar_invoice, AccountType.RECEIVABLE) == (119000, 107100)
+        assert _verify() == []
+
+    def test_euros_naming_a_dollar_invoice_paid_already_stay_on_account_in_euros(
+        self, entity: LegalEntity, dollar_invoice: Document, now: datetime
+    ) -> None:
+        _import_usd(entity, [Credit("1190.00", "U1", currency="USD", text=dollar_invoice.number)], now, "u1")
+        _import_eur(entity, [Credit("1130.50", "E1", text=dollar_invoice.number)], now, "e1")
+
+        payment = Payment.objects.get(entry_reference="E1")
+        assert (payment.status, payment.unapplied_minor, payment.currency) == ("on_account", 113050, "EUR")
+        assert not CurrencyConversion.objects.exists()
+        assert _verify() == []
+
+    def test_a_returned_payment_takes_its_conversion_back_with_it(
+        self, entity: LegalEntity, dollar_invoice: Document, now: datetime
+    ) -> None:
+        iban = "DE44500105175407324931"
+        _import_eur(entity, [Credit("1130.50", "E1", iban=iban, text=dollar_invoice.number)], now, "e1")
+        _import_eur(
+            entity,
+            [Credit("1130.50", "E2", iban=iban, debit=True, return_reason="AC04", day=date(2026, 3, 25))],
+            now,
+            "e2",
+        )
+
+        payment = Payment.objects.get(entry_reference="E1")
+        dollar_invoice.refresh_from_db()
+        assert (payment.status, payment.unapplied_minor, dollar_invoice.open_minor) == ("returned", 0, 119000)
+        assert CurrencyConversion.objects.get().reversed_at is not None
+        assert _conversion_balance(entity) == {"EUR": (0, 0), "USD": (0, 0)}
         assert _verify() == []

@@ -6,6 +6,7 @@ from collections import defaultdict
 
 from django.db.models import Sum
 
+from o2c.cash import conversions
 from o2c.cash.models import Payment, Refund
 from o2c.core import checks
 from o2c.ledger import selectors as ledger_selectors
@@ -36,6 +37,9 @@ def unapplied_cash_equals_payments() -> list[str]:
 
 def payment_unapplied_equals_allocations() -> list[str]:
     applied = receivables_selectors.cash_applied_by_payment()
+    # cash settling documents of another currency is counted in the payment's currency
+    for pk, (taken, given) in conversions.converted_cash().items():
+        applied[pk] = applied.get(pk, 0) - given + taken
     refunded = dict(
         Refund.objects.values("payment_id")
         .annotate(total=Sum("amount_minor"))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -26,6 +26,10 @@ from o2c.cash.models import CustomerKey, DocumentKey, PayerAccount, PayerName
 from o2c.core.money import format_with_currency
 from o2c.customers import selectors as customer_selectors
 from o2c.documents.references import rf_reference_body
+from o2c.ledger import selectors as ledger_selectors
+from o2c.ledger.errors import UnableToConvertCurrency
+from o2c.ledger.models import LegalEntity
+from o2c.ledger.rules import convert_minor
 from o2c.receivables import selectors as receivables_selectors
 from o2c.receivables.selectors import OpenItem
 
@@ -34,6 +38,9 @@ _NAME_TOKEN_FANOUT = 300
 """A name token shared by more customers than this ("SERVICES", "HOLDING") does not narrow the search."""
 _NAME_ACCEPT = 85.0
 _MAX_NAMED_SUBSET = 12
+FX_TOLERANCE = Decimal("0.01")
+"""How far cash converted at the day's rate may differ from the invoices it names (the payer's bank
+converts at its own rate) and still settle them in full, the difference being realised FX."""
 """Documents named in one text searched for the combination the amount pays."""
 _DEDUCTION_WORDS = re.compile(
     r"\b(deduct\w*|short\s*pa\w*|less|minus|abz\w*|abzug\w*|einbehalt\w*|k(?:u|ü|ue)rzung\w*|retenue\w*|"
@@ -86,6 +93,18 @@ class Line:
     deduction_minor: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class Conversion:
+    """Cash of the payment's currency settling documents of another, at the day's rate."""
+
+    from_currency: str
+    to_currency: str
+    rate: Decimal
+    """Units of `to_currency` for one of `from_currency`."""
+    converted_minor: int
+    """The whole payment in `to_currency` (what the matcher compared with the open items)."""
+
+
 @dataclass(slots=True)
 class Decision:
     customer_id: int | None
@@ -95,9 +114,11 @@ class Decision:
     auto: bool
     ambiguous: bool = False
     deduction_reason: str = ""
+    conversion: Conversion | None = None
 
     @property
     def applied_minor(self) -> int:
+        """The cash the lines apply, in the documents' currency."""
         return sum(line.amount_minor for line in self.lines)
 
 
@@ -115,6 +136,8 @@ class Lookup:
     customer_items: dict[int, list[int]] = field(default_factory=dict)
     customers: dict[int, customer_selectors.CustomerFacts] = field(default_factory=dict)
     children: dict[int, set[int]] = field(default_factory=dict)
+    rates: dict[tuple[str, str, date], Decimal] = field(default_factory=dict)
+    """Conversion rates (from, to, day) for payments that name only documents of another currency."""
 
     def settle(self, decision: Decision) -> None:
         """Take a posted decision's amounts off the open items, for the payments after it."""
@@ -226,6 +249,7 @@ def gather(*, entity_id: int, payments: Sequence[PaymentIn], lock: bool = True) 
         entity_id=entity_id, document_ids=document_ids, lock=lock
     )
     lookup.open_now = {pk: item.open_minor for pk, item in lookup.items.items()}
+    _conversion_rates(entity_id, payments, keys, lookup)
     lookup.customers = customer_selectors.customer_facts(
         customer_ids=candidates.union(*lookup.children.values())
         | {item.customer_id for item in lookup.items.values()}
@@ -234,6 +258,26 @@ def gather(*, entity_id: int, payments: Sequence[PaymentIn], lock: bool = True) 
     heads -= set(lookup.customers)
     lookup.customers.update(customer_selectors.customer_facts(customer_ids=heads))
     return lookup, keys
+
+
+def _conversion_rates(
+    entity_id: int, payments: Sequence[PaymentIn], keys: list[_Keys], lookup: Lookup
+) -> None:
+    """The day's rates for payments that name documents of one other currency only."""
+    functional: str | None = None
+    for payment, payment_keys in zip(payments, keys, strict=True):
+        named = set().union(*(lookup.doc_keys.get(key, set()) for key in payment_keys.documents))
+        currencies = {lookup.items[pk].currency for pk in named if pk in lookup.items}
+        if len(currencies) != 1 or payment.currency in currencies:
+            continue
+        pair = (payment.currency, currencies.pop(), payment.value_date)
+        if pair in lookup.rates:
+            continue
+        if functional is None:
+            functional = LegalEntity.objects.values_list("currency", flat=True).get(pk=entity_id)
+        rate = conversion_rate(*pair, functional_currency=functional)
+        if rate is not None:
+            lookup.rates[pair] = rate
 
 
 def _known_payer(payment: PaymentIn, keys: _Keys, lookup: Lookup) -> int | None:
@@ -394,8 +438,50 @@ class _Matcher:
                 self.note("reference", 85, f"reference {number} found (normalised)")
 
     def run(self) -> Decision:
-        payment = self.payment
         referenced = self.referenced()
+        conversion = self.conversion(referenced)
+        decision = self.matched(referenced)
+        if conversion is not None and decision.lines:
+            decision.conversion = conversion
+        return decision
+
+    def conversion(self, referenced: list[int]) -> Conversion | None:
+        """When the payment names only documents of one other currency and the day has a rate, the
+        matcher goes on with the payment converted into that currency."""
+        payment = self.payment
+        currencies = {self.lookup.items[pk].currency for pk in referenced}
+        if len(currencies) != 1 or payment.currency in currencies:
+            return None
+        target = currencies.pop()
+        rate = self.lookup.rates.get((payment.currency, target, payment.value_date))
+        if rate is None:
+            return None
+        converted = convert_minor(
+            payment.amount_minor, from_currency=payment.currency, to_currency=target, rate=rate
+        )
+        self.note(
+            "conversion",
+            0,
+            f"{_money(payment.amount_minor, payment.currency)} converted at {rate.normalize():f} "
+            f"= {_money(converted, target)}",
+        )
+        open_total = sum(max(self.lookup.open_now[pk], 0) for pk in referenced)
+        compared = converted
+        if converted != open_total and abs(converted - open_total) <= open_total * FX_TOLERANCE:
+            self.note(
+                "fx_difference",
+                0,
+                f"{_money(abs(converted - open_total), target)} off the open amount at the day's rate: "
+                "settled in full, the difference is realised FX",
+            )
+            compared = open_total
+        self.payment = replace(payment, amount_minor=compared, currency=target)
+        return Conversion(
+            from_currency=payment.currency, to_currency=target, rate=rate, converted_minor=compared
+        )
+
+    def matched(self, referenced: list[int]) -> Decision:
+        payment = self.payment
         usable = [pk for pk in referenced if self.lookup.items[pk].currency == payment.currency]
         for pk in referenced:
             if pk not in usable:
@@ -656,3 +742,22 @@ class _Matcher:
 
 def decide(payment: PaymentIn, keys: _Keys, lookup: Lookup, policy: Policy) -> Decision:
     return _Matcher(payment, keys, lookup, policy).run()
+
+
+def conversion_rate(
+    from_currency: str, to_currency: str, on: date, *, functional_currency: str
+) -> Decimal | None:
+    """The day's rate from one currency to another: the pair itself (or its inverse), else across the
+    entity's functional currency; None when the rates table has neither."""
+    try:
+        return ledger_selectors.fx_rate_on(from_currency=from_currency, to_currency=to_currency, on=on)
+    except UnableToConvertCurrency:
+        pass
+    try:
+        into = ledger_selectors.fx_rate_on(
+            from_currency=from_currency, to_currency=functional_currency, on=on
+        )
+        out = ledger_selectors.fx_rate_on(from_currency=functional_currency, to_currency=to_currency, on=on)
+    except UnableToConvertCurrency:
+        return None
+    return (into * out).quantize(Decimal(1).scaleb(-10))

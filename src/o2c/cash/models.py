@@ -460,3 +460,32 @@ class BankCsvMapping(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class CurrencyConversion(models.Model):
+    """Cash in one currency settling a document in another: the part of the payment (`from_minor` in
+    the payment's currency) that became `to_minor` in the document's currency at `rate`, and funds the
+    cash allocation `allocation_id`. Posted through the currency conversion account; reversed with its
+    allocation (the cash goes back to the payment's currency)."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="conversions")
+    allocation_id = models.BigIntegerField(unique=True)
+    from_currency = models.CharField(max_length=3)
+    from_minor = models.BigIntegerField()
+    to_currency = models.CharField(max_length=3)
+    to_minor = models.BigIntegerField()
+    rate = models.DecimalField(max_digits=20, decimal_places=10)
+    """Units of `to_currency` for one unit of `from_currency`, as of the payment's value date."""
+    posting_date = models.DateField()
+    created_at = models.DateTimeField()
+    reversed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(from_minor__gt=0, to_minor__gt=0), name="conversion_amounts_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_currency}->{self.to_currency} {self.payment_id}"

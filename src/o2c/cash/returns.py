@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from o2c.audit import services as audit_services
 from o2c.bankfiles.statement import Entry
-from o2c.cash import rules
+from o2c.cash import conversions, rules
 from o2c.cash.models import Application, MatchingPolicy, Payment
 from o2c.cash.rules import PAYMENT_RETURNED
 from o2c.core import events
@@ -117,6 +117,7 @@ def payment_return(
             receivables_services.allocation_reverse(
                 allocation_id=allocation_id, posting_date=day, reason=why, actor=actor, now=now
             )
+        conversions.reverse(application.allocation_ids, posting_date=day, actor=actor, now=now)
         if application.document_id is not None:
             reopened.append(application.document_id)
         application.state = Application.State.REVERSED

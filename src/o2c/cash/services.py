@@ -23,9 +23,9 @@ from django.db.models import Exists, OuterRef
 
 from o2c.audit import services as audit_services
 from o2c.bankfiles.statement import Entry, Statement, balance_difference
-from o2c.cash import advices, csvmappings, matcher, matching, returns, rules
+from o2c.cash import advices, conversions, csvmappings, matcher, matching, returns, rules
 from o2c.cash.errors import UnableToImportBankFile
-from o2c.cash.matcher import Decision, PaymentIn, Policy, Remitted
+from o2c.cash.matcher import Conversion, Decision, PaymentIn, Policy, Remitted
 from o2c.cash.models import (
     Application,
     BankFile,
@@ -644,6 +644,9 @@ class AdviceResult:
     already_imported: bool = False
     payment: str | None = None
     """The payment the advice was linked to (its bank reference), if it had arrived."""
+    payment_id: int | None = None
+    payment_status: str | None = None
+    """The linked payment's status once the matcher has read the advice (applied, suggested, ...)."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -654,6 +657,7 @@ class AdviceResult:
             "currency": self.currency,
             "already_imported": self.already_imported,
             "payment": self.payment,
+            "payment_status": self.payment_status,
         }
 
 
@@ -788,6 +792,8 @@ def advice_import(
             payment.reasons = [*payment.reasons, f"remittance advice {file_name} names its invoices"]
             payment.save(update_fields=["remitted", "reasons"])
             result.payment = str(payment)
+            result.payment_id = payment.pk
+            result.payment_status = payment.status
     audit_services.record(
         actor=actor,
         action="cash.remittance_advice.received",
@@ -807,7 +813,9 @@ def _describe(payment: Payment, decision: Decision) -> None:
     payment.reasons = decision.reasons
     if decision.auto:
         payment.customer_id = decision.customer_id
-        payment.unapplied_minor = payment.amount_minor - decision.applied_minor
+        payment.unapplied_minor = payment.amount_minor - sum(
+            conversions.cash_per_line(decision, payment.amount_minor)
+        )
         if not decision.lines:
             payment.status = Payment.Status.ON_ACCOUNT
         elif payment.unapplied_minor == 0:
@@ -873,9 +881,11 @@ def _post_decisions(
     applications: list[Application] = []
     deductions: list[dict[str, Any]] = []
     applied_events: list[dict[str, Any]] = []
+    converting: list[tuple[Payment, Conversion, int, int, int]] = []  # ..., cash, line cash, allocation
     for payment, decision in zip(payments, decisions, strict=True):
         state = Application.State.APPLIED if decision.auto else Application.State.SUGGESTED
-        for line in decision.lines:
+        cash = conversions.cash_per_line(decision, payment.amount_minor)
+        for line, line_cash in zip(decision.lines, cash, strict=True):
             application = Application(
                 payment=payment,
                 document_id=line.document_id,
@@ -899,6 +909,8 @@ def _post_decisions(
                 (Allocation.Kind.WRITE_OFF, line.write_off_minor),
             ):
                 if amount:
+                    if kind == Allocation.Kind.PAYMENT and decision.conversion is not None:
+                        converting.append((payment, decision.conversion, line_cash, amount, len(allocations)))
                     owners.append((len(applications) - 1, len(allocations)))
                     allocations.append(
                         AllocationIn(
@@ -935,7 +947,17 @@ def _post_decisions(
         entity=entity, allocations=allocations, actor=actor, now=now
     )
     for application_index, allocation_index in owners:
-        applications[application_index].allocation_ids.append(created[allocation_index].pk)
+        applications[application_index].allocation_ids.append(created[allocation_index])
+    for payment, conversion, line_cash, amount, allocation_index in converting:
+        conversions.post(
+            payment,
+            conversion,
+            [conversions.Converted(created[allocation_index], line_cash, amount)],
+            entity=entity,
+            posting_date=payment.booking_date,
+            actor=actor,
+            now=now,
+        )
     insert_objects(Application, applications)
     if deductions:
         events.publish_many_on_commit(DEDUCTION_TAKEN, deductions)

@@ -36,10 +36,11 @@ from django.db import transaction
 from django.db.models import F
 
 from o2c.audit import services as audit_services
-from o2c.cash import matching
+from o2c.cash import conversions, matcher, matching
 from o2c.cash.errors import UnableToApplyPayment, UnableToChangeMatchingPolicy
 from o2c.cash.models import Application, MatchingPolicy, PayerAccount, PayerName, Payment, ReturnFeeCharge
 from o2c.cash.rules import DEDUCTION_TAKEN, PAYMENT_APPLIED
+from o2c.cash.services import AdviceResult, advice_import, payment_facts, policy_for
 from o2c.core import events
 from o2c.core.actors import actor_id
 from o2c.core.money import Money, UnableToHandleMoney, format_with_currency
@@ -331,6 +332,7 @@ def _apply(
     actor: User | None,
     now: datetime,
     how: str,
+    automatic: bool = False,
 ) -> Payment:
     """Post checked lines: customer and reclass, allocations, application rows (given, or new), the
     payment's cache and status, suggestions not taken rejected, events, learning, audit."""
@@ -380,7 +382,7 @@ def _apply(
         row.write_off_minor = line.write_off_minor
         row.deduction_minor = line.deduction_minor
         row.allocation_ids = allocation_ids
-        row.is_automatic = False
+        row.is_automatic = automatic
         row.created_by = actor if actor_id(actor) else None
         row.save()
         if line.deduction_minor:
@@ -479,6 +481,88 @@ def payment_apply(
         for _ in checked
     ]
     return _apply(payment, checked, rows=rows, actor=actor, now=now, how=reason)
+
+
+@transaction.atomic
+def payment_rematch(*, payment_id: int, actor: User | None, now: datetime, why: str) -> Payment:
+    """Run the matcher again for a payment still waiting for a person (unidentified or suggested) on what
+    is known now: a remittance advice that came after it, invoices issued since, accounts learned since.
+    When the matcher is sure, the payment is applied as at import (automatic, with the matcher's
+    reasons); else its suggestions are replaced by the new ones. Cash for another currency's invoices is
+    left to a person."""
+    payment = _locked_payment(payment_id)
+    if payment.status not in (Payment.Status.UNIDENTIFIED, Payment.Status.SUGGESTED):
+        return payment
+    fact = payment_facts(payment)
+    lookup, keys = matcher.gather(entity_id=payment.entity_id, payments=[fact])
+    decision = matcher.decide(fact, keys[0], lookup, policy_for(payment.entity))
+    if decision.conversion is not None or not decision.lines:
+        return payment
+    reasons = [*decision.reasons, why]
+    payment.confidence = decision.confidence
+    payment.reasons = reasons
+    payment.save(update_fields=["confidence", "reasons"])
+    wanted = [
+        (line.document_id, line.amount_minor, line.discount_minor, line.write_off_minor, line.deduction_minor)
+        for line in decision.lines
+    ]
+    if not decision.auto:
+        Application.objects.filter(payment=payment, state=Application.State.SUGGESTED).update(
+            state=Application.State.REJECTED
+        )
+        Application.objects.bulk_create(
+            [
+                Application(
+                    payment=payment,
+                    document_id=document_id,
+                    state=Application.State.SUGGESTED,
+                    amount_minor=amount,
+                    discount_minor=discount,
+                    write_off_minor=write_off,
+                    deduction_minor=deduction,
+                    confidence=decision.confidence,
+                    reasons=reasons,
+                    created_at=now,
+                )
+                for document_id, amount, discount, write_off, deduction in wanted
+            ]
+        )
+        return payment
+    checked = _checked_lines(payment, wanted)
+    if decision.customer_id is not None:
+        _assign_customer(
+            payment, decision.customer_id, posting_date=_business_date(payment, now), actor=actor, now=now
+        )
+    rows = [
+        Application(
+            payment=payment,
+            state=Application.State.APPLIED,
+            confidence=decision.confidence,
+            reasons=reasons,
+            is_automatic=True,
+            created_at=now,
+        )
+        for _ in checked
+    ]
+    return _apply(payment, checked, rows=rows, actor=actor, now=now, how=why, automatic=True)
+
+
+@transaction.atomic
+def advice_receive(
+    *, data: bytes, file_name: str, entity: LegalEntity, actor: User | None, now: datetime
+) -> AdviceResult:
+    """Keep a remittance advice (`services.advice_import`); when it names a payment that arrived before
+    it and waits for a person, the matcher reads the payment again with the advice's invoices."""
+    result = advice_import(data=data, file_name=file_name, entity=entity, actor=actor, now=now)
+    if result.payment_id is not None and not result.already_imported:
+        payment = payment_rematch(
+            payment_id=result.payment_id,
+            actor=actor,
+            now=now,
+            why=f"matched again on remittance advice {file_name}",
+        )
+        result.payment_status = payment.status
+    return result
 
 
 @transaction.atomic
@@ -608,7 +692,11 @@ def application_reverse(*, application_id: int, reason: str, actor: User | None,
     application.state = Application.State.REVERSED
     application.reversed_at = now
     application.save(update_fields=["state", "reversed_at"])
-    payment.unapplied_minor += application.amount_minor
+    # cash that settled another currency's invoice goes back to the payment's currency first
+    converted_back = conversions.reverse(
+        application.allocation_ids, posting_date=posting_date, actor=actor, now=now
+    )
+    payment.unapplied_minor += converted_back or application.amount_minor
     payment.status = _status_after(payment, was=before[0])
     payment.save(update_fields=["unapplied_minor", "status"])
     audit_services.record(

@@ -7,6 +7,7 @@ STANDARD_CHART: tuple[tuple[str, str, str], ...] = (
     ("1200", "Trade receivables", AccountType.RECEIVABLE),
     ("1590", "Migration clearing", AccountType.CLEARING),
     ("1600", "Payments in transit", AccountType.CLEARING),
+    ("1610", "Currency conversion", AccountType.CLEARING),
     ("2100", "Unapplied cash", AccountType.UNAPPLIED_CASH),
     ("2300", "Deferred revenue", AccountType.DEFERRED_REVENUE),
     ("2500", "Output tax (VAT / sales tax)", AccountType.TAX),
@@ -22,3 +23,6 @@ STANDARD_CHART: tuple[tuple[str, str, str], ...] = (
 CARD_FEES = "6850"
 """Fees a card processor keeps out of its payouts (and bank charges not written off on an invoice)."""
 PAYMENTS_IN_TRANSIT = "1600"
+CURRENCY_CONVERSION = "1610"
+"""Cash in one currency becoming another where a payment settles an invoice of another currency: each
+currency's side nets out in the functional currency."""

@@ -285,6 +285,8 @@ class AllocationIn:
     """The rate the counter line is valued at (cash at the rate it was received at); default: the day's."""
 
 
+KIND_LABELS = dict(Allocation.Kind.choices)
+
 _SETTLING_KINDS: tuple[str, ...] = (
     Allocation.Kind.PAYMENT,
     Allocation.Kind.DISCOUNT,
@@ -294,11 +296,11 @@ _SETTLING_KINDS: tuple[str, ...] = (
 
 def allocations_create_bulk(
     *, entity: LegalEntity, allocations: Sequence[AllocationIn], actor: User | None, now: datetime
-) -> list[Allocation]:
+) -> list[int]:
     """`allocation_create`'s rules applied to a set: the documents are locked in pk order, every amount is
     checked against what is still open after the allocations before it (in the given order), and nothing
     is written unless all of them hold. Postings go through the ledger's bulk path. The caller holds the
-    transaction."""
+    transaction. Returns the new allocations' ids in the given order."""
     if not allocations:
         return []
     documents = {
@@ -337,22 +339,37 @@ def allocations_create_bulk(
                 code="over_application",
             )
         open_left[document.pk] -= allocation.amount_minor
-    created = [
-        Allocation(
-            entity_id=entity.pk,
-            document_id=allocation.document_id,
-            kind=allocation.kind,
-            payment_id=allocation.payment_id,
-            currency=documents[allocation.document_id].currency,
-            amount_minor=allocation.amount_minor,
-            posting_date=allocation.posting_date,
-            reason=allocation.reason[:300],
-            created_at=now,
-            created_by_id=actor_id(actor),
-        )
-        for allocation in allocations
-    ]
-    insert_objects(Allocation, created)
+    # plain rows, not model instances: a bank file brings thousands of allocations at once
+    created = insert_new_rows(
+        Allocation,
+        [
+            "entity",
+            "document",
+            "kind",
+            "payment_id",
+            "currency",
+            "amount_minor",
+            "posting_date",
+            "reason",
+            "created_at",
+            "created_by",
+        ],
+        [
+            (
+                entity.pk,
+                allocation.document_id,
+                allocation.kind,
+                allocation.payment_id,
+                documents[allocation.document_id].currency,
+                allocation.amount_minor,
+                allocation.posting_date,
+                allocation.reason[:300],
+                now,
+                actor_id(actor),
+            )
+            for allocation in allocations
+        ],
+    )
     receivable_id = ledger_selectors.account_id_for(entity=entity, type=AccountType.RECEIVABLE)
     counter_ids = {
         kind: ledger_selectors.account_id_for(entity=entity, type=COUNTER_ACCOUNT[kind])
@@ -367,7 +384,7 @@ def allocations_create_bulk(
         return discount_lines(line, document=document, country=entity.country, tax_id=tax_id)
 
     entries = []
-    for allocation, row in zip(allocations, created, strict=True):
+    for allocation, allocation_id in zip(allocations, created, strict=True):
         document = documents[allocation.document_id]
         # a credit memo's receivable is a credit: settling it moves the other way
         amount = allocation.amount_minor if document.total_minor > 0 else -allocation.amount_minor
@@ -375,10 +392,10 @@ def allocations_create_bulk(
         entries.append(
             EntryIn(
                 posting_date=allocation.posting_date,
-                description=f"{row.get_kind_display()} on {document.number}",
+                description=f"{KIND_LABELS[allocation.kind]} on {document.number}",
                 source_type="allocation",
-                source_id=row.pk,
-                idempotency_key=f"allocation:{row.pk}",
+                source_id=allocation_id,
+                idempotency_key=f"allocation:{allocation_id}",
                 lines=[
                     *counter_lines(
                         at_rate(

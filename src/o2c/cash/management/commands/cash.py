@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from o2c.bankfiles import csvformats
-from o2c.cash import csvmappings, reports, selectors, sepa, services
+from o2c.cash import csvmappings, reports, selectors, sepa, services, workbench
 from o2c.core import clock
 from o2c.core.cli import O2CCommand, progress_stages
 from o2c.core.exceptions import InputError
@@ -312,7 +312,7 @@ class Command(O2CCommand):
             data = path.read_bytes()
         except OSError as error:
             raise InputError(f"{path}: cannot be read ({error.strerror})") from None
-        result = services.advice_import(
+        result = workbench.advice_receive(
             data=data, file_name=path.name, entity=entity, actor=None, now=clock.now()
         )
         if output == "json":
@@ -320,7 +320,11 @@ class Command(O2CCommand):
             return
         if result.already_imported:
             self.note(f"{path.name}: received before; nothing changed")
-        linked = f"linked to payment {result.payment}" if result.payment else "waiting for its payment"
+        linked = (
+            f"linked to payment {result.payment} ({result.payment_status})"
+            if result.payment
+            else "waiting for its payment"
+        )
         self.note(
             f"{path.name} ({result.kind}): {result.lines} invoices, total {result.total} "
             f"{result.currency}, {linked}"
