@@ -524,7 +524,10 @@ class _Matcher:
     def strength(self, pk: int) -> int:
         """How the payment names a document: 98 by its RF reference, 95 as written, 85 normalised."""
         item = self.lookup.items[pk]
-        keys = matching.document_reference_keys(item.number)
+        # the document's own keys only matter against RF references and remitted numbers (rarely there)
+        keys = (
+            matching.document_reference_keys(item.number) if self.keys.rf or self.keys.exact else frozenset()
+        )
         if keys & self.keys.rf:
             return 98
         if keys & self.keys.exact or any(item.number.upper() in text.upper() for text in self.payment.texts):
