@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from o2c.bankfiles import csvformats
-from o2c.cash import csvmappings, reports, selectors, sepa, services, workbench
+from o2c.cash import csvmappings, mandates, reports, selectors, sepa, services, workbench
 from o2c.core import clock
 from o2c.core.cli import O2CCommand, progress_stages
 from o2c.core.exceptions import InputError
@@ -209,7 +209,8 @@ class Command(O2CCommand):
         "refunds: unapplied cash paid back as a SEPA credit transfer file (pain.001). "
         "collections: open invoices collected under SEPA mandates as a direct-debit file (pain.008). "
         "csv-mapping: save (or --delete) how to read a bank's own CSV export. "
-        "csv-mappings: the saved CSV mappings."
+        "csv-mappings: the saved CSV mappings. "
+        "mandates: import SEPA direct-debit mandates from FILE (CSV), or list them."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -225,6 +226,7 @@ class Command(O2CCommand):
                 "collections",
                 "csv-mapping",
                 "csv-mappings",
+                "mandates",
             ],
         )
         parser.add_argument("file", nargs="?", metavar="FILE_OR_NAME", help="the file; csv-mapping: the name")
@@ -290,6 +292,8 @@ class Command(O2CCommand):
                 self._import(options["file"], entity, options["format"] or "table", options["mapping"])
         elif options["action"] == "advice":
             self._advice(options["file"], entity, options["format"] or "table")
+        elif options["action"] == "mandates":
+            self._mandates(options["file"], entity, options["format"] or "table")
         elif options["action"] in ("refunds", "collections"):
             self._sepa_file(options["action"], entity, options)
         elif options["action"] in ("unapplied", "reconcile"):
@@ -329,6 +333,43 @@ class Command(O2CCommand):
             f"{path.name} ({result.kind}): {result.lines} invoices, total {result.total} "
             f"{result.currency}, {linked}"
         )
+
+    def _mandates(self, path: Path | None, entity: LegalEntity, output: str) -> None:
+        """With a FILE: import its mandates (one transaction); without: the entity's mandates."""
+        if output not in ("table", "json"):
+            raise InputError("--format: mandates prints table or json")
+        if path is not None:
+            try:
+                data = path.read_bytes()
+            except OSError as error:
+                raise InputError(f"{path}: cannot be read ({error.strerror})") from None
+            result = mandates.mandates_import(
+                data=data, file_name=path.name, entity=entity, actor=None, now=clock.now()
+            )
+            if output == "json":
+                sys.stdout.write(json.dumps(result.as_json(), indent=2) + "\n")
+                return
+            self.note(
+                f"{path.name}: {result.rows} mandates, {result.created} created, {result.known} known already"
+            )
+            return
+        rows = mandates.mandate_rows(entity=entity)
+        if output == "json":
+            sys.stdout.write(json.dumps({"entity": entity.code, "mandates": rows}, indent=2) + "\n")
+            return
+        table = Table(title=f"{entity.code} mandates")
+        for column in ("customer", "reference", "IBAN", "signed", "sequence", "active"):
+            table.add_column(column)
+        for row in rows:
+            table.add_row(
+                str(row["customer_number"]),
+                str(row["reference"]),
+                str(row["iban"]),
+                str(row["signature_date"]),
+                str(row["sequence_type"]),
+                "yes" if row["active"] else "no",
+            )
+        Console().print(table)
 
     def _sepa_file(self, action: str, entity: LegalEntity, options: dict[str, Any]) -> None:
         """A pain.001 refund or pain.008 collection file; a file that cannot be written undoes it all."""
