@@ -293,7 +293,8 @@ class Command(O2CCommand):
         elif options["action"] == "advice":
             self._advice(options["file"], entity, options["format"] or "table")
         elif options["action"] == "mandates":
-            self._mandates(options["file"], entity, options["format"] or "table")
+            with translation.override(_language(cli_locale())):
+                self._mandates(options["file"], entity, options["format"] or "table")
         elif options["action"] in ("refunds", "collections"):
             self._sepa_file(options["action"], entity, options)
         elif options["action"] in ("unapplied", "reconcile"):
@@ -357,8 +358,8 @@ class Command(O2CCommand):
         if output == "json":
             sys.stdout.write(json.dumps({"entity": entity.code, "mandates": rows}, indent=2) + "\n")
             return
-        table = Table(title=f"{entity.code} mandates")
-        for column in ("customer", "reference", "IBAN", "signed", "sequence", "active"):
+        table = Table(title=_("%(entity)s mandates") % {"entity": entity.code})
+        for column in (_("customer"), _("reference"), _("IBAN"), _("signed"), _("sequence"), _("active")):
             table.add_column(column)
         for row in rows:
             table.add_row(
@@ -367,7 +368,7 @@ class Command(O2CCommand):
                 str(row["iban"]),
                 str(row["signature_date"]),
                 str(row["sequence_type"]),
-                "yes" if row["active"] else "no",
+                _("yes") if row["active"] else _("no"),
             )
         Console().print(table)
 
