@@ -12,6 +12,7 @@ import pytest
 
 from o2c.cash import services as cash_services
 from o2c.cash import workbench
+from o2c.cash.errors import UnableToApplyPayment
 from o2c.cash.models import CurrencyConversion, Payment
 from o2c.cash.workbench import ApplyLine
 from o2c.core import checks
@@ -308,3 +309,63 @@ class TestPaidInAnotherCurrency:
         assert CurrencyConversion.objects.get().reversed_at is not None
         assert _conversion_balance(entity) == {"EUR": (0, 0), "USD": (0, 0)}
         assert _verify() == []
+
+
+class TestAppliedByAPersonInAnotherCurrency:
+    def test_a_person_applies_euros_to_a_dollar_invoice_at_the_days_rate(
+        self, entity: LegalEntity, dollar_invoice: Document, now: datetime
+    ) -> None:
+        carla = make_user("carla", "cash_application", entities=[entity])
+        _import_eur(entity, [Credit("2000.00", "E1", name="Unbekannt", text="Sammelzahlung")], now, "e1")
+        payment = Payment.objects.get(entry_reference="E1")
+        assert payment.status == "unidentified"
+
+        workbench.payment_apply(
+            payment_id=payment.pk,
+            lines=[ApplyLine(dollar_invoice.pk, Decimal("1190.00"))],
+            actor=carla,
+            now=datetime(2026, 3, 20, 9, tzinfo=UTC),
+        )
+
+        payment.refresh_from_db()
+        dollar_invoice.refresh_from_db()
+        # 1,190.00 USD at 1/0.95 takes 1,130.50 EUR of the 2,000.00; 869.50 EUR stay unapplied
+        assert (dollar_invoice.open_minor, payment.unapplied_minor, payment.status) == (
+            0,
+            86950,
+            "partially_applied",
+        )
+        conversion = CurrencyConversion.objects.get()
+        assert (conversion.from_minor, conversion.to_minor) == (113050, 119000)
+        assert _conversion_balance(entity) == {"EUR": (-113050, -113050), "USD": (119000, 113050)}
+        assert _verify() == []
+
+        workbench.application_reverse(
+            application_id=payment.applications.get(state="applied").pk,
+            actor=carla,
+            now=datetime(2026, 3, 21, 9, tzinfo=UTC),
+            reason="wrong invoice",
+        )
+        payment.refresh_from_db()
+        assert payment.unapplied_minor == 200000
+        assert _conversion_balance(entity) == {"EUR": (0, 0), "USD": (0, 0)}
+        assert _verify() == []
+
+    def test_more_than_the_payment_has_once_converted_is_refused(
+        self, entity: LegalEntity, dollar_invoice: Document, now: datetime
+    ) -> None:
+        carla = make_user("carla", "cash_application", entities=[entity])
+        _import_eur(entity, [Credit("1000.00", "E1", name="Unbekannt", text="Sammelzahlung")], now, "e1")
+        payment = Payment.objects.get(entry_reference="E1")
+
+        with pytest.raises(UnableToApplyPayment) as refused:
+            workbench.payment_apply(
+                payment_id=payment.pk,
+                lines=[ApplyLine(dollar_invoice.pk, Decimal("1190.00"))],
+                actor=carla,
+                now=datetime(2026, 3, 20, 9, tzinfo=UTC),
+            )
+
+        assert refused.value.code == "over_application"
+        assert "1130.50 EUR is more than its unapplied 1000.00 EUR" in refused.value.message
+        assert not CurrencyConversion.objects.exists()

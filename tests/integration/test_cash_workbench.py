@@ -23,7 +23,7 @@ from o2c.customers import services as customer_services
 from o2c.customers.models import BankAccount, Customer
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger import services as ledger_services
-from o2c.ledger.models import AccountType, JournalEntry, JournalLine, LegalEntity
+from o2c.ledger.models import AccountType, FxRate, JournalEntry, JournalLine, LegalEntity
 from o2c.receivables import services as receivable_services
 from o2c.receivables.calculations import LineIn
 from o2c.receivables.models import Allocation, Document
@@ -370,7 +370,7 @@ class TestApplyRefusals:
         )
         assert _snapshot() == before
 
-    def test_a_document_in_another_currency_is_refused(
+    def test_a_document_in_a_currency_without_a_rate_is_refused(
         self, entity: LegalEntity, customer: Customer, carla: User, now: datetime
     ) -> None:
         ledger_services.fx_rates_import(
@@ -380,6 +380,7 @@ class TestApplyRefusals:
         )
         dollars = issued_invoice(customer, currency="USD")
         payment = _unidentified(entity, "1190.00", now)
+        FxRate.objects.all().delete()  # rates carry forward: only a pair with none at all is refused
         before = _snapshot()
 
         with pytest.raises(UnableToApplyPayment) as refused:
@@ -389,7 +390,7 @@ class TestApplyRefusals:
 
         assert (refused.value.code, refused.value.message) == (
             "currency_mismatch",
-            f"payment R1 is in EUR, {dollars.number} in USD: cash settles documents of its own currency",
+            f"payment R1 is in EUR, {dollars.number} in USD, and there is no rate between them on 2026-03-20",
         )
         assert _snapshot() == before
 

@@ -38,6 +38,7 @@ from django.db.models import F
 from o2c.audit import services as audit_services
 from o2c.cash import conversions, matcher, matching
 from o2c.cash.errors import UnableToApplyPayment, UnableToChangeMatchingPolicy
+from o2c.cash.matcher import Conversion
 from o2c.cash.models import Application, MatchingPolicy, PayerAccount, PayerName, Payment, ReturnFeeCharge
 from o2c.cash.rules import DEDUCTION_TAKEN, PAYMENT_APPLIED
 from o2c.cash.services import AdviceResult, advice_import, payment_facts, policy_for
@@ -68,7 +69,8 @@ CONFIDENCE_QUANTUM = Decimal("0.001")
 class ApplyLine:
     """One invoice (or debit memo) a person applies a payment to. `amount` is the cash applied;
     `discount` and `write_off` are settled by their own allocations; `deduction` is what the payer kept
-    back, left open on the document (a short pay). Amounts in the payment's currency, major units."""
+    back, left open on the document (a short pay). Amounts in the document's currency, major units: the
+    payment's, or another one whose cash is converted at the day's rate."""
 
     document_id: int
     amount: Decimal
@@ -86,6 +88,9 @@ class _Line:
     discount_minor: int = 0
     write_off_minor: int = 0
     deduction_minor: int = 0
+    cash_minor: int | None = None
+    """The payment's own cash the line takes (None: `amount_minor`, the currencies being the same)."""
+    conversion: Conversion | None = None
 
 
 def _who(actor: User | None) -> str:
@@ -135,11 +140,18 @@ def _minor(value: Decimal, currency: str, *, what: str) -> int:
 
 
 def _checked_lines(
-    payment: Payment, wanted: Sequence[tuple[int, int, int, int, int]], *, suggested: bool = False
+    payment: Payment,
+    wanted: Sequence[tuple[int, int, int, int, int]],
+    *,
+    now: datetime,
+    suggested: bool = False,
 ) -> list[_Line]:
-    """(document id, amount, discount, write-off, deduction) in minor units, checked against the
-    documents locked in pk order and against the payment's unapplied amount."""
+    """(document id, amount, discount, write-off, deduction) in minor units of each document's currency,
+    checked against the documents locked in pk order and against the payment's unapplied amount. Cash
+    for a document of another currency is converted at the day's rate (what the payment gives is the
+    amount converted back)."""
     label = _label(payment)
+    on = _business_date(payment, now)
     if not wanted:
         raise UnableToApplyPayment(f"{label}: name at least one invoice to apply it to", code="no_lines")
     ids = [line[0] for line in wanted]
@@ -158,12 +170,18 @@ def _checked_lines(
                 f"{label}: document {document_id} is not an issued document of {payment.entity.code}",
                 code="unknown_document",
             )
+        conversion = None
         if item.currency != payment.currency:
-            raise UnableToApplyPayment(
-                f"{label} is in {payment.currency}, {item.number} in {item.currency}: cash settles "
-                "documents of its own currency",
-                code="currency_mismatch",
+            rate = matcher.conversion_rate(
+                payment.currency, item.currency, on, functional_currency=payment.entity.currency
             )
+            if rate is None:
+                raise UnableToApplyPayment(
+                    f"{label} is in {payment.currency}, {item.number} in {item.currency}, and there is no "
+                    f"rate between them on {on.isoformat()}",
+                    code="currency_mismatch",
+                )
+            conversion = Conversion(payment.currency, item.currency, rate, amount)
         if item.document_type == DocumentType.CREDIT_MEMO or item.total_minor < 0:
             raise UnableToApplyPayment(
                 f"{item.number} is a credit memo: cash settles invoices and debit memos",
@@ -196,8 +214,9 @@ def _checked_lines(
                 f"the {left} the payment leaves open on it{stale}",
                 code="over_application",
             )
-        lines.append(_Line(item, amount, discount, write_off, deduction))
-    total = sum(line.amount_minor for line in lines)
+        cash = conversions.back_converted(amount, conversion) if conversion is not None else None
+        lines.append(_Line(item, amount, discount, write_off, deduction, cash, conversion))
+    total = sum(line.amount_minor if line.cash_minor is None else line.cash_minor for line in lines)
     if total > payment.unapplied_minor:
         raise UnableToApplyPayment(
             f"{label}: {_money(total, payment.currency)} is more than its unapplied "
@@ -370,11 +389,21 @@ def _apply(
                     reason=reference,
                     payment_id=payment.pk if is_cash else None,
                     counter_customer_id=payment.customer_id if is_cash else None,
-                    counter_fx_rate=receipt_rate if is_cash else None,
+                    counter_fx_rate=receipt_rate if is_cash and line.conversion is None else None,
                 )
             except UnableToAllocate as error:
                 raise UnableToApplyPayment(f"{_label(payment)}: {error.message}", code=error.code) from None
             allocation_ids.append(allocation.pk)
+            if is_cash and line.conversion is not None and line.cash_minor:
+                conversions.post(
+                    payment,
+                    line.conversion,
+                    [conversions.Converted(allocation.pk, line.cash_minor, amount)],
+                    entity=payment.entity,
+                    posting_date=max(posting_date, line.item.issue_date),
+                    actor=actor,
+                    now=now,
+                )
         row.document_id = line.item.id
         row.state = Application.State.APPLIED
         row.amount_minor = line.amount_minor
@@ -391,14 +420,16 @@ def _apply(
                     "payment_id": payment.pk,
                     "document_id": line.item.id,
                     "amount_minor": line.deduction_minor,
-                    "currency": payment.currency,
+                    "currency": line.item.currency,
                     "reason": (payment.remittance or f"deduction taken by {_who(actor)}")[:300],
                 }
             )
     Application.objects.filter(payment=payment, state=Application.State.SUGGESTED).exclude(
         pk__in=[row.pk for row in rows]
     ).update(state=Application.State.REJECTED)
-    payment.unapplied_minor -= sum(line.amount_minor for line in lines)
+    payment.unapplied_minor -= sum(
+        line.amount_minor if line.cash_minor is None else line.cash_minor for line in lines
+    )
     payment.status = _status_after(payment, was=before[0])
     payment.save(update_fields=["customer", "unapplied_minor", "status"])
     if deductions:
@@ -416,9 +447,9 @@ def _apply(
         "applied_to": (
             None,
             ", ".join(
-                f"{line.item.number} {_money(line.amount_minor, payment.currency)}"
+                f"{line.item.number} {_money(line.amount_minor, line.item.currency)}"
                 + "".join(
-                    f" + {what} {_money(amount, payment.currency)}"
+                    f" + {what} {_money(amount, line.item.currency)}"
                     for what, amount in (
                         ("discount", line.discount_minor),
                         ("write-off", line.write_off_minor),
@@ -456,18 +487,21 @@ def payment_apply(
     the person's lines (rejected)."""
     payment = _locked_payment(payment_id)
     _ensure_workable(payment)
-    currency = payment.currency
-    wanted = [
-        (
-            line.document_id,
-            _minor(line.amount, currency, what=f"document {line.document_id}: amount"),
-            _minor(line.discount, currency, what=f"document {line.document_id}: discount"),
-            _minor(line.write_off, currency, what=f"document {line.document_id}: write-off"),
-            _minor(line.deduction, currency, what=f"document {line.document_id}: deduction"),
+    # amounts are in each document's currency (the payment's, unless cash is converted)
+    currencies = receivables_selectors.currencies_of(document_ids={line.document_id for line in lines})
+    wanted = []
+    for line in lines:
+        currency = currencies.get(line.document_id, payment.currency)
+        wanted.append(
+            (
+                line.document_id,
+                _minor(line.amount, currency, what=f"document {line.document_id}: amount"),
+                _minor(line.discount, currency, what=f"document {line.document_id}: discount"),
+                _minor(line.write_off, currency, what=f"document {line.document_id}: write-off"),
+                _minor(line.deduction, currency, what=f"document {line.document_id}: deduction"),
+            )
         )
-        for line in lines
-    ]
-    checked = _checked_lines(payment, wanted)
+    checked = _checked_lines(payment, wanted, now=now)
     reason = f"applied by {_who(actor)}"
     rows = [
         Application(
@@ -528,7 +562,7 @@ def payment_rematch(*, payment_id: int, actor: User | None, now: datetime, why: 
             ]
         )
         return payment
-    checked = _checked_lines(payment, wanted)
+    checked = _checked_lines(payment, wanted, now=now)
     if decision.customer_id is not None:
         _assign_customer(
             payment, decision.customer_id, posting_date=_business_date(payment, now), actor=actor, now=now
@@ -593,6 +627,7 @@ def application_accept(*, payment_id: int, actor: User | None, now: datetime) ->
             for row in suggestions
         ],
         suggested=True,
+        now=now,
     )
     reason = f"accepted by {_who(actor)}"
     for row in suggestions:

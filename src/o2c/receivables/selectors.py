@@ -352,3 +352,8 @@ def cash_applied_by_payment(*, payment_ids: list[int] | None = None) -> dict[int
         row["payment_id"]: row["total"]
         for row in allocations.values("payment_id").annotate(total=Sum("amount_minor")).order_by()
     }
+
+
+def currencies_of(*, document_ids: set[int]) -> dict[int, str]:
+    """Each document's currency (documents that do not exist are left out)."""
+    return dict(Document.objects.filter(pk__in=document_ids).values_list("pk", "currency"))
