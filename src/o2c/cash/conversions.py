@@ -28,7 +28,7 @@ from o2c.ledger.models import AccountType, LegalEntity
 from o2c.ledger.rules import LineIn as PostingLine
 from o2c.ledger.rules import convert_minor
 from o2c.ledger.services import EntryIn
-from o2c.receivables.functional import at_rate
+from o2c.receivables.functional import at_rate, effective_rate
 
 
 def back_converted(amount_minor: int, conversion: Conversion) -> int:
@@ -164,8 +164,7 @@ def _valued(line: PostingLine, value: int, functional: str) -> PostingLine:
     if line.currency == functional or not value:
         return line
     amount = line.debit_minor or line.credit_minor
-    shift = currency_decimals(line.currency) - currency_decimals(functional)
-    rate = (Decimal(value) / Decimal(amount) * Decimal(1).scaleb(shift)).quantize(Decimal(1).scaleb(-10))
+    rate = effective_rate(amount, value, currency=line.currency, functional_currency=functional)
     if line.debit_minor:
         return line._replace(functional_debit_minor=value, fx_rate=rate)
     return line._replace(functional_credit_minor=value, fx_rate=rate)

@@ -85,34 +85,15 @@ def with_functional_amounts(
     pinned = False
     converted = []
     for line in lines:
-        (
-            account,
-            currency,
-            debit,
-            credit,
-            customer,
-            document,
-            memo,
-            functional_debit,
-            functional_credit,
-            _rate,
-        ) = line
-        if functional_debit or functional_credit:
+        if line.functional_debit_minor or line.functional_credit_minor:
             pinned = True
             converted.append(line)
             continue
         converted.append(
-            LineIn(
-                account,
-                currency,
-                debit,
-                credit,
-                customer,
-                document,
-                memo,
-                convert(debit),
-                convert(credit),
-                rate,
+            line._replace(
+                functional_debit_minor=convert(line.debit_minor),
+                functional_credit_minor=convert(line.credit_minor),
+                fx_rate=rate,
             )
         )
     residue = sum(line.functional_debit_minor - line.functional_credit_minor for line in converted)
