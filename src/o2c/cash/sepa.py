@@ -37,6 +37,7 @@ from schwifty.exceptions import SchwiftyException
 
 from o2c.audit import services as audit_services
 from o2c.cash.models import Application, DirectDebit, Payment, Refund
+from o2c.core.actors import actor_id
 from o2c.core.exceptions import DomainError
 from o2c.core.money import format_minor, format_with_currency
 from o2c.customers.models import BankAccount, Customer, Mandate
@@ -264,7 +265,7 @@ def refund_file_create(
                 payee_iban=payee.iban,
                 payee_bic=payee.bic,
                 created_at=now,
-                created_by=actor if actor is not None and actor.is_authenticated else None,
+                created_by_id=actor_id(actor),
             )
             for payment, payee in refunds
         ]
@@ -421,7 +422,7 @@ def _post_refunds(
             for row, (payment, _) in zip(rows, refunds, strict=True)
         ],
         now=now,
-        created_by_id=actor.pk if actor is not None and actor.is_authenticated else None,
+        created_by_id=actor_id(actor),
     )
 
 
@@ -512,7 +513,7 @@ def collection_file_create(
                 scheme=scheme,
                 collection_date=collection_date,
                 created_at=now,
-                created_by=actor if actor is not None and actor.is_authenticated else None,
+                created_by_id=actor_id(actor),
             )
             for document, mandate in chosen
         ]

@@ -881,7 +881,8 @@ def _post_decisions(
     applications: list[Application] = []
     deductions: list[dict[str, Any]] = []
     applied_events: list[dict[str, Any]] = []
-    converting: list[tuple[Payment, Conversion, int, int, int]] = []  # ..., cash, line cash, allocation
+    # per converted payment: (payment cash, document-currency cash, allocation index) of each cash line
+    converting: dict[int, tuple[Payment, Conversion, list[tuple[int, int, int]]]] = {}
     for payment, decision in zip(payments, decisions, strict=True):
         state = Application.State.APPLIED if decision.auto else Application.State.SUGGESTED
         cash = conversions.cash_per_line(decision, payment.amount_minor)
@@ -910,7 +911,9 @@ def _post_decisions(
             ):
                 if amount:
                     if kind == Allocation.Kind.PAYMENT and decision.conversion is not None:
-                        converting.append((payment, decision.conversion, line_cash, amount, len(allocations)))
+                        converting.setdefault(payment.pk, (payment, decision.conversion, []))[2].append(
+                            (line_cash, amount, len(allocations))
+                        )
                     owners.append((len(applications) - 1, len(allocations)))
                     allocations.append(
                         AllocationIn(
@@ -948,11 +951,11 @@ def _post_decisions(
     )
     for application_index, allocation_index in owners:
         applications[application_index].allocation_ids.append(created[allocation_index])
-    for payment, conversion, line_cash, amount, allocation_index in converting:
+    for payment, conversion, parts in converting.values():
         conversions.post(
             payment,
             conversion,
-            [conversions.Converted(created[allocation_index], line_cash, amount)],
+            [conversions.Converted(created[index], line_cash, amount) for line_cash, amount, index in parts],
             entity=entity,
             posting_date=payment.booking_date,
             actor=actor,

@@ -85,6 +85,15 @@ def _write_json(document: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
 
 
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise InputError(
+            _("%(file)s: cannot be read (%(problem)s)") % {"file": path, "problem": error.strerror}
+        ) from None
+
+
 def _mapping_json(path: Path) -> dict[str, Any]:
     """A CSV mapping's fields from a JSON file: one object, keys the field names."""
     try:
@@ -313,10 +322,7 @@ class Command(O2CCommand):
             raise InputError("--format: advice prints table or json")
         if path is None:
             raise InputError("advice needs a FILE (CSV, XLSX or .eml)")
-        try:
-            data = path.read_bytes()
-        except OSError as error:
-            raise InputError(f"{path}: cannot be read ({error.strerror})") from None
+        data = _read_bytes(path)
         result = workbench.advice_receive(
             data=data, file_name=path.name, entity=entity, actor=None, now=clock.now()
         )
@@ -340,10 +346,7 @@ class Command(O2CCommand):
         if output not in ("table", "json"):
             raise InputError("--format: mandates prints table or json")
         if path is not None:
-            try:
-                data = path.read_bytes()
-            except OSError as error:
-                raise InputError(f"{path}: cannot be read ({error.strerror})") from None
+            data = _read_bytes(path)
             result = mandates.mandates_import(
                 data=data, file_name=path.name, entity=entity, actor=None, now=clock.now()
             )
@@ -431,10 +434,7 @@ class Command(O2CCommand):
             raise InputError("--format: import prints table or json")
         if path is None:
             raise InputError("import needs a FILE")
-        try:
-            data = path.read_bytes()
-        except OSError as error:
-            raise InputError(f"{path}: cannot be read ({error.strerror})") from None
+        data = _read_bytes(path)
         with progress_stages() as stage:
             advance: list[Any] = []
             result = services.bank_file_import(
