@@ -8,21 +8,25 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import transaction
 
 from o2c.bankfiles.errors import UnableToReadBankFile
+from o2c.cash import matching
 from o2c.cash import selectors as cash_selectors
 from o2c.cash import services as cash_services
-from o2c.cash.models import Application, Payment
+from o2c.cash.models import Application, DocumentKey, Payment
 from o2c.core import checks
 from o2c.core.models import DomainEvent
 from o2c.customers import services as customer_services
 from o2c.customers.models import BankAccount, Customer
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger.models import AccountType, EntityBankAccount, JournalLine, LegalEntity
+from o2c.receivables import bulk as receivables_bulk
 from o2c.receivables.calculations import LineIn
 from o2c.receivables.models import Allocation, Document
+from o2c.receivables.services import DOCUMENTS_ISSUED
 from tests.camt_builder import OWN_IBAN, Credit, statement_xml
-from tests.conftest import customer_in, issued_invoice
+from tests.conftest import NOW, customer_in, issued_invoice
 
 pytestmark = pytest.mark.django_db
 
@@ -347,3 +351,46 @@ def test_a_bad_file_imports_nothing_and_says_where(entity: LegalEntity, now: dat
         _import(entity, data, now)
     assert Payment.objects.count() == 0
     assert JournalLine.objects.filter(account__type=AccountType.BANK).count() == 0
+
+
+def test_an_issued_invoice_is_indexed_for_matching_right_after_its_commit(
+    customer: Customer, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice = issued_invoice(customer)
+
+    keys = set(DocumentKey.objects.filter(document_id=invoice.pk).values_list("key", flat=True))
+    assert keys == set(matching.document_reference_keys(invoice.number or ""))
+    assert len(keys) == 8  # the number's normalised forms: OCR confusions, leading zeros
+    assert not DomainEvent.objects.filter(name=DOCUMENTS_ISSUED, is_processed=False).exists()
+
+
+def test_an_issue_whose_indexing_never_ran_is_caught_up_by_the_next_import(
+    entity: LegalEntity, customer: Customer, now: datetime
+) -> None:
+    invoice = issued_invoice(customer)  # committed without running its handlers, as by a stopped process
+    assert not DocumentKey.objects.filter(document_id=invoice.pk).exists()
+    data = statement_xml([Credit("1190.00", "BANKREF-9", text=f"Invoice {invoice.number}")])
+
+    result = _import(entity, data, now)
+
+    assert (result.payments, result.applied) == (1, 1)
+    assert DocumentKey.objects.filter(document_id=invoice.pk).exists()
+    assert not DomainEvent.objects.filter(name=DOCUMENTS_ISSUED, is_processed=False).exists()
+
+
+def test_invoices_issued_in_bulk_by_a_billing_run_are_indexed_after_their_commit(
+    customer: Customer, django_capture_on_commit_callbacks: Any
+) -> None:
+    draft = receivables_bulk.DraftIn(
+        customer=customer,
+        issue_date=date(2026, 3, 2),
+        lines=[LineIn("Licence", Decimal(1), Decimal("100.00"), Decimal(19))],
+        currency="EUR",
+    )
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        documents = receivables_bulk.invoices_create_bulk([draft, draft], actor=None, now=NOW, issue=True)
+
+    indexed = set(DocumentKey.objects.values_list("document_id", flat=True))
+    assert indexed == {document.pk for document in documents}
+    assert not DomainEvent.objects.filter(name=DOCUMENTS_ISSUED, is_processed=False).exists()

@@ -10,6 +10,8 @@ class CashConfig(AppConfig):
         from o2c.cash import checks, services
         from o2c.core import events
         from o2c.receivables.migration import OPEN_ITEMS_LOADED
+        from o2c.receivables.services import DOCUMENTS_ISSUED
 
         checks.register()
         events.subscribe(OPEN_ITEMS_LOADED, services.on_open_items_loaded)
+        events.subscribe(DOCUMENTS_ISSUED, services.on_documents_issued)

@@ -10,7 +10,7 @@ it is written or nothing is.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -52,6 +52,7 @@ from o2c.receivables import bulk as receivables_bulk
 from o2c.receivables import selectors as receivables_selectors
 from o2c.receivables.bulk import AllocationIn
 from o2c.receivables.models import Allocation
+from o2c.receivables.services import DOCUMENTS_ISSUED
 
 BATCH = 2_000
 Progress = Callable[[int], None]
@@ -116,18 +117,26 @@ def policy_for(entity: LegalEntity) -> Policy:
 # --- the matcher's indexes -------------------------------------------------------------------------
 
 
-def index_refresh(*, entity_id: int) -> tuple[int, int]:
-    """Index the numbers of open documents not indexed yet, and customers whose name changed since.
-    Returns (documents, customers) indexed."""
-    missing = receivables_selectors.numbered_open_items_without(
-        entity_id=entity_id, indexed=DocumentKey.objects.filter(entity_id=entity_id).values("document_id")
-    )
-    rows = []
-    documents = 0
-    for pk, number in missing.values_list("pk", "number").iterator(chunk_size=20_000):
-        documents += 1
-        rows += [(entity_id, key, pk) for key in _document_keys(number or "")]
-    insert_rows(DocumentKey, ("entity_id", "key", "document"), rows)
+def index_refresh(*, entity_id: int, full: bool = False) -> tuple[int, int]:
+    """Index the numbers of documents issued since the last refresh, and customers whose name changed
+    since. Returns (documents, customers) indexed.
+
+    Issued documents arrive as `DOCUMENTS_ISSUED` events, indexed right after their commit; what a stopped
+    process left unindexed is caught up here from the unprocessed events. `full` searches every open
+    document for a missing index instead (after a migration import, which loads them in bulk).
+    """
+    if full:
+        missing = receivables_selectors.numbered_open_items_without(
+            entity_id=entity_id, indexed=DocumentKey.objects.filter(entity_id=entity_id).values("document_id")
+        )
+        documents = _index_documents(
+            entity_id, missing.values_list("pk", "number").iterator(chunk_size=20_000)
+        )
+    else:
+        pending = events.unprocessed(DOCUMENTS_ISSUED)
+        ours = [(pk, payload) for pk, payload in pending if payload.get("entity_id") == entity_id]
+        documents = _index_issued(entity_id, [i for _, payload in ours for i in payload["document_ids"]])
+        events.mark_processed(pk for pk, _ in ours)
     indexed = dict(
         CustomerKey.objects.filter(entity_id=entity_id, kind=CustomerKey.Kind.NUMBER).values_list(
             "customer_id", "indexed_name"
@@ -159,10 +168,40 @@ def index_refresh(*, entity_id: int) -> tuple[int, int]:
     return documents, len({row[3] for row in customer_rows})
 
 
+def _index_documents(entity_id: int, numbered: Iterable[tuple[int, str | None]]) -> int:
+    rows = []
+    documents = 0
+    for pk, number in numbered:
+        documents += 1
+        rows += [(entity_id, key, pk) for key in _document_keys(number or "")]
+    insert_rows(DocumentKey, ("entity_id", "key", "document"), rows)
+    return documents
+
+
+def _index_issued(entity_id: int, document_ids: list[int]) -> int:
+    """Index these issued documents, those not indexed yet (an event may be handled twice)."""
+    indexed: set[int] = set()
+    for offset in range(0, len(document_ids), 50_000):
+        indexed.update(
+            DocumentKey.objects.filter(
+                entity_id=entity_id, document_id__any=document_ids[offset : offset + 50_000]
+            ).values_list("document_id", flat=True)
+        )
+    todo = sorted(set(document_ids) - indexed)
+    return _index_documents(
+        entity_id, receivables_selectors.numbers_of(entity_id=entity_id, document_ids=todo)
+    )
+
+
+@transaction.atomic
+def on_documents_issued(*, entity_id: int, document_ids: list[int]) -> None:
+    _index_issued(entity_id, document_ids)
+
+
 @transaction.atomic
 def on_open_items_loaded(*, entity_id: int) -> None:
     """Open items arrived in bulk (a migration import): index their numbers now, not at the next import."""
-    index_refresh(entity_id=entity_id)
+    index_refresh(entity_id=entity_id, full=True)
 
 
 def _document_keys(number: str) -> set[str]:

@@ -48,14 +48,31 @@ def dispatch(event_id: int) -> None:
     _dispatch_known(DomainEvent.objects.filter(pk=event_id).values_list("pk", "name", "payload"))
 
 
-def _dispatch_known(events: Iterable[tuple[int, str, dict[str, Any]]]) -> None:
-    """Run the handlers of events whose payloads are at hand, then mark them processed."""
+def unprocessed(event_name: str) -> list[tuple[int, dict[str, Any]]]:
+    """Events of this name whose handlers have not run (yet, or ever: the process may have stopped
+    between commit and dispatch), oldest first, for a consumer that catches up by itself."""
     from o2c.core.models import DomainEvent
 
+    return list(
+        DomainEvent.objects.filter(name=event_name, is_processed=False)
+        .order_by("pk")
+        .values_list("pk", "payload")
+    )
+
+
+def mark_processed(event_ids: Iterable[int]) -> None:
+    from o2c.core.models import DomainEvent
+
+    ids = list(event_ids)
+    for offset in range(0, len(ids), 5000):
+        DomainEvent.objects.filter(pk__in=ids[offset : offset + 5000]).update(is_processed=True)
+
+
+def _dispatch_known(events: Iterable[tuple[int, str, dict[str, Any]]]) -> None:
+    """Run the handlers of events whose payloads are at hand, then mark them processed."""
     handled: list[int] = []
     for event_id, name, payload in events:
         for handler in _handlers.get(name, []):
             handler(**payload)
         handled.append(event_id)
-    for offset in range(0, len(handled), 5000):
-        DomainEvent.objects.filter(pk__in=handled[offset : offset + 5000]).update(is_processed=True)
+    mark_processed(handled)

@@ -7,5 +7,13 @@ class DomainEvent(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     is_processed = models.BooleanField(default=False)
 
+    class Meta:
+        # consumers that catch up read the few unprocessed events among millions of processed ones
+        indexes = [
+            models.Index(
+                fields=["name"], condition=models.Q(is_processed=False), name="domain_event_unprocessed"
+            )
+        ]
+
     def __str__(self) -> str:
         return self.name

@@ -19,6 +19,7 @@ from typing import Any
 from django.contrib.auth.models import User
 
 from o2c.audit import services as audit_services
+from o2c.core import events
 from o2c.core.actors import actor_id
 from o2c.core.db import insert_new_rows, insert_objects, update_rows
 from o2c.core.money import format_with_currency
@@ -34,7 +35,7 @@ from o2c.receivables.calculations import LineIn
 from o2c.receivables.errors import UnableToAllocate, UnableToCreateDocument, UnableToIssueDocument
 from o2c.receivables.functional import ReceivableRelief, at_rate
 from o2c.receivables.models import Allocation, Document, DocumentLine, DocumentType, TaxLine
-from o2c.receivables.services import COUNTER_ACCOUNT, discount_lines, issue_postings
+from o2c.receivables.services import COUNTER_ACCOUNT, DOCUMENTS_ISSUED, discount_lines, issue_postings
 
 BATCH = 2_000
 
@@ -251,6 +252,9 @@ def _post_issued(documents: Sequence[Document], *, actor: User | None, now: date
             ],
             now=now,
             created_by_id=actor_id(actor),
+        )
+        events.publish_on_commit(
+            DOCUMENTS_ISSUED, entity_id=entity.pk, document_ids=[d.pk for d in by_entity[entity.pk]]
         )
     audit_services.record_for_each(
         actor=actor,

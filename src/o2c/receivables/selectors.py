@@ -306,6 +306,17 @@ def open_items_by_ids(*, entity_id: int, document_ids: set[int], lock: bool = Fa
     return found
 
 
+def numbers_of(*, entity_id: int, document_ids: list[int]) -> list[tuple[int, str | None]]:
+    """(pk, number) of the issued documents among these ids."""
+    ordered = sorted(document_ids)
+    found: list[tuple[int, str | None]] = []
+    for offset in range(0, len(ordered), _ID_CHUNK):
+        found += Document.objects.filter(
+            entity_id=entity_id, pk__any=ordered[offset : offset + _ID_CHUNK], status=Document.Status.ISSUED
+        ).values_list("pk", "number")
+    return found
+
+
 def open_item_ids_of_customers(
     *, entity_id: int, customer_ids: set[int], limit: int = 500
 ) -> dict[int, list[int]]:

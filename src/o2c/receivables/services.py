@@ -15,6 +15,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from o2c.audit import services as audit_services
+from o2c.core import events
 from o2c.core.actors import actor_id
 from o2c.core.money import Money, UnableToHandleMoney, ensure_currency, format_with_currency
 from o2c.customers.models import Customer
@@ -43,6 +44,9 @@ from o2c.receivables.models import (
     ReasonCode,
     TaxLine,
 )
+
+DOCUMENTS_ISSUED = "receivables.documents_issued"
+"""Documents got their numbers: payload `entity_id`, `document_ids`."""
 
 
 @transaction.atomic
@@ -326,6 +330,8 @@ def document_issue(*, document_id: int, actor: User | None, now: datetime) -> Do
         changes={"status": ("draft", "issued"), "number": (None, number)},
         now=now,
     )
+    # cash application indexes the new number after commit, without searching for unindexed documents
+    events.publish_on_commit(DOCUMENTS_ISSUED, entity_id=entity.pk, document_ids=[document.pk])
     if document.corrects_id is not None:
         _apply_credit_memo_to_corrected(document, actor=actor, now=now)
     return document
