@@ -1,0 +1,496 @@
+"""Reads for the reports: the aging of receivables as of any date and the figures the KPIs need.
+
+Everything is rebuilt from history, never from today's cached `open_minor`: a document counts from its
+issue date (the date it posts to the ledger on), an allocation from its posting date (a reversal is an
+allocation of the negated amount on its own posting date). So the open amount of a document as of D is
+its total less the allocations posted on or before D, and the aging of any past date ties to the
+receivable accounts of the ledger on that date.
+
+The queries are set-based: conditional sums over date ranges computed here in Python (the boundaries of
+each bucket as dates), grouped by customer and currency in the database, the same SQL on SQLite and on
+PostgreSQL. Nothing loops over documents in Python.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+from django.db.models import BigIntegerField, Case, F, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce
+
+from o2c.customers import selectors as customer_selectors
+from o2c.ledger import selectors as ledger_selectors
+from o2c.ledger.models import AccountType, LegalEntity
+from o2c.ledger.rules import convert_minor
+from o2c.receivables.models import Allocation, Document
+from o2c.reporting import calculations
+
+# the aging columns of the contract (`o2c report aging`), oldest last
+BUCKETS = ("current", "1_30", "31_60", "61_90", "91_120", "over_120")
+# the highest age in days of each bucket but the last: current is 0 days or less (not yet due on the
+# due basis, issued on the report date on the invoice basis)
+_UPPER = (0, 30, 60, 90, 120)
+DUE = "due"
+INVOICE = "invoice"
+BASES = (DUE, INVOICE)
+UNAPPLIED = "unapplied"
+
+
+def age_bucket(age_days: int) -> str:
+    """The column of an item `age_days` old (days past due, or days since issue)."""
+    for upper, bucket in zip(_UPPER, BUCKETS, strict=False):
+        if age_days <= upper:
+            return bucket
+    return BUCKETS[-1]
+
+
+def bucket_ranges(as_of: date) -> list[tuple[str, date | None, date | None]]:
+    """Each bucket as an inclusive range of the aging date (due date or issue date), `None` open-ended:
+    `current` from `as_of` on, `1_30` from 30 to 1 days before, ..., `over_120` 121 days before and
+    earlier. Comparing dates, not date differences, is what makes the SQL the same on every database."""
+    ranges: list[tuple[str, date | None, date | None]] = [(BUCKETS[0], as_of, None)]
+    for index, bucket in enumerate(BUCKETS[1:-1], start=1):
+        ranges.append(
+            (bucket, as_of - timedelta(days=_UPPER[index]), as_of - timedelta(days=_UPPER[index - 1] + 1))
+        )
+    ranges.append((BUCKETS[-1], None, as_of - timedelta(days=_UPPER[-1] + 1)))
+    return ranges
+
+
+def _range_q(field: str, first: date | None, last: date | None) -> Q:
+    q = Q()
+    if first is not None:
+        q &= Q(**{f"{field}__gte": first})
+    if last is not None:
+        q &= Q(**{f"{field}__lte": last})
+    return q
+
+
+def _bucket_sums(*, field: str, amount: Any, as_of: date) -> dict[str, Sum]:
+    """One conditional sum of `amount` per bucket of the date `field`, named `b0` ... `b5`."""
+    return {
+        f"b{index}": Sum(amount, filter=_range_q(field, first, last), default=0)
+        for index, (_, first, last) in enumerate(bucket_ranges(as_of))
+    }
+
+
+def _signed(amount: str, total: str) -> Case:
+    """What an allocation does to the signed open amount of the document whose total is `total`: it
+    takes a positive open amount down and a credit memo's negative open amount up."""
+    return Case(
+        When(**{f"{total}__lt": 0}, then=F(amount)),
+        default=-F(amount),
+        output_field=BigIntegerField(),
+    )
+
+
+def _date_field(basis: str) -> str:
+    return "due_date" if basis == DUE else "issue_date"
+
+
+# --- aging ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AgingRow:
+    """One customer and currency (customer None: cash not identified yet), amounts in minor units of
+    the currency; open credit memos are negative in the buckets, unapplied cash negative in
+    `unapplied_minor`."""
+
+    entity_code: str
+    customer_id: int | None
+    customer_number: str
+    customer_name: str
+    currency: str
+    buckets: tuple[int, ...]  # in the order of BUCKETS
+    unapplied_minor: int
+
+    @property
+    def receivable_minor(self) -> int:
+        return sum(self.buckets)
+
+    @property
+    def total_minor(self) -> int:
+        return self.receivable_minor + self.unapplied_minor
+
+    def by_bucket(self) -> dict[str, int]:
+        return dict(zip(BUCKETS, self.buckets, strict=True))
+
+
+@dataclass(frozen=True, slots=True)
+class AgingReport:
+    as_of: date
+    basis: str
+    rows: list[AgingRow]
+
+    def totals_by_currency(self) -> dict[tuple[str, str], AgingRow]:
+        """Per entity and currency, every customer together (customer fields empty)."""
+        sums: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * (len(BUCKETS) + 1))
+        for row in self.rows:
+            values = sums[(row.entity_code, row.currency)]
+            for index, amount in enumerate((*row.buckets, row.unapplied_minor)):
+                values[index] += amount
+        return {
+            key: AgingRow(
+                entity_code=key[0],
+                customer_id=None,
+                customer_number="",
+                customer_name="",
+                currency=key[1],
+                buckets=tuple(values[:-1]),
+                unapplied_minor=values[-1],
+            )
+            for key, values in sorted(sums.items())
+        }
+
+
+Key = tuple[int, int | None, str]  # entity, customer, currency
+
+
+def open_items_by_bucket(*, entity_ids: list[int], as_of: date, basis: str = DUE) -> dict[Key, list[int]]:
+    """The open amount as of `as_of` of the issued documents per entity, customer, currency and bucket
+    (minor units, in the order of BUCKETS), in three grouped queries: the documents issued by the date,
+    less the allocations posted by then on each document, less those drawing on a credit memo."""
+    field = _date_field(basis)
+    sums: dict[Key, list[int]] = defaultdict(lambda: [0] * len(BUCKETS))
+
+    def add(rows: Iterable[dict[str, Any]], entity: str, customer: str, currency: str) -> None:
+        for row in rows:
+            values = sums[(row[entity], row[customer], row[currency])]
+            for index in range(len(BUCKETS)):
+                values[index] += int(row[f"b{index}"])
+
+    add(
+        Document.objects.filter(
+            entity_id__in=entity_ids, status=Document.Status.ISSUED, issue_date__lte=as_of
+        )
+        .values("entity_id", "customer_id", "currency")
+        .annotate(**_bucket_sums(field=field, amount="total_minor", as_of=as_of))
+        .order_by(),
+        "entity_id",
+        "customer_id",
+        "currency",
+    )
+    settled = Allocation.objects.filter(entity_id__in=entity_ids, posting_date__lte=as_of)
+    add(
+        settled.values("entity_id", "document__customer_id", "document__currency")
+        .annotate(
+            **_bucket_sums(
+                field=f"document__{field}",
+                amount=_signed("amount_minor", "document__total_minor"),
+                as_of=as_of,
+            )
+        )
+        .order_by(),
+        "entity_id",
+        "document__customer_id",
+        "document__currency",
+    )
+    add(
+        settled.filter(source_document__isnull=False)
+        .values("entity_id", "source_document__customer_id", "source_document__currency")
+        .annotate(
+            **_bucket_sums(
+                field=f"source_document__{field}",
+                amount=_signed("amount_minor", "source_document__total_minor"),
+                as_of=as_of,
+            )
+        )
+        .order_by(),
+        "entity_id",
+        "source_document__customer_id",
+        "source_document__currency",
+    )
+    return {key: values for key, values in sums.items() if any(values)}
+
+
+def unapplied_cash(*, entity_ids: list[int], as_of: date) -> dict[Key, int]:
+    """Unapplied cash as of the date per entity, customer (None: not identified yet) and currency, as a
+    positive amount: the credit balance of the unapplied cash accounts. Cash records whose cash it was
+    on each day in its own postings (the receipt under the payer the matcher knew, identification
+    moving it to the customer on the day it was done, allocations, refunds and returns drawing on it),
+    so the ledger is where that history is kept whole."""
+    return {
+        key: balance
+        for key, balance in ledger_selectors.credit_balances_by_customer(
+            account_type=AccountType.UNAPPLIED_CASH, entity_ids=entity_ids, as_of=as_of
+        ).items()
+        if balance
+    }
+
+
+def aging(*, entity_ids: list[int], as_of: date, basis: str = DUE) -> AgingReport:
+    """One row per entity, customer and currency with anything open or unapplied as of the date,
+    ordered by entity, customer number and currency; cash nobody identified yet last in its entity."""
+    if basis not in BASES:
+        raise ValueError(basis)
+    items = open_items_by_bucket(entity_ids=entity_ids, as_of=as_of, basis=basis)
+    cash = unapplied_cash(entity_ids=entity_ids, as_of=as_of)
+    codes = dict(LegalEntity.objects.filter(pk__in=entity_ids).values_list("pk", "code"))
+    keys = set(items) | set(cash)
+    facts = customer_selectors.customer_facts(
+        customer_ids={customer_id for _, customer_id, _ in keys if customer_id is not None}
+    )
+    rows = []
+    for entity_id, customer_id, currency in keys:
+        known = facts.get(customer_id) if customer_id is not None else None
+        rows.append(
+            AgingRow(
+                entity_code=codes[entity_id],
+                customer_id=customer_id,
+                customer_number=known.number if known else "",
+                customer_name=known.name if known else "",
+                currency=currency,
+                buckets=tuple(items.get((entity_id, customer_id, currency), [0] * len(BUCKETS))),
+                unapplied_minor=-cash.get((entity_id, customer_id, currency), 0),
+            )
+        )
+    rows.sort(key=lambda row: (row.entity_code, row.customer_id is None, row.customer_number, row.currency))
+    return AgingReport(as_of=as_of, basis=basis, rows=rows)
+
+
+@dataclass(frozen=True, slots=True)
+class AgingItem:
+    """One document open as of the date (the aging's drill-down and the Excel data sheet)."""
+
+    entity_code: str
+    customer_id: int
+    customer_number: str
+    customer_name: str
+    document_id: int
+    document_type: str
+    number: str
+    currency: str
+    issue_date: date
+    due_date: date
+    age_days: int
+    bucket: str
+    open_minor: int
+    is_disputed: bool
+
+
+def _settled_by(field: str, as_of: date) -> Coalesce:
+    """Per document (outer row), the allocations posted by the date that name it in `field`."""
+    return Coalesce(
+        Subquery(
+            Allocation.objects.filter(**{field: OuterRef("pk")}, posting_date__lte=as_of)
+            .values(field)
+            .annotate(total=Sum("amount_minor"))
+            .values("total")[:1],
+            output_field=BigIntegerField(),
+        ),
+        Value(0),
+        output_field=BigIntegerField(),
+    )
+
+
+def aging_items(
+    *,
+    entity_ids: list[int],
+    as_of: date,
+    basis: str = DUE,
+    customer_id: int | None = None,
+    currency: str | None = None,
+    disputed_only: bool = False,
+    chunk_size: int = 5000,
+) -> Iterator[AgingItem]:
+    """The documents open as of the date, each with its open amount then (total less the allocations
+    posted by then), its age and bucket, by customer number, currency, aging date and number."""
+    field = _date_field(basis)
+    documents = Document.objects.filter(
+        entity_id__in=entity_ids, status=Document.Status.ISSUED, issue_date__lte=as_of
+    )
+    if customer_id is not None:
+        documents = documents.filter(customer_id=customer_id)
+    if currency is not None:
+        documents = documents.filter(currency=currency)
+    if disputed_only:
+        documents = documents.filter(is_disputed=True)
+    settled = _settled_by("document", as_of) + _settled_by("source_document", as_of)
+    rows = (
+        documents.annotate(
+            open_at=Case(
+                When(total_minor__lt=0, then=F("total_minor") + settled),
+                default=F("total_minor") - settled,
+                output_field=BigIntegerField(),
+            )
+        )
+        .exclude(open_at=0)
+        .order_by("entity__code", "customer__number", "currency", field, "number", "pk")
+        .values_list(
+            "entity__code",
+            "customer_id",
+            "customer__number",
+            "customer__name",
+            "pk",
+            "document_type",
+            "number",
+            "currency",
+            "issue_date",
+            "due_date",
+            "open_at",
+            "is_disputed",
+        )
+    )
+    for (
+        entity_code,
+        customer,
+        number_of_customer,
+        name,
+        pk,
+        document_type,
+        number,
+        doc_currency,
+        issue_date,
+        due_date,
+        open_at,
+        disputed,
+    ) in rows.iterator(chunk_size=chunk_size):
+        age = (as_of - (due_date if basis == DUE else issue_date)).days
+        yield AgingItem(
+            entity_code=entity_code,
+            customer_id=customer,
+            customer_number=number_of_customer,
+            customer_name=name,
+            document_id=pk,
+            document_type=document_type,
+            number=number or "",
+            currency=doc_currency,
+            issue_date=issue_date,
+            due_date=due_date,
+            age_days=age,
+            bucket=age_bucket(age),
+            open_minor=int(open_at),
+            is_disputed=disputed,
+        )
+
+
+# --- KPIs -----------------------------------------------------------------------------------------
+
+COUNTBACK_MONTHS = 24
+
+
+def month_periods(as_of: date, count: int = COUNTBACK_MONTHS) -> list[tuple[date, date]]:
+    """Month steps back from the report date, newest first, each an inclusive (first, last) range. On a
+    month end they are the calendar months (31 March: March, February, January, ...); on another day
+    each ends on the same day of an earlier month (15 March: 16 February to 15 March, then 16 January to
+    15 February; a day a shorter month lacks is clipped to its end)."""
+    month_end = as_of + relativedelta(day=31) == as_of
+    ends = [
+        as_of - relativedelta(months=step) + (relativedelta(day=31) if month_end else relativedelta())
+        for step in range(count + 1)
+    ]
+    return [(ends[step + 1] + timedelta(days=1), ends[step]) for step in range(count)]
+
+
+def _net_sales(*, entity_ids: list[int], windows: list[tuple[date, date]]) -> dict[str, list[int]]:
+    """Net credit sales (invoices and debit memos less credit memos, gross of tax, as they post to the
+    receivable accounts) per currency in each inclusive date window, in one grouped query."""
+    earliest = min(first for first, _ in windows)
+    latest = max(last for _, last in windows)
+    rows = (
+        Document.objects.filter(
+            entity_id__in=entity_ids,
+            status=Document.Status.ISSUED,
+            issue_date__gte=earliest,
+            issue_date__lte=latest,
+        )
+        .values("currency")
+        .annotate(
+            **{
+                f"w{index}": Sum("total_minor", filter=_range_q("issue_date", first, last), default=0)
+                for index, (first, last) in enumerate(windows)
+            }
+        )
+        .order_by()
+    )
+    return {row["currency"]: [int(row[f"w{index}"]) for index in range(len(windows))] for row in rows}
+
+
+def disputed_open(*, entity_ids: list[int], as_of: date) -> dict[str, int]:
+    """The open amount as of the date of the documents marked disputed, per currency."""
+    totals: dict[str, int] = defaultdict(int)
+    for item in aging_items(entity_ids=entity_ids, as_of=as_of, disputed_only=True):
+        totals[item.currency] += item.open_minor
+    return dict(totals)
+
+
+@dataclass(frozen=True, slots=True)
+class KpiReport:
+    as_of: date
+    entity_code: str
+    currency: str  # the entity's functional currency, which every amount is in
+    inputs: calculations.KpiInputs
+    kpis: calculations.Kpis
+
+
+def kpis(*, entity: LegalEntity, as_of: date) -> KpiReport:
+    """The KPIs of one legal entity as of a date, in its functional currency. Amounts in other
+    currencies are converted at the FX rate of the report date (or the latest earlier one, as the
+    ledger converts), one conversion per currency and figure; refused (UnableToConvertCurrency) when a
+    currency has no rate."""
+    ids = [entity.pk]
+    functional = entity.currency
+    months = month_periods(as_of)
+    window = (as_of - timedelta(days=calculations.DSO_DAYS - 1), as_of)
+    sales = _net_sales(entity_ids=ids, windows=[window, *months])
+    ending = open_items_by_bucket(entity_ids=ids, as_of=as_of)
+    beginning = open_items_by_bucket(entity_ids=ids, as_of=months[0][0] - timedelta(days=1))
+    cash = unapplied_cash(entity_ids=ids, as_of=as_of)
+    disputed = disputed_open(entity_ids=ids, as_of=as_of)
+    rates: dict[str, Decimal] = {}
+
+    def converted(minor: int, currency: str) -> int:
+        if currency == functional or minor == 0:
+            return minor
+        if currency not in rates:
+            rates[currency] = ledger_selectors.fx_rate_on(
+                from_currency=currency, to_currency=functional, on=as_of
+            )
+        return convert_minor(minor, from_currency=currency, to_currency=functional, rate=rates[currency])
+
+    def per_currency(amounts: dict[Key, list[int]]) -> dict[str, list[int]]:
+        sums: dict[str, list[int]] = defaultdict(lambda: [0] * len(BUCKETS))
+        for (_, _, currency), values in amounts.items():
+            for index, value in enumerate(values):
+                sums[currency][index] += value
+        return sums
+
+    buckets = [0] * len(BUCKETS)
+    for currency, values in per_currency(ending).items():
+        for index, value in enumerate(values):
+            buckets[index] += converted(value, currency)
+    beginning_total = sum(
+        converted(sum(values), currency) for currency, values in per_currency(beginning).items()
+    )
+    sales_in = [0] * (len(months) + 1)
+    for currency, values in sales.items():
+        for index, value in enumerate(values):
+            sales_in[index] += converted(value, currency)
+    cash_by_currency: dict[str, int] = defaultdict(int)
+    for (_, _, currency), balance in cash.items():
+        cash_by_currency[currency] += balance
+    inputs = calculations.KpiInputs(
+        buckets=tuple(buckets),
+        beginning_receivables_minor=beginning_total,
+        sales_window_minor=sales_in[0],
+        months=[
+            calculations.Period(days=(last - first).days + 1, sales_minor=sales_minor)
+            for (first, last), sales_minor in zip(months, sales_in[1:], strict=True)
+        ],
+        unapplied_minor=sum(converted(minor, currency) for currency, minor in cash_by_currency.items()),
+        disputed_minor=sum(converted(minor, currency) for currency, minor in disputed.items()),
+    )
+    return KpiReport(
+        as_of=as_of,
+        entity_code=entity.code,
+        currency=functional,
+        inputs=inputs,
+        kpis=calculations.kpis(inputs),
+    )
