@@ -45,6 +45,7 @@ from o2c.core import clock
 from o2c.core.exceptions import DomainError
 from o2c.customers import api as customers_api
 from o2c.receivables import api as receivables_api
+from o2c.reporting import api as reporting_api
 from o2c.workspace import roles
 from o2c.workspace import services as workspace_services
 
@@ -142,6 +143,7 @@ api.add_router("/customers", customers_api.router)
 api.add_router("/invoices", receivables_api.router)
 api.add_router("/billing", billing_api.router)
 api.add_router("/cash", cash_api.router)
+api.add_router("/reports", reporting_api.router)
 
 
 def problem(

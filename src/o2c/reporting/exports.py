@@ -53,6 +53,23 @@ def aging_record(row: AgingRow) -> dict[str, str]:
     return record
 
 
+def item_record(item: AgingItem) -> dict[str, Any]:
+    """One open item of the aging's drill-down (API)."""
+    return {
+        "entity": item.entity_code,
+        "customer_number": item.customer_number,
+        "currency": item.currency,
+        "kind": item.document_type,
+        "number": item.number,
+        "issue_date": item.issue_date,
+        "due_date": item.due_date,
+        "days": item.age_days,
+        "bucket": item.bucket,
+        "amount": format_minor(item.open_minor, item.currency),
+        "disputed": item.is_disputed,
+    }
+
+
 def aging_json(report: AgingReport) -> dict[str, Any]:
     return {
         "as_of": report.as_of.isoformat(),
