@@ -17,6 +17,7 @@ from typing import Any
 
 from babel.numbers import format_decimal
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -88,7 +89,7 @@ def bucket_labels() -> dict[str, str]:
         "91_120": _("91-120 days"),
         "over_120": _("Over 120 days"),
         "unapplied": _("Unapplied"),
-        "total": _("Total"),
+        "total": pgettext("aging", "Total"),
     }
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from rich.console import Console
 from rich.table import Table
 
@@ -42,7 +43,10 @@ def _as_of(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise InputError(f"--as-of: '{text}' is not an ISO 8601 date (YYYY-MM-DD)") from None
+        raise InputError(
+            _("%(option)s: '%(value)s' is not an ISO 8601 date (YYYY-MM-DD)")
+            % {"option": "--as-of", "value": text}
+        ) from None
 
 
 def _language(locale: str) -> str:
@@ -101,9 +105,9 @@ class Command(O2CCommand):
         if report == "trial-balance":
             self._trial_balance(options)
             return
-        as_of = _as_of(options["as_of"])
-        entity = _entity(options["entity"])
         with translation.override(_language(cli_locale())):
+            as_of = _as_of(options["as_of"])
+            entity = _entity(options["entity"])
             if report == "aging":
                 self._aging(entity, as_of, options)
             else:
@@ -244,7 +248,7 @@ class Command(O2CCommand):
             table.add_section()
             for total in totals.values():
                 table.add_row(
-                    _("Total"),
+                    pgettext("aging", "Total"),
                     total.currency,
                     *(amount_human(minor, total.currency, locale) for minor in total.buckets),
                     amount_human(total.unapplied_minor, total.currency, locale),
