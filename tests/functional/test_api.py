@@ -546,6 +546,9 @@ class TestOpenApi:
             "/api/cash/payments/{payment_id}/accept": ["post"],
             "/api/cash/payments/{payment_id}/on-account": ["post"],
             "/api/cash/applications/{application_id}/reverse": ["post"],
+            "/api/reports/aging": ["get"],
+            "/api/reports/aging/items": ["get"],
+            "/api/reports/kpis": ["get"],
         }
         assert document["components"]["securitySchemes"] == {
             "BearerToken": {"type": "http", "scheme": "bearer"}
