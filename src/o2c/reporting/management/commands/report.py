@@ -99,9 +99,11 @@ class Command(O2CCommand):
     def run(self, *args: Any, **options: Any) -> None:
         report = options["report"]
         if options["format"] not in FORMATS[report]:
-            raise InputError(
-                f"--format: {report} is written as {', '.join(FORMATS[report])}, not {options['format']}"
-            )
+            with translation.override(_language(cli_locale())):
+                raise InputError(
+                    _("--format: %(report)s is written as %(formats)s, not %(format)s")
+                    % {"report": report, "formats": ", ".join(FORMATS[report]), "format": options["format"]}
+                )
         if report == "trial-balance":
             self._trial_balance(options)
             return
