@@ -41,11 +41,48 @@ class TestPosting:
         assert first.pk == again.pk
         assert JournalEntry.objects.count() == 1
 
-    def test_a_posting_into_a_closed_period_is_refused(self, entity):
-        FiscalPeriod.objects.filter(entity=entity, start_date=date(2026, 2, 1)).update(status="closed")
-        with pytest.raises(UnableToPostJournalEntry, match="no open fiscal period for 2026-02-10"):
-            post(entity, on=date(2026, 2, 10))
+    def test_a_late_entry_dated_in_a_closed_period_posts_on_the_first_day_of_the_next_open_one(self, entity):
+        FiscalPeriod.objects.filter(
+            entity=entity, start_date__in=[date(2026, 2, 1), date(2026, 3, 1)]
+        ).update(status="closed")
+
+        entry = post(entity, on=date(2026, 2, 10))
+
+        assert (entry.posting_date, entry.dated) == (date(2026, 4, 1), date(2026, 2, 10))
+        assert selectors.receivable_balances(as_of=date(2026, 3, 31)) == {}
+        assert selectors.receivable_balances(as_of=date(2026, 4, 1)) == {(entity.pk, 7, "EUR"): 10000}
+
+    def test_an_entry_in_an_open_period_keeps_its_date(self, entity):
+        entry = post(entity, on=date(2026, 2, 10))
+        assert (entry.posting_date, entry.dated) == (date(2026, 2, 10), None)
+
+    def test_a_posting_with_no_open_period_on_or_after_its_date_is_refused(self, entity):
+        FiscalPeriod.objects.filter(entity=entity, start_date__gte=date(2026, 11, 1)).update(status="closed")
+        with pytest.raises(UnableToPostJournalEntry, match="no open fiscal period for 2026-11-10"):
+            post(entity, on=date(2026, 11, 10))
+        with pytest.raises(UnableToPostJournalEntry, match="no open fiscal period for 2030-01-02"):
+            post(entity, on=date(2030, 1, 2), key="test:2")  # no period at all
         assert JournalEntry.objects.count() == 0
+
+    def test_a_bulk_posting_moves_late_entries_as_one_by_one_posting_does(self, entity):
+        FiscalPeriod.objects.filter(entity=entity, start_date=date(2026, 2, 1)).update(status="closed")
+        receivable = selectors.account_for(entity=entity, type=AccountType.RECEIVABLE).pk
+        revenue = selectors.account_for(entity=entity, type=AccountType.REVENUE).pk
+        lines = [
+            LineIn(account_id=receivable, currency="EUR", debit_minor=500, customer_id=7),
+            LineIn(account_id=revenue, currency="EUR", credit_minor=500),
+        ]
+        entries = [
+            services.EntryIn(day, "bulk", "test", None, f"bulk:{day}", lines)
+            for day in (date(2026, 2, 27), date(2026, 3, 2))
+        ]
+        with transaction.atomic():
+            services.journal_entries_post_bulk(entity=entity, entries=entries, now=NOW)
+
+        assert list(JournalEntry.objects.order_by("pk").values_list("posting_date", "dated")) == [
+            (date(2026, 3, 1), date(2026, 2, 27)),
+            (date(2026, 3, 2), None),
+        ]
 
     def test_a_foreign_currency_posting_without_a_rate_names_pair_and_date(self, entity):
         with pytest.raises(UnableToConvertCurrency, match="no FX rate USD/EUR on or before 2026-03-02"):
@@ -97,6 +134,16 @@ class TestReversal:
         assert AuditEvent.objects.filter(
             action="ledger.journal_entry.reversed", object_id=original.pk
         ).exists()
+
+    def test_a_reversal_dated_in_a_closed_period_posts_in_the_next_open_one(self, entity):
+        original = post(entity)
+        FiscalPeriod.objects.filter(entity=entity, start_date=date(2026, 3, 1)).update(status="closed")
+
+        reversal = services.journal_entry_reverse(
+            entry_id=original.pk, posting_date=date(2026, 3, 5), reason="typo", now=NOW
+        )
+
+        assert (reversal.posting_date, reversal.dated) == (date(2026, 4, 1), date(2026, 3, 5))
 
     def test_an_entry_is_reversed_only_once(self, entity):
         original = post(entity)

@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "o2c.billing",
     "o2c.cash",
     "o2c.reporting",
+    "o2c.close",
     "o2c.workspace",
     "o2c.config",
 ]

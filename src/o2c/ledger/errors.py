@@ -15,3 +15,7 @@ class UnableToConvertCurrency(DomainError):
 
 class UnableToSetUpEntity(DomainError):
     pass
+
+
+class UnableToChangePeriod(DomainError):
+    pass

@@ -199,6 +199,9 @@ class JournalEntry(models.Model):
     source_id = models.BigIntegerField(null=True)
     idempotency_key = models.CharField(max_length=200, unique=True)
     reverses = models.OneToOneField("self", null=True, on_delete=models.PROTECT, related_name="reversed_by")
+    dated = models.DateField(
+        null=True, blank=True, help_text="the business date of a late entry its closed period moved forward"
+    )
     created_at = models.DateTimeField()
     created_by_id = models.BigIntegerField(null=True)
 

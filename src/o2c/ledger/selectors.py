@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from django.contrib.auth.models import AnonymousUser, User
+from django.db import connection
 from django.db.models import F, Q, QuerySet, Sum
 
 from o2c.ledger.errors import UnableToConvertCurrency
@@ -98,6 +99,49 @@ def fx_rate_on(*, from_currency: str, to_currency: str, on: date) -> Decimal:
 
 def period_for(*, entity: LegalEntity, on: date) -> FiscalPeriod | None:
     return FiscalPeriod.objects.filter(entity=entity, start_date__lte=on, end_date__gte=on).first()
+
+
+PeriodRow = tuple[date, date, str]
+"""(start, end, status) of a fiscal period."""
+
+
+def periods_of(*, entity: LegalEntity, for_posting: bool = False) -> list[PeriodRow]:
+    """The entity's periods in date order. `for_posting` holds a share lock on them (PostgreSQL) until
+    the caller's transaction ends, so that a period cannot close under an entry being posted into it,
+    while postings do not wait for each other."""
+    periods = FiscalPeriod.objects.filter(entity=entity).order_by("start_date")
+    if for_posting and connection.vendor == "postgresql" and connection.in_atomic_block:
+        sql, params = periods.values_list("start_date", "end_date", "status").query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(f"{sql} FOR SHARE", params)
+            return [(start, end, status) for start, end, status in cursor.fetchall()]
+    return list(periods.values_list("start_date", "end_date", "status"))
+
+
+def posting_date_in(periods: Sequence[PeriodRow], day: date) -> date | None:
+    """Where an entry dated `day` posts: on that day when its period is open; when its period is closed,
+    on the first day of the first open period after it (a late entry); None without a period for the
+    day or an open one after it. `periods` in start-date order."""
+    for position, (start, end, status) in enumerate(periods):
+        if start <= day <= end:
+            if status == FiscalPeriod.Status.OPEN:
+                return day
+            return next(
+                (later for later, _, state in periods[position + 1 :] if state == FiscalPeriod.Status.OPEN),
+                None,
+            )
+    return None
+
+
+def posting_dates_for(*, entity_id: int, days: Iterable[date]) -> dict[date, date]:
+    """Where entries of these business dates post (`posting_date_in`), for the subledgers to record the
+    same day as the ledger; a day the ledger would refuse maps to itself (the posting refuses it)."""
+    periods = list(
+        FiscalPeriod.objects.filter(entity_id=entity_id)
+        .order_by("start_date")
+        .values_list("start_date", "end_date", "status")
+    )
+    return {day: posting_date_in(periods, day) or day for day in set(days)}
 
 
 def posted_lines(*, entity_ids: list[int] | None = None, as_of: date | None = None) -> QuerySet[JournalLine]:

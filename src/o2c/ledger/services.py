@@ -23,6 +23,7 @@ from o2c.core.money import ensure_currency
 from o2c.ledger import rules, selectors, triggers
 from o2c.ledger.chart import STANDARD_CHART
 from o2c.ledger.errors import (
+    UnableToChangePeriod,
     UnableToConvertCurrency,
     UnableToPostJournalEntry,
     UnableToReverseJournalEntry,
@@ -79,36 +80,40 @@ def _prepare(
     fx_ids: frozenset[int],
     fx_account_id: int | None,
     *,
-    period_open: Callable[[date], bool],
+    posting_date_for: Callable[[date], date | None],
     rate_on: Callable[[str, date], Decimal],
     convert: bool = True,
-) -> list[LineIn]:
-    """Validate the entry and give its lines their functional amounts.
+) -> tuple[list[LineIn], date]:
+    """Validate the entry, give its lines their functional amounts and say on which day it posts.
 
-    `period_open(day)` says whether the period of a posting date is open; `rate_on(currency, day)` gives
-    the rate into the functional currency. With `convert=False` (entries in the functional currency,
-    where the rate is 1 and the functional amounts are the transaction amounts) only the checks run and
-    the lines come back as they are; the caller writes the functional amounts.
+    `posting_date_for(day)` is the day an entry dated `day` posts on (a later one when its period is
+    closed: see `selectors.posting_date_in`), None when none is open; `rate_on(currency, day)` gives the
+    rate into the functional currency, of the business date also for a late entry. With `convert=False`
+    (entries in the functional currency, where the rate is 1 and the functional amounts are the
+    transaction amounts) only the checks run and the lines come back as they are; the caller writes the
+    functional amounts.
     """
     rules.validate_lines(entry.lines, fx_account_ids=fx_ids)
-    if not period_open(entry.posting_date):
+    posting_date = posting_date_for(entry.posting_date)
+    if posting_date is None:
         raise UnableToPostJournalEntry(
             f"no open fiscal period for {entry.posting_date.isoformat()} in entity {entity.code}",
             code="period_closed",
         )
     if not convert:
-        return list(entry.lines)
-    return rules.with_functional_amounts(
+        return list(entry.lines), posting_date
+    lines = rules.with_functional_amounts(
         entry.lines,
         functional_currency=entity.currency,
         rate=rate_on(entry.lines[0].currency, entry.posting_date),
         fx_account_id=fx_account_id,
     )
+    return lines, posting_date
 
 
-def _period_open(entity: LegalEntity, day: date) -> bool:
-    period = selectors.period_for(entity=entity, on=day)
-    return period is not None and period.status == FiscalPeriod.Status.OPEN
+def _posting_date_for(entity: LegalEntity) -> Callable[[date], date | None]:
+    periods = selectors.periods_of(entity=entity, for_posting=True)
+    return lambda day: selectors.posting_date_in(periods, day)
 
 
 @transaction.atomic
@@ -131,19 +136,20 @@ def journal_entry_post(
         return existing
     entry_in = EntryIn(posting_date, description, source_type, source_id, idempotency_key, lines)
     fx_ids = selectors.fx_account_ids(entity=entity)
-    prepared = _prepare(
+    prepared, on = _prepare(
         entity,
         entry_in,
         fx_ids,
         min(fx_ids) if fx_ids else None,
-        period_open=lambda day: _period_open(entity, day),
+        posting_date_for=_posting_date_for(entity),
         rate_on=lambda currency, day: selectors.fx_rate_on(
             from_currency=currency, to_currency=entity.currency, on=day
         ),
     )
     entry = JournalEntry.objects.create(
         entity=entity,
-        posting_date=posting_date,
+        posting_date=on,
+        dated=posting_date if on != posting_date else None,
         description=description[:200],
         source_type=source_type,
         source_id=source_id,
@@ -210,16 +216,8 @@ class BulkPosting:
         self.fx_account_id = min(self.fx_ids) if self.fx_ids else None
         self.postgresql = connection.vendor == "postgresql"
         needed = set(needs)
-        known = list(
-            FiscalPeriod.objects.filter(entity=entity)
-            .order_by("pk")
-            .values_list("start_date", "end_date", "status")
-        )
-        self.open_on = {
-            day: next((status for start, end, status in known if start <= day <= end), None)
-            == FiscalPeriod.Status.OPEN
-            for day in {day for day, _ in needed}
-        }
+        periods = selectors.periods_of(entity=entity, for_posting=True)
+        self.posting_on = {day: selectors.posting_date_in(periods, day) for day in {day for day, _ in needed}}
         # the rate of each foreign pair, or the error its lookup gave (raised if an entry needs it)
         self.rates: dict[tuple[str, date], Decimal | UnableToConvertCurrency] = {}
         foreign: dict[str, set[date]] = defaultdict(set)
@@ -250,7 +248,7 @@ class BulkPosting:
         self.one = self._rate_text(Decimal(1))
         # per entry to write: its fields, its line count and its lines (COPY text without the entry id
         # on PostgreSQL, the checked lines on SQLite)
-        self.entries: list[tuple[date, str, str, int | None, str]] = []
+        self.entries: list[tuple[date, date | None, str, str, int | None, str]] = []
         self.line_counts: list[int] = []
         self.copy_text: list[str] = []
         self.lines: list[tuple[Sequence[LineIn], str | None]] = []
@@ -262,8 +260,8 @@ class BulkPosting:
             found = self.rate_texts[rate] = str(self.fx_rate_field.get_db_prep_save(rate, connection))
         return found
 
-    def _period_open(self, day: date) -> bool:
-        return self.open_on[day]  # a KeyError: the pair was not named in `needs`
+    def _posting_date_for(self, day: date) -> date | None:
+        return self.posting_on[day]  # a KeyError: the pair was not named in `needs`
 
     def _rate(self, currency: str, day: date) -> Decimal:
         rate = self.rates[(currency, day)]
@@ -275,19 +273,20 @@ class BulkPosting:
         functional = self.entity.currency
         for entry in entries:
             convert = bool(entry.lines) and entry.lines[0].currency != functional
-            lines = _prepare(
+            lines, on = _prepare(
                 self.entity,
                 entry,
                 self.fx_ids,
                 self.fx_account_id,
-                period_open=self._period_open,
+                posting_date_for=self._posting_date_for,
                 rate_on=self._rate,
                 convert=convert,
             )
             one = None if convert else self.one  # functional amounts equal the amounts
             self.entries.append(
                 (
-                    entry.posting_date,
+                    on,
+                    entry.posting_date if on != entry.posting_date else None,
                     entry.description[:200],
                     entry.source_type,
                     entry.source_id,
@@ -377,6 +376,7 @@ class BulkPosting:
                 entry_id,
                 self.entity.pk,
                 posting_date,
+                dated,
                 status,
                 description,
                 source_type,
@@ -385,7 +385,7 @@ class BulkPosting:
                 now,
                 created_by_id,
             )
-            for entry_id, (posting_date, description, source_type, source_id, key) in zip(
+            for entry_id, (posting_date, dated, description, source_type, source_id, key) in zip(
                 ids, map(self.entries.__getitem__, todo), strict=True
             )
         ]
@@ -393,6 +393,7 @@ class BulkPosting:
             "id",
             "entity",
             "posting_date",
+            "dated",
             "status",
             "description",
             "source_type",
@@ -499,9 +500,17 @@ def journal_entry_reverse(
         for line in original.lines.order_by("pk")
     ]
     mirrored = rules.reversed_lines(lines)
+    on = selectors.posting_date_in(
+        selectors.periods_of(entity=original.entity, for_posting=True), posting_date
+    )
+    if on is None:
+        raise UnableToReverseJournalEntry(
+            f"no open fiscal period for {posting_date.isoformat()}", code="period_closed"
+        )
     entry = JournalEntry.objects.create(
         entity=original.entity,
-        posting_date=posting_date,
+        posting_date=on,
+        dated=posting_date if on != posting_date else None,
         description=f"Reversal of JE{original.pk}: {reason}"[:200],
         source_type=original.source_type,
         source_id=original.source_id,
@@ -510,11 +519,6 @@ def journal_entry_reverse(
         created_by_id=actor.pk if actor is not None else None,
         reverses=original,
     )
-    period = selectors.period_for(entity=original.entity, on=posting_date)
-    if period is None or period.status != FiscalPeriod.Status.OPEN:
-        raise UnableToReverseJournalEntry(
-            f"no open fiscal period for {posting_date.isoformat()}", code="period_closed"
-        )
     # The mirror keeps the original functional amounts, so the reversal nets to exactly zero.
     JournalLine.objects.bulk_create([_line_row(entry, line) for line in mirrored])
     JournalEntry.objects.filter(pk=entry.pk).update(status=JournalEntry.Status.POSTED)
@@ -617,6 +621,35 @@ def periods_open(
             now=now,
         )
     return len(new)
+
+
+@transaction.atomic
+def period_status_set(
+    *, entity: LegalEntity, start: date, status: str, actor: User | None, now: datetime, reason: str = ""
+) -> bool:
+    """Close or reopen the period starting on `start`; False when it was in that state already. Waits
+    for entries being posted into the entity's periods (they hold a share lock on them)."""
+    period = FiscalPeriod.objects.select_for_update().filter(entity=entity, start_date=start).first()
+    if period is None:
+        raise UnableToChangePeriod(
+            f"entity {entity.code} has no fiscal period {start:%Y-%m}", code="unknown_period"
+        )
+    if period.status == status:
+        return False
+    before = period.status
+    FiscalPeriod.objects.filter(pk=period.pk).update(status=status)
+    audit_services.record(
+        actor=actor,
+        action="ledger.period.closed" if status == FiscalPeriod.Status.CLOSED else "ledger.period.reopened",
+        object_type="fiscal_period",
+        object_id=period.pk,
+        object_label=f"{entity.code} {start:%Y-%m}",
+        entity_id=entity.pk,
+        changes={"status": (before, status)},
+        reason=reason,
+        now=now,
+    )
+    return True
 
 
 @transaction.atomic

@@ -191,8 +191,8 @@ def invoices_issue_bulk(
     _number(documents, now)
     update_rows(
         Document,
-        ["number", "series", "status", "issued_at"],
-        [(d.pk, d.number, d.series_id, d.status, d.issued_at) for d in documents],
+        ["number", "series", "status", "issued_at", "posting_date"],
+        [(d.pk, d.number, d.series_id, d.status, d.issued_at, d.posting_date) for d in documents],
     )
     _post_issued(documents, actor=actor, now=now)
     return documents
@@ -213,6 +213,12 @@ def _number(documents: Sequence[Document], now: datetime) -> None:
     for document in documents:
         batches[(document.entity_id, document.issue_date.year)].append(document)
     entities = LegalEntity.objects.in_bulk({entity_id for entity_id, _ in batches})
+    posting_on = {
+        entity_id: ledger_selectors.posting_dates_for(
+            entity_id=entity_id, days={d.issue_date for d in documents if d.entity_id == entity_id}
+        )
+        for entity_id in entities
+    }
     for (entity_id, year), batch in sorted(batches.items()):
         series, numbers = numbering.next_numbers(
             entity=entities[entity_id], document_type=DocumentType.INVOICE, year=year, count=len(batch)
@@ -224,6 +230,7 @@ def _number(documents: Sequence[Document], now: datetime) -> None:
                 Document.Status.ISSUED,
                 now,
             )
+            document.posting_date = posting_on[entity_id][document.issue_date]
 
 
 def _post_issued(documents: Sequence[Document], *, actor: User | None, now: datetime) -> None:
@@ -343,6 +350,10 @@ def allocations_create_bulk(
                 code="over_application",
             )
         open_left[document.pk] -= allocation.amount_minor
+    # the ledger's day for each, as `allocation_create` records it (later when its period is closed)
+    posting_on = ledger_selectors.posting_dates_for(
+        entity_id=entity.pk, days={allocation.posting_date for allocation in allocations}
+    )
     # plain rows, not model instances: a bank file brings thousands of allocations at once
     created = insert_new_rows(
         Allocation,
@@ -366,7 +377,7 @@ def allocations_create_bulk(
                 allocation.payment_id,
                 documents[allocation.document_id].currency,
                 allocation.amount_minor,
-                allocation.posting_date,
+                posting_on[allocation.posting_date],
                 allocation.reason[:300],
                 now,
                 actor_id(actor),

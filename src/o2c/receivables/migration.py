@@ -642,6 +642,18 @@ def open_items_import(
         reason=f"migration import {source}",
         actor=actor,
     )
+    # history goes where it happened: into a closed period it would post a month late, which the
+    # migrated documents (without a posting date of their own) would not show
+    moved = sorted(
+        day
+        for day, on in ledger_selectors.posting_dates_for(entity_id=entity.pk, days=days).items()
+        if on != day
+    )
+    if moved:
+        raise InputError(
+            f"the period of {moved[0].isoformat()} is closed: reopen it to bring items dated or paid in it "
+            f"({len(moved)} dates in closed periods)"
+        )
     actor_id = actor.pk if actor is not None and actor.is_authenticated else None
     db = connections[DEFAULT_DB_ALIAS]  # the wrapper itself: `connection` resolves per thread
     bulk = triggers.BulkLoad(db, [Document, Allocation]) if len(todo) >= BULK_LOAD else None

@@ -131,6 +131,12 @@ class Document(models.Model):
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField()
     issued_at = models.DateTimeField(null=True, blank=True)
+    posting_date = models.DateField(
+        null=True,
+        blank=True,
+        help_text="the day its issue posted: the issue date, or the first day of the next open period when "
+        "the issue date's period was closed (as of this day it is in the aging)",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

@@ -306,6 +306,13 @@ def open_items_by_ids(*, entity_id: int, document_ids: set[int], lock: bool = Fa
     return found
 
 
+def draft_count_dated(*, entity_id: int, first: date, last: date) -> int:
+    """Draft documents of the entity with an issue date from `first` to `last`."""
+    return Document.objects.filter(
+        entity_id=entity_id, status=Document.Status.DRAFT, issue_date__gte=first, issue_date__lte=last
+    ).count()
+
+
 def numbers_of(*, entity_id: int, document_ids: list[int]) -> list[tuple[int, str | None]]:
     """(pk, number) of the issued documents among these ids."""
     ordered = sorted(document_ids)

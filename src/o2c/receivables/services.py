@@ -279,6 +279,12 @@ def issue_postings(
     return lines
 
 
+def _posting_date(entity_id: int, day: date) -> date:
+    """The day the ledger posts an entry of this date on (later when its period is closed): documents
+    and allocations record it, so the subledger as of any day is what the ledger holds then."""
+    return ledger_selectors.posting_dates_for(entity_id=entity_id, days=[day])[day]
+
+
 @transaction.atomic
 def document_issue(*, document_id: int, actor: User | None, now: datetime) -> Document:
     """Give a draft its gapless number, post it to the ledger and make it immutable."""
@@ -303,7 +309,8 @@ def document_issue(*, document_id: int, actor: User | None, now: datetime) -> Do
     document.series = series
     document.status = Document.Status.ISSUED
     document.issued_at = now
-    document.save(update_fields=["number", "series", "status", "issued_at"])
+    document.posting_date = _posting_date(entity.pk, document.issue_date)
+    document.save(update_fields=["number", "series", "status", "issued_at", "posting_date"])
     ledger_services.journal_entry_post(
         entity=entity,
         lines=issue_postings(
@@ -541,7 +548,7 @@ def allocation_create(
         source_document=source,
         currency=document.currency,
         amount_minor=amount_minor,
-        posting_date=posting_date,
+        posting_date=_posting_date(document.entity_id, posting_date),
         payment_id=payment_id,
         reason=reason,
         created_at=now,
@@ -597,7 +604,7 @@ def allocation_reverse(
     if Allocation.objects.filter(reverses=original).exists():
         raise UnableToAllocate(f"allocation {original.pk} is reversed already", code="already_reversed")
     document = locked[original.document_id]
-    posting_date = max(posting_date, original.posting_date)
+    posting_date = _posting_date(original.entity_id, max(posting_date, original.posting_date))
     reversal = Allocation.objects.create(
         entity_id=original.entity_id,
         document=document,

@@ -153,6 +153,12 @@ class AgingReport:
 Key = tuple[int, int | None, str]  # entity, customer, currency
 
 
+def _posted_by(as_of: date) -> Q:
+    """Documents in the receivables as of the day: posted by then (a document issued late for a closed
+    period posted in the next open one; without a posting date, one migrated, on its issue date)."""
+    return Q(posting_date__lte=as_of) | Q(posting_date__isnull=True, issue_date__lte=as_of)
+
+
 def open_items_by_bucket(*, entity_ids: list[int], as_of: date, basis: str = DUE) -> dict[Key, list[int]]:
     """The open amount as of `as_of` of the issued documents per entity, customer, currency and bucket
     (minor units, in the order of BUCKETS), in three grouped queries: the documents issued by the date,
@@ -167,9 +173,7 @@ def open_items_by_bucket(*, entity_ids: list[int], as_of: date, basis: str = DUE
                 values[index] += int(row[f"b{index}"])
 
     add(
-        Document.objects.filter(
-            entity_id__in=entity_ids, status=Document.Status.ISSUED, issue_date__lte=as_of
-        )
+        Document.objects.filter(_posted_by(as_of), entity_id__in=entity_ids, status=Document.Status.ISSUED)
         .values("entity_id", "customer_id", "currency")
         .annotate(**_bucket_sums(field=field, amount="total_minor", as_of=as_of))
         .order_by(),
@@ -304,7 +308,7 @@ def aging_items(
     posted by then), its age and bucket, by customer number, currency, aging date and number."""
     field = _date_field(basis)
     documents = Document.objects.filter(
-        entity_id__in=entity_ids, status=Document.Status.ISSUED, issue_date__lte=as_of
+        _posted_by(as_of), entity_id__in=entity_ids, status=Document.Status.ISSUED
     )
     if customer_id is not None:
         documents = documents.filter(customer_id=customer_id)

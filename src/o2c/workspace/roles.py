@@ -19,6 +19,8 @@ EDIT_CUSTOMERS = frozenset({BILLING, CREDIT, AR_MANAGER, ADMIN})
 ISSUE_DOCUMENTS = frozenset({BILLING, AR_MANAGER, ADMIN})
 # the checker of maker-checker: approves or rejects credit memos above the approval threshold
 APPROVE_CREDITS = frozenset({AR_MANAGER, ADMIN})
+# month-end close: reopening a closed period (o2c.close.services.REOPEN_ROLES says the same)
+REOPEN_PERIODS = frozenset({AR_MANAGER, ADMIN})
 # the cash application specialist's work: import bank files, apply, accept, put on account, unapply
 APPLY_CASH = frozenset({CASH_APPLICATION, AR_MANAGER, ADMIN})
 VIEW_LEDGER = frozenset({AR_MANAGER, AUDITOR, ADMIN, BILLING, CASH_APPLICATION})

@@ -127,6 +127,8 @@ LABELS: dict[str, Promise] = {
     "ledger.fx_rate.changed": _("FX rate changed"),
     "ledger.journal_entry.reversed": _("Journal entry reversed"),
     "ledger.periods.opened": _("Fiscal periods opened"),
+    "ledger.period.closed": _("Fiscal period closed"),
+    "ledger.period.reopened": _("Fiscal period reopened"),
     "ledger.bank_account.registered": _("Own bank account registered"),
     "cash.bank_file.imported": _("Bank file imported"),
     "cash.payment.applied": _("Payment applied"),

@@ -4,6 +4,10 @@
 - aging `[--basis due|invoice] [--format table|csv|json|xlsx] [--output FILE]`: one row per customer and
   currency, as of any date (docs/reporting.md).
 - kpis `[--format table|json]`: DSO, CEI and the rest in the entity's functional currency (docs/kpis.md).
+- rollforward `--period YYYY-MM [--format table|csv|json] [--movement M [--currency CCY]]`: the AR
+  rollforward of a month per currency, or the journal lines behind one movement (docs/close.md).
+- tie-out `--as-of DATE [--format table|csv|json]`: open items against the receivable accounts per
+  customer and currency, the differences (docs/close.md).
 """
 
 from __future__ import annotations
@@ -25,17 +29,20 @@ from rich.console import Console
 from rich.table import Table
 
 from o2c.core.cli import O2CCommand
-from o2c.core.exceptions import InputError
+from o2c.core.exceptions import DomainError, InputError
 from o2c.core.formatting import amount_human, cli_locale, date_human
 from o2c.core.money import format_minor
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger.models import LegalEntity
-from o2c.reporting import exports, selectors
+from o2c.reporting import exports, rollforward, selectors
+from o2c.reporting.rollforward import month_start
 
 FORMATS = {
     "trial-balance": ("table", "csv", "json"),
     "aging": ("table", "csv", "json", "xlsx"),
     "kpis": ("table", "json"),
+    "rollforward": ("table", "csv", "json"),
+    "tie-out": ("table", "csv", "json"),
 }
 
 
@@ -78,7 +85,14 @@ class Command(O2CCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("report", choices=list(FORMATS))
-        parser.add_argument("--as-of", required=True)
+        parser.add_argument("--as-of", help="the report date (all but rollforward)")
+        parser.add_argument("--period", metavar="YYYY-MM", help="rollforward: the month")
+        parser.add_argument(
+            "--movement",
+            choices=list(rollforward.MOVEMENTS),
+            help="rollforward: list the journal lines behind this movement",
+        )
+        parser.add_argument("--currency", metavar="CCY", help="rollforward --movement: only this currency")
         parser.add_argument(
             "--format", choices=["table", "csv", "json", "xlsx"], default="table", help="default table"
         )
@@ -104,12 +118,23 @@ class Command(O2CCommand):
                     _("--format: %(report)s is written as %(formats)s, not %(format)s")
                     % {"report": report, "formats": ", ".join(FORMATS[report]), "format": options["format"]}
                 )
+        with translation.override(_language(cli_locale())):
+            if report == "rollforward":
+                if not options["period"]:
+                    raise InputError(_("--period: the rollforward needs the month, YYYY-MM"))
+                self._rollforward(_entity(options["entity"]), options)
+                return
+            if not options["as_of"]:
+                raise InputError(_("--as-of: the report needs its date, YYYY-MM-DD"))
         if report == "trial-balance":
             self._trial_balance(options)
             return
         with translation.override(_language(cli_locale())):
             as_of = _as_of(options["as_of"])
             entity = _entity(options["entity"])
+            if report == "tie-out":
+                self._tie_out(entity, as_of, options["format"])
+                return
             if report == "aging":
                 self._aging(entity, as_of, options)
             else:
@@ -278,3 +303,236 @@ class Command(O2CCommand):
         for label, value in exports.kpi_lines(report, locale):
             table.add_row(label, value)
         Console(width=120).print(table)
+
+    # --- rollforward and tie-out ------------------------------------------------------------------------
+
+    def _write(
+        self, fmt: str, document: dict[str, Any], rows: list[dict[str, Any]], columns: list[str]
+    ) -> None:
+        if fmt == "json":
+            sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+            return
+        writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+    def _rollforward(self, entity: LegalEntity, options: dict[str, Any]) -> None:
+        try:
+            start = month_start(options["period"])
+        except DomainError as error:
+            raise InputError(f"--period: {error.message}") from None
+        fmt, locale = options["format"], cli_locale()
+        if options["movement"]:
+            lines = rollforward.rollforward_lines(
+                entity=entity, start=start, movement=options["movement"], currency=options["currency"]
+            )
+            records = [
+                {
+                    "entity": entity.code,
+                    "entry": line.entry_id,
+                    "posting_date": line.posting_date.isoformat(),
+                    "dated": line.dated.isoformat() if line.dated else "",
+                    "description": line.description,
+                    "customer_number": line.customer_number,
+                    "document_number": line.document_number,
+                    "currency": line.currency,
+                    "amount": format_minor(line.amount_minor, line.currency),
+                }
+                for line in lines
+            ]
+            if fmt != "table":
+                document = {"period": f"{start:%Y-%m}", "movement": options["movement"], "lines": records}
+                self._write(fmt, document, records, list(ROLLFORWARD_LINE_COLUMNS))
+                return
+            table = Table(
+                title=_("%(movement)s of %(entity)s in %(period)s")
+                % {
+                    "movement": rollforward_labels()[options["movement"]],
+                    "entity": entity.code,
+                    "period": f"{start:%Y-%m}",
+                }
+            )
+            for column in (_("Entry"), _("Posted"), _("Dated"), _("Customer"), _("Document"), _("Amount")):
+                table.add_column(column, justify="right" if column == _("Amount") else "left")
+            for line in lines:
+                table.add_row(
+                    f"JE{line.entry_id}",
+                    date_human(line.posting_date, locale),
+                    date_human(line.dated, locale) if line.dated else "",
+                    line.customer_number,
+                    line.document_number,
+                    amount_human(line.amount_minor, line.currency, locale),
+                )
+            Console(width=160).print(table)
+            return
+        report = rollforward.rollforward(entity=entity, start=start)
+        rows = [
+            {
+                "entity": row.entity_code,
+                "currency": row.currency,
+                "opening": format_minor(row.opening_minor, row.currency),
+                **{
+                    name: format_minor(row.movements_minor[name], row.currency)
+                    for name in rollforward.MOVEMENTS
+                },
+                "closing": format_minor(row.closing_minor, row.currency),
+                "subledger_closing": format_minor(row.subledger_closing_minor, row.currency),
+                "difference": format_minor(row.difference_minor, row.currency),
+            }
+            for row in report.rows
+        ]
+        late = [
+            {
+                "entry": item.entry_id,
+                "dated": item.dated.isoformat(),
+                "posting_date": item.posting_date.isoformat(),
+                "description": item.description,
+                "currency": item.currency,
+                "amount": format_minor(item.receivable_minor, item.currency),
+            }
+            for item in report.late_entries
+        ]
+        if fmt != "table":
+            document = {
+                "entity": entity.code,
+                "period": f"{start:%Y-%m}",
+                "first": report.start.isoformat(),
+                "last": report.end.isoformat(),
+                "rows": rows,
+                "late_entries": late,
+            }
+            self._write(
+                fmt,
+                document,
+                rows,
+                [
+                    "entity",
+                    "currency",
+                    "opening",
+                    *rollforward.MOVEMENTS,
+                    "closing",
+                    "subledger_closing",
+                    "difference",
+                ],
+            )
+            return
+        labels = rollforward_labels()
+        table = Table(
+            title=_("AR rollforward of %(entity)s, %(first)s to %(last)s")
+            % {
+                "entity": entity.code,
+                "first": date_human(report.start, locale),
+                "last": date_human(report.end, locale),
+            }
+        )
+        table.add_column("")
+        for row in report.rows:
+            table.add_column(row.currency, justify="right")
+        figures: list[tuple[str, list[int]]] = [
+            (labels["opening"], [row.opening_minor for row in report.rows])
+        ]
+        figures += [
+            (labels[name], [row.movements_minor[name] for row in report.rows])
+            for name in rollforward.MOVEMENTS
+        ]
+        figures += [
+            (labels["closing"], [row.closing_minor for row in report.rows]),
+            (labels["subledger_closing"], [row.subledger_closing_minor for row in report.rows]),
+            (labels["difference"], [row.difference_minor for row in report.rows]),
+        ]
+        for label, amounts in figures:
+            table.add_row(
+                label,
+                *(
+                    amount_human(minor, row.currency, locale)
+                    for minor, row in zip(amounts, report.rows, strict=True)
+                ),
+            )
+        if not report.rows:
+            table.caption = _("No receivables in that month.")
+        Console(width=160).print(table)
+        for item in report.late_entries:
+            self.note(
+                _("late entry JE%(entry)s dated %(dated)s posted %(posted)s: %(amount)s")
+                % {
+                    "entry": item.entry_id,
+                    "dated": date_human(item.dated, locale),
+                    "posted": date_human(item.posting_date, locale),
+                    "amount": amount_human(item.receivable_minor, item.currency, locale),
+                }
+            )
+
+    def _tie_out(self, entity: LegalEntity, as_of: date, fmt: str) -> None:
+        differences = rollforward.tie_out(entity=entity, as_of=as_of)
+        rows = [
+            {
+                "entity": entity.code,
+                "customer_number": row.customer_number,
+                "currency": row.currency,
+                "subledger": format_minor(row.subledger_minor, row.currency),
+                "ledger": format_minor(row.ledger_minor, row.currency),
+                "difference": format_minor(row.difference_minor, row.currency),
+            }
+            for row in differences
+        ]
+        if fmt != "table":
+            document = {"entity": entity.code, "as_of": as_of.isoformat(), "differences": rows}
+            self._write(
+                fmt,
+                document,
+                rows,
+                ["entity", "customer_number", "currency", "subledger", "ledger", "difference"],
+            )
+            return
+        locale = cli_locale()
+        if not differences:
+            sys.stdout.write(
+                _("%(entity)s as of %(date)s: open items equal the receivable accounts for every customer\n")
+                % {"entity": entity.code, "date": date_human(as_of, locale)}
+            )
+            return
+        table = Table(
+            title=_("Open items against the receivable accounts, %(entity)s as of %(date)s")
+            % {"entity": entity.code, "date": date_human(as_of, locale)}
+        )
+        for column in (_("Customer"), _("Currency"), _("Open items"), _("Ledger"), _("Difference")):
+            table.add_column(column, justify="left" if column in (_("Customer"), _("Currency")) else "right")
+        for row in differences:
+            table.add_row(
+                row.customer_number or _("(no customer)"),
+                row.currency,
+                amount_human(row.subledger_minor, row.currency, locale),
+                amount_human(row.ledger_minor, row.currency, locale),
+                amount_human(row.difference_minor, row.currency, locale),
+            )
+        Console(width=160).print(table)
+
+
+ROLLFORWARD_LINE_COLUMNS = (
+    "entity",
+    "entry",
+    "posting_date",
+    "dated",
+    "description",
+    "customer_number",
+    "document_number",
+    "currency",
+    "amount",
+)
+
+
+def rollforward_labels() -> dict[str, str]:
+    return {
+        "opening": _("Opening AR"),
+        "invoices": _("Invoices and debit memos"),
+        "credit_memos": _("Credit memos"),
+        "cash_applied": _("Cash applied"),
+        "discounts": _("Discounts"),
+        "write_offs": _("Write-offs"),
+        "credit_memos_applied": _("Credit memos applied"),
+        "migrated": _("Migrated"),
+        "other": _("Other"),
+        "closing": _("Closing AR"),
+        "subledger_closing": _("Open items"),
+        "difference": _("Difference"),
+    }

@@ -1,0 +1,5 @@
+from o2c.core.exceptions import DomainError
+
+
+class UnableToClosePeriod(DomainError):
+    pass
