@@ -18,10 +18,11 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 
 from o2c.audit import services as audit_services
+from o2c.audit.models import AuditEvent
 from o2c.bankfiles.statement import Entry, Statement, balance_difference
 from o2c.cash import advices, conversions, csvmappings, matcher, matching, returns, rules
 from o2c.cash.errors import UnableToImportBankFile
@@ -40,12 +41,14 @@ from o2c.cash.rules import DEDUCTION_TAKEN, PAYMENT_APPLIED
 from o2c.core import events
 from o2c.core.actors import actor_id
 from o2c.core.db import insert_objects, insert_rows, update_rows
+from o2c.core.keychecks import KeyChecks
+from o2c.core.models import DomainEvent
 from o2c.core.money import format_minor, to_minor
 from o2c.customers import selectors as customer_selectors
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger import services as ledger_services
 from o2c.ledger.chart import CARD_FEES, PAYMENTS_IN_TRANSIT
-from o2c.ledger.models import AccountType, EntityBankAccount, LegalEntity
+from o2c.ledger.models import AccountType, EntityBankAccount, JournalEntry, JournalLine, LegalEntity
 from o2c.ledger.rules import LineIn as PostingLine
 from o2c.ledger.services import EntryIn
 from o2c.receivables import bulk as receivables_bulk
@@ -480,6 +483,19 @@ def _card_payout_payments(
     return payments
 
 
+# the tables an import writes many rows into: their foreign keys are checked once per file (KeyChecks)
+IMPORT_TABLES = (
+    Payment,
+    Application,
+    Allocation,
+    JournalEntry,
+    JournalLine,
+    AuditEvent,
+    DomainEvent,
+    DocumentKey,
+)
+
+
 @transaction.atomic
 def bank_file_import(
     *,
@@ -495,6 +511,30 @@ def bank_file_import(
     """Import, match and apply one bank file (format detected), atomically and idempotently. A bank's
     own CSV export is read through the saved mapping `csv_mapping` names, else the one whose columns its
     header has, and booked on that mapping's bank account (o2c.cash.csvmappings)."""
+    with KeyChecks(connection, IMPORT_TABLES):
+        return _bank_file_import(
+            data=data,
+            file_name=file_name,
+            entity=entity,
+            actor=actor,
+            now=now,
+            progress=progress,
+            on_total=on_total,
+            csv_mapping=csv_mapping,
+        )
+
+
+def _bank_file_import(
+    *,
+    data: bytes,
+    file_name: str,
+    entity: LegalEntity,
+    actor: User | None,
+    now: datetime,
+    progress: Progress | None,
+    on_total: Callable[[int], None] | None,
+    csv_mapping: str | None,
+) -> ImportResult:
     read = csvmappings.bank_file_read(data=data, file_name=file_name, entity=entity, mapping_name=csv_mapping)
     file_format, statements = read.file_format, read.statements
     result = ImportResult(file_name=file_name, file_format=file_format)
