@@ -56,7 +56,8 @@ def test_an_issued_invoice_is_mailed_as_a_pdf_in_the_customers_language(
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         [invoice] = run(entity, date(2026, 1, 1)).documents
-    assert len(callbacks) == 1  # after the commit, not inside the run's transaction
+    # after the commit, not inside the run's transaction: the delivery; the numbers indexed for matching
+    assert len(callbacks) == 2
     [mail] = delivering.received
     assert mail.rcpt_tos == ("buchhaltung@mueller.example",)
     assert mail.message["From"] == "rechnung@o2c-demo.example"
