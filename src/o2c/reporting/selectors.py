@@ -1,7 +1,8 @@
 """Reads for the reports: the aging of receivables as of any date and the figures the KPIs need.
 
-Everything is rebuilt from history, never from today's cached `open_minor`: a document counts from its
-issue date (the date it posts to the ledger on), an allocation from its posting date (a reversal is an
+Everything is rebuilt from history, never from today's cached `open_minor`: a document counts from the
+day it posted to the ledger (its issue date, or the next open period's first day for one issued late
+into a closed period), an allocation from its posting date (a reversal is an
 allocation of the negated amount on its own posting date). So the open amount of a document as of D is
 its total less the allocations posted on or before D, and the aging of any past date ties to the
 receivable accounts of the ledger on that date.
