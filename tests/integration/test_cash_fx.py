@@ -133,7 +133,7 @@ class TestRealisedFx:
         )
 
         assert _functional(dollar_invoice, AccountType.RECEIVABLE) == (119000, 107100)
-        fx = Account.objects.get(entity=entity, type=AccountType.FX)
+        fx = Account.objects.get(entity=entity, code="7900")
         lines = JournalLine.objects.filter(account=fx)
         assert sum(line.functional_credit_minor - line.functional_debit_minor for line in lines) == 0
         assert _verify() == []

@@ -231,7 +231,7 @@ class TestDatabaseGuards:
         self, entity, debit, credit, functional_credit, refusal
     ):
         # the bulk posting path: lines under a reserved entry id, then the entry, posted
-        receivable = Account.objects.get(entity=entity, type=AccountType.RECEIVABLE)
+        receivable = Account.objects.get(entity=entity, code="1200")
         revenue = Account.objects.get(entity=entity, type=AccountType.REVENUE)
         [entry_id] = reserve_ids(JournalEntry, 1)
 

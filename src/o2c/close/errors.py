@@ -3,3 +3,7 @@ from o2c.core.exceptions import DomainError
 
 class UnableToClosePeriod(DomainError):
     pass
+
+
+class UnableToRevalue(DomainError):
+    pass

@@ -5,6 +5,7 @@ from o2c.ledger.models import AccountType
 STANDARD_CHART: tuple[tuple[str, str, str], ...] = (
     ("1000", "Bank", AccountType.BANK),
     ("1200", "Trade receivables", AccountType.RECEIVABLE),
+    ("1209", "Receivables FX revaluation", AccountType.RECEIVABLE),
     ("1590", "Migration clearing", AccountType.CLEARING),
     ("1600", "Payments in transit", AccountType.CLEARING),
     ("1610", "Currency conversion", AccountType.CLEARING),
@@ -18,6 +19,7 @@ STANDARD_CHART: tuple[tuple[str, str, str], ...] = (
     ("6850", "Bank and card fees", AccountType.OTHER),
     ("6900", "Bad debt expense", AccountType.BAD_DEBT),
     ("7900", "Exchange differences", AccountType.FX),
+    ("7910", "Unrealised exchange differences", AccountType.FX),
 )
 
 CARD_FEES = "6850"
@@ -26,3 +28,10 @@ PAYMENTS_IN_TRANSIT = "1600"
 CURRENCY_CONVERSION = "1610"
 """Cash in one currency becoming another where a payment settles an invoice of another currency: each
 currency's side nets out in the functional currency."""
+RECEIVABLES_REVALUATION = "1209"
+"""The month-end revaluation of open foreign-currency items (`close.revaluation`): functional amounts
+only, so its transaction-currency balance is zero in every currency; with 1200 it is the receivables'
+functional value at the month-end rate."""
+UNREALISED_FX = "7910"
+"""Unrealised exchange differences of the month-end revaluation (7900 keeps the realised ones and
+rounding: it has the lower code and the lower id, so it stays the entity's default FX account)."""

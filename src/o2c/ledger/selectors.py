@@ -277,15 +277,25 @@ def entry_id_by_key(*, idempotency_key: str) -> int | None:
     return JournalEntry.objects.filter(idempotency_key=idempotency_key).values_list("pk", flat=True).first()
 
 
-def balances_by_document(*, account_id: int, document_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+def entry_reversal(*, entry_id: int) -> JournalEntry | None:
+    """The entry that reversed this one, if any."""
+    return JournalEntry.objects.filter(reverses_id=entry_id).first()
+
+
+def balances_by_document(
+    *, account_id: int, document_ids: Iterable[int], as_of: date | None = None
+) -> dict[int, tuple[int, int]]:
     """Per document, its balance on one account (debit positive) in the transaction currency and in the
-    functional currency: what settling it must take off, at the rates it was booked at."""
+    functional currency: what settling it must take off, at the rates it was booked at. With `as_of`,
+    the balance of the entries posted by that day (what a month-end revaluation carries)."""
     ids = sorted(set(document_ids))
     if not ids:
         return {}
+    lines = JournalLine.objects.filter(account_id=account_id, document_id__in=ids)
+    if as_of is not None:
+        lines = lines.filter(entry__status=JournalEntry.Status.POSTED, entry__posting_date__lte=as_of)
     rows = (
-        JournalLine.objects.filter(account_id=account_id, document_id__in=ids)
-        .values("document_id")
+        lines.values("document_id")
         .annotate(
             net=Sum(F("debit_minor") - F("credit_minor")),
             functional=Sum(F("functional_debit_minor") - F("functional_credit_minor")),

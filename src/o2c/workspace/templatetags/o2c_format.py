@@ -129,6 +129,7 @@ LABELS: dict[str, Promise] = {
     "ledger.periods.opened": _("Fiscal periods opened"),
     "ledger.period.closed": _("Fiscal period closed"),
     "ledger.period.reopened": _("Fiscal period reopened"),
+    "close.revaluation.posted": _("FX revaluation posted"),
     "ledger.bank_account.registered": _("Own bank account registered"),
     "cash.bank_file.imported": _("Bank file imported"),
     "cash.payment.applied": _("Payment applied"),
