@@ -8,6 +8,8 @@
   rollforward of a month per currency, or the journal lines behind one movement (docs/close.md).
 - tie-out `--as-of DATE [--format table|csv|json]`: open items against the receivable accounts per
   customer and currency, the differences (docs/close.md).
+- snapshots `[--through DATE]`: take the weekly aging snapshot of every week missing up to the date
+  (default: the last week that is over), for cron (docs/reporting.md, Dashboard).
 """
 
 from __future__ import annotations
@@ -24,17 +26,18 @@ from typing import Any
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import ngettext, pgettext
 from rich.console import Console
 from rich.table import Table
 
+from o2c.core import clock
 from o2c.core.cli import O2CCommand
 from o2c.core.exceptions import DomainError, InputError
 from o2c.core.formatting import amount_human, cli_locale, date_human
 from o2c.core.money import format_minor
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger.models import LegalEntity
-from o2c.reporting import exports, rollforward, selectors
+from o2c.reporting import exports, rollforward, selectors, snapshots
 from o2c.reporting.rollforward import month_start
 
 FORMATS = {
@@ -43,16 +46,17 @@ FORMATS = {
     "kpis": ("table", "json"),
     "rollforward": ("table", "csv", "json"),
     "tie-out": ("table", "csv", "json"),
+    "snapshots": ("table",),
 }
 
 
-def _as_of(text: str) -> date:
+def _as_of(text: str, option: str = "--as-of") -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
         raise InputError(
             _("%(option)s: '%(value)s' is not an ISO 8601 date (YYYY-MM-DD)")
-            % {"option": "--as-of", "value": text}
+            % {"option": option, "value": text}
         ) from None
 
 
@@ -109,6 +113,9 @@ class Command(O2CCommand):
             "--output", metavar="FILE", help="aging: write the report to FILE instead of stdout"
         )
         parser.add_argument("--entity", help="legal entity code (default: the default entity)")
+        parser.add_argument(
+            "--through", help="snapshots: take the weeks ending up to this date (default: the last week over)"
+        )
 
     def run(self, *args: Any, **options: Any) -> None:
         report = options["report"]
@@ -123,6 +130,9 @@ class Command(O2CCommand):
                 if not options["period"]:
                     raise InputError(_("--period: the rollforward needs the month, YYYY-MM"))
                 self._rollforward(_entity(options["entity"]), options)
+                return
+            if report == "snapshots":
+                self._snapshots(_entity(options["entity"]), options["through"])
                 return
             if not options["as_of"]:
                 raise InputError(_("--as-of: the report needs its date, YYYY-MM-DD"))
@@ -303,6 +313,29 @@ class Command(O2CCommand):
         for label, value in exports.kpi_lines(report, locale):
             table.add_row(label, value)
         Console(width=120).print(table)
+
+    # --- weekly aging snapshots -------------------------------------------------------------------------
+
+    def _snapshots(self, entity: LegalEntity, through_text: str | None) -> None:
+        now = clock.now()
+        through = _as_of(through_text, "--through") if through_text else clock.today_in(entity.time_zone)
+        taken = snapshots.snapshots_take(entity=entity, through=through, now=now)
+        if taken:
+            self.note(
+                ngettext(
+                    "%(entity)s: %(count)d weekly aging snapshot taken (%(first)s to %(last)s)",
+                    "%(entity)s: %(count)d weekly aging snapshots taken (%(first)s to %(last)s)",
+                    len(taken),
+                )
+                % {
+                    "entity": entity.code,
+                    "count": len(taken),
+                    "first": taken[0].isoformat(),
+                    "last": taken[-1].isoformat(),
+                }
+            )
+        else:
+            self.note(_("%(entity)s: the weekly aging snapshots are up to date") % {"entity": entity.code})
 
     # --- rollforward and tie-out ------------------------------------------------------------------------
 

@@ -1,0 +1,64 @@
+"""Derived data the reports keep (DESIGN: reporting reads everything and writes only derived snapshots)."""
+
+from __future__ import annotations
+
+from django.db import models
+
+# the fields of the aging buckets, in the order of o2c.reporting.selectors.BUCKETS
+BUCKET_FIELDS = (
+    "current_minor",
+    "days_1_30_minor",
+    "days_31_60_minor",
+    "days_61_90_minor",
+    "days_91_120_minor",
+    "over_120_minor",
+)
+
+
+class AgingSnapshot(models.Model):
+    """The aging of one legal entity and currency at the end of one week, kept so trends need no
+    recomputation (o2c.reporting.snapshots). Every figure is summed over the entity's customers, on the
+    due basis, in integer minor units of `currency`, as the aging as of `week_end_date` showed it when
+    the snapshot was taken: a posting dated back into that week later does not change it."""
+
+    entity = models.ForeignKey("ledger.LegalEntity", on_delete=models.PROTECT, related_name="+")
+    # the Sunday that ends the ISO week (Monday to Sunday), the aging's report date
+    week_end_date = models.DateField()
+    currency = models.CharField(max_length=3)
+    # open items per bucket of the aging (o2c.reporting.selectors.BUCKETS), credit memos negative
+    current_minor = models.BigIntegerField()
+    days_1_30_minor = models.BigIntegerField()
+    days_31_60_minor = models.BigIntegerField()
+    days_61_90_minor = models.BigIntegerField()
+    days_91_120_minor = models.BigIntegerField()
+    over_120_minor = models.BigIntegerField()
+    # unapplied cash, identified or not, as a positive amount (the credit balance of the unapplied cash
+    # accounts); the aging shows it as the negative `unapplied` column
+    unapplied_minor = models.BigIntegerField()
+    # the open amount of the documents marked disputed when the snapshot was taken
+    disputed_minor = models.BigIntegerField()
+    taken_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entity", "week_end_date", "currency"], name="reporting_aging_snapshot_once"
+            ),
+        ]
+        ordering = ["entity", "week_end_date", "currency"]
+
+    def __str__(self) -> str:
+        return f"{self.week_end_date} {self.currency}"
+
+    @property
+    def buckets(self) -> tuple[int, ...]:
+        """The bucket amounts in the order of o2c.reporting.selectors.BUCKETS."""
+        return tuple(getattr(self, name) for name in BUCKET_FIELDS)
+
+    @property
+    def receivable_minor(self) -> int:
+        return sum(self.buckets)
+
+    @property
+    def past_due_minor(self) -> int:
+        return sum(self.buckets[1:])

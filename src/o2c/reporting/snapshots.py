@@ -1,0 +1,141 @@
+"""The weekly aging snapshot: the aging of each legal entity and currency at the end of every week, kept
+so the dashboard's trend reads a few rows instead of rebuilding a year of agings on every visit.
+
+A week is the ISO week, Monday to Sunday, and its snapshot is the aging as of its Sunday, on the due
+basis (`o2c.reporting.selectors`, rebuilt from history). A week is snapshotted once it is over in the
+entity's time zone (from Monday on), with one row per currency that has anything open, unapplied or
+disputed, and always one in the entity's functional currency (zeros when nothing is open), which marks
+the week as taken. Taking is idempotent: a week already taken is never taken again (unique per entity,
+week and currency), so a snapshot keeps the figures as they were known when it was taken.
+
+`snapshots_take` fills every week missing up to a date; the dashboard calls it for the last weeks it
+shows and `o2c report snapshots` for cron.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.db.models import Min
+
+from o2c.ledger import selectors as ledger_selectors
+from o2c.ledger.models import LegalEntity
+from o2c.reporting import selectors
+from o2c.reporting.models import BUCKET_FIELDS, AgingSnapshot
+
+WEEK = timedelta(days=7)
+# how many weeks the dashboard shows, and fills when they are missing
+DASHBOARD_WEEKS = 26
+
+
+def week_end(day: date) -> date:
+    """The Sunday that ends the ISO week of `day` (`day` itself on a Sunday)."""
+    return day + timedelta(days=6 - day.weekday())
+
+
+def last_week_over(*, through: date, today: date) -> date:
+    """The last Sunday on or before `through` whose week is over on `today` (before `today`)."""
+    last = min(through, today - timedelta(days=1))
+    return last - timedelta(days=(last.weekday() + 1) % 7)
+
+
+def first_activity(*, entity: LegalEntity) -> date | None:
+    """The posting date of the entity's first journal entry: before it every aging is empty."""
+    first: date | None = (
+        ledger_selectors.posted_lines(entity_ids=[entity.pk])
+        .aggregate(first=Min("entry__posting_date"))
+        .get("first")
+    )
+    return first
+
+
+def weeks_taken(*, entity: LegalEntity, first: date, last: date) -> set[date]:
+    return set(
+        AgingSnapshot.objects.filter(
+            entity=entity, week_end_date__gte=first, week_end_date__lte=last, currency=entity.currency
+        ).values_list("week_end_date", flat=True)
+    )
+
+
+def _snapshot_rows(*, entity: LegalEntity, week: date, now: datetime) -> list[AgingSnapshot]:
+    """The snapshot of one week: per currency, the aging's buckets summed over the customers, the
+    unapplied cash (identified or not) and the open amount of the disputed documents."""
+    ids = [entity.pk]
+    buckets: dict[str, list[int]] = defaultdict(lambda: [0] * len(selectors.BUCKETS))
+    for (_, _, currency), values in selectors.open_items_by_bucket(entity_ids=ids, as_of=week).items():
+        for index, value in enumerate(values):
+            buckets[currency][index] += value
+    unapplied: dict[str, int] = defaultdict(int)
+    for (_, _, currency), balance in selectors.unapplied_cash(entity_ids=ids, as_of=week).items():
+        unapplied[currency] += balance
+    disputed = selectors.disputed_open(entity_ids=ids, as_of=week)
+    currencies = {entity.currency} | set(buckets) | set(unapplied) | set(disputed)
+    rows = []
+    for currency in sorted(currencies):
+        values = buckets.get(currency, [0] * len(selectors.BUCKETS))
+        rows.append(
+            AgingSnapshot(
+                entity=entity,
+                week_end_date=week,
+                currency=currency,
+                **dict(zip(BUCKET_FIELDS, values, strict=True)),
+                unapplied_minor=unapplied.get(currency, 0),
+                disputed_minor=disputed.get(currency, 0),
+                taken_at=now,
+            )
+        )
+    return rows
+
+
+def snapshots_take(
+    *, entity: LegalEntity, through: date, now: datetime, weeks: int | None = None
+) -> list[date]:
+    """Take the snapshot of every week of the entity that is missing, ending on or before `through` and
+    over by `now` (in the entity's time zone), from the week of the entity's first posting (before it
+    every aging is empty), at most the last `weeks` weeks when given. Returns the week end dates taken,
+    oldest first; a week taken by someone else meanwhile is left as it is (the unique key)."""
+    today = now.astimezone(ZoneInfo(entity.time_zone)).date()
+    last = last_week_over(through=through, today=today)
+    started = first_activity(entity=entity)
+    if started is None:
+        return []
+    first = week_end(started)
+    if weeks is not None:
+        first = max(first, last - WEEK * (weeks - 1))
+    if first > last:
+        return []
+    taken = weeks_taken(entity=entity, first=first, last=last)
+    missing = []
+    week = first
+    while week <= last:
+        if week not in taken:
+            missing.append(week)
+        week += WEEK
+    for week in missing:
+        with transaction.atomic():
+            AgingSnapshot.objects.bulk_create(
+                _snapshot_rows(entity=entity, week=week, now=now), ignore_conflicts=True
+            )
+    return missing
+
+
+def snapshots_list(*, entity: LegalEntity, currency: str, first: date, last: date) -> list[AgingSnapshot]:
+    """The snapshots of one entity and currency whose week ends between the dates, oldest first."""
+    return list(
+        AgingSnapshot.objects.filter(
+            entity=entity, currency=currency, week_end_date__gte=first, week_end_date__lte=last
+        ).order_by("week_end_date")
+    )
+
+
+def snapshot_currencies(*, entity: LegalEntity, first: date, last: date) -> list[str]:
+    """The currencies with a snapshot in those weeks, the entity's functional currency first."""
+    found = set(
+        AgingSnapshot.objects.filter(entity=entity, week_end_date__gte=first, week_end_date__lte=last)
+        .values_list("currency", flat=True)
+        .distinct()
+    )
+    return [entity.currency, *sorted(found - {entity.currency})]
