@@ -160,11 +160,15 @@ def _posted_by(as_of: date) -> Q:
     return Q(posting_date__lte=as_of) | Q(posting_date__isnull=True, issue_date__lte=as_of)
 
 
-def open_items_by_bucket(*, entity_ids: list[int], as_of: date, basis: str = DUE) -> dict[Key, list[int]]:
+def open_items_by_bucket(
+    *, entity_ids: list[int], as_of: date, basis: str = DUE, disputed_only: bool = False
+) -> dict[Key, list[int]]:
     """The open amount as of `as_of` of the issued documents per entity, customer, currency and bucket
     (minor units, in the order of BUCKETS), in three grouped queries: the documents issued by the date,
-    less the allocations posted by then on each document, less those drawing on a credit memo."""
+    less the allocations posted by then on each document, less those drawing on a credit memo. With
+    `disputed_only`, only the documents marked disputed."""
     field = _date_field(basis)
+    disputed = {"is_disputed": True} if disputed_only else {}
     sums: dict[Key, list[int]] = defaultdict(lambda: [0] * len(BUCKETS))
 
     def add(rows: Iterable[dict[str, Any]], entity: str, customer: str, currency: str) -> None:
@@ -174,7 +178,9 @@ def open_items_by_bucket(*, entity_ids: list[int], as_of: date, basis: str = DUE
                 values[index] += int(row[f"b{index}"])
 
     add(
-        Document.objects.filter(_posted_by(as_of), entity_id__in=entity_ids, status=Document.Status.ISSUED)
+        Document.objects.filter(
+            _posted_by(as_of), entity_id__in=entity_ids, status=Document.Status.ISSUED, **disputed
+        )
         .values("entity_id", "customer_id", "currency")
         .annotate(**_bucket_sums(field=field, amount="total_minor", as_of=as_of))
         .order_by(),
@@ -184,7 +190,8 @@ def open_items_by_bucket(*, entity_ids: list[int], as_of: date, basis: str = DUE
     )
     settled = Allocation.objects.filter(entity_id__in=entity_ids, posting_date__lte=as_of)
     add(
-        settled.values("entity_id", "document__customer_id", "document__currency")
+        settled.filter(**{f"document__{key}": value for key, value in disputed.items()})
+        .values("entity_id", "document__customer_id", "document__currency")
         .annotate(
             **_bucket_sums(
                 field=f"document__{field}",
@@ -198,7 +205,10 @@ def open_items_by_bucket(*, entity_ids: list[int], as_of: date, basis: str = DUE
         "document__currency",
     )
     add(
-        settled.filter(source_document__isnull=False)
+        settled.filter(
+            source_document__isnull=False,
+            **{f"source_document__{key}": value for key, value in disputed.items()},
+        )
         .values("entity_id", "source_document__customer_id", "source_document__currency")
         .annotate(
             **_bucket_sums(
@@ -421,8 +431,10 @@ def _net_sales(*, entity_ids: list[int], windows: list[tuple[date, date]]) -> di
 def disputed_open(*, entity_ids: list[int], as_of: date) -> dict[str, int]:
     """The open amount as of the date of the documents marked disputed, per currency."""
     totals: dict[str, int] = defaultdict(int)
-    for item in aging_items(entity_ids=entity_ids, as_of=as_of, disputed_only=True):
-        totals[item.currency] += item.open_minor
+    for (_, _, currency), values in open_items_by_bucket(
+        entity_ids=entity_ids, as_of=as_of, disputed_only=True
+    ).items():
+        totals[currency] += sum(values)
     return dict(totals)
 
 
