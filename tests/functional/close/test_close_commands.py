@@ -42,6 +42,15 @@ def test_close_period_closes_the_month_and_reports_it_in_json(
         "status": "closed",
         "changed": True,
         "warnings": [EARLIER_OPEN],
+        # the month is revalued first: no open foreign-currency items here (tests/functional/close/
+        # test_revaluation_commands.py has them)
+        "revaluation": {
+            "entity": entity.code,
+            "period": "2026-02",
+            "rate_date": "2026-02-28",
+            "rows": [],
+            "posted": False,
+        },
     }
     assert captured.err == f"warning: {EARLIER_OPEN}\n"
     assert _status(entity, 2) == "closed"
