@@ -189,3 +189,18 @@ def test_close_period_of_a_revalued_month_posts_nothing_new(
     out = capsys.readouterr().out
     assert out.endswith("MAIN 2026-03 was revalued already: nothing posted\nMAIN 2026-03 closed\n")
     assert _entries() == 4
+
+
+def test_revalue_speaks_the_readers_language(
+    entity: LegalEntity, open_items: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("O2C_LOCALE", "de_DE")
+
+    call_command("close", "revalue", "2026-03")
+
+    out = capsys.readouterr().out
+    assert "Fremdwährungsbewertung von MAIN zum 31.03.2026" in out
+    assert "│ USD     │ 0,95 │ 1.190,00 │       1.071,00 │           1.130,50 │           59,50 │" in out
+    assert out.endswith(
+        "MAIN 2026-03 bewertet: unrealisierte Kursdifferenzen gebucht, am 01.04.2026 storniert\n"
+    )

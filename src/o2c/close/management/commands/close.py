@@ -11,6 +11,7 @@ from argparse import ArgumentParser
 from decimal import Decimal
 from typing import Any
 
+from babel.numbers import format_decimal
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.utils import translation
@@ -131,7 +132,7 @@ class Command(O2CCommand):
         for row in result.rows:
             table.add_row(
                 row.currency,
-                _rate_text(row.rate),
+                format_decimal(row.rate, format="0.##########", locale=locale),
                 amount_human(row.open_minor, row.currency, locale),
                 amount_human(row.carrying_minor, functional, locale),
                 amount_human(row.revalued_minor, functional, locale),
