@@ -71,11 +71,11 @@ def _load_postgresql(cursor: Any, *, entity_id: int, customers: int, invoices: i
             t, 0, t,
             CASE WHEN g %% 10 < 5 THEN 0 ELSE t - 2 * (t / 4) END,
             CASE WHEN g %% 10 < 5 THEN 'paid' ELSE 'partially_paid' END,
-            %s::date + (g %% %s), %s::date + (g %% %s) + 30, 0, 'NET30', '', g %% 97 = 0, false, '',
+            %s::date + (g %% %s)::int, %s::date + (g %% %s)::int + 30, 0, 'NET30', '', g %% 97 = 0, false, '',
             now(), now(), 1000001 + (g %% %s), %s, 'manual', 'not_required', ''
         FROM (
             SELECT g, (CASE WHEN g %% 20 = 3 THEN -1 ELSE 1 END) * (1000 + (g * 7919) %% 500000) AS t
-            FROM generate_series(1, %s) AS g
+            FROM generate_series(1::bigint, %s::bigint) AS g
         ) AS source
         """,
         [first, DAYS, first, DAYS, customers, entity_id, invoices],
