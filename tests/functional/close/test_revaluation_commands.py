@@ -52,7 +52,8 @@ def open_items(entity: LegalEntity, customer: Customer) -> None:
     receivable_services.document_issue(document_id=draft.pk, actor=None, now=NOW)
 
 
-# USD: 1,190.00 x 0.95 = 1,130.50 against 1,071.00: +59.50; GBP: -200.00 x 1.20 = -240.00 against -230.00: -10.00
+# USD: 1,190.00 x 0.95 = 1,130.50 against 1,071.00: +59.50
+# GBP: -200.00 x 1.20 = -240.00 against -230.00: -10.00
 ROWS = [
     {
         "currency": "GBP",
