@@ -225,6 +225,67 @@ def open_items_by_bucket(
     return {key: values for key, values in sums.items() if any(values)}
 
 
+@dataclass(frozen=True, slots=True)
+class ReceivableFigures:
+    """What the KPIs need of one currency's open items, in minor units: the buckets (due basis) and the
+    disputed part as of the report date, the total as of the day before the CEI month."""
+
+    buckets: tuple[int, ...]
+    beginning_minor: int
+    disputed_minor: int
+
+
+def receivable_figures(
+    *, entity_ids: list[int], as_of: date, beginning: date
+) -> dict[str, ReceivableFigures]:
+    """`open_items_by_bucket` as of `as_of`, the open total as of `beginning` (an earlier day) and the
+    disputed open amount as of `as_of`, per currency, in the same three grouped queries (each row read
+    once for all three figures)."""
+    count = len(BUCKETS)
+    sums: dict[str, list[int]] = defaultdict(lambda: [0] * (count + 2))
+
+    def figures(prefix: str, amount: Any, posted_by_beginning: Q) -> dict[str, Sum]:
+        return {
+            **_bucket_sums(field=f"{prefix}due_date", amount=amount, as_of=as_of),
+            f"b{count}": Sum(amount, filter=posted_by_beginning, default=0),
+            f"b{count + 1}": Sum(amount, filter=Q(**{f"{prefix}is_disputed": True}), default=0),
+        }
+
+    def add(rows: Iterable[dict[str, Any]], currency: str) -> None:
+        for row in rows:
+            values = sums[row[currency]]
+            for index in range(count + 2):
+                values[index] += int(row[f"b{index}"])
+
+    add(
+        Document.objects.filter(_posted_by(as_of), entity_id__in=entity_ids, status=Document.Status.ISSUED)
+        .values("currency")
+        .annotate(**figures("", "total_minor", _posted_by(beginning)))
+        .order_by(),
+        "currency",
+    )
+    settled = Allocation.objects.filter(entity_id__in=entity_ids, posting_date__lte=as_of)
+    for side in ("document", "source_document"):
+        rows = settled.filter(source_document__isnull=False) if side == "source_document" else settled
+        add(
+            rows.values(f"{side}__currency")
+            .annotate(
+                **figures(
+                    f"{side}__",
+                    _signed("amount_minor", f"{side}__total_minor"),
+                    Q(posting_date__lte=beginning),
+                )
+            )
+            .order_by(),
+            f"{side}__currency",
+        )
+    return {
+        currency: ReceivableFigures(tuple(values[:count]), values[count], values[count + 1])
+        for currency, values in sums.items()
+        if any(values)
+    }
+
+
 def unapplied_cash(*, entity_ids: list[int], as_of: date) -> dict[Key, int]:
     """Unapplied cash as of the date per entity, customer (None: not identified yet) and currency, as a
     positive amount: the credit balance of the unapplied cash accounts. Cash records whose cash it was
@@ -457,10 +518,8 @@ def kpis(*, entity: LegalEntity, as_of: date) -> KpiReport:
     months = month_periods(as_of)
     window = (as_of - timedelta(days=calculations.DSO_DAYS - 1), as_of)
     sales = _net_sales(entity_ids=ids, windows=[window, *months])
-    ending = open_items_by_bucket(entity_ids=ids, as_of=as_of)
-    beginning = open_items_by_bucket(entity_ids=ids, as_of=months[0][0] - timedelta(days=1))
+    receivables = receivable_figures(entity_ids=ids, as_of=as_of, beginning=months[0][0] - timedelta(days=1))
     cash = unapplied_cash(entity_ids=ids, as_of=as_of)
-    disputed = disputed_open(entity_ids=ids, as_of=as_of)
     rates: dict[str, Decimal] = {}
 
     def converted(minor: int, currency: str) -> int:
@@ -472,19 +531,12 @@ def kpis(*, entity: LegalEntity, as_of: date) -> KpiReport:
             )
         return convert_minor(minor, from_currency=currency, to_currency=functional, rate=rates[currency])
 
-    def per_currency(amounts: dict[Key, list[int]]) -> dict[str, list[int]]:
-        sums: dict[str, list[int]] = defaultdict(lambda: [0] * len(BUCKETS))
-        for (_, _, currency), values in amounts.items():
-            for index, value in enumerate(values):
-                sums[currency][index] += value
-        return sums
-
     buckets = [0] * len(BUCKETS)
-    for currency, values in per_currency(ending).items():
-        for index, value in enumerate(values):
+    for currency, figures in receivables.items():
+        for index, value in enumerate(figures.buckets):
             buckets[index] += converted(value, currency)
     beginning_total = sum(
-        converted(sum(values), currency) for currency, values in per_currency(beginning).items()
+        converted(figures.beginning_minor, currency) for currency, figures in receivables.items()
     )
     sales_in = [0] * (len(months) + 1)
     for currency, values in sales.items():
@@ -502,7 +554,9 @@ def kpis(*, entity: LegalEntity, as_of: date) -> KpiReport:
             for (first, last), sales_minor in zip(months, sales_in[1:], strict=True)
         ],
         unapplied_minor=sum(converted(minor, currency) for currency, minor in cash_by_currency.items()),
-        disputed_minor=sum(converted(minor, currency) for currency, minor in disputed.items()),
+        disputed_minor=sum(
+            converted(figures.disputed_minor, currency) for currency, figures in receivables.items()
+        ),
     )
     return KpiReport(
         as_of=as_of,
