@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export O2C_DATABASE_URL ?= sqlite:///o2c.sqlite3
 
-.PHONY: install run test lint typecheck unit test-sqlite test-postgres bench bench-cash messages clean
+.PHONY: install run test lint typecheck unit test-sqlite test-postgres bench bench-cash bench-reporting messages clean
 
 install: $(STAMP) src/o2c/static/vendor/htmx.min.js messages
 
@@ -58,6 +58,11 @@ bench: install
 bench-cash: install
 	scripts/ensure-system-packages
 	scripts/with-postgres $(BIN)/python -m bench.cash $(BENCH_CASH_ARGS)
+
+bench-reporting: install
+	scripts/ensure-system-packages
+	scripts/with-postgres $(BIN)/python -m bench.reporting $(BENCH_REPORTING_ARGS)
+	$(BIN)/python -m bench.reporting --sqlite
 
 clean:
 	rm -rf $(VENV) node_modules src/o2c/static/vendor
