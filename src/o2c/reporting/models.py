@@ -45,7 +45,6 @@ class AgingSnapshot(models.Model):
                 fields=["entity", "week_end_date", "currency"], name="reporting_aging_snapshot_once"
             ),
         ]
-        ordering = ["entity", "week_end_date", "currency"]
 
     def __str__(self) -> str:
         return f"{self.week_end_date} {self.currency}"

@@ -14,6 +14,8 @@ VIEW_AUDIT_TRAIL = frozenset({roles.AUDITOR, roles.AR_MANAGER, roles.ADMIN})
 VIEW_BILLING = frozenset({roles.BILLING, roles.AR_MANAGER, roles.ADMIN, roles.AUDITOR})
 # who works or reviews cash application (the pages themselves are open to every role)
 VIEW_CASH = roles.APPLY_CASH | {roles.AUDITOR}
+# who looks at the AR dashboard (aging trend, DSO and CEI, top past due): managers and their reviewers
+VIEW_DASHBOARD = frozenset({roles.AR_MANAGER, roles.AUDITOR, roles.ADMIN})
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -30,6 +32,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         return context
     items = [
         (_("Home"), reverse("home"), roles.VIEW_RECEIVABLES),
+        (_("Dashboard"), reverse("ar_dashboard"), VIEW_DASHBOARD),
         (_("Customers"), reverse("customer_list"), roles.VIEW_RECEIVABLES),
         (_("Invoices"), reverse("document_list"), roles.VIEW_RECEIVABLES),
         (_("New invoice"), reverse("document_create"), roles.ISSUE_DOCUMENTS),

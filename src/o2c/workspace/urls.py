@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from o2c.workspace import billing_views, cash_views, views
+from o2c.workspace import billing_views, cash_views, dashboard_views, views
 
 urlpatterns = [
     path(
@@ -29,6 +29,7 @@ urlpatterns = [
     path("approvals/threshold/", views.approval_threshold_set, name="approval_threshold_set"),
     path("ledger/trial-balance/", views.trial_balance, name="trial_balance"),
     path("audit/", views.audit_list, name="audit_list"),
+    path("dashboard/", dashboard_views.ar_dashboard, name="ar_dashboard"),
     path("billing/", billing_views.billing_review, name="billing_review"),
     path("billing/run/", billing_views.billing_run_start, name="billing_run_start"),
     path("billing/runs/", billing_views.run_list, name="billing_run_list"),

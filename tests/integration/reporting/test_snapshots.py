@@ -93,7 +93,7 @@ class TestSnapshotsTake:
 
     def test_taking_again_changes_nothing_and_fills_only_what_is_missing(self, entity, history):
         snapshots.snapshots_take(entity=entity, through=date(2026, 3, 31), now=MAY_4)
-        before = list(AgingSnapshot.objects.values_list("pk", "week_end_date", "taken_at"))
+        before = list(AgingSnapshot.objects.order_by("pk").values_list("pk", "week_end_date", "taken_at"))
         later = datetime(2026, 5, 11, 7, 0, tzinfo=UTC)
         assert snapshots.snapshots_take(entity=entity, through=date(2026, 3, 31), now=later) == []
         taken = snapshots.snapshots_take(entity=entity, through=date(2026, 5, 10), now=later)
@@ -107,9 +107,9 @@ class TestSnapshotsTake:
         ]
         assert (
             list(
-                AgingSnapshot.objects.filter(pk__in=[pk for pk, _, _ in before]).values_list(
-                    "pk", "week_end_date", "taken_at"
-                )
+                AgingSnapshot.objects.filter(pk__in=[pk for pk, _, _ in before])
+                .order_by("pk")
+                .values_list("pk", "week_end_date", "taken_at")
             )
             == before
         )

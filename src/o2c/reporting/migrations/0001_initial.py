@@ -31,7 +31,6 @@ class Migration(migrations.Migration):
                 ('entity', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='ledger.legalentity')),
             ],
             options={
-                'ordering': ['entity', 'week_end_date', 'currency'],
                 'constraints': [models.UniqueConstraint(fields=('entity', 'week_end_date', 'currency'), name='reporting_aging_snapshot_once')],
             },
         ),

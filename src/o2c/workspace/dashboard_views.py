@@ -1,0 +1,227 @@
+"""The AR dashboard for managers (docs/reporting.md, Dashboard): the aging stacked by bucket week by week
+(from the weekly aging snapshots, the missing weeks filled when the page opens), the DSO and CEI of the
+last twelve month ends, the ten customers most past due, unapplied cash and disputed amounts today.
+
+For AR managers, auditors and admins (VIEW_DASHBOARD, 403 for the other roles), within the legal entities
+granted to the person: another entity is a 404, as everywhere. Filters: entity and currency.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from babel.dates import format_date, format_skeleton
+from babel.numbers import format_compact_currency, format_decimal
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from o2c.core import clock
+from o2c.core.exceptions import DomainError
+from o2c.ledger import selectors as ledger_selectors
+from o2c.ledger.models import LegalEntity
+from o2c.reporting import exports, selectors, snapshots
+from o2c.reporting.calculations import rounded
+from o2c.workspace import charts
+from o2c.workspace.context_processors import VIEW_DASHBOARD
+from o2c.workspace.templatetags.o2c_format import current_locale, minor_to_decimal, money
+from o2c.workspace.views import role_required
+
+TREND_MONTHS = 12
+TOP_PAST_DUE = 10
+# one colour per aging bucket, from fresh to old (distinguishable in grey and for red-green blindness)
+BUCKET_COLORS = ("#2a9d8f", "#8ab17d", "#e9c46a", "#f4a261", "#e76f51", "#9b2226")
+DSO_COLOR, BEST_DSO_COLOR, CEI_COLOR = "#264653", "#8ab17d", "#6a4c93"
+
+
+@dataclass(frozen=True)
+class PastDue:
+    customer_id: int
+    customer_number: str
+    customer_name: str
+    past_due_minor: int
+    over_90_minor: int
+    open_minor: int
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    month_end: date
+    dso: Decimal | None
+    best_possible_dso: Decimal | None
+    cei: Decimal | None
+
+
+def _entity(request: HttpRequest, granted: list[LegalEntity]) -> LegalEntity:
+    """The entity of the filter (its code); without one the default entity if granted, else the first.
+    One not granted is a 404, as if it did not exist."""
+    code = request.GET.get("entity", "")
+    if code:
+        for entity in granted:
+            if entity.code == code:
+                return entity
+        raise Http404
+    return next((e for e in granted if e.is_default), granted[0])
+
+
+def month_ends(today: date, count: int = TREND_MONTHS) -> list[date]:
+    """The last `count` month ends before `today`, oldest first."""
+    end = today.replace(day=1) - timedelta(days=1)
+    ends = []
+    for _step in range(count):
+        ends.append(end)
+        end = end.replace(day=1) - timedelta(days=1)
+    return ends[::-1]
+
+
+def _trend(entity: LegalEntity, today: date) -> tuple[list[TrendPoint], str]:
+    """The KPIs of each of the last month ends (computed for this page load), or why there are none."""
+    points = []
+    for month_end in month_ends(today):
+        try:
+            kpis = selectors.kpis(entity=entity, as_of=month_end).kpis
+        except DomainError as error:
+            return [], error.message
+        points.append(
+            TrendPoint(
+                month_end=month_end,
+                dso=rounded(kpis.dso),
+                best_possible_dso=rounded(kpis.best_possible_dso),
+                cei=rounded(kpis.cei),
+            )
+        )
+    return points, ""
+
+
+def _past_due(report: selectors.AgingReport, currency: str) -> list[PastDue]:
+    rows = [
+        PastDue(
+            customer_id=row.customer_id,
+            customer_number=row.customer_number,
+            customer_name=row.customer_name,
+            past_due_minor=sum(row.buckets[1:]),
+            over_90_minor=sum(row.buckets[4:]),
+            open_minor=row.receivable_minor,
+        )
+        for row in report.rows
+        if row.currency == currency and row.customer_id is not None and sum(row.buckets[1:]) > 0
+    ]
+    rows.sort(key=lambda row: (-row.past_due_minor, row.customer_number))
+    return rows[:TOP_PAST_DUE]
+
+
+def _aging_chart(weeks: list[Any], currency: str, locale: str) -> charts.Chart:
+    labels = exports.bucket_labels()
+    series = [
+        charts.Series(
+            key=bucket,
+            label=str(labels[bucket]),
+            color=color,
+            values=[week.buckets[index] for week in weeks],
+        )
+        for index, (bucket, color) in enumerate(zip(selectors.BUCKETS, BUCKET_COLORS, strict=True))
+    ]
+    dates = [format_skeleton("MMMd", week.week_end_date, locale=locale) for week in weeks]
+    return charts.stacked_bars(
+        categories=dates,
+        series=series,
+        tick_label=lambda minor: format_compact_currency(
+            minor_to_decimal(int(minor), currency), currency, locale=locale, fraction_digits=1
+        ),
+        bar_title=lambda index, item, minor: (
+            _("%(bucket)s, week ending %(date)s: %(amount)s")
+            % {
+                "bucket": item.label,
+                "date": format_date(weeks[index].week_end_date, format="medium", locale=locale),
+                "amount": money(int(minor), currency),
+            }
+        ),
+    )
+
+
+def _kpi_chart(points: list[TrendPoint], series: list[charts.Series], unit: str, locale: str) -> charts.Chart:
+    def number(value: Decimal) -> str:
+        return format_decimal(value, format="#,##0.##", locale=locale)
+
+    return charts.lines(
+        categories=[format_skeleton("yMMM", point.month_end, locale=locale) for point in points],
+        series=series,
+        tick_label=number,
+        point_title=lambda index, item, value: (
+            _("%(kpi)s, %(date)s: %(value)s %(unit)s")
+            % {
+                "kpi": item.label,
+                "date": format_date(points[index].month_end, format="medium", locale=locale),
+                "value": number(Decimal(value)),
+                "unit": unit,
+            }
+        ),
+    )
+
+
+@role_required(VIEW_DASHBOARD)
+@require_GET
+def ar_dashboard(request: HttpRequest) -> HttpResponse:
+    granted = list(ledger_selectors.entities_for_user(request.user))
+    if not granted:
+        return render(request, "workspace/dashboard/dashboard.html", {"entity": None})
+    entity = _entity(request, granted)
+    now = clock.now()
+    today = clock.today_in(entity.time_zone)
+    # the weekly snapshots are kept up to date by whoever looks first
+    snapshots.snapshots_take(entity=entity, through=today, now=now, weeks=snapshots.DASHBOARD_WEEKS)
+    last = snapshots.last_week_over(through=today, today=today)
+    first = last - snapshots.WEEK * (snapshots.DASHBOARD_WEEKS - 1)
+    report = selectors.aging(entity_ids=[entity.pk], as_of=today)
+    currencies = snapshots.snapshot_currencies(entity=entity, first=first, last=last)
+    currencies += sorted({row.currency for row in report.rows} - set(currencies))
+    currency = request.GET.get("currency", "")
+    if currency not in currencies:
+        currency = entity.currency
+    locale = current_locale()
+
+    weeks = snapshots.snapshots_list(entity=entity, currency=currency, first=first, last=last)
+    totals = report.totals_by_currency().get((entity.code, currency))
+    trend, trend_error = _trend(entity, today)
+    dso_label, best_label, cei_label = _("DSO"), _("Best possible DSO"), _("CEI")
+    context = {
+        "entity": entity,
+        "entities": granted,
+        "currency": currency,
+        "currencies": currencies,
+        "today": today,
+        "weeks": weeks,
+        "bucket_labels": [exports.bucket_labels()[bucket] for bucket in selectors.BUCKETS],
+        "aging_chart": _aging_chart(weeks, currency, locale) if weeks else None,
+        "open_minor": totals.receivable_minor if totals else 0,
+        "past_due_minor": sum(totals.buckets[1:]) if totals else 0,
+        "unapplied_minor": -totals.unapplied_minor if totals else 0,
+        "disputed_minor": selectors.disputed_open(entity_ids=[entity.pk], as_of=today).get(currency, 0),
+        "past_due": _past_due(report, currency),
+        "trend": trend,
+        "trend_error": trend_error,
+        "latest": trend[-1] if trend else None,
+        "dso_chart": _kpi_chart(
+            trend,
+            [
+                charts.Series("dso", dso_label, DSO_COLOR, [p.dso for p in trend]),
+                charts.Series(
+                    "best_possible_dso", best_label, BEST_DSO_COLOR, [p.best_possible_dso for p in trend]
+                ),
+            ],
+            _("days"),
+            locale,
+        )
+        if trend
+        else None,
+        "cei_chart": _kpi_chart(
+            trend, [charts.Series("cei", cei_label, CEI_COLOR, [p.cei for p in trend])], "%", locale
+        )
+        if trend
+        else None,
+    }
+    return render(request, "workspace/dashboard/dashboard.html", context)
