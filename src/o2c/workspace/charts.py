@@ -247,9 +247,10 @@ def lines(
     tick_label: Callable[[Decimal], str],
     point_title: Callable[[int, Series, Number], str],
     max_labels: int = 12,
+    width: int = WIDTH,
 ) -> Chart:
     """A line per series through its points; a missing value (None) breaks the line."""
-    chart = Chart()
+    chart = Chart(width=width, plot_right=width - RIGHT)
     values = [Decimal(v) for item in series for v in item.values if v is not None]
     scale = _y_axis(chart, min(values, default=0), max(values, default=0), tick_label)
     count = max(len(categories), 1)

@@ -33,6 +33,7 @@ from o2c.workspace.views import role_required
 
 TREND_MONTHS = 12
 TOP_PAST_DUE = 10
+KPI_CHART_WIDTH = 560  # two side by side
 # one colour per aging bucket, from fresh to old (distinguishable in grey and for red-green blindness)
 BUCKET_COLORS = ("#2a9d8f", "#8ab17d", "#e9c46a", "#f4a261", "#e76f51", "#9b2226")
 DSO_COLOR, BEST_DSO_COLOR, CEI_COLOR = "#264653", "#8ab17d", "#6a4c93"
@@ -151,6 +152,8 @@ def _kpi_chart(points: list[TrendPoint], series: list[charts.Series], unit: str,
         categories=[format_skeleton("yMMM", point.month_end, locale=locale) for point in points],
         series=series,
         tick_label=number,
+        max_labels=6,
+        width=KPI_CHART_WIDTH,
         point_title=lambda index, item, value: (
             _("%(kpi)s, %(date)s: %(value)s %(unit)s")
             % {
