@@ -261,4 +261,5 @@ class TestFigures:
         text = _text(client.get(reverse("ar_dashboard")))
         assert 'id="card-open">1.635,00 €<' in text  # _text makes the no-break space a space
         assert ">3. Mai<" in text  # the newest week on the x axis
+        assert ">3.000 €<" in text  # the top of the amount axis, grouped (German has no short thousands)
         assert "Altersstruktur nach Woche" in text

@@ -8,13 +8,15 @@ granted to the person: another entity is a 404, as everywhere. Filters: entity a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from babel import Locale
 from babel.dates import format_date, format_skeleton
-from babel.numbers import format_compact_currency, format_decimal
+from babel.numbers import format_compact_currency, format_currency, format_decimal, get_currency_symbol
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -115,6 +117,18 @@ def _past_due(report: selectors.AgingReport, currency: str) -> list[PastDue]:
     return rows[:TOP_PAST_DUE]
 
 
+def axis_amount(minor: int, currency: str, locale: str) -> str:
+    """An amount on an axis, short: "€1.5K", "600 k €", "1,5 Mio. €"; where the language has no short
+    form for it (German thousands) the whole amount without decimals, grouped ("600.000 €")."""
+    value = minor_to_decimal(minor, currency)
+    short = format_compact_currency(value, currency, locale=locale, fraction_digits=1)
+    if any(char.isalpha() for char in short.replace(get_currency_symbol(currency, locale=locale), "")):
+        return short
+    pattern = Locale.parse(locale).currency_formats["standard"].pattern.split(";")[0]
+    whole = re.sub(r"0\.0+", "0", pattern)
+    return format_currency(value, currency, format=whole, locale=locale, currency_digits=False)
+
+
 def _aging_chart(weeks: list[Any], currency: str, locale: str) -> charts.Chart:
     labels = exports.bucket_labels()
     series = [
@@ -130,9 +144,7 @@ def _aging_chart(weeks: list[Any], currency: str, locale: str) -> charts.Chart:
     return charts.stacked_bars(
         categories=dates,
         series=series,
-        tick_label=lambda minor: format_compact_currency(
-            minor_to_decimal(int(minor), currency), currency, locale=locale, fraction_digits=1
-        ),
+        tick_label=lambda minor: axis_amount(int(minor), currency, locale),
         bar_title=lambda index, item, minor: (
             _("%(bucket)s, week ending %(date)s: %(amount)s")
             % {
