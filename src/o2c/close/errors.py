@@ -7,3 +7,7 @@ class UnableToClosePeriod(DomainError):
 
 class UnableToRevalue(DomainError):
     pass
+
+
+class UnableToProvision(DomainError):
+    pass

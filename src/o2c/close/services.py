@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from o2c.close import revaluation
+from o2c.close import provision, revaluation
 from o2c.close.errors import UnableToClosePeriod
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger import services as ledger_services
@@ -92,15 +92,18 @@ def period_close(*, entity: LegalEntity, start: date, actor: User | None, now: d
 @transaction.atomic
 def month_close(
     *, entity: LegalEntity, start: date, actor: User | None, now: datetime
-) -> tuple[revaluation.RevaluationResult | None, PeriodResult]:
+) -> tuple[revaluation.RevaluationResult | None, provision.ProvisionResult | None, PeriodResult]:
     """The month-end close of `o2c close period`: revalue the month's open foreign-currency items where
-    they are not revalued yet, then close the period, in one transaction (a refused revaluation, such as
-    a missing rate, closes nothing). A period closed already is left as it is and not revalued (None)."""
+    they are not revalued yet, post the month's expected-credit-loss provision where it is not posted yet
+    (after the revaluation), then close the period, in one transaction (a refused revaluation or
+    provision, such as a missing rate, closes nothing). A period closed already is left as it is, neither
+    revalued nor provided for (None)."""
     period = ledger_selectors.period_for(entity=entity, on=start)
-    revalued = None
+    revalued = provided = None
     if period is not None and period.status == FiscalPeriod.Status.OPEN:
         revalued = revaluation.revalue(entity=entity, start=start, actor=actor, now=now)
-    return revalued, period_close(entity=entity, start=start, actor=actor, now=now)
+        provided = provision.provision_post(entity=entity, start=start, actor=actor, now=now)
+    return revalued, provided, period_close(entity=entity, start=start, actor=actor, now=now)
 
 
 def may_reopen(actor: User | None) -> bool:

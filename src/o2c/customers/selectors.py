@@ -76,3 +76,8 @@ def children_of(*, customer_ids: set[int]) -> dict[int, set[int]]:
 def customers_named_since(*, entity_id: int) -> QuerySet[Customer]:
     """Every customer of the entity, for the matcher's name index (number and name only)."""
     return Customer.objects.filter(entity_id=entity_id).only("pk", "number", "name")
+
+
+def countries_of(*, customer_ids: set[int]) -> dict[int, str]:
+    """Each customer's country (ISO 3166 alpha-2, empty when unknown)."""
+    return dict(Customer.objects.filter(pk__any=sorted(customer_ids)).values_list("pk", "country"))

@@ -6,6 +6,7 @@ STANDARD_CHART: tuple[tuple[str, str, str], ...] = (
     ("1000", "Bank", AccountType.BANK),
     ("1200", "Trade receivables", AccountType.RECEIVABLE),
     ("1209", "Receivables FX revaluation", AccountType.RECEIVABLE),
+    ("1290", "Allowance for doubtful accounts", AccountType.OTHER),
     ("1590", "Migration clearing", AccountType.CLEARING),
     ("1600", "Payments in transit", AccountType.CLEARING),
     ("1610", "Currency conversion", AccountType.CLEARING),
@@ -35,3 +36,9 @@ functional value at the month-end rate."""
 UNREALISED_FX = "7910"
 """Unrealised exchange differences of the month-end revaluation (7900 keeps the realised ones and
 rounding: it has the lower code and the lower id, so it stays the entity's default FX account)."""
+ALLOWANCE = "1290"
+"""The allowance for doubtful accounts of the expected-credit-loss provision (`close.provision`): a
+contra-asset to the receivables, of type `other` and without customers, so the receivables per customer,
+the tie-out and the rollforward do not see it."""
+BAD_DEBT = "6900"
+"""Bad debt expense: the month's expected-credit-loss provision is charged to it."""

@@ -375,3 +375,18 @@ def cash_applied_by_payment(*, payment_ids: list[int] | None = None) -> dict[int
 def currencies_of(*, document_ids: set[int]) -> dict[int, str]:
     """Each document's currency (documents that do not exist are left out)."""
     return dict(Document.objects.filter(pk__in=document_ids).values_list("pk", "currency"))
+
+
+def write_offs_between(*, entity_id: int, after: date, through: date) -> list[tuple[int, date, int]]:
+    """The write-off allocations of the entity posted after `after` and on or before `through` as
+    (document id, posting date, amount minor), a reversal with its negative amount."""
+    return list(
+        Allocation.objects.filter(
+            entity_id=entity_id,
+            kind=Allocation.Kind.WRITE_OFF,
+            posting_date__gt=after,
+            posting_date__lte=through,
+        )
+        .order_by("pk")
+        .values_list("document_id", "posting_date", "amount_minor")
+    )

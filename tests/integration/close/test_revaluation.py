@@ -327,7 +327,7 @@ class TestMonthClose:
     ) -> None:
         issued_invoice(customer, currency="USD")
 
-        revalued, closed = services.month_close(entity=entity, start=MARCH, actor=None, now=NOW)
+        revalued, _provided, closed = services.month_close(entity=entity, start=MARCH, actor=None, now=NOW)
 
         assert revalued is not None
         assert (revalued.posted, [row.difference_minor for row in revalued.rows]) == (True, [5950])
@@ -340,7 +340,7 @@ class TestMonthClose:
         issued_invoice(customer, currency="USD")
         revaluation.revalue(entity=entity, start=MARCH, actor=None, now=NOW)
 
-        revalued, closed = services.month_close(entity=entity, start=MARCH, actor=None, now=NOW)
+        revalued, _provided, closed = services.month_close(entity=entity, start=MARCH, actor=None, now=NOW)
 
         assert revalued is not None and not revalued.posted
         assert (_revaluation_entries(), closed.changed) == (2, True)
@@ -358,6 +358,6 @@ class TestMonthClose:
         issued_invoice(customer, currency="USD")
         services.period_close(entity=entity, start=MARCH, actor=None, now=NOW)
 
-        revalued, closed = services.month_close(entity=entity, start=MARCH, actor=None, now=NOW)
+        revalued, _provided, closed = services.month_close(entity=entity, start=MARCH, actor=None, now=NOW)
 
         assert (revalued, closed.changed, _revaluation_entries()) == (None, False, 0)

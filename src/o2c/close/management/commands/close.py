@@ -68,7 +68,9 @@ class Command(O2CCommand):
                 self._revaluation_table(revalued)
             return
         if options["action"] == "period":
-            revalued, result = services.month_close(entity=entity, start=start, actor=None, now=clock.now())
+            revalued, _provided, result = services.month_close(
+                entity=entity, start=start, actor=None, now=clock.now()
+            )
         else:
             if not options["user"]:
                 raise InputError(_("--user: reopening a period names the AR manager who decides it"))
