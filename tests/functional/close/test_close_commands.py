@@ -51,6 +51,19 @@ def test_close_period_closes_the_month_and_reports_it_in_json(
             "rows": [],
             "posted": False,
         },
+        # then the expected-credit-loss provision: nothing open, nothing to post (tests/functional/close/
+        # test_provision_commands.py has it)
+        "provision": {
+            "entity": entity.code,
+            "period": "2026-02",
+            "as_of": "2026-02-28",
+            "method": "ifrs9_simplified",
+            "functional_currency": "EUR",
+            "rows": [],
+            "total": "0.00",
+            "posted": False,
+            "reversal_date": None,
+        },
     }
     assert captured.err == f"warning: {EARLIER_OPEN}\n"
     assert _status(entity, 2) == "closed"

@@ -174,6 +174,28 @@ def test_close_period_revalues_the_month_first_and_reports_it_in_json(
             "rows": ROWS,
             "posted": True,
         },
+        # then the provision: no loss rates set, so nothing to post
+        "provision": {
+            "entity": entity.code,
+            "period": "2026-03",
+            "as_of": "2026-03-31",
+            "method": "ifrs9_simplified",
+            "functional_currency": "EUR",
+            "rows": [
+                {
+                    "segment": "domestic",
+                    "bucket": "current",
+                    "currency": "USD",
+                    "open": "1190.00",
+                    "rate": "0",
+                    "provision": "0.00",
+                    "provision_functional": "0.00",
+                }
+            ],
+            "total": "0.00",
+            "posted": False,
+            "reversal_date": None,
+        },
     }
     assert _entries() == 4
     call_command("ledger", "verify")
