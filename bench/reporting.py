@@ -126,7 +126,6 @@ def _load_sqlite(connection: Any, *, entity_id: int, customers: int, invoices: i
                 f"B-{g}",
                 total,
                 total,
-                total,
                 0 if g % 10 < 5 else total - 2 * int(total / 4),
                 "paid" if g % 10 < 5 else "partially_paid",
                 issue.isoformat(),
