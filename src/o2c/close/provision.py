@@ -36,6 +36,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from o2c.audit import services as audit_services
+from o2c.close import periods
 from o2c.close.errors import UnableToProvision
 from o2c.close.models import ProvisionRate
 from o2c.core.money import format_minor
@@ -44,7 +45,7 @@ from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger import services as ledger_services
 from o2c.ledger.chart import ALLOWANCE, BAD_DEBT
 from o2c.ledger.errors import UnableToConvertCurrency
-from o2c.ledger.models import FiscalPeriod, LegalEntity
+from o2c.ledger.models import LegalEntity
 from o2c.ledger.rules import LineIn, convert_minor
 from o2c.receivables import selectors as receivable_selectors
 from o2c.reporting import selectors as reporting_selectors
@@ -459,20 +460,13 @@ def provision_rows(*, entity: LegalEntity, as_of: date) -> list[ProvisionRow]:
 
 
 def _ensure_open(entity: LegalEntity, start: date, last: date) -> None:
-    periods = ledger_selectors.periods_of(entity=entity, for_posting=True)
-    period = next((row for row in periods if row[0] <= last <= row[1]), None)
-    if period is None:
-        raise UnableToProvision(
-            _("entity %(entity)s has no fiscal period %(period)s")
-            % {"entity": entity.code, "period": f"{start:%Y-%m}"},
-            code="unknown_period",
-        )
-    if period[2] != FiscalPeriod.Status.OPEN:
-        raise UnableToProvision(
-            _("period %(period)s of entity %(entity)s is closed: reopen it to post its provision")
-            % {"entity": entity.code, "period": f"{start:%Y-%m}"},
-            code="period_closed",
-        )
+    periods.ensure_open(
+        entity,
+        start,
+        last,
+        refusal=UnableToProvision,
+        closed_message=_("period %(period)s of entity %(entity)s is closed: reopen it to post its provision"),
+    )
 
 
 @transaction.atomic

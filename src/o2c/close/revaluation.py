@@ -29,13 +29,14 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from o2c.audit import services as audit_services
+from o2c.close import periods
 from o2c.close.errors import UnableToRevalue
 from o2c.core.money import format_minor
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger import services as ledger_services
 from o2c.ledger.chart import RECEIVABLES_REVALUATION, UNREALISED_FX
 from o2c.ledger.errors import UnableToConvertCurrency
-from o2c.ledger.models import AccountType, FiscalPeriod, LegalEntity
+from o2c.ledger.models import AccountType, LegalEntity
 from o2c.ledger.rules import LineIn, convert_minor
 from o2c.receivables import calculations
 from o2c.receivables.functional import effective_rate
@@ -112,20 +113,13 @@ def idempotency_key(entity: LegalEntity, start: date, currency: str) -> str:
 
 
 def _ensure_open(entity: LegalEntity, start: date, last: date) -> None:
-    periods = ledger_selectors.periods_of(entity=entity, for_posting=True)
-    period = next((row for row in periods if row[0] <= last <= row[1]), None)
-    if period is None:
-        raise UnableToRevalue(
-            _("entity %(entity)s has no fiscal period %(period)s")
-            % {"entity": entity.code, "period": f"{start:%Y-%m}"},
-            code="unknown_period",
-        )
-    if period[2] != FiscalPeriod.Status.OPEN:
-        raise UnableToRevalue(
-            _("period %(period)s of entity %(entity)s is closed: reopen it to revalue it")
-            % {"entity": entity.code, "period": f"{start:%Y-%m}"},
-            code="period_closed",
-        )
+    periods.ensure_open(
+        entity,
+        start,
+        last,
+        refusal=UnableToRevalue,
+        closed_message=_("period %(period)s of entity %(entity)s is closed: reopen it to revalue it"),
+    )
 
 
 def _rate(currency: str, functional: str, on: date) -> Decimal:

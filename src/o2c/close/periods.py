@@ -1,0 +1,25 @@
+"""The month a close task posts in must be open: its entries would otherwise move to the next month."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.utils.translation import gettext as _
+
+from o2c.core.exceptions import DomainError
+from o2c.ledger import selectors as ledger_selectors
+from o2c.ledger.models import FiscalPeriod, LegalEntity
+
+
+def ensure_open(
+    entity: LegalEntity, start: date, last: date, *, refusal: type[DomainError], closed_message: str
+) -> None:
+    """Refuse (`refusal`) a month without a period, or a closed one (`closed_message`, with the
+    placeholders %(period)s and %(entity)s). Holds the periods' share lock, as a posting does."""
+    periods = ledger_selectors.periods_of(entity=entity, for_posting=True)
+    period = next((row for row in periods if row[0] <= last <= row[1]), None)
+    names = {"entity": entity.code, "period": f"{start:%Y-%m}"}
+    if period is None:
+        raise refusal(_("entity %(entity)s has no fiscal period %(period)s") % names, code="unknown_period")
+    if period[2] != FiscalPeriod.Status.OPEN:
+        raise refusal(closed_message % names, code="period_closed")
