@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
+from django.contrib.auth.models import User
 from django.utils.translation import gettext as _
 
 from o2c.core.exceptions import DomainError
 from o2c.ledger import selectors as ledger_selectors
-from o2c.ledger.models import FiscalPeriod, LegalEntity
+from o2c.ledger import services as ledger_services
+from o2c.ledger.models import FiscalPeriod, JournalEntry, LegalEntity
 
 
 def ensure_open(
@@ -23,3 +25,13 @@ def ensure_open(
         raise refusal(_("entity %(entity)s has no fiscal period %(period)s") % names, code="unknown_period")
     if period[2] != FiscalPeriod.Status.OPEN:
         raise refusal(closed_message % names, code="period_closed")
+
+
+def reverse_next_day(
+    entry_id: int, last: date, reason: str, *, now: datetime, actor: User | None
+) -> JournalEntry:
+    """A month-end entry's reversal on the next month's first day (moved on by the ledger when that
+    period is closed); the existing one when it was reversed already."""
+    return ledger_selectors.entry_reversal(entry_id=entry_id) or ledger_services.journal_entry_reverse(
+        entry_id=entry_id, posting_date=last + timedelta(days=1), reason=reason, now=now, actor=actor
+    )

@@ -527,12 +527,10 @@ def provision_post(*, entity: LegalEntity, start: date, actor: User | None, now:
         )
     reversal = None
     if entry_id is not None:
-        reversal = ledger_selectors.entry_reversal(
-            entry_id=entry_id
-        ) or ledger_services.journal_entry_reverse(
-            entry_id=entry_id,
-            posting_date=last + timedelta(days=1),
-            reason=f"Expected-credit-loss provision of {first:%Y-%m} reversed on the next month's first day",
+        reversal = periods.reverse_next_day(
+            entry_id,
+            last,
+            f"Expected-credit-loss provision of {first:%Y-%m} reversed on the next month's first day",
             now=now,
             actor=actor,
         )

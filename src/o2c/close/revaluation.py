@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.contrib.auth.models import User
@@ -302,12 +302,10 @@ def revalue(*, entity: LegalEntity, start: date, actor: User | None, now: dateti
                 )
         reversal = None
         if entry_id is not None:
-            reversal = ledger_selectors.entry_reversal(
-                entry_id=entry_id
-            ) or ledger_services.journal_entry_reverse(
-                entry_id=entry_id,
-                posting_date=last + timedelta(days=1),
-                reason=f"FX revaluation of {first:%Y-%m} reversed on the next month's first day",
+            reversal = periods.reverse_next_day(
+                entry_id,
+                last,
+                f"FX revaluation of {first:%Y-%m} reversed on the next month's first day",
                 now=now,
                 actor=actor,
             )
