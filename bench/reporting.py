@@ -109,8 +109,8 @@ def _load_sqlite(connection: Any, *, entity_id: int, customers: int, invoices: i
     first = AS_OF - timedelta(days=DAYS - 1)
     cursor = connection.connection.cursor()
     cursor.executemany(
-        "INSERT INTO customers_customer (id, number, name, country, currency, language, payment_terms, email, "
-        "vat_id, status, crm_id, erp_id, address, created_at, updated_at, entity_id, region) "
+        "INSERT INTO customers_customer (id, number, name, country, currency, language, payment_terms, "
+        "email, vat_id, status, crm_id, erp_id, address, created_at, updated_at, entity_id, region) "
         "VALUES (?, ?, ?, 'DE', 'EUR', 'de', 'NET30', '', '', 'active', '', '', '', '2026-01-01', "
         "'2026-01-01', ?, '')",
         ((1000000 + g, f"B{g:07d}", f"Customer {g}", entity_id) for g in range(1, customers + 1)),
@@ -136,10 +136,11 @@ def _load_sqlite(connection: Any, *, entity_id: int, customers: int, invoices: i
             )
 
     cursor.executemany(
-        "INSERT INTO receivables_document (id, document_type, status, number, currency, net_minor, tax_minor, "
-        "total_minor, open_minor, settlement, issue_date, due_date, discount_percent, payment_terms, "
-        "po_number, is_disputed, is_migrated, notes, created_at, issued_at, customer_id, entity_id, origin, "
-        "approval_state, reason_code) VALUES (?, ?, 'issued', ?, 'EUR', ?, 0, ?, ?, ?, ?, ?, 0, 'NET30', '', "
+        "INSERT INTO receivables_document (id, document_type, status, number, currency, net_minor, "
+        "tax_minor, total_minor, open_minor, settlement, issue_date, due_date, discount_percent, "
+        "payment_terms, po_number, is_disputed, is_migrated, notes, created_at, issued_at, customer_id, "
+        "entity_id, origin, approval_state, reason_code) "
+        "VALUES (?, ?, 'issued', ?, 'EUR', ?, 0, ?, ?, ?, ?, ?, 0, 'NET30', '', "
         "?, 0, '', '2026-01-01', '2026-01-01', ?, ?, 'manual', 'not_required', '')",
         documents(),
     )
@@ -170,7 +171,9 @@ def _median(measure: Callable[[], Any]) -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sqlite", action="store_true", help="a temporary SQLite file, 1,000,000 invoices")
     parser.add_argument("--invoices", type=int, help="documents (default 10,000,000; 1,000,000 on SQLite)")
     parser.add_argument("--customers", type=int, default=CUSTOMERS)
@@ -190,8 +193,8 @@ def main(argv: list[str] | None = None) -> None:
     from django.core.management import call_command
     from django.db import connection, transaction
 
-    from bench.run import machine
     from bench.run import _write as write_results
+    from bench.run import machine
     from o2c.ledger.models import LegalEntity
     from o2c.reporting import selectors
 
@@ -209,7 +212,10 @@ def main(argv: list[str] | None = None) -> None:
         cursor.execute("SELECT count(*) FROM receivables_allocation")
         allocation_count = cursor.fetchone()[0]
     loaded = round(time.perf_counter() - started, 1)
-    _say(f"{invoices:,} documents, {allocation_count:,} allocations, {args.customers:,} customers in {loaded} s")
+    _say(
+        f"{invoices:,} documents, {allocation_count:,} allocations, {args.customers:,} customers "
+        f"in {loaded} s"
+    )
 
     def plain() -> None:
         with connection.cursor() as cursor:
@@ -253,7 +259,10 @@ def main(argv: list[str] | None = None) -> None:
         "load_seconds": loaded,
         "runs": RUNS,
         **figures,
-        "targets": {"seconds": TARGET_SECONDS, "ratio_to_plain": TARGET_RATIO if database != "sqlite" else None},
+        "targets": {
+            "seconds": TARGET_SECONDS,
+            "ratio_to_plain": TARGET_RATIO if database != "sqlite" else None,
+        },
     }
     path = write_results(result["name"], result)
     _say(f"written {path.relative_to(ROOT)}")
