@@ -10,6 +10,8 @@
   customer and currency, the differences (docs/close.md).
 - snapshots `[--through DATE]`: take the weekly aging snapshot of every week missing up to the date
   (default: the last week that is over), for cron (docs/reporting.md, Dashboard).
+- risk `--as-of DATE [--format table|csv|json] [--all]`: high-risk accounts with their reasons, and each
+  account's days to pay and days late over the last 90 days and the 90 before (docs/kpis.md).
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ import json
 import sys
 from argparse import ArgumentParser
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from babel.numbers import format_decimal
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -37,7 +41,7 @@ from o2c.core.formatting import amount_human, cli_locale, date_human
 from o2c.core.money import format_minor
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger.models import LegalEntity
-from o2c.reporting import exports, rollforward, selectors, snapshots
+from o2c.reporting import exports, risk, rollforward, selectors, snapshots
 from o2c.reporting.rollforward import month_start
 
 FORMATS = {
@@ -46,6 +50,7 @@ FORMATS = {
     "kpis": ("table", "json"),
     "rollforward": ("table", "csv", "json"),
     "tie-out": ("table", "csv", "json"),
+    "risk": ("table", "csv", "json"),
     "snapshots": ("table",),
 }
 
@@ -98,6 +103,11 @@ class Command(O2CCommand):
         )
         parser.add_argument("--currency", metavar="CCY", help="rollforward --movement: only this currency")
         parser.add_argument(
+            "--all",
+            action="store_true",
+            help="risk: every account with its payment behaviour, not only flagged",
+        )
+        parser.add_argument(
             "--format", choices=["table", "csv", "json", "xlsx"], default="table", help="default table"
         )
         parser.add_argument(
@@ -142,6 +152,9 @@ class Command(O2CCommand):
         with translation.override(_language(cli_locale())):
             as_of = _as_of(options["as_of"])
             entity = _entity(options["entity"])
+            if report == "risk":
+                self._risk(entity, as_of, options)
+                return
             if report == "tie-out":
                 self._tie_out(entity, as_of, options["format"])
                 return
@@ -495,6 +508,71 @@ class Command(O2CCommand):
                 }
             )
 
+    def _risk(self, entity: LegalEntity, as_of: date, options: dict[str, Any]) -> None:
+        found = risk.accounts(entity_ids=[entity.pk], as_of=as_of, flagged_only=not options["all"])
+
+        def days(value: Decimal | None) -> str:
+            return "" if value is None else str(value)
+
+        rows = [
+            {
+                "entity": item.entity_code,
+                "customer_number": item.customer_number,
+                "currency": item.currency,
+                "open": format_minor(item.open_minor, item.currency),
+                "over_90": format_minor(item.over_90_minor, item.currency),
+                "credit_limit": ""
+                if item.credit_limit_minor is None
+                else format_minor(item.credit_limit_minor, item.currency),
+                "days_to_pay": days(item.recent.days_to_pay if item.recent else None),
+                "days_late": days(item.recent.days_late if item.recent else None),
+                "days_late_before": days(item.previous.days_late if item.previous else None),
+                "flags": " ".join(item.flags),
+                "reasons": "; ".join(risk.reasons(item)),
+            }
+            for item in found
+        ]
+        if options["format"] == "json":
+            accounts = [
+                {**row, "flags": item.flags, "reasons": risk.reasons(item)}
+                for row, item in zip(rows, found, strict=True)
+            ]
+            self._write(
+                "json", {"entity": entity.code, "as_of": as_of.isoformat(), "accounts": accounts}, [], []
+            )
+            return
+        if options["format"] == "csv":
+            self._write("csv", {}, rows, list(RISK_COLUMNS))
+            return
+        locale = cli_locale()
+        table = Table(
+            title=_("Accounts for review, %(entity)s as of %(date)s")
+            % {"entity": entity.code, "date": date_human(as_of, locale)}
+        )
+        for column in (
+            _("Customer"),
+            _("Currency"),
+            _("Open"),
+            _("Over 90 days"),
+            _("Days late"),
+            _("Reasons"),
+        ):
+            table.add_column(column, justify="right" if column in (_("Open"), _("Over 90 days")) else "left")
+        for item in found:
+            table.add_row(
+                item.customer_number,
+                item.currency,
+                amount_human(item.open_minor, item.currency, locale),
+                amount_human(item.over_90_minor, item.currency, locale),
+                ""
+                if item.recent is None or item.recent.days_late is None
+                else format_decimal(item.recent.days_late, locale=locale),
+                "\n".join(risk.reasons(item, locale)),
+            )
+        if not found:
+            table.caption = _("No account needs review.")
+        Console(width=180).print(table)
+
     def _tie_out(self, entity: LegalEntity, as_of: date, fmt: str) -> None:
         differences = rollforward.tie_out(entity=entity, as_of=as_of)
         rows = [
@@ -540,6 +618,20 @@ class Command(O2CCommand):
             )
         Console(width=160).print(table)
 
+
+RISK_COLUMNS = (
+    "entity",
+    "customer_number",
+    "currency",
+    "open",
+    "over_90",
+    "credit_limit",
+    "days_to_pay",
+    "days_late",
+    "days_late_before",
+    "flags",
+    "reasons",
+)
 
 ROLLFORWARD_LINE_COLUMNS = (
     "entity",
