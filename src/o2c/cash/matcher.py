@@ -194,20 +194,20 @@ def gather(*, entity_id: int, payments: Sequence[PaymentIn], lock: bool = True) 
     keys = [_keys_of(payment) for payment in payments]
     all_doc_keys = {key for payment_keys in keys for key in payment_keys.documents}
     for chunk in _chunks(all_doc_keys):
-        for key, document_id in DocumentKey.objects.filter(entity_id=entity_id, key__any=chunk).values_list(
-            "key", "document_id"
-        ):
+        for key, document_id in DocumentKey.objects.filter(
+            entity_id=entity_id, key__any=frozenset(chunk)
+        ).values_list("key", "document_id"):
             lookup.doc_keys.setdefault(key, set()).add(document_id)
     # customer numbers written in the texts share the key scheme of document numbers
     for chunk in _chunks(all_doc_keys):
         for key, customer_id in CustomerKey.objects.filter(
-            entity_id=entity_id, kind=CustomerKey.Kind.NUMBER, key__any=chunk
+            entity_id=entity_id, kind=CustomerKey.Kind.NUMBER, key__any=frozenset(chunk)
         ).values_list("key", "customer_id"):
             lookup.number_customers.setdefault(key, set()).add(customer_id)
     accounts = {payment.payer_account_key for payment in payments if payment.payer_account_key}
     for chunk in _chunks(accounts):
         for account_key, customer_id in PayerAccount.objects.filter(
-            entity_id=entity_id, account_key__any=chunk
+            entity_id=entity_id, account_key__any=frozenset(chunk)
         ).values_list("account_key", "customer_id"):
             lookup.account_customers.setdefault(account_key, set()).add(customer_id)
     for iban, owners in customer_selectors.owners_of_ibans(entity_id=entity_id, ibans=accounts).items():
@@ -215,7 +215,7 @@ def gather(*, entity_id: int, payments: Sequence[PaymentIn], lock: bool = True) 
     name_keys = {payment_keys.name_key for payment_keys in keys if payment_keys.name_key}
     for chunk in _chunks(name_keys):
         for name_key, customer_id in PayerName.objects.filter(
-            entity_id=entity_id, name_key__any=chunk
+            entity_id=entity_id, name_key__any=frozenset(chunk)
         ).values_list("name_key", "customer_id"):
             lookup.learned_names.setdefault(name_key, set()).add(customer_id)
     referenced_ids = set().union(*lookup.doc_keys.values())
@@ -311,7 +311,7 @@ def _score_names(entity_id: int, payments: Sequence[tuple[PaymentIn, _Keys]], lo
     by_token: dict[str, list[tuple[int, str]]] = {}
     for chunk in _chunks(tokens):
         for token, customer_id, name in CustomerKey.objects.filter(
-            entity_id=entity_id, kind=CustomerKey.Kind.NAME_TOKEN, key__any=chunk
+            entity_id=entity_id, kind=CustomerKey.Kind.NAME_TOKEN, key__any=frozenset(chunk)
         ).values_list("key", "customer_id", "indexed_name"):
             by_token.setdefault(token, []).append((customer_id, name))
     for payment, payment_keys in payments:

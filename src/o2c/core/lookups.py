@@ -4,6 +4,9 @@
 batch, building and parsing that SQL costs more than running it. PostgreSQL gets `field = ANY(%s)` with
 the list as one array parameter; SQLite `field IN (SELECT value FROM json_each(%s))` with the list as
 JSON. Values must be ints or strings.
+
+Pass a long list as a set or frozenset: Django resolves each element of a list or tuple lookup value as
+a possible expression before the lookup sees it, which for 50,000 ids costs more than the query.
 """
 
 from __future__ import annotations

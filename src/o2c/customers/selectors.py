@@ -39,7 +39,7 @@ def owners_of_ibans(*, entity_id: int, ibans: set[str]) -> dict[str, set[int]]:
     if not ibans:
         return owners
     for iban, customer_id in BankAccount.objects.filter(
-        customer__entity_id=entity_id, iban__any=sorted(ibans)
+        customer__entity_id=entity_id, iban__any=frozenset(ibans)
     ).values_list("iban", "customer_id"):
         owners.setdefault(iban, set()).add(customer_id)
     return owners
@@ -57,7 +57,7 @@ class CustomerFacts:
 def customer_facts(*, customer_ids: set[int]) -> dict[int, CustomerFacts]:
     return {
         row[0]: CustomerFacts(*row)
-        for row in Customer.objects.filter(pk__any=sorted(customer_ids)).values_list(
+        for row in Customer.objects.filter(pk__any=frozenset(customer_ids)).values_list(
             "pk", "number", "name", "parent_id", "currency"
         )
     }
@@ -66,7 +66,7 @@ def customer_facts(*, customer_ids: set[int]) -> dict[int, CustomerFacts]:
 def children_of(*, customer_ids: set[int]) -> dict[int, set[int]]:
     """Each parent's direct subsidiaries."""
     children: dict[int, set[int]] = {}
-    for pk, parent_id in Customer.objects.filter(parent_id__any=sorted(customer_ids)).values_list(
+    for pk, parent_id in Customer.objects.filter(parent_id__any=frozenset(customer_ids)).values_list(
         "pk", "parent_id"
     ):
         children.setdefault(parent_id, set()).add(pk)
@@ -80,4 +80,4 @@ def customers_named_since(*, entity_id: int) -> QuerySet[Customer]:
 
 def countries_of(*, customer_ids: set[int]) -> dict[int, str]:
     """Each customer's country (ISO 3166 alpha-2, empty when unknown)."""
-    return dict(Customer.objects.filter(pk__any=sorted(customer_ids)).values_list("pk", "country"))
+    return dict(Customer.objects.filter(pk__any=frozenset(customer_ids)).values_list("pk", "country"))

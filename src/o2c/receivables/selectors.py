@@ -300,7 +300,9 @@ def open_items_by_ids(*, entity_id: int, document_ids: set[int], lock: bool = Fa
     found: dict[int, OpenItem] = {}
     for offset in range(0, len(ordered), _ID_CHUNK):  # ascending chunks keep the lock order
         rows = documents.filter(
-            entity_id=entity_id, pk__any=ordered[offset : offset + _ID_CHUNK], status=Document.Status.ISSUED
+            entity_id=entity_id,
+            pk__any=frozenset(ordered[offset : offset + _ID_CHUNK]),
+            status=Document.Status.ISSUED,
         ).values_list(*_OPEN_ITEM_FIELDS)
         found.update((row[0], OpenItem(*row)) for row in rows)
     return found
@@ -319,7 +321,9 @@ def numbers_of(*, entity_id: int, document_ids: list[int]) -> list[tuple[int, st
     found: list[tuple[int, str | None]] = []
     for offset in range(0, len(ordered), _ID_CHUNK):
         found += Document.objects.filter(
-            entity_id=entity_id, pk__any=ordered[offset : offset + _ID_CHUNK], status=Document.Status.ISSUED
+            entity_id=entity_id,
+            pk__any=frozenset(ordered[offset : offset + _ID_CHUNK]),
+            status=Document.Status.ISSUED,
         ).values_list("pk", "number")
     return found
 
@@ -335,7 +339,7 @@ def open_item_ids_of_customers(
         rows = (
             Document.objects.filter(
                 entity_id=entity_id,
-                customer_id__any=ordered[offset : offset + _ID_CHUNK],
+                customer_id__any=frozenset(ordered[offset : offset + _ID_CHUNK]),
                 open_minor__gt=0,
                 status=Document.Status.ISSUED,
             )
