@@ -76,11 +76,15 @@ class Payment(models.Model):
         ON_ACCOUNT = "on_account", _("On account")
         RETURNED = "returned", _("Returned")
 
-    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="payments")
+    # no single-column indexes on entity and bank account: the composite indexes below start with them
+    # (each index costs every bank import a write per payment)
+    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="payments", db_index=False)
     statement = models.ForeignKey(
         BankStatement, on_delete=models.PROTECT, related_name="payments", db_index=False
     )
-    bank_account = models.ForeignKey(EntityBankAccount, on_delete=models.PROTECT, related_name="+")
+    bank_account = models.ForeignKey(
+        EntityBankAccount, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     position = models.IntegerField(help_text="1-based position of the entry in its file")
     # the bank's own reference of the entry (camt AcctSvcrRef, BAI2 16 bank reference, MT940 after //)
     entry_reference = models.CharField(max_length=140, blank=True)
