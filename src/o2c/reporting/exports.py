@@ -44,9 +44,27 @@ DATA_COLUMNS = (
 )
 
 
-def aging_record(row: AgingRow) -> dict[str, str]:
+GROUP_COLUMNS = {
+    "customer": "customer_number",
+    "parent": "parent_number",
+    "collector": "collector",
+    "currency": "",
+}
+"""The column that names a row's group, per `--group-by` (none when grouped by currency)."""
+
+
+def aging_columns(group_by: str = "customer") -> list[str]:
+    """The CSV columns: the contract's (`AGING_COLUMNS`) with the group's column in place of the customer."""
+    group = [GROUP_COLUMNS[group_by]] if GROUP_COLUMNS[group_by] else []
+    return ["entity", *group, "currency", *BUCKETS, "unapplied", "total"]
+
+
+def aging_record(row: AgingRow, group_by: str = "customer") -> dict[str, str]:
     """One row of `o2c report aging --format csv|json` and of the API."""
-    record = {"entity": row.entity_code, "customer_number": row.customer_number, "currency": row.currency}
+    record = {"entity": row.entity_code}
+    if GROUP_COLUMNS[group_by]:
+        record[GROUP_COLUMNS[group_by]] = row.customer_number
+    record["currency"] = row.currency
     for bucket, minor in row.by_bucket().items():
         record[bucket] = format_minor(minor, row.currency)
     record["unapplied"] = format_minor(row.unapplied_minor, row.currency)
@@ -71,12 +89,12 @@ def item_record(item: AgingItem) -> dict[str, Any]:
     }
 
 
-def aging_json(report: AgingReport) -> dict[str, Any]:
-    return {
-        "as_of": report.as_of.isoformat(),
-        "basis": report.basis,
-        "rows": [aging_record(row) for row in report.rows],
-    }
+def aging_json(report: AgingReport, group_by: str = "customer") -> dict[str, Any]:
+    document: dict[str, Any] = {"as_of": report.as_of.isoformat(), "basis": report.basis}
+    if group_by != "customer":
+        document["group_by"] = group_by
+    document["rows"] = [aging_record(row, group_by) for row in report.rows]
+    return document
 
 
 def bucket_labels() -> dict[str, str]:

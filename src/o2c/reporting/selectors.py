@@ -26,6 +26,7 @@ from django.db.models import BigIntegerField, Case, F, OuterRef, Q, Subquery, Su
 from django.db.models.functions import Coalesce
 
 from o2c.customers import selectors as customer_selectors
+from o2c.customers.models import Customer
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger.models import AccountType, LegalEntity
 from o2c.ledger.rules import convert_minor
@@ -329,6 +330,71 @@ def aging(*, entity_ids: list[int], as_of: date, basis: str = DUE) -> AgingRepor
         )
     rows.sort(key=lambda row: (row.entity_code, row.customer_id is None, row.customer_number, row.currency))
     return AgingReport(as_of=as_of, basis=basis, rows=rows)
+
+
+GROUPINGS = ("customer", "parent", "collector", "currency")
+
+
+def aging_grouped(report: AgingReport, by: str) -> AgingReport:
+    """The aging's rows summed by group: `customer` (as it is), `parent` (a customer's topmost parent,
+    its whole group in one row), `collector` (the user name of the customer's collector, empty when
+    none) or `currency` (every customer together, cash nobody identified included). Otherwise cash nobody
+    identified stays a row of its own, last in its entity; `customer_number` holds the group's key
+    (empty for `currency`)."""
+    if by not in GROUPINGS:
+        raise ValueError(by)
+    if by == "customer":
+        return report
+    ids = {row.customer_id for row in report.rows if row.customer_id is not None}
+    key_of: dict[int, tuple[str, str]] = {}
+    if by == "parent":
+        known: dict[int, tuple[int | None, str, str]] = {}
+        wanted = set(ids)
+        while wanted:  # parents may lie several levels up
+            fetched = {
+                pk: (parent_id, number, name)
+                for pk, parent_id, number, name in Customer.objects.filter(pk__in=wanted).values_list(
+                    "pk", "parent_id", "number", "name"
+                )
+            }
+            known.update(fetched)
+            wanted = {parent for parent, _, _ in fetched.values() if parent is not None} - set(known)
+        for customer_id in ids:
+            top, seen = customer_id, {customer_id}
+            while known[top][0] is not None and known[top][0] not in seen:
+                top = known[top][0]  # type: ignore[assignment]
+                seen.add(top)
+            key_of[customer_id] = (known[top][1], known[top][2])
+    elif by == "collector":
+        for customer_id, username in Customer.objects.filter(pk__in=ids).values_list(
+            "pk", "collector__username"
+        ):
+            key_of[customer_id] = (username or "", "")
+    sums: dict[tuple[str, str, str, bool], list[int]] = {}
+    names: dict[tuple[str, str, str, bool], str] = {}
+    for row in report.rows:
+        identified = row.customer_id is not None or by == "currency"
+        number, name = key_of.get(row.customer_id, ("", "")) if row.customer_id is not None else ("", "")
+        key = (row.entity_code, number, row.currency, identified)
+        values = sums.setdefault(key, [0] * (len(BUCKETS) + 1))
+        for index, minor in enumerate(row.buckets):
+            values[index] += minor
+        values[-1] += row.unapplied_minor
+        names[key] = name
+    ordered = sorted(sums.items(), key=lambda item: (item[0][0], not item[0][3], item[0][1], item[0][2]))
+    rows = [
+        AgingRow(
+            entity_code=entity_code,
+            customer_id=None,
+            customer_number=number,
+            customer_name=names[(entity_code, number, currency, identified)],
+            currency=currency,
+            buckets=tuple(values[:-1]),
+            unapplied_minor=values[-1],
+        )
+        for (entity_code, number, currency, identified), values in ordered
+    ]
+    return AgingReport(as_of=report.as_of, basis=report.basis, rows=rows)
 
 
 @dataclass(frozen=True, slots=True)

@@ -122,6 +122,12 @@ class Command(O2CCommand):
         parser.add_argument(
             "--output", metavar="FILE", help="aging: write the report to FILE instead of stdout"
         )
+        parser.add_argument(
+            "--group-by",
+            choices=list(selectors.GROUPINGS),
+            default="customer",
+            help="aging: one row per customer (default), parent (its group), collector or currency",
+        )
         parser.add_argument("--entity", help="legal entity code (default: the default entity)")
         parser.add_argument(
             "--through", help="snapshots: take the weeks ending up to this date (default: the last week over)"
@@ -241,6 +247,9 @@ class Command(O2CCommand):
     def _aging(self, entity: LegalEntity, as_of: date, options: dict[str, Any]) -> None:
         fmt, basis, output = options["format"], options["basis"], options["output"]
         report = selectors.aging(entity_ids=[entity.pk], as_of=as_of, basis=basis)
+        group_by = options["group_by"]
+        if fmt != "xlsx":
+            report = selectors.aging_grouped(report, group_by)
         if fmt == "xlsx":
             data = exports.aging_workbook(
                 report,
@@ -258,22 +267,22 @@ class Command(O2CCommand):
                 sys.stdout.buffer.flush()
             return
         if fmt == "table":
-            self._aging_table(report, entity)
+            self._aging_table(report, entity, group_by)
             return
         if fmt == "json":
-            text = json.dumps(exports.aging_json(report), ensure_ascii=False, indent=2) + "\n"
+            text = json.dumps(exports.aging_json(report, group_by), ensure_ascii=False, indent=2) + "\n"
         else:
             buffer = io.StringIO()
-            writer = csv.DictWriter(buffer, fieldnames=list(exports.AGING_COLUMNS), lineterminator="\n")
+            writer = csv.DictWriter(buffer, fieldnames=exports.aging_columns(group_by), lineterminator="\n")
             writer.writeheader()
-            writer.writerows(exports.aging_record(row) for row in report.rows)
+            writer.writerows(exports.aging_record(row, group_by) for row in report.rows)
             text = buffer.getvalue()
         if output:
             Path(output).write_text(text, encoding="utf-8")
         else:
             sys.stdout.write(text)
 
-    def _aging_table(self, report: selectors.AgingReport, entity: LegalEntity) -> None:
+    def _aging_table(self, report: selectors.AgingReport, entity: LegalEntity, group_by: str) -> None:
         locale = cli_locale()
         labels = exports.bucket_labels()
         basis = _("due date") if report.basis == selectors.DUE else _("invoice date")
@@ -281,13 +290,26 @@ class Command(O2CCommand):
             title=_("Aging of %(entity)s as of %(date)s by %(basis)s")
             % {"entity": entity.code, "date": date_human(report.as_of, locale), "basis": basis}
         )
-        table.add_column(_("Customer"))
+        heading = {
+            "customer": _("Customer"),
+            "parent": _("Group (parent)"),
+            "collector": _("Collector"),
+            "currency": _("Customers"),
+        }[group_by]
+        table.add_column(heading)
         table.add_column(_("Currency"))
         for key in (*selectors.BUCKETS, "unapplied", "total"):
             table.add_column(labels[key], justify="right")
         for row in report.rows:
             table.add_row(
-                row.customer_number or _("(not identified)"),
+                row.customer_number
+                or (
+                    _("all")
+                    if group_by == "currency"
+                    else "—"
+                    if group_by == "collector"
+                    else _("(not identified)")
+                ),
                 row.currency,
                 *(amount_human(minor, row.currency, locale) for minor in row.buckets),
                 amount_human(row.unapplied_minor, row.currency, locale),
