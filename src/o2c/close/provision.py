@@ -39,6 +39,7 @@ from o2c.audit import services as audit_services
 from o2c.close import periods
 from o2c.close.errors import UnableToProvision
 from o2c.close.models import ProvisionRate
+from o2c.core.actors import actor_id
 from o2c.core.money import format_minor
 from o2c.customers import selectors as customer_selectors
 from o2c.ledger import selectors as ledger_selectors
@@ -511,7 +512,7 @@ def provision_post(*, entity: LegalEntity, start: date, actor: User | None, now:
             source_id=None,
             idempotency_key=key,
             now=now,
-            created_by_id=actor.pk if actor is not None else None,
+            created_by_id=actor_id(actor),
         ).pk
         posted = True
         period = ledger_selectors.period_for(entity=entity, on=last)

@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 from o2c.audit import services as audit_services
 from o2c.close import periods
 from o2c.close.errors import UnableToRevalue
+from o2c.core.actors import actor_id
 from o2c.core.money import format_minor
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger import services as ledger_services
@@ -294,7 +295,7 @@ def revalue(*, entity: LegalEntity, start: date, actor: User | None, now: dateti
                     source_id=None,
                     idempotency_key=key,
                     now=now,
-                    created_by_id=actor.pk if actor is not None else None,
+                    created_by_id=actor_id(actor),
                 ).pk
                 posted[row.currency] = (
                     format_minor(row.carrying_minor, entity.currency),

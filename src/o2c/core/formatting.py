@@ -25,6 +25,14 @@ def cli_locale() -> str:
     return "en"
 
 
+def cli_language() -> str:
+    """The interface language of the terminal's locale (de_AT -> de), English when O2C does not speak it."""
+    from django.conf import settings
+
+    language = cli_locale().split("_")[0]
+    return language if language in dict(settings.LANGUAGES) else "en"
+
+
 def minor_to_decimal(minor: int, currency: str) -> Decimal:
     return Decimal(minor).scaleb(-currency_decimals(currency))
 

@@ -17,7 +17,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -29,7 +28,7 @@ from o2c.cash import csvmappings, mandates, reports, selectors, sepa, services, 
 from o2c.core import clock
 from o2c.core.cli import O2CCommand, progress_stages
 from o2c.core.exceptions import InputError
-from o2c.core.formatting import amount_human, cli_locale, date_human, money_human
+from o2c.core.formatting import amount_human, cli_language, cli_locale, date_human, money_human
 from o2c.core.money import format_minor
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger.models import LegalEntity
@@ -40,12 +39,6 @@ def _entity(code: str | None) -> LegalEntity:
     if entity is None:
         raise InputError(f"--entity: unknown legal entity '{code}'")
     return entity
-
-
-def _language(locale: str) -> str:
-    """The interface language of a reader's locale (de_AT -> de), English when O2C does not speak it."""
-    language = locale.split("_")[0]
-    return language if language in dict(settings.LANGUAGES) else "en"
 
 
 def _date(option: str, text: str) -> date:
@@ -292,22 +285,22 @@ class Command(O2CCommand):
         entity = _entity(options["entity"])
         name: str | None = options["file"]
         if options["action"] in ("csv-mapping", "csv-mappings"):
-            with translation.override(_language(cli_locale())):
+            with translation.override(cli_language()):
                 self._csv_mapping(options["action"], name, entity, options)
             return
         options["file"] = Path(name) if name is not None else None
         if options["action"] == "import":
-            with translation.override(_language(cli_locale())):
+            with translation.override(cli_language()):
                 self._import(options["file"], entity, options["format"] or "table", options["mapping"])
         elif options["action"] == "advice":
             self._advice(options["file"], entity, options["format"] or "table")
         elif options["action"] == "mandates":
-            with translation.override(_language(cli_locale())):
+            with translation.override(cli_language()):
                 self._mandates(options["file"], entity, options["format"] or "table")
         elif options["action"] in ("refunds", "collections"):
             self._sepa_file(options["action"], entity, options)
         elif options["action"] in ("unapplied", "reconcile"):
-            with translation.override(_language(cli_locale())):
+            with translation.override(cli_language()):
                 self._report(options["action"], entity, options)
         else:
             if (options["format"] or "csv") != "csv":

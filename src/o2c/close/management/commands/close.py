@@ -16,7 +16,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from babel.numbers import format_decimal, format_percent
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -27,7 +26,7 @@ from o2c.close import provision, revaluation, services
 from o2c.core import clock
 from o2c.core.cli import O2CCommand
 from o2c.core.exceptions import InputError
-from o2c.core.formatting import amount_human, cli_locale, date_human
+from o2c.core.formatting import amount_human, cli_language, cli_locale, date_human
 from o2c.core.money import format_minor
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger.models import LegalEntity
@@ -67,8 +66,7 @@ class Command(O2CCommand):
         )
 
     def run(self, *args: Any, **options: Any) -> None:
-        language = cli_locale().split("_")[0]
-        with translation.override(language if language in dict(settings.LANGUAGES) else "en"):
+        with translation.override(cli_language()):
             self._run(options)
 
     def _run(self, options: dict[str, Any]) -> None:

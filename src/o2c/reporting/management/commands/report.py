@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from babel.numbers import format_decimal
-from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
@@ -37,7 +36,7 @@ from rich.table import Table
 from o2c.core import clock
 from o2c.core.cli import O2CCommand
 from o2c.core.exceptions import DomainError, InputError
-from o2c.core.formatting import amount_human, cli_locale, date_human
+from o2c.core.formatting import amount_human, cli_language, cli_locale, date_human
 from o2c.core.money import format_minor
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger.models import LegalEntity
@@ -63,12 +62,6 @@ def _as_of(text: str, option: str = "--as-of") -> date:
             _("%(option)s: '%(value)s' is not an ISO 8601 date (YYYY-MM-DD)")
             % {"option": option, "value": text}
         ) from None
-
-
-def _language(locale: str) -> str:
-    """The interface language of a reader's locale (de_AT -> de), English when O2C does not speak it."""
-    language = locale.split("_")[0]
-    return language if language in dict(settings.LANGUAGES) else "en"
 
 
 def _entity(code: str | None) -> LegalEntity:
@@ -136,12 +129,12 @@ class Command(O2CCommand):
     def run(self, *args: Any, **options: Any) -> None:
         report = options["report"]
         if options["format"] not in FORMATS[report]:
-            with translation.override(_language(cli_locale())):
+            with translation.override(cli_language()):
                 raise InputError(
                     _("--format: %(report)s is written as %(formats)s, not %(format)s")
                     % {"report": report, "formats": ", ".join(FORMATS[report]), "format": options["format"]}
                 )
-        with translation.override(_language(cli_locale())):
+        with translation.override(cli_language()):
             if report == "rollforward":
                 if not options["period"]:
                     raise InputError(_("--period: the rollforward needs the month, YYYY-MM"))
@@ -155,7 +148,7 @@ class Command(O2CCommand):
         if report == "trial-balance":
             self._trial_balance(options)
             return
-        with translation.override(_language(cli_locale())):
+        with translation.override(cli_language()):
             as_of = _as_of(options["as_of"])
             entity = _entity(options["entity"])
             if report == "risk":
