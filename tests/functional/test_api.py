@@ -546,6 +546,7 @@ class TestOpenApi:
             "/api/cash/payments/{payment_id}/accept": ["post"],
             "/api/cash/payments/{payment_id}/on-account": ["post"],
             "/api/cash/applications/{application_id}/reverse": ["post"],
+            "/api/cash/policy": ["get", "put"],
             "/api/reports/aging": ["get"],
             "/api/reports/aging/items": ["get"],
             "/api/reports/kpis": ["get"],

@@ -1,14 +1,17 @@
-"""The cash API (`/api/cash`): bank statements imported, the exceptions queue of payments, and what a
+"""The cash API (`/api/cash`): bank statements imported, the exceptions queue of payments, what a
 cash application specialist does with a payment (apply, accept the matcher's suggestions, put on
-account, reverse an application).
+account, reverse an application), and the matching policy of a legal entity.
 
-Reading needs VIEW_RECEIVABLES (every role, auditors included); importing and changing needs
-APPLY_CASH (cash application, AR manager, admin). Another entity's payment or application is 404.
+Reading needs VIEW_RECEIVABLES (every role, auditors included); importing and changing (the policy
+included) needs APPLY_CASH (cash application, AR manager, admin). Another entity's payment or
+application is 404; a legal entity not granted is 422 `unknown_entity`.
 A bank file that cannot be read is 400 with one line in `detail`; a refused action is 422 with the
 refusal's code (`over_application`, `currency_mismatch`, `document_settled`, ...).
 """
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import File, Form, Query, Router, Status, UploadedFile
@@ -195,6 +198,41 @@ def application_reverse(
         application_id=application.pk, reason=payload.reason, actor=who.user, now=clock.now()
     )
     return _detail(entity_ids, application.payment_id)
+
+
+@router.get("/policy", response=schemas.PolicyOut, summary="Get a legal entity's matching policy")
+def policy_get(request: HttpRequest, filters: Query[schemas.PolicyFilter]) -> schemas.PolicyOut:
+    """The entity named by `entity` (its code), else the caller's default entity. Before anyone changed
+    it, the defaults the matcher applies, with `changed_at` null."""
+    who = customers_api.caller(request, customers_api.VIEW_RECEIVABLES)
+    legal_entity = customers_api.entity_for_write(who, filters.entity)
+    return schemas.PolicyOut.of(selectors.matching_policy_get(entity=legal_entity))
+
+
+@router.put("/policy", response=schemas.PolicyOut, summary="Change a legal entity's matching policy")
+def policy_put(request: HttpRequest, payload: schemas.PolicyIn) -> schemas.PolicyOut:
+    """Audited with the values before and after and the `reason`. A value out of range is 422 with its
+    code (`bad_confidence`, `bad_tolerance`, `bad_grace_days`, `bad_return_fee`, `bad_fx_tolerance`)
+    and changes nothing."""
+    who = customers_api.caller(request, APPLY_CASH)
+    legal_entity = customers_api.entity_for_write(who, payload.entity)
+    workbench.policy_change(
+        entity=legal_entity,
+        auto_apply_confidence=customer_schemas.decimal_of(payload.auto_apply_confidence),
+        write_off_tolerance=customer_schemas.decimal_of(payload.write_off_tolerance),
+        discount_grace_days=payload.discount_grace_days,
+        return_fee_charge=payload.return_fee_charge.value if payload.return_fee_charge else None,
+        return_fee=_decimal_or_none(payload.return_fee),
+        fx_tolerance_percent=_decimal_or_none(payload.fx_tolerance_percent),
+        reason=payload.reason,
+        actor=who.user,
+        now=clock.now(),
+    )
+    return schemas.PolicyOut.of(selectors.matching_policy_get(entity=legal_entity))
+
+
+def _decimal_or_none(text: str | None) -> Decimal | None:
+    return customer_schemas.decimal_of(text) if text is not None else None
 
 
 def _payment(entity_ids: list[int], payment_id: int) -> Payment:

@@ -38,9 +38,6 @@ _NAME_TOKEN_FANOUT = 300
 """A name token shared by more customers than this ("SERVICES", "HOLDING") does not narrow the search."""
 _NAME_ACCEPT = 85.0
 _MAX_NAMED_SUBSET = 12
-FX_TOLERANCE = Decimal("0.01")
-"""How far cash converted at the day's rate may differ from the invoices it names (the payer's bank
-converts at its own rate) and still settle them in full, the difference being realised FX."""
 """Documents named in one text searched for the combination the amount pays."""
 _DEDUCTION_WORDS = re.compile(
     r"\b(deduct\w*|short\s*pa\w*|less|minus|abz\w*|abzug\w*|einbehalt\w*|k(?:u|ü|ue)rzung\w*|retenue\w*|"
@@ -57,6 +54,10 @@ class Policy:
     discount_grace_days: int = 3
     tolerance_currency: str | None = None
     """The tolerance's currency; None (no policy stored) applies it in minor units of any currency."""
+    fx_tolerance_percent: Decimal = Decimal("1.00")
+    """How far cash converted at the day's rate may differ from the invoices it names (the payer's bank
+    converts at its own rate), in percent of their open amount, and still settle them in full, the
+    difference being realised FX."""
 
     def tolerance(self, currency: str) -> int:
         if self.tolerance_currency in (None, currency):
@@ -467,7 +468,8 @@ class _Matcher:
         )
         open_total = sum(max(self.lookup.open_now[pk], 0) for pk in referenced)
         compared = converted
-        if converted != open_total and abs(converted - open_total) <= open_total * FX_TOLERANCE:
+        fx_tolerance = open_total * self.policy.fx_tolerance_percent / 100
+        if converted != open_total and abs(converted - open_total) <= fx_tolerance:
             self.note(
                 "fx_difference",
                 0,

@@ -300,7 +300,9 @@ class MatchingPolicy(models.Model):
     """Per entity: when the matcher may post on its own, and what it may write off. The tolerance is in
     `currency` and applies to payments in that currency; others are written off nothing. When a payment
     is returned, `return_fee_charge` says whether the customer gets a debit memo for the bank's fee, the
-    own fixed fee `return_fee_minor` (in `currency`, for payments in that currency), or both."""
+    own fixed fee `return_fee_minor` (in `currency`, for payments in that currency), or both. Cash paying
+    invoices of another currency that converts at the day's rate to within `fx_tolerance_percent` of what
+    they have open settles them in full, the difference being realised FX."""
 
     entity = models.OneToOneField(LegalEntity, on_delete=models.PROTECT, related_name="+")
     auto_apply_confidence = models.DecimalField(max_digits=4, decimal_places=3, default="0.900")
@@ -320,6 +322,12 @@ class MatchingPolicy(models.Model):
     return_fee_minor = models.BigIntegerField(
         default=0, help_text="own fixed fee per returned payment, in currency"
     )
+    fx_tolerance_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default="1.00",
+        help_text="converted cash within this percentage of the open amount settles it in full",
+    )
     changed_at = models.DateTimeField()
 
     class Meta:
@@ -330,6 +338,10 @@ class MatchingPolicy(models.Model):
             models.CheckConstraint(
                 condition=Q(return_fee_charge__in=["none", "bank_fee", "fixed", "bank_fee_plus_fixed"]),
                 name="matching_policy_return_fee_charge_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(fx_tolerance_percent__gte=0) & Q(fx_tolerance_percent__lte=10),
+                name="matching_policy_fx_tolerance_0_to_10",
             ),
         ]
 

@@ -1,4 +1,5 @@
-"""Shapes of the cash API: imported statements, payments with their applications, a person's actions.
+"""Shapes of the cash API: imported statements, payments with their applications, a person's actions,
+the matching policy.
 Money travels as locale-free decimal strings with the currency's decimals beside the `currency`;
 confidences as decimal strings with three decimals; enumerations lowercase; dates ISO 8601."""
 
@@ -9,7 +10,8 @@ from decimal import Decimal
 
 from ninja import Field, Schema
 
-from o2c.cash.models import Application, Payment
+from o2c.cash.models import Application, Payment, ReturnFeeCharge
+from o2c.cash.selectors import PolicyRow
 from o2c.core.money import format_minor
 from o2c.customers.schemas import DecimalString
 from o2c.receivables.schemas import CustomerRef
@@ -209,3 +211,53 @@ class OnAccountIn(Schema):
 
 class ReverseIn(Schema):
     reason: str = Field(..., min_length=1, max_length=300)
+
+
+class PolicyFilter(Schema):
+    entity: str | None = Field(None, description="legal entity code; default: the caller's default entity")
+
+
+class PolicyOut(Schema):
+    """An entity's matching policy; `changed_at` is null while the defaults apply."""
+
+    entity: str
+    currency: str = Field(..., description="the currency of write_off_tolerance and return_fee")
+    auto_apply_confidence: str = Field(..., description="the matcher posts on its own from this confidence")
+    write_off_tolerance: str = Field(..., description="bank charges written off up to, in currency")
+    discount_grace_days: int = Field(..., description="days after the discount date still accepted")
+    return_fee_charge: str = Field(..., description="none, bank_fee, fixed or bank_fee_plus_fixed")
+    return_fee: str = Field(..., description="own fixed fee per returned payment, in currency")
+    fx_tolerance_percent: str = Field(
+        ...,
+        description="cash converted at the day's rate within this percentage of the open amount settles "
+        "it in full, the difference being realised FX",
+    )
+    changed_at: datetime | None
+
+    @staticmethod
+    def of(policy: PolicyRow) -> PolicyOut:
+        return PolicyOut(
+            entity=policy.entity_code,
+            currency=policy.currency,
+            auto_apply_confidence=_confidence(policy.auto_apply_confidence),
+            write_off_tolerance=format_minor(policy.write_off_tolerance_minor, policy.currency),
+            discount_grace_days=policy.discount_grace_days,
+            return_fee_charge=policy.return_fee_charge,
+            return_fee=format_minor(policy.return_fee_minor, policy.currency),
+            fx_tolerance_percent=str(policy.fx_tolerance_percent),
+            changed_at=policy.changed_at,
+        )
+
+
+class PolicyIn(Schema):
+    """The policy as it is to be; the return fee settings and the FX tolerance left out keep what is
+    stored. Amounts are in the entity's currency."""
+
+    entity: str | None = Field(None, description="legal entity code; default: the caller's default entity")
+    auto_apply_confidence: DecimalString = Field(..., description="0 to 1, at most three decimals")
+    write_off_tolerance: DecimalString
+    discount_grace_days: int = Field(..., description="0 to 60")
+    return_fee_charge: ReturnFeeCharge | None = None
+    return_fee: DecimalString | None = None
+    fx_tolerance_percent: DecimalString | None = Field(None, description="0 to 10, at most two decimals")
+    reason: str = Field("", max_length=500, description="why, for the audit trail")

@@ -1,16 +1,18 @@
-"""Reads of cash application: the applications export, payment queues."""
+"""Reads of cash application: the applications export, payment queues, the matching policy."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from functools import cache
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from o2c.cash.models import Application, BankFile, Payment
+from o2c.cash.models import Application, BankFile, MatchingPolicy, Payment
 from o2c.core.money import currency_decimals, format_minor, known_currencies
+from o2c.ledger.models import LegalEntity
 from o2c.receivables import selectors as receivables_selectors
 from o2c.receivables.models import Document, DocumentType
 
@@ -285,3 +287,39 @@ def open_items_for_payment(*, payment: Payment, search: str = "") -> list[Docume
         ).values("document__customer_id")
         items = items.filter(customer_id__in=suggested)
     return list(items.order_by("due_date", "pk")[:OPEN_ITEMS_SHOWN])
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRow:
+    """An entity's matching policy: as stored, or, before anyone changed it (`changed_at` None), the
+    defaults the matcher applies. Amounts in minor units of `currency`."""
+
+    entity_id: int
+    entity_code: str
+    currency: str
+    auto_apply_confidence: Decimal
+    write_off_tolerance_minor: int
+    discount_grace_days: int
+    return_fee_charge: str
+    return_fee_minor: int
+    fx_tolerance_percent: Decimal
+    changed_at: datetime | None
+    policy_id: int | None
+
+
+def matching_policy_get(*, entity: LegalEntity) -> PolicyRow:
+    stored = MatchingPolicy.objects.filter(entity=entity).first()
+    policy = stored or MatchingPolicy(entity=entity, currency=entity.currency)
+    return PolicyRow(
+        entity_id=entity.pk,
+        entity_code=entity.code,
+        currency=policy.currency,
+        auto_apply_confidence=Decimal(policy.auto_apply_confidence).quantize(Decimal("0.001")),
+        write_off_tolerance_minor=policy.write_off_tolerance_minor,
+        discount_grace_days=policy.discount_grace_days,
+        return_fee_charge=policy.return_fee_charge,
+        return_fee_minor=policy.return_fee_minor,
+        fx_tolerance_percent=Decimal(policy.fx_tolerance_percent).quantize(Decimal("0.01")),
+        changed_at=stored.changed_at if stored is not None else None,
+        policy_id=stored.pk if stored is not None else None,
+    )

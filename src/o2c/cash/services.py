@@ -114,6 +114,7 @@ def policy_for(entity: LegalEntity) -> Policy:
         write_off_tolerance_minor=stored.write_off_tolerance_minor,
         tolerance_currency=stored.currency,
         discount_grace_days=stored.discount_grace_days,
+        fx_tolerance_percent=stored.fx_tolerance_percent,
     )
 
 

@@ -760,6 +760,10 @@ def application_reverse(*, application_id: int, reason: str, actor: User | None,
 
 # --- policy ---------------------------------------------------------------------------------------
 
+DEFAULT_FX_TOLERANCE_PERCENT = Decimal("1.00")
+MAX_FX_TOLERANCE_PERCENT = Decimal("10.00")
+FX_TOLERANCE_QUANTUM = Decimal("0.01")
+
 
 def _policy_values(policy: MatchingPolicy | None, entity: LegalEntity) -> dict[str, object]:
     if policy is None:
@@ -769,6 +773,7 @@ def _policy_values(policy: MatchingPolicy | None, entity: LegalEntity) -> dict[s
             "discount_grace_days": DEFAULT_GRACE_DAYS,
             "return_fee_charge": ReturnFeeCharge.NONE.value,
             "return_fee": _money(0, entity.currency),
+            "fx_tolerance_percent": str(DEFAULT_FX_TOLERANCE_PERCENT),
         }
     return {
         "auto_apply_confidence": str(Decimal(policy.auto_apply_confidence).quantize(CONFIDENCE_QUANTUM)),
@@ -776,6 +781,7 @@ def _policy_values(policy: MatchingPolicy | None, entity: LegalEntity) -> dict[s
         "discount_grace_days": policy.discount_grace_days,
         "return_fee_charge": policy.return_fee_charge,
         "return_fee": _money(policy.return_fee_minor, policy.currency),
+        "fx_tolerance_percent": str(Decimal(policy.fx_tolerance_percent).quantize(FX_TOLERANCE_QUANTUM)),
     }
 
 
@@ -798,13 +804,17 @@ def policy_change(
     now: datetime,
     return_fee_charge: str | None = None,
     return_fee: Decimal | None = None,
+    fx_tolerance_percent: Decimal | None = None,
+    reason: str = "",
 ) -> MatchingPolicy:
     """Set the entity's matching policy: the confidence from which the matcher posts on its own (0 to 1,
     three decimals), the bank charges it writes off (in the entity's currency) and the days after the
-    discount date it still grants the discount; and what a customer is charged for a returned payment
+    discount date it still grants the discount; what a customer is charged for a returned payment
     (`return_fee_charge`: none, bank_fee, fixed or bank_fee_plus_fixed) with the own fixed fee
-    (`return_fee`, in the entity's currency). A return setting left None keeps what is stored. Audited
-    with the values before and after."""
+    (`return_fee`, in the entity's currency); and how far cash converted at the day's rate may be off
+    the invoices it pays and still settle them in full (`fx_tolerance_percent`, 0 to 10 with two
+    decimals). A return or FX setting left None keeps what is stored. Audited with the values before and
+    after, and the `reason` given."""
     if not Decimal(0) <= auto_apply_confidence <= Decimal(1) or auto_apply_confidence != (
         auto_apply_confidence.quantize(CONFIDENCE_QUANTUM)
     ):
@@ -847,6 +857,16 @@ def policy_change(
                 f"the return fee {return_fee} has more decimals than {entity.currency} allows",
                 code="bad_return_fee",
             ) from None
+    if fx_tolerance_percent is not None and (
+        not fx_tolerance_percent.is_finite()
+        or not Decimal(0) <= fx_tolerance_percent <= MAX_FX_TOLERANCE_PERCENT
+        or fx_tolerance_percent != fx_tolerance_percent.quantize(FX_TOLERANCE_QUANTUM)
+    ):
+        raise UnableToChangeMatchingPolicy(
+            f"the FX tolerance of {fx_tolerance_percent} % is not between 0 and "
+            f"{MAX_FX_TOLERANCE_PERCENT.normalize():f} % with at most two decimals",
+            code="bad_fx_tolerance",
+        )
     existing = MatchingPolicy.objects.select_for_update().filter(entity=entity).first()
     before = _policy_values(existing, entity)
     policy = existing or MatchingPolicy(entity=entity)
@@ -861,6 +881,10 @@ def policy_change(
         policy.return_fee_charge = return_fee_charge
     if return_fee_minor is not None:
         policy.return_fee_minor = return_fee_minor
+    if fx_tolerance_percent is not None:
+        policy.fx_tolerance_percent = fx_tolerance_percent.quantize(FX_TOLERANCE_QUANTUM)
+    elif existing is None:
+        policy.fx_tolerance_percent = DEFAULT_FX_TOLERANCE_PERCENT
     after = _policy_values(policy, entity)
     changes = dict(_changed(before, after))
     if existing is not None and not changes:
@@ -875,6 +899,7 @@ def policy_change(
         object_label=f"matching policy {entity.code}",
         entity_id=entity.pk,
         changes=changes,
+        reason=reason.strip(),
         now=now,
     )
     return policy

@@ -1,6 +1,7 @@
 """Forms of the cash application pages: a bank file to import, the queue's filters, a payment split
-across invoices, cash put on a customer's account, an application reversed. Plain forms: the
-workbench's services decide, and their refusals come back as one line on the page."""
+across invoices, cash put on a customer's account, an application reversed, the matching policy. Plain
+forms: the workbench's services decide, and their refusals come back as one line on the page (the
+policy's on the field they are about)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from django import forms
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from o2c.cash.models import Payment
+from o2c.cash.models import Payment, ReturnFeeCharge
 from o2c.core.exceptions import DomainError
 from o2c.workspace.forms import LocalizedDecimalField
 
@@ -179,3 +180,60 @@ class ReverseForm(forms.Form):
         max_length=500,
         error_messages={"required": _("Say why the application is reversed.")},
     )
+
+
+# The policy's refusals (UnableToChangeMatchingPolicy), by code: the field and what is wrong with it.
+POLICY_MESSAGES: dict[str, tuple[str, Promise]] = {
+    "bad_confidence": (
+        "auto_apply_confidence",
+        _("Enter a confidence between 0 and 1 with at most three decimals."),
+    ),
+    "bad_tolerance": (
+        "write_off_tolerance",
+        _("Enter an amount that is not negative, with no more decimals than the currency has."),
+    ),
+    "bad_grace_days": ("discount_grace_days", _("Enter between 0 and 60 days.")),
+    "bad_return_fee_charge": ("return_fee_charge", _("Choose what the customer is charged.")),
+    "bad_return_fee": (
+        "return_fee",
+        _("Enter an amount that is not negative, with no more decimals than the currency has."),
+    ),
+    "bad_fx_tolerance": (
+        "fx_tolerance_percent",
+        _("Enter a percentage between 0 and 10 with at most two decimals."),
+    ),
+}
+
+
+class MatchingPolicyForm(forms.Form):
+    """The whole policy of one legal entity, as it is to be, and why it changes (the page explains each
+    setting beside its current value)."""
+
+    auto_apply_confidence = LocalizedDecimalField(label=_("Auto-apply confidence (0 to 1)"))
+    write_off_tolerance = LocalizedDecimalField(label=_("Write-off tolerance"))
+    discount_grace_days = forms.IntegerField(label=_("Discount grace days"))
+    fx_tolerance_percent = LocalizedDecimalField(label=_("FX tolerance (%)"))
+    return_fee_charge = forms.ChoiceField(
+        label=_("Charged for a returned payment"), choices=ReturnFeeCharge.choices
+    )
+    return_fee = LocalizedDecimalField(label=_("Own fixed return fee"))
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=500,
+        error_messages={"required": _("Say why the matching policy changes.")},
+    )
+
+    def __init__(self, *args: Any, currency: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("write_off_tolerance", "return_fee"):
+            field = self.fields[name]
+            field.label = f"{field.label} ({currency})"
+
+    def add_policy_error(self, error: DomainError) -> None:
+        """A refusal on the field it is about, in the reader's language; else the service's sentence."""
+        known = POLICY_MESSAGES.get(error.code)
+        if known is None:
+            self.add_error(None, error.message)
+            return
+        field, message = known
+        self.add_error(field, str(message))

@@ -1,12 +1,14 @@
 """The cash application specialist's pages: bank files imported (with the import's progress), the
-exceptions queue, and a payment with what a person does to it: accept the matcher's suggestions, split it
-across invoices, put it on a customer's account, reverse an application.
+exceptions queue, a payment with what a person does to it (accept the matcher's suggestions, split it
+across invoices, put it on a customer's account, reverse an application), and a legal entity's matching
+policy.
 
 Like every back-office page: reads are limited to the legal entities granted to the person (another
-entity's payment is a 404) and need a role of VIEW_RECEIVABLES; importing and changing need APPLY_CASH
-(cash application, AR manager, admin), 403 otherwise. A bank file is imported within the request, in
-one transaction; the import reports its progress to the cache under a key the page chose, and the page
-polls it (htmx) while the upload runs. A refused action is one line on the page.
+entity's payment is a 404) and need a role of VIEW_RECEIVABLES; importing and changing (the policy
+included: readers see it read-only) need APPLY_CASH (cash application, AR manager, admin), 403
+otherwise. A bank file is imported within the request, in one transaction; the import reports its
+progress to the cache under a key the page chose, and the page polls it (htmx) while the upload runs. A
+refused action is one line on the page.
 
 Keyboard: on the queue j/k move between payments and Enter opens one; on a payment a accepts the
 suggestions, s searches open items to split it, o puts it on account, j/k go to the next and previous
@@ -32,7 +34,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from o2c.audit import selectors as audit_selectors
 from o2c.cash import csvmappings, selectors, services, workbench
-from o2c.cash.models import Application, Payment
+from o2c.cash.models import Application, Payment, ReturnFeeCharge
 from o2c.core import clock
 from o2c.core.exceptions import DomainError
 from o2c.core.money import Money, currency_decimals
@@ -539,3 +541,93 @@ def application_reverse(request: HttpRequest, application_id: int) -> HttpRespon
             )
         return _done(request, changed, _status_message(changed))
     return _payment_page(request, payment, reverse_forms={application.pk: form}, status=422)
+
+
+# --- the matching policy --------------------------------------------------------------------------
+
+
+def _policy_initial(policy: selectors.PolicyRow) -> dict[str, Any]:
+    return {
+        "auto_apply_confidence": policy.auto_apply_confidence,
+        "write_off_tolerance": Money.from_minor(policy.write_off_tolerance_minor, policy.currency).amount,
+        "discount_grace_days": policy.discount_grace_days,
+        "fx_tolerance_percent": policy.fx_tolerance_percent,
+        "return_fee_charge": policy.return_fee_charge,
+        "return_fee": Money.from_minor(policy.return_fee_minor, policy.currency).amount,
+    }
+
+
+def _policy_page(
+    request: HttpRequest,
+    entity: LegalEntity,
+    *,
+    form: cash_forms.MatchingPolicyForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    policy = selectors.matching_policy_get(entity=entity)
+    can_change = roles.has_any(request.user, roles.APPLY_CASH)
+    if can_change and form is None:
+        form = cash_forms.MatchingPolicyForm(initial=_policy_initial(policy), currency=entity.currency)
+    history = (
+        audit_selectors.audit_events_for(object_type="matching_policy", object_id=policy.policy_id)[
+            :HISTORY_LIMIT
+        ]
+        if policy.policy_id is not None
+        else []
+    )
+    context = {
+        "entity": entity,
+        "entities": _granted_entities(request),
+        "policy": policy,
+        "return_fee_charge": ReturnFeeCharge(policy.return_fee_charge).label,
+        "can_change": can_change,
+        "form": form,
+        "history": history,
+    }
+    return render(request, "workspace/cash/policy.html", context, status=status)
+
+
+@role_required(roles.VIEW_RECEIVABLES)
+@require_GET
+def policy_default(request: HttpRequest) -> HttpResponse:
+    """The matching policy of the default granted entity (or the first granted one)."""
+    return redirect("cash_policy", entity_id=_upload_entity(request, None).pk)
+
+
+@role_required(roles.VIEW_RECEIVABLES)
+@require_http_methods(["GET", "POST"])
+def policy(request: HttpRequest, entity_id: int) -> HttpResponse:
+    """GET: the entity's matching policy, with the form to change it for those who may (APPLY_CASH).
+    POST: change it (`workbench.policy_change`, audited with the reason); a value out of range is
+    refused on its field and nothing changes."""
+    entity = _upload_entity(request, entity_id)
+    if request.method != "POST":
+        return _policy_page(request, entity)
+    if not roles.has_any(request.user, roles.APPLY_CASH):
+        raise PermissionDenied
+    form = cash_forms.MatchingPolicyForm(request.POST, currency=entity.currency)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            workbench.policy_change(
+                entity=entity,
+                auto_apply_confidence=data["auto_apply_confidence"],
+                write_off_tolerance=data["write_off_tolerance"],
+                discount_grace_days=data["discount_grace_days"],
+                return_fee_charge=data["return_fee_charge"],
+                return_fee=data["return_fee"],
+                fx_tolerance_percent=data["fx_tolerance_percent"],
+                reason=data["reason"],
+                actor=_actor(request),
+                now=clock.now(),
+            )
+        except DomainError as error:
+            form.add_policy_error(error)
+        else:
+            messages.success(
+                request,
+                _("The matching policy of %(entity)s is saved: payments matched from now on follow it.")
+                % {"entity": entity.code},
+            )
+            return redirect("cash_policy", entity_id=entity.pk)
+    return _policy_page(request, entity, form=form, status=422)

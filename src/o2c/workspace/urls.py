@@ -84,6 +84,8 @@ urlpatterns = [
     path("cash/import/", cash_views.bank_file_import, name="cash_import"),
     path("cash/import/progress/", cash_views.bank_file_progress, name="cash_import_progress"),
     path("cash/payments/", cash_views.payment_list, name="cash_payment_list"),
+    path("cash/policy/", cash_views.policy_default, name="cash_policy_default"),
+    path("cash/policy/<int:entity_id>/", cash_views.policy, name="cash_policy"),
     path("cash/payments/<int:payment_id>/", cash_views.payment_detail, name="cash_payment_detail"),
     path("cash/payments/<int:payment_id>/open-items/", cash_views.payment_open_items, name="cash_open_items"),
     path(
