@@ -7,6 +7,14 @@ Records end with '/', several may share a line (moov sample3) and one may run ov
 banks end them with the line instead (moov sample4). The text of a 16 is the rest of the record, commas
 and slashes included. Amounts are integers in the currency's minor units: USD 12345 is 123.45.
 
+A return's amounts, which BAI2 has no field for, are read from the text: the original amount of a
+returned item written as `OAMT`, `ORIG AMT` or `ORIGINAL AMOUNT` (a decimal point, commas grouping
+thousands, a currency or `$` before it allowed: `ORIG AMT: USD 1,000.00`) becomes
+`TransactionDetails.original_amount`, so the debit less it is the bank's charge; and the debit record
+right after a returned item (type 555-557), not itself one, whose text names a return fee or charge
+(`RETURN ITEM FEE`, `RETURNED CHECK CHARGE`) is that return's charge, booked apart in its own entry
+(`Charge` with `included` false on the return). Text that does not say so leaves the return as it is.
+
 Every trailer's control total and record count is checked, so a file that lost or gained records is
 refused instead of half-imported. Pure code: bytes in, frozen dataclasses out; no database, no clock.
 Every refusal is one `UnableToReadBankFile` naming the file, the record (1-based, 88s counted, as the
@@ -17,7 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -29,12 +37,13 @@ from o2c.bankfiles.statement import (
     CLOSING_CODES,
     OPENING_CODES,
     Balance,
+    Charge,
     Entry,
     Statement,
     TransactionDetails,
     first_balance,
 )
-from o2c.core.money import UnableToHandleMoney, currency_decimals
+from o2c.core.money import UnableToHandleMoney, currency_decimals, parse_amount
 
 DEFAULT_CURRENCY = "USD"
 """BAI2's rule when neither the 03 account nor the 02 group names a currency."""
@@ -60,6 +69,17 @@ _IBAN_SHAPE = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9 ]{10,40}")
 _SIMPLE_FUNDS_TYPES = frozenset({"", "Z", "0", "1", "2"})
 # The payer in the usual US text styles; the name ends at a comma, a run of spaces or the next
 # upper-case label ("ACME CORP ORIG ID:123" gives ACME CORP).
+# The original amount of a returned item in the text: OAMT, ORIG AMT, ORIGINAL AMOUNT, then the amount
+# with a decimal point (commas group thousands), a currency code or $ before it allowed.
+_ORIGINAL_AMOUNT = re.compile(
+    r"\b(?:OAMT|ORIG(?:INAL)?\.? ?AMT|ORIGINAL AMOUNT)\b\s*[:=]?\s*(?P<currency>[A-Z]{3})?\s*\$?\s*"
+    r"(?P<amount>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?![\d]|[.,]\d)",
+    re.IGNORECASE,
+)
+RETURN_TYPE_CODES = frozenset({"555", "556", "557"})
+"""Deposited items returned (a bounced cheque) and their kind: the returns a fee record may follow."""
+# The bank's fee for a return, booked in a debit record of its own right after the return.
+_RETURN_FEE = re.compile(r"\bRETURN(?:ED)?\b.{0,30}?\b(?:FEES?|CHARGES?)\b", re.IGNORECASE)
 _COUNTERPARTY = re.compile(
     r"(?i:ORIG CO NAME|ORIGINATOR|BY ORDER OF|B/O)\s*:\s*(?P<name>.+?)"
     r"(?=,|\s{2,}|\s+[A-Z][A-Z0-9#]*(?:\s[A-Z][A-Z0-9#]*)?\s?:|$)"
@@ -362,6 +382,8 @@ class _Reader:
             if record.code == "49":
                 break
             entry, written = self._entry(record, currency, group.as_of)
+            if entries and _is_return_fee(entry, returned=entries[-1]):
+                entries[-1] = _with_charge_apart(entries[-1], fee=entry)
             entries.append(entry)
             entry_total += written
         trailer = record.fields().all()
@@ -466,6 +488,7 @@ class _Reader:
             counterparty_iban=None,
             remittance_unstructured=(text,) if text else (),
             remittance_structured_refs=(),
+            original_amount=None if is_credit else _original_amount(text, currency),
         )
         entry = Entry(
             position=self._position,
@@ -582,9 +605,43 @@ def _iban(account: str) -> str | None:
         return None
 
 
+def _original_amount(text: str, currency: str) -> Decimal | None:
+    """The original amount a debit's text states (OAMT, ORIG AMT): None when none is stated, it is in
+    another currency, or it has more decimals than the currency."""
+    match = _ORIGINAL_AMOUNT.search(text)
+    if match is None or (match["currency"] or currency).upper() != currency:
+        return None
+    try:
+        amount = parse_amount(match["amount"].replace(",", ""), currency)
+    except UnableToHandleMoney:
+        return None
+    return amount.quantize(Decimal(1).scaleb(-currency_decimals(currency))) if amount else None
+
+
+def _is_return_fee(entry: Entry, *, returned: Entry) -> bool:
+    """Whether a debit is the bank's fee for the returned item (`returned`, the record before it): its
+    text says so, and it is not a returned item itself."""
+    return (
+        (returned.bank_transaction_code or "")[3:] in RETURN_TYPE_CODES
+        and (entry.bank_transaction_code or "")[3:] not in RETURN_TYPE_CODES
+        and entry.amount < 0
+        and entry.currency == returned.currency
+        and any(_RETURN_FEE.search(text) for text in entry.remittance_unstructured)
+    )
+
+
+def _with_charge_apart(returned: Entry, *, fee: Entry) -> Entry:
+    """The return with the fee record's amount as its charge, booked apart (not in its own debit)."""
+    (details,) = returned.details
+    charge = Charge(
+        amount=fee.amount, currency=fee.currency, included=False, type_code=fee.bank_transaction_code
+    )
+    return replace(returned, details=(replace(details, charges=(*details.charges, charge)),))
+
+
 def _counterparty(text: str) -> str | None:
     match = _COUNTERPARTY.search(text)
     return match.group("name").strip() or None if match else None
 
 
-__all__ = ["BALANCE_CODES", "DEFAULT_CURRENCY", "parse_bai2"]
+__all__ = ["BALANCE_CODES", "DEFAULT_CURRENCY", "RETURN_TYPE_CODES", "parse_bai2"]

@@ -9,6 +9,14 @@ The :86: field is read in three forms: the German/SEPA structured one (GVC, ?00 
 the SEPA keywords EREF+, SVWZ+, ... inside the remittance lines), the /CODE/value form of Dutch banks
 (ING, ABN AMRO: /EREF/, /CNTP/, /NAME/, /IBAN/, /REMI/, ...), and anything else as one remittance line.
 
+The amounts of a return are read where banks state them: SWIFT's /OCMT/ (original amount) and /CHGS/
+(charges), each a currency and an amount, in the :61: supplementary details (its second line, or after
+the references on the first) and in the :86:; the DK's OAMT+ (original amount) and COAM+ (compensation
+amount: the charges the returning bank claims) in the structured :86:. The first place that states one
+wins, in that order. They become `TransactionDetails.original_amount` (only in the entry's currency) and
+`charges` (signed: a charge to the account holder is negative; whether it is in the entry's amount the
+file does not say). An amount that cannot be read is left out, never a refusal: the text stays.
+
 Pure code: bytes in, frozen dataclasses out; no database, no clock. Every refusal is one
 `UnableToReadBankFile` whose message names the file, the line (1-based) and the field. Money is `Decimal`
 parsed from the text (decimal comma), never float.
@@ -19,14 +27,14 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
 from schwifty import IBAN
 
 from o2c.bankfiles.errors import UnableToReadBankFile
-from o2c.bankfiles.statement import BOOKED, Balance, Entry, Statement, TransactionDetails
+from o2c.bankfiles.statement import BOOKED, Balance, Charge, Entry, Statement, TransactionDetails
 from o2c.core.money import UnableToHandleMoney, currency_decimals, known_currencies, parse_amount
 
 # Field tags that start a field; any other ":NN:" at the start of a line is text of the field before it
@@ -80,9 +88,15 @@ _SEPA_KEYWORD = re.compile(
 )
 # The /CODE/value form of ING, ABN AMRO, Rabobank (SWIFT's "structured 86" of the Dutch banks).
 _SLASH_CODE = re.compile(
-    r"/(TRTP|IBAN|BIC|NAME|REMI|EREF|MARF|CSID|CNTP|ORDP|BENM|ULTD|ULTC|ULTB|PURP|RTRN|ADDR|ISDT|PREF)(?=/)"
+    r"/(TRTP|IBAN|BIC|NAME|REMI|EREF|MARF|CSID|CNTP|ORDP|BENM|ULTD|ULTC|ULTB|PURP|RTRN|ADDR|ISDT|PREF"
+    r"|OCMT|CHGS)(?=/)"
 )
 _IBAN_SHAPE = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}")
+# SWIFT's codes of :61: subfield 9 (and of :86:) for a return's amounts: /OCMT/EUR123,45/ the original
+# amount, /CHGS/EUR2,50/ the charges.
+_SWIFT_AMOUNT = re.compile(r"/(OCMT|CHGS)/([A-Z]{3})(\d{1,15}),(\d*)/?")
+# The value of the DK's OAMT+ / COAM+: an amount with a decimal comma, a currency before or after it.
+_DK_AMOUNT = re.compile(r"(?:([A-Z]{3}) ?)?(\d{1,15})(?:,(\d*))?(?: ?([A-Z]{3}))?")
 
 
 def parse_mt940(data: bytes, *, source: str) -> list[Statement]:
@@ -246,6 +260,16 @@ def _unwrap(lines: list[str], *, first_offset: int) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class _Stated:
+    """An amount the bank states for an entry besides the entry's own: OCMT/OAMT the original amount,
+    CHGS/COAM charges. Unsigned; `currency` None when the text gives none (the entry's)."""
+
+    code: str
+    currency: str | None
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class _Info:
     """What an :86: says about one entry."""
 
@@ -257,6 +281,10 @@ class _Info:
     remittance: tuple[str, ...] = ()
     structured_refs: tuple[str, ...] = ()
     return_reason: str | None = None
+    swift_amounts: tuple[_Stated, ...] = ()
+    """/OCMT/ and /CHGS/ anywhere in the :86:."""
+    dk_amounts: tuple[_Stated, ...] = ()
+    """OAMT+ and COAM+ of the structured form."""
 
 
 class _Reader:
@@ -397,11 +425,14 @@ class _Reader:
 
     def _entry(self, item: _Field, info_field: _Field | None, *, currency: str) -> Entry:
         self._position += 1
-        # Subfield 10 (supplementary details, the second line) has no place in the model and is dropped.
+        # Subfield 9 (supplementary details) is the line after the statement line: only the return's
+        # amounts are read from it (/OCMT/, /CHGS/), the rest has no place in the model.
         match = _STATEMENT_LINE.fullmatch(item.lines[0].rstrip())
+        supplementary = item.lines[1:]
         if match is None and len(item.lines) > 1:
             # Some banks wrap the statement line itself, e.g. between the mark and the amount.
             match = _STATEMENT_LINE.fullmatch(item.lines[0].strip() + item.lines[1].strip())
+            supplementary = item.lines[2:]
         if match is None:
             raise self.error(
                 item.where,
@@ -421,9 +452,17 @@ class _Reader:
             raise self.error(
                 item.where, f":61: transaction type '{transaction_type}' is not a letter and 3 characters"
             )
-        customer, _, bank = rest[4:].partition("//")
+        # Some banks write /OCMT/ and /CHGS/ right after the references instead of on a line of their own.
+        references = rest[4:]
+        on_first_line = _SWIFT_AMOUNT.search(references)
+        if on_first_line is not None:
+            references, inline = references[: on_first_line.start()], references[on_first_line.start() :]
+            supplementary = [inline, *supplementary]
+        customer, _, bank = references.partition("//")
         customer = customer.strip()
         info = _read_86(info_field) if info_field is not None else _Info()
+        # where a return's amounts may be stated, the surest first
+        stated = (_swift_amounts(" ".join(supplementary)), info.swift_amounts, info.dk_amounts)
         bank_reference = bank.strip() or None
         details = TransactionDetails(
             is_credit=is_credit,
@@ -437,6 +476,8 @@ class _Reader:
             remittance_unstructured=info.remittance,
             remittance_structured_refs=info.structured_refs,
             return_reason=info.return_reason,
+            charges=_charges(stated, currency),
+            original_amount=_original_amount(stated, currency),
         )
         return Entry(
             position=self._position,
@@ -475,10 +516,12 @@ def _read_86(item: _Field) -> _Info:
     text = _unwrap(item.lines, first_offset=len(item.label)).strip()
     structured = _STRUCTURED.fullmatch(text)
     if structured is not None:
-        return _read_structured(structured.group(1), structured.group(2))
-    if _SLASH_CODE.match(text):
-        return _read_slash_codes(text)
-    return _Info(remittance=(text,) if text else ())
+        info = _read_structured(structured.group(1), structured.group(2))
+    elif _SLASH_CODE.match(text):
+        info = _read_slash_codes(text)
+    else:
+        info = _Info(remittance=(text,) if text else ())
+    return replace(info, swift_amounts=_swift_amounts(text))
 
 
 def _read_structured(gvc: str, body: str) -> _Info:
@@ -505,6 +548,7 @@ def _read_structured(gvc: str, body: str) -> _Info:
         counterparty_account=account if account and account != iban else None,
         end_to_end_id=keywords.get("EREF") or None,
         remittance=(keywords["SVWZ"],) if keywords.get("SVWZ") else lines,
+        dk_amounts=_dk_amounts(keywords),
     )
 
 
@@ -572,6 +616,63 @@ def _read_slash_codes(text: str) -> _Info:
         structured_refs=structured,
         return_reason=codes.get("RTRN") or None,
     )
+
+
+def _swift_amounts(text: str) -> tuple[_Stated, ...]:
+    """/OCMT/ and /CHGS/ with their currency and amount, in text order."""
+    return tuple(
+        _Stated(code=code, currency=currency, amount=Decimal(f"{whole}.{fraction or 0}"))
+        for code, currency, whole, fraction in _SWIFT_AMOUNT.findall(text)
+    )
+
+
+def _dk_amounts(keywords: dict[str, str]) -> tuple[_Stated, ...]:
+    """The DK's OAMT+ and COAM+ as stated amounts; a value that is not an amount is left out."""
+    found = []
+    for keyword in ("OAMT", "COAM"):
+        match = _DK_AMOUNT.fullmatch(keywords.get(keyword, ""))
+        if match is None:
+            continue
+        before, whole, fraction, after = match.groups()
+        if before and after and before != after:
+            continue
+        amount = Decimal(f"{whole}.{fraction or 0}")
+        found.append(_Stated(code=keyword, currency=before or after, amount=amount))
+    return tuple(found)
+
+
+def _in_currency(stated: _Stated, currency: str) -> Decimal | None:
+    """The amount with its currency's decimals; None when it has more, or the currency is not one."""
+    code = stated.currency or currency
+    try:
+        return parse_amount(str(stated.amount), code).quantize(Decimal(1).scaleb(-currency_decimals(code)))
+    except UnableToHandleMoney:
+        return None
+
+
+def _original_amount(sources: tuple[tuple[_Stated, ...], ...], currency: str) -> Decimal | None:
+    """The original amount of the first place that states one (OCMT, OAMT), when in the entry's currency."""
+    originals = [item for source in sources for item in source if item.code in ("OCMT", "OAMT")]
+    if not originals or (originals[0].currency or currency) != currency:
+        return None
+    return _in_currency(originals[0], currency) or None
+
+
+def _charges(sources: tuple[tuple[_Stated, ...], ...], currency: str) -> tuple[Charge, ...]:
+    """The charges of the first place that states any (CHGS, COAM), each a debit to the account holder
+    (negative); whether they are in the entry's amount the file does not say."""
+    for source in sources:
+        stated = [item for item in source if item.code in ("CHGS", "COAM")]
+        if stated:
+            charges = []
+            for item in stated:
+                amount = _in_currency(item, currency)
+                if amount:
+                    charges.append(
+                        Charge(amount=-amount, currency=item.currency or currency, type_code=item.code)
+                    )
+            return tuple(charges)
+    return ()
 
 
 def _valid_iban(text: str | None) -> str | None:

@@ -3,9 +3,15 @@ a bank statement gives back a payment received earlier. What it settled is rever
 again), the cash leaves unapplied cash for the bank, and collections and credit hear of it.
 
 The bank often takes its return fee with the return (the debit is the original plus the fee) and may
-say so (camt `Chrgs`, the original in `AmtDtls`): the original is found by its own amount, the fee part
-of the debit goes to 6850 *Bank and card fees* in the same entry, and where the entity's matching policy
-says so the customer gets a debit memo for the bank's fee and/or the entity's own fixed fee."""
+say so (camt `Chrgs`, the original in `AmtDtls`; MT940 `/OCMT/`, `/CHGS/`, `OAMT+`, `COAM+`; BAI2 `ORIG AMT`
+in the text): the original is found by its own amount, the fee part of the debit goes to 6850 *Bank and
+card fees* in the same entry, and where the entity's matching policy says so the customer gets a debit
+memo for the bank's fee and/or the entity's own fixed fee.
+
+A payment part of which was refunded before it came back gave the customer that part twice (the refund
+and the return): what it still had on the customer's account and what it settled go back as usual, the
+refunded part goes to 1600 *Payments in transit* under the customer, and a person decides whether to
+reclaim it from the customer or write it off: the import warns, the payment says why."""
 
 from __future__ import annotations
 
@@ -15,13 +21,14 @@ from decimal import Decimal
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Q
 from django.utils import formats, translation
 from django.utils.translation import gettext as _
 
 from o2c.audit import services as audit_services
 from o2c.bankfiles.statement import Entry
 from o2c.cash import conversions, rules
-from o2c.cash.models import Application, MatchingPolicy, Payment
+from o2c.cash.models import Application, MatchingPolicy, Payment, Refund
 from o2c.cash.rules import PAYMENT_RETURNED
 from o2c.core import events
 from o2c.core.actors import actor_id
@@ -30,7 +37,7 @@ from o2c.core.money import Money, UnableToHandleMoney, format_with_currency, to_
 from o2c.customers import selectors as customer_selectors
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger import services as ledger_services
-from o2c.ledger.chart import CARD_FEES
+from o2c.ledger.chart import CARD_FEES, PAYMENTS_IN_TRANSIT
 from o2c.ledger.models import AccountType, EntityBankAccount, LegalEntity
 from o2c.ledger.rules import LineIn as PostingLine
 from o2c.ledger.services import EntryIn
@@ -59,7 +66,9 @@ class ReturnOutcome:
 def original_payment(*, entry: Entry, account: EntityBankAccount) -> Payment | None:
     """The payment a return gives back: same bank account, received before, not returned, of the original
     amount the file states, else of the debit less the charges it states, else of the debit; told by its
-    end-to-end id, else by the payer's account; the latest when several fit."""
+    end-to-end id, else by the payer's account, else (a returned cheque in BAI2 names neither) by the
+    return's own reference (BAI2 customer reference, MT940 reference for the account owner, camt NtryRef)
+    being the payment's bank reference or end-to-end id; the latest when several fit."""
     day = entry.value_date or entry.booking_date
     candidates = Payment.objects.select_for_update().filter(bank_account=account, currency=entry.currency)
     if day is not None:
@@ -67,10 +76,13 @@ def original_payment(*, entry: Entry, account: EntityBankAccount) -> Payment | N
     candidates = candidates.exclude(status=Payment.Status.RETURNED)
     end_to_end = (entry.end_to_end_id or "").strip()
     iban = (entry.counterparty_iban or "").replace(" ", "").upper()
+    reference = (entry.entry_reference or "").strip()
     if end_to_end.upper() not in _NO_REFERENCE:
         candidates = candidates.filter(end_to_end_id=end_to_end)
     elif iban:
         candidates = candidates.filter(payer_iban=iban)
+    elif reference.upper() not in _NO_REFERENCE:
+        candidates = candidates.filter(Q(entry_reference=reference) | Q(end_to_end_id=reference))
     else:
         return None
     for amount in rules.return_figures(entry).originals:
@@ -105,9 +117,15 @@ def payment_return(
     part beyond the payment is the bank's fee (Dr 6850 in the same entry; a debit short of the payment
     is a fee given back, Cr 6850). `charges_apart_minor` is a fee the bank states for the return but
     books in another entry: not posted here, but the customer may be charged it. What the customer is
-    charged follows the entity's `MatchingPolicy` (`charge_return_fee`)."""
+    charged follows the entity's `MatchingPolicy` (`charge_return_fee`).
+
+    What was refunded of the payment (pain.001 refunds of its unapplied cash) left unapplied cash then: it
+    is not taken out of it again but debited to payments in transit under the customer, who has it twice,
+    and the return comes back with a warning and the payment with a reason for a person."""
     debited = payment.amount_minor if debited_minor is None else debited_minor
     charges = debited - payment.amount_minor
+    refunds = list(Refund.objects.filter(payment=payment).order_by("pk"))
+    refunded = sum(refund.amount_minor for refund in refunds)
     reopened: list[int] = []
     why = f"payment {payment} returned ({reason})"
     for application in Application.objects.filter(payment=payment, state=Application.State.APPLIED).order_by(
@@ -146,12 +164,26 @@ def payment_return(
                     if charges
                     else None,
                     debited_minor=debited,
+                    refunded_minor=refunded,
+                    in_transit_id=ledger_services.account_by_code(entity=entity, code=PAYMENTS_IN_TRANSIT)
+                    if refunded
+                    else None,
                 ),
             )
         ],
         now=now,
         created_by_id=actor_id(actor),
     )
+    warnings = []
+    if refunded:
+        why_person = (
+            f"{format_with_currency(refunded, payment.currency)} of it had been refunded "
+            f"({', '.join(refund.end_to_end_id for refund in refunds)}) before it was returned: the customer "
+            f"has that twice; it is in {PAYMENTS_IN_TRANSIT} Payments in transit for a person to reclaim "
+            "from the customer or write off"
+        )
+        warnings.append(f"returned payment {payment}: {why_person}")
+        payment.reasons = [*payment.reasons, why_person]
     before = payment.status
     payment.status = Payment.Status.RETURNED
     payment.unapplied_minor = 0
@@ -167,6 +199,7 @@ def payment_return(
             "return_reason",
             "return_reference",
             "return_charges_minor",
+            "reasons",
         ]
     )
     amount = format_with_currency(payment.amount_minor, payment.currency)
@@ -176,6 +209,8 @@ def payment_return(
     }
     if charges:
         changes["bank_charges"] = (None, format_with_currency(charges, payment.currency))
+    if refunded:
+        changes["refunded"] = (None, format_with_currency(refunded, payment.currency))
     audit_services.record(
         actor=actor,
         action="cash.payment.returned",
@@ -187,7 +222,7 @@ def payment_return(
         reason=why,
         now=now,
     )
-    fee_document, warnings = charge_return_fee(
+    fee_document, fee_warnings = charge_return_fee(
         payment=payment,
         entity=entity,
         bank_fee_minor=max(charges, 0) + max(charges_apart_minor, 0),
@@ -207,30 +242,54 @@ def payment_return(
         document_ids=sorted(set(reopened)),
         charges_minor=charges,
         fee_document_id=fee_document.pk if fee_document is not None else None,
+        refunded_minor=refunded,
     )
     return ReturnOutcome(
         payment=payment,
         reopened_document_ids=sorted(set(reopened)),
         fee_document=fee_document,
-        warnings=warnings,
+        warnings=[*warnings, *fee_warnings],
     )
 
 
 def _return_postings(
-    payment: Payment, *, unapplied_id: int, bank_id: int, fees_id: int | None, debited_minor: int
+    payment: Payment,
+    *,
+    unapplied_id: int,
+    bank_id: int,
+    fees_id: int | None,
+    debited_minor: int,
+    refunded_minor: int = 0,
+    in_transit_id: int | None = None,
 ) -> list[PostingLine]:
     """Dr unapplied cash (the payer) the payment / Cr bank what the return debited; the difference is the
-    bank's fee (Dr fees) or, short of the payment, a fee given back (Cr fees). One entry, one currency."""
+    bank's fee (Dr fees) or, short of the payment, a fee given back (Cr fees). What was refunded of the
+    payment is no longer unapplied cash: Dr payments in transit (the payer) instead. One entry, one
+    currency."""
     currency = payment.currency
-    lines = [
-        PostingLine(
-            account_id=unapplied_id,
-            currency=currency,
-            debit_minor=payment.amount_minor,
-            customer_id=payment.customer_id,
-        ),
-        PostingLine(account_id=bank_id, currency=currency, credit_minor=debited_minor),
-    ]
+    unapplied = payment.amount_minor - refunded_minor
+    lines = []
+    if unapplied:
+        lines.append(
+            PostingLine(
+                account_id=unapplied_id,
+                currency=currency,
+                debit_minor=unapplied,
+                customer_id=payment.customer_id,
+            )
+        )
+    if refunded_minor:
+        assert in_transit_id is not None
+        lines.append(
+            PostingLine(
+                account_id=in_transit_id,
+                currency=currency,
+                debit_minor=refunded_minor,
+                customer_id=payment.customer_id,
+                memo="refunded before the return: to reclaim or write off",
+            )
+        )
+    lines.append(PostingLine(account_id=bank_id, currency=currency, credit_minor=debited_minor))
     charges = debited_minor - payment.amount_minor
     if charges:
         assert fees_id is not None
