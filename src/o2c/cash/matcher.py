@@ -242,12 +242,8 @@ def gather(*, entity_id: int, payments: Sequence[PaymentIn], lock: bool = True) 
             by_amount |= payers
     lookup.children = customer_selectors.children_of(customer_ids=candidates)
     paying_groups = by_amount.union(*(lookup.children.get(customer_id, set()) for customer_id in by_amount))
-    lookup.customer_items = receivables_selectors.open_item_ids_of_customers(
-        entity_id=entity_id, customer_ids=paying_groups
-    )
-    document_ids = referenced_ids.union(*lookup.customer_items.values())
-    lookup.items = receivables_selectors.open_items_by_ids(
-        entity_id=entity_id, document_ids=document_ids, lock=lock
+    lookup.items, lookup.customer_items = receivables_selectors.open_items_for_matching(
+        entity_id=entity_id, document_ids=referenced_ids, customer_ids=paying_groups, lock=lock
     )
     lookup.open_now = {pk: item.open_minor for pk, item in lookup.items.items()}
     _conversion_rates(entity_id, payments, keys, lookup)

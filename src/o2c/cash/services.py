@@ -40,7 +40,7 @@ from o2c.cash.models import (
 from o2c.cash.rules import DEDUCTION_TAKEN, PAYMENT_APPLIED
 from o2c.core import events
 from o2c.core.actors import actor_id
-from o2c.core.db import insert_objects, insert_rows, update_rows
+from o2c.core.db import insert_new_rows, insert_objects, insert_rows, update_rows
 from o2c.core.keychecks import KeyChecks
 from o2c.core.models import DomainEvent
 from o2c.core.money import format_minor, to_minor
@@ -948,6 +948,22 @@ def _post_receipts(
     )
 
 
+_APPLICATION_COLUMNS = (
+    "payment",
+    "document",
+    "state",
+    "amount_minor",
+    "discount_minor",
+    "deduction_minor",
+    "write_off_minor",
+    "confidence",
+    "reasons",
+    "allocation_ids",
+    "is_automatic",
+    "created_at",
+)
+
+
 def _post_decisions(
     payments: Sequence[Payment],
     decisions: Sequence[Decision],
@@ -958,7 +974,8 @@ def _post_decisions(
 ) -> None:
     allocations: list[AllocationIn] = []
     owners: list[tuple[int, int]] = []  # (application index, allocation index) pairs
-    applications: list[Application] = []
+    # plain rows, not model instances: (payment, document, state, amounts, ..., allocation ids)
+    applications: list[tuple[Any, ...]] = []
     deductions: list[dict[str, Any]] = []
     applied_events: list[dict[str, Any]] = []
     # per converted payment: (payment cash, document-currency cash, allocation index) of each cash line
@@ -967,20 +984,22 @@ def _post_decisions(
         state = Application.State.APPLIED if decision.auto else Application.State.SUGGESTED
         cash = conversions.cash_per_line(decision, payment.amount_minor)
         for line, line_cash in zip(decision.lines, cash, strict=True):
-            application = Application(
-                payment=payment,
-                document_id=line.document_id,
-                state=state,
-                amount_minor=line.amount_minor,
-                discount_minor=line.discount_minor,
-                deduction_minor=line.deduction_minor,
-                write_off_minor=line.write_off_minor,
-                confidence=decision.confidence,
-                reasons=decision.reasons,
-                is_automatic=decision.auto,
-                created_at=now,
+            applications.append(
+                (
+                    payment.pk,
+                    line.document_id,
+                    state,
+                    line.amount_minor,
+                    line.discount_minor,
+                    line.deduction_minor,
+                    line.write_off_minor,
+                    decision.confidence,
+                    decision.reasons,
+                    [],
+                    decision.auto,
+                    now,
+                )
             )
-            applications.append(application)
             if not decision.auto:
                 continue
             posting_date = payment.booking_date
@@ -1030,7 +1049,7 @@ def _post_decisions(
         entity=entity, allocations=allocations, actor=actor, now=now
     )
     for application_index, allocation_index in owners:
-        applications[application_index].allocation_ids.append(created[allocation_index])
+        applications[application_index][9].append(created[allocation_index])
     for payment, conversion, parts in converting.values():
         conversions.post(
             payment,
@@ -1041,7 +1060,7 @@ def _post_decisions(
             actor=actor,
             now=now,
         )
-    insert_objects(Application, applications)
+    insert_new_rows(Application, _APPLICATION_COLUMNS, applications)
     if deductions:
         events.publish_many_on_commit(DEDUCTION_TAKEN, deductions)
     if applied_events:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
@@ -33,12 +34,17 @@ def publish_on_commit(event_name: str, **payload: Any) -> None:
 
 def publish_many_on_commit(event_name: str, payloads: list[dict[str, Any]]) -> None:
     """`publish_on_commit` for a batch: one insert, one dispatch per event after commit."""
-    from o2c.core.db import insert_objects
+    from o2c.core.db import insert_new_rows
     from o2c.core.models import DomainEvent
 
-    created = [DomainEvent(name=event_name, payload=payload) for payload in payloads]
-    insert_objects(DomainEvent, created)
-    events = [(event.pk, event_name, payload) for event, payload in zip(created, payloads, strict=True)]
+    # plain rows, not model instances: a bank file publishes one per payment
+    now = timezone.now()
+    ids = insert_new_rows(
+        DomainEvent,
+        ["name", "payload", "created_at", "is_processed"],
+        [(event_name, payload, now, False) for payload in payloads],
+    )
+    events = [(pk, event_name, payload) for pk, payload in zip(ids, payloads, strict=True)]
     transaction.on_commit(lambda: _dispatch_known(events))
 
 
@@ -63,9 +69,9 @@ def unprocessed(event_name: str) -> list[tuple[int, dict[str, Any]]]:
 def mark_processed(event_ids: Iterable[int]) -> None:
     from o2c.core.models import DomainEvent
 
-    ids = list(event_ids)
-    for offset in range(0, len(ids), 5000):
-        DomainEvent.objects.filter(pk__in=ids[offset : offset + 5000]).update(is_processed=True)
+    ids = frozenset(event_ids)
+    if ids:
+        DomainEvent.objects.filter(pk__any=ids).update(is_processed=True)
 
 
 def _dispatch_known(events: Iterable[tuple[int, str, dict[str, Any]]]) -> None:

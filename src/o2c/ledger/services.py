@@ -358,12 +358,11 @@ class BulkPosting:
         """The ids of the entries written (those whose key was new), in the order prepared."""
         keys = [key for *_, key in self.entries]
         existing: set[str] = set()
-        for start in range(0, len(keys), 5000):
-            existing.update(
-                JournalEntry.objects.filter(idempotency_key__in=keys[start : start + 5000]).values_list(
-                    "idempotency_key", flat=True
-                )
+        existing.update(
+            JournalEntry.objects.filter(idempotency_key__any=frozenset(keys)).values_list(
+                "idempotency_key", flat=True
             )
+        )
         todo = [position for position, key in enumerate(keys) if key not in existing]
         if not todo:
             return []
@@ -409,10 +408,7 @@ class BulkPosting:
             load = triggers.BulkLoad(connection, [JournalLine])
             with load, load.writing(JournalLine):
                 self._insert_lines(todo, ids)
-            for start in range(0, len(ids), 5000):
-                JournalEntry.objects.filter(pk__in=ids[start : start + 5000]).update(
-                    status=JournalEntry.Status.POSTED
-                )
+            JournalEntry.objects.filter(pk__any=frozenset(ids)).update(status=JournalEntry.Status.POSTED)
             return ids
         # the lines first (under ids reserved for their entries), then the entries inserted posted:
         # the guard checks each entry's lines as it is inserted, as it checks an update to posted,

@@ -446,7 +446,7 @@ def allocations_create_bulk(
     )
     kinds: dict[int, set[str]] = defaultdict(set)
     for document_id, kind in Allocation.objects.filter(
-        document_id__in=documents, reverses__isnull=True, reversed_by__isnull=True
+        document_id__any=frozenset(documents), reverses__isnull=True, reversed_by__isnull=True
     ).values_list("document_id", "kind"):
         kinds[document_id].add(kind)
     changed = []

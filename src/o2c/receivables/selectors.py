@@ -328,29 +328,30 @@ def numbers_of(*, entity_id: int, document_ids: list[int]) -> list[tuple[int, st
     return found
 
 
-def open_item_ids_of_customers(
-    *, entity_id: int, customer_ids: set[int], limit: int = 500
-) -> dict[int, list[int]]:
-    """Each customer's open invoices and debit memos (positive open amount), oldest due first, at most
-    `limit` each (a payment names so many at most; more is a case for a person)."""
-    found: dict[int, list[int]] = {}
-    ordered = sorted(customer_ids)
-    for offset in range(0, len(ordered), _ID_CHUNK):
-        rows = (
-            Document.objects.filter(
-                entity_id=entity_id,
-                customer_id__any=frozenset(ordered[offset : offset + _ID_CHUNK]),
-                open_minor__gt=0,
-                status=Document.Status.ISSUED,
-            )
-            .order_by("customer_id", "due_date", "pk")
-            .values_list("customer_id", "pk")
-        )
-        for customer_id, pk in rows:
-            items = found.setdefault(customer_id, [])
-            if len(items) < limit:
-                items.append(pk)
-    return found
+def open_items_for_matching(
+    *, entity_id: int, document_ids: set[int], customer_ids: set[int], limit: int = 500, lock: bool = False
+) -> tuple[dict[int, OpenItem], dict[int, list[int]]]:
+    """In one query (one lock order): the issued documents by id (paid ones too: a payment may name an
+    invoice paid already), and the customers' open invoices and debit memos (positive open amount).
+    Returns the items by id, and per customer the ids of its open items, oldest due first, at most
+    `limit` each (a payment names so many at most; more is a case for a person). With `lock`, every
+    row read is locked in pk order until the caller's transaction ends."""
+    documents = locks.document_qs_for_update() if lock else Document.objects.all()
+    rows = documents.filter(
+        Q(pk__any=frozenset(document_ids)) | Q(customer_id__any=frozenset(customer_ids), open_minor__gt=0),
+        entity_id=entity_id,
+        status=Document.Status.ISSUED,
+    ).values_list(*_OPEN_ITEM_FIELDS)
+    items = {row[0]: OpenItem(*row) for row in rows}
+    by_customer: dict[int, list[OpenItem]] = {}
+    for item in items.values():
+        if item.open_minor > 0 and item.customer_id in customer_ids:
+            by_customer.setdefault(item.customer_id, []).append(item)
+    customer_items = {
+        customer_id: [item.id for item in sorted(found, key=lambda item: (item.due_date, item.id))[:limit]]
+        for customer_id, found in by_customer.items()
+    }
+    return items, customer_items
 
 
 def numbered_open_items_without(*, entity_id: int, indexed: QuerySet[Any]) -> QuerySet[Document]:
