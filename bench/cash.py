@@ -247,6 +247,17 @@ def _payments(url: str) -> dict[str, dict[str, Any]]:
     }
 
 
+def server_settings(url: str) -> dict[str, str]:
+    """The PostgreSQL settings the figures depend on most, as the server reports them."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return {
+            name: str(conn.execute(f"SHOW {name}").fetchone()[0])  # type: ignore[index]
+            for name in ("shared_buffers", "max_wal_size", "work_mem", "fsync", "server_version")
+        }
+
+
 def measure(url: str, files: cash_data.CashFiles, say: Any, *, work_mem: str | None = None) -> dict[str, Any]:
     env = {**os.environ, "O2C_DATABASE_URL": url}
     if work_mem:
@@ -423,6 +434,7 @@ def main(argv: list[str] | None = None) -> None:
         "name": args.name,
         "machine": info,
         "work_mem": args.work_mem or "server default",
+        "server_settings": server_settings(base),
         "data": {
             "customers": files.customer_count,
             "open_items": files.open_items,
