@@ -15,7 +15,7 @@ ambiguous (two equal open items and no reference, two customers with the same sc
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -157,18 +157,34 @@ class _Keys:
     name_key: str = ""
 
 
-def _keys_of(payment: PaymentIn) -> _Keys:
-    keys = _Keys()
-    for text in payment.texts:
-        keys.documents |= matching.text_reference_keys(text)
+TextKeys = tuple[frozenset[str], frozenset[str]]
+"""Of one text: the keys of every reference-like stretch, and those of its RF creditor references."""
+
+
+def text_keys(texts: Iterable[str]) -> dict[str, TextKeys]:
+    """The keys of each text. Pure Python and no database: an import reads the next batch's texts in a
+    thread while the database works on the batch before."""
+    found: dict[str, TextKeys] = {}
+    for text in texts:
+        if text in found:
+            continue
+        rf_keys: set[str] = set()
         for reference in matching.rf_references(text):
             try:
                 body = rf_reference_body(reference)
             except ValueError:
                 continue
-            rf_keys = matching.document_reference_keys(body)
-            keys.rf |= rf_keys
-            keys.documents |= rf_keys
+            rf_keys |= matching.document_reference_keys(body)
+        found[text] = (matching.text_reference_keys(text), frozenset(rf_keys))
+    return found
+
+
+def _keys_of(payment: PaymentIn, read: Mapping[str, TextKeys]) -> _Keys:
+    keys = _Keys()
+    for text in payment.texts:
+        documents, rf_keys = read[text] if text in read else text_keys([text])[text]
+        keys.documents |= documents | rf_keys
+        keys.rf |= rf_keys
     for remitted in payment.remitted:
         keys.exact |= matching.document_reference_keys(remitted.number)
     keys.documents |= keys.exact
@@ -184,15 +200,22 @@ def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
         yield ordered[offset : offset + _CHUNK]
 
 
-def gather(*, entity_id: int, payments: Sequence[PaymentIn], lock: bool = True) -> tuple[Lookup, list[_Keys]]:
-    """Read every candidate of a batch through the indexes, and lock the candidate documents.
+def gather(
+    *,
+    entity_id: int,
+    payments: Sequence[PaymentIn],
+    lock: bool = True,
+    read: Mapping[str, TextKeys] | None = None,
+) -> tuple[Lookup, list[_Keys]]:
+    """Read every candidate of a batch through the indexes, and lock the candidate documents (`read`:
+    the keys of the payments' texts where `text_keys` has read them already).
 
     Cheap evidence first (references, customer numbers, known accounts, learned names); payer names are
     scored only where that leaves the payer open and no invoice of the payment's currency is named, and
     customers' open items are read only for payments that name none (the amount decides there).
     """
     lookup = Lookup()
-    keys = [_keys_of(payment) for payment in payments]
+    keys = [_keys_of(payment, read or {}) for payment in payments]
     all_doc_keys = {key for payment_keys in keys for key in payment_keys.documents}
     for chunk in _chunks(all_doc_keys):
         for key, document_id in DocumentKey.objects.filter(

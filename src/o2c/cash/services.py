@@ -10,7 +10,8 @@ it is written or nothing is.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -42,6 +43,7 @@ from o2c.core import events
 from o2c.core.actors import actor_id
 from o2c.core.db import insert_new_rows, insert_objects, insert_rows, update_rows
 from o2c.core.keychecks import KeyChecks
+from o2c.core.memory import cycle_collection_paused
 from o2c.core.models import DomainEvent
 from o2c.core.money import format_minor, to_minor
 from o2c.customers import selectors as customer_selectors
@@ -283,20 +285,26 @@ def _minor_or_none(value: str | None, currency: str) -> int | None:
     return to_minor(Decimal(value), currency) if value is not None else None
 
 
-def payment_facts(payment: Payment) -> PaymentIn:
-    """What the matcher reads of a payment."""
+def payment_texts(payment: Payment) -> tuple[str, ...]:
+    """The payer's texts the matcher reads references in."""
     text = rules.matching_text(payment.remittance)
     texts = [text] if text else []
     texts += [ref for ref in payment.structured_references if ref]
     if rules.has_reference(payment.end_to_end_id):
         texts.append(payment.end_to_end_id)
+    return tuple(texts)
+
+
+def payment_facts(payment: Payment) -> PaymentIn:
+    """What the matcher reads of a payment."""
+    texts = payment_texts(payment)
     return PaymentIn(
         amount_minor=payment.unapplied_minor,
         currency=payment.currency,
         value_date=payment.value_date,
         payer_name=payment.payer_name,
         payer_account_key=payment.payer_iban or payment.payer_account,
-        texts=tuple(texts),
+        texts=texts,
         remitted=tuple(
             Remitted(
                 number=item["number"],
@@ -512,7 +520,8 @@ def bank_file_import(
     """Import, match and apply one bank file (format detected), atomically and idempotently. A bank's
     own CSV export is read through the saved mapping `csv_mapping` names, else the one whose columns its
     header has, and booked on that mapping's bank account (o2c.cash.csvmappings)."""
-    with KeyChecks(connection, IMPORT_TABLES):
+    # a file brings tens of thousands of payments, facts, keys and rows, none of them in cycles
+    with cycle_collection_paused(), KeyChecks(connection, IMPORT_TABLES):
         return _bank_file_import(
             data=data,
             file_name=file_name,
@@ -600,11 +609,31 @@ def _bank_file_import(
         on_total(len(payments))
     index_refresh(entity_id=entity.pk)
     policy = policy_for(entity)
-    for offset in range(0, len(payments), BATCH):
-        batch = payments[offset : offset + BATCH]
-        _match_and_post(batch, entity=entity, policy=policy, actor=actor, now=now, result=result)
-        if progress is not None:
-            progress(len(batch))
+    batches = [payments[offset : offset + BATCH] for offset in range(0, len(payments), BATCH)]
+    # the payers' texts are read in a thread: while the database works on one batch (the thread gets
+    # the interpreter whenever this one waits for the server), the next batch's keys are ready
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="o2c-texts") as reader:
+        texts_read = [
+            reader.submit(matcher.text_keys, [text for payment in batch for text in payment_texts(payment)])
+            for batch in batches
+        ]
+        try:
+            for batch, batch_texts in zip(batches, texts_read, strict=True):
+                _match_and_post(
+                    batch,
+                    entity=entity,
+                    policy=policy,
+                    actor=actor,
+                    now=now,
+                    result=result,
+                    read=batch_texts.result(),
+                )
+                if progress is not None:
+                    progress(len(batch))
+        except BaseException:
+            for batch_texts in texts_read:
+                batch_texts.cancel()  # a refused file says so without waiting for texts nobody reads
+            raise
     for entry, account in returned:
         _return(entry, account, entity=entity, file_name=file_name, actor=actor, now=now, result=result)
     BankFile.objects.filter(pk=bank_file.pk).update(
@@ -676,10 +705,11 @@ def _match_and_post(
     actor: User | None,
     now: datetime,
     result: ImportResult,
+    read: Mapping[str, matcher.TextKeys],
 ) -> None:
     linked = _attach_advices(payments, entity=entity)
     facts = [payment_facts(payment) for payment in payments]
-    lookup, keys = matcher.gather(entity_id=entity.pk, payments=facts)
+    lookup, keys = matcher.gather(entity_id=entity.pk, payments=facts, read=read)
     decisions: list[Decision] = []
     for payment, fact, payment_keys in zip(payments, facts, keys, strict=True):
         decision = matcher.decide(fact, payment_keys, lookup, policy)
