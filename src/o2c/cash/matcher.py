@@ -206,15 +206,18 @@ def gather(
     payments: Sequence[PaymentIn],
     lock: bool = True,
     read: Mapping[str, TextKeys] | None = None,
+    policy: Policy | None = None,
 ) -> tuple[Lookup, list[_Keys]]:
     """Read every candidate of a batch through the indexes, and lock the candidate documents (`read`:
-    the keys of the payments' texts where `text_keys` has read them already).
+    the keys of the payments' texts where `text_keys` has read them already; `policy`: the one the
+    batch is decided by, whose tolerance widens what an amount may match).
 
     Cheap evidence first (references, customer numbers, known accounts, learned names); payer names are
     scored only where that leaves the payer open and no invoice of the payment's currency is named, and
     customers' open items are read only for payments that name none (the amount decides there).
     """
     lookup = Lookup()
+    policy = policy or Policy()
     keys = [_keys_of(payment, read or {}) for payment in payments]
     all_doc_keys = {key for payment_keys in keys for key in payment_keys.documents}
     for chunk in _chunks(all_doc_keys):
@@ -257,16 +260,20 @@ def gather(
     ]
     _score_names(entity_id, open_payer, lookup)
     candidates: set[int] = set()
-    by_amount: set[int] = set()
+    # per customer whose invoices the amount alone may decide: the largest open amount that can count
+    reach: dict[int, int] = {}
     for payment, payment_keys in zip(payments, keys, strict=True):
         payers = _payer_candidates(payment, payment_keys, lookup)
         candidates |= payers
         if not names_an_invoice(payment, payment_keys):
-            by_amount |= payers
+            for payer in payers:
+                reach[payer] = max(reach.get(payer, 0), _amount_reach(payment, policy))
     lookup.children = customer_selectors.children_of(customer_ids=candidates)
-    paying_groups = by_amount.union(*(lookup.children.get(customer_id, set()) for customer_id in by_amount))
+    for payer, most in list(reach.items()):
+        for child in lookup.children.get(payer, set()):
+            reach[child] = max(reach.get(child, 0), most)
     lookup.items, lookup.customer_items = receivables_selectors.open_items_for_matching(
-        entity_id=entity_id, document_ids=referenced_ids, customer_ids=paying_groups, lock=lock
+        entity_id=entity_id, document_ids=referenced_ids, customer_reach=reach, lock=lock
     )
     lookup.open_now = {pk: item.open_minor for pk, item in lookup.items.items()}
     _conversion_rates(entity_id, payments, keys, lookup)
@@ -278,6 +285,13 @@ def gather(
     heads -= set(lookup.customers)
     lookup.customers.update(customer_selectors.customer_facts(customer_ids=heads))
     return lookup, keys
+
+
+def _amount_reach(payment: PaymentIn, policy: Policy) -> int:
+    """The largest open amount a payment that names no invoice can settle by its amount alone: an open
+    item equal to it, items that sum to it, one it pays less an early-payment discount (of up to half
+    the invoice) or less a shortfall under the tolerance."""
+    return 2 * payment.amount_minor + policy.tolerance(payment.currency)
 
 
 def _conversion_rates(

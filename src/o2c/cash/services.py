@@ -709,7 +709,7 @@ def _match_and_post(
 ) -> None:
     linked = _attach_advices(payments, entity=entity)
     facts = [payment_facts(payment) for payment in payments]
-    lookup, keys = matcher.gather(entity_id=entity.pk, payments=facts, read=read)
+    lookup, keys = matcher.gather(entity_id=entity.pk, payments=facts, read=read, policy=policy)
     decisions: list[Decision] = []
     for payment, fact, payment_keys in zip(payments, facts, keys, strict=True):
         decision = matcher.decide(fact, payment_keys, lookup, policy)

@@ -528,8 +528,9 @@ def payment_rematch(*, payment_id: int, actor: User | None, now: datetime, why: 
     if payment.status not in (Payment.Status.UNIDENTIFIED, Payment.Status.SUGGESTED):
         return payment
     fact = payment_facts(payment)
-    lookup, keys = matcher.gather(entity_id=payment.entity_id, payments=[fact])
-    decision = matcher.decide(fact, keys[0], lookup, policy_for(payment.entity))
+    policy = policy_for(payment.entity)
+    lookup, keys = matcher.gather(entity_id=payment.entity_id, payments=[fact], policy=policy)
+    decision = matcher.decide(fact, keys[0], lookup, policy)
     if decision.conversion is not None or not decision.lines:
         return payment
     reasons = [*decision.reasons, why]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -329,23 +330,39 @@ def numbers_of(*, entity_id: int, document_ids: list[int]) -> list[tuple[int, st
 
 
 def open_items_for_matching(
-    *, entity_id: int, document_ids: set[int], customer_ids: set[int], limit: int = 500, lock: bool = False
+    *,
+    entity_id: int,
+    document_ids: set[int],
+    customer_reach: Mapping[int, int],
+    limit: int = 500,
+    lock: bool = False,
 ) -> tuple[dict[int, OpenItem], dict[int, list[int]]]:
-    """In one query (one lock order): the issued documents by id (paid ones too: a payment may name an
-    invoice paid already), and the customers' open invoices and debit memos (positive open amount).
-    Returns the items by id, and per customer the ids of its open items, oldest due first, at most
-    `limit` each (a payment names so many at most; more is a case for a person). With `lock`, every
-    row read is locked in pk order until the caller's transaction ends."""
+    """In one locking query (one lock order): the issued documents by id (paid ones too: a payment may
+    name an invoice paid already), and for each customer of `customer_reach` its open invoices and debit
+    memos (positive open amount) up to the reach given, found first by id through the (entity, customer,
+    open amount) index. Returns the items by id, and per customer the ids of its open items within
+    reach, oldest due first, at most `limit` each (a payment names so many at most; more is a case for a
+    person). With `lock`, every row returned is locked in pk order until the caller's transaction ends."""
+    wanted = set(document_ids)
+    if customer_reach:
+        # ids first, from the (entity, customer, open amount) index: only what is within reach is read whole
+        for customer_id, pk, open_minor in Document.objects.filter(
+            entity_id=entity_id,
+            status=Document.Status.ISSUED,
+            customer_id__any=frozenset(customer_reach),
+            open_minor__gt=0,
+            open_minor__lte=max(customer_reach.values()),
+        ).values_list("customer_id", "pk", "open_minor"):
+            if open_minor <= customer_reach[customer_id]:
+                wanted.add(pk)
     documents = locks.document_qs_for_update() if lock else Document.objects.all()
     rows = documents.filter(
-        Q(pk__any=frozenset(document_ids)) | Q(customer_id__any=frozenset(customer_ids), open_minor__gt=0),
-        entity_id=entity_id,
-        status=Document.Status.ISSUED,
+        pk__any=frozenset(wanted), entity_id=entity_id, status=Document.Status.ISSUED
     ).values_list(*_OPEN_ITEM_FIELDS)
     items = {row[0]: OpenItem(*row) for row in rows}
     by_customer: dict[int, list[OpenItem]] = {}
     for item in items.values():
-        if item.open_minor > 0 and item.customer_id in customer_ids:
+        if 0 < item.open_minor <= customer_reach.get(item.customer_id, 0):
             by_customer.setdefault(item.customer_id, []).append(item)
     customer_items = {
         customer_id: [item.id for item in sorted(found, key=lambda item: (item.due_date, item.id))[:limit]]
