@@ -47,12 +47,17 @@ def statement_xml(
     *,
     statement_id: str = "STMT-1",
     iban: str = OWN_IBAN,
-    opening: str = "1000.00",
+    opening: str | None = "1000.00",
     closing: str | None = None,
     message_id: str = "MSG-1",
+    page: tuple[int, bool] | None = None,
+    copy_indicator: str = "",
+    with_closing: bool = True,
 ) -> bytes:
+    """`page`: (PgNb, LastPgInd) of a statement split over several messages; `opening` None and
+    `with_closing` False leave a page's balances out."""
     booked = sum((Decimal(c.amount) * (-1 if c.debit else 1) for c in credits), Decimal(0))
-    closing = closing or str(Decimal(opening) + booked)
+    closing = closing or str(Decimal(opening or 0) + booked)
     entries = []
     for credit in credits:
         ref = f"<AcctSvcrRef>{escape(credit.reference)}</AcctSvcrRef>" if credit.reference else ""
@@ -98,14 +103,23 @@ def statement_xml(
 </Ntry>"""
         )
     day = credits[0].day.isoformat() if credits else "2026-03-20"
+    balances = [
+        f'<Bal><Tp><CdOrPrtry><Cd>{code}</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">{abs(Decimal(amount))}</Amt>'
+        f"<CdtDbtInd>{'DBIT' if Decimal(amount) < 0 else 'CRDT'}</CdtDbtInd><Dt><Dt>{day}</Dt></Dt></Bal>"
+        for code, amount in (("OPBD", opening), ("CLBD", closing if with_closing else None))
+        if amount is not None
+    ]
+    pagination = (
+        f"<StmtPgntn><PgNb>{page[0]}</PgNb><LastPgInd>{str(page[1]).lower()}</LastPgInd></StmtPgntn>"
+        if page
+        else ""
+    )
+    copy = f"<CpyDplctInd>{copy_indicator}</CpyDplctInd>" if copy_indicator else ""
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08">
 <BkToCstmrStmt><GrpHdr><MsgId>{message_id}</MsgId><CreDtTm>{day}T18:00:00</CreDtTm></GrpHdr>
-<Stmt><Id>{statement_id}</Id><CreDtTm>{day}T18:00:00</CreDtTm>
+<Stmt><Id>{statement_id}</Id>{pagination}<CreDtTm>{day}T18:00:00</CreDtTm>{copy}
 <Acct><Id><IBAN>{iban}</IBAN></Id><Ccy>EUR</Ccy></Acct>
-<Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">{opening}</Amt>
-  <CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>{day}</Dt></Dt></Bal>
-<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">{closing}</Amt>
-  <CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>{day}</Dt></Dt></Bal>
+{"".join(balances)}
 {"".join(entries)}
 </Stmt></BkToCstmrStmt></Document>""".encode()

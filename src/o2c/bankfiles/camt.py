@@ -53,6 +53,8 @@ _RECORD_NAMES = {"Stmt": "statement", "Ntfctn": "notification", "Rpt": "report"}
 # ISO 20022 ActiveOrHistoricCurrencyAndAmount: up to 18 digits, 5 of them decimals, never negative.
 _AMOUNT = re.compile(r"[0-9]{1,18}(\.[0-9]{1,5})?")
 _CURRENCY = re.compile(r"[A-Z]{3}")
+_COPY_INDICATORS = ("CODU", "COPY", "DUPL")
+"""CpyDplctInd: a copy duplicate, a copy, a duplicate of a message sent before."""
 _ISO_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})(Z|[+-]\d{2}:\d{2})?")
 
 
@@ -173,6 +175,7 @@ class _Reader:
         self.body = body
         self._position = 0
         self._compiled: dict[str, etree.XPath] = {}
+        self._message_page: etree._Element | None = None
 
     # --- element access by local name in the document's namespace ---
 
@@ -217,6 +220,7 @@ class _Reader:
         header = self.find(self.body, "GrpHdr")
         message_id = self.text(header, "MsgId")
         header_created = self._datetime(header, "CreDtTm", where="GrpHdr")
+        self._message_page = self.find(header, "MsgPgntn") if header is not None else None
         return [
             self._statement(element, number=number, message_id=message_id, header_created=header_created)
             for number, element in enumerate(records, start=1)
@@ -244,6 +248,13 @@ class _Reader:
         opening = first_balance(balances, OPENING_CODES)
         closing = first_balance(balances, CLOSING_CODES)
         created_at = self._datetime(element, "CreDtTm", where=where) or header_created
+        pagination = self.find(element, f"{self.record}Pgntn")
+        page_number, last_page = self._pagination(
+            pagination if pagination is not None else self._message_page, where=where
+        )
+        copy_indicator = self.text(element, "CpyDplctInd")
+        if copy_indicator is not None and copy_indicator not in _COPY_INDICATORS:
+            raise self.error(where, f"CpyDplctInd '{copy_indicator}' is not CODU, COPY or DUPL")
         entries = tuple(self._entry(entry) for entry in self.findall(element, "Ntry"))
         return Statement(
             message=self.message,
@@ -259,7 +270,18 @@ class _Reader:
             created_at=created_at,
             balances=balances,
             entries=entries,
+            page_number=page_number,
+            last_page=last_page,
+            copy_indicator=copy_indicator,
         )
+
+    def _pagination(self, element: etree._Element | None, *, where: str) -> tuple[int | None, bool | None]:
+        if element is None:
+            return None, None
+        number = self.text(element, "PgNb")
+        if number is None or not number.isdigit() or int(number) < 1:
+            raise self.error(where, f"pagination PgNb '{number or ''}' is not a page number")
+        return int(number), self._boolean(element, "LastPgInd", where=where)
 
     def _balance(self, element: etree._Element, *, where: str) -> Balance:
         code = self.text(element, "Tp/CdOrPrtry/Cd") or self.text(element, "Tp/CdOrPrtry/Prtry")

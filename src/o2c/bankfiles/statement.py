@@ -183,6 +183,23 @@ class Statement:
     """CreDtTm as written: naive when the bank gives no offset."""
     balances: tuple[Balance, ...]
     entries: tuple[Entry, ...]
+    page_number: int | None = None
+    """camt: the statement's page (StmtPgntn/PgNb, RptPgntn, NtfctnPgntn; else GrpHdr/MsgPgntn) when the
+    bank splits a statement over several messages; None when it does not say."""
+    last_page: bool | None = None
+    """camt: LastPgInd of that pagination."""
+    copy_indicator: str | None = None
+    """camt: CpyDplctInd: CODU (copy duplicate), COPY (copy) or DUPL (duplicate) of a statement sent
+    before; None for an original."""
+
+
+def booked_total(statement: Statement) -> Decimal | None:
+    """The sum of the statement's booked entries (signed); None when they are in more than one
+    currency."""
+    booked = [entry for entry in statement.entries if entry.status in (BOOKED, None)]
+    if len({entry.currency for entry in booked}) > 1:
+        return None
+    return sum((entry.amount for entry in booked), Decimal(0))
 
 
 def balance_difference(statement: Statement) -> Decimal | None:

@@ -46,9 +46,16 @@ class BankStatement(models.Model):
     currency = models.CharField(max_length=3)
     opening_minor = models.BigIntegerField(null=True, blank=True)
     closing_minor = models.BigIntegerField(null=True, blank=True)
-    # closing - (opening + booked entries); None when the file does not tell
+    # closing - (opening + booked entries); None when the file does not tell. On the last page of a
+    # statement the bank split over several files, that of the whole statement once every page is in.
     difference_minor = models.BigIntegerField(null=True, blank=True)
     statement_date = models.DateField(null=True, blank=True)
+    entries_minor = models.BigIntegerField(null=True, blank=True, help_text="sum of the booked entries")
+    page_number = models.IntegerField(null=True, blank=True, help_text="the page of a split statement")
+    last_page = models.BooleanField(null=True, blank=True)
+    copy_indicator = models.CharField(
+        max_length=4, blank=True, help_text="CODU, COPY or DUPL: a copy of a statement sent before"
+    )
 
     def __str__(self) -> str:
         return self.statement_id

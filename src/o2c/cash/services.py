@@ -24,7 +24,7 @@ from django.db.models import Exists, OuterRef
 
 from o2c.audit import services as audit_services
 from o2c.audit.models import AuditEvent
-from o2c.bankfiles.statement import Entry, Statement, balance_difference
+from o2c.bankfiles.statement import Entry, Statement, balance_difference, booked_total
 from o2c.cash import advices, conversions, csvmappings, matcher, matching, returns, rules
 from o2c.cash.errors import UnableToImportBankFile
 from o2c.cash.matcher import Conversion, Decision, PaymentIn, Policy, Remitted
@@ -579,6 +579,7 @@ def _bank_file_import(
             )
         difference = balance_difference(statement)
         currency = statement.currency or account.currency
+        booked = booked_total(statement)
         bank_statement = BankStatement.objects.create(
             bank_file=bank_file,
             bank_account=account,
@@ -592,15 +593,28 @@ def _bank_file_import(
             else None,
             difference_minor=to_minor(difference, currency) if difference is not None else None,
             statement_date=next((e.booking_date for e in statement.entries if e.booking_date), None),
+            entries_minor=to_minor(booked, currency) if booked is not None else None,
+            page_number=statement.page_number,
+            last_page=statement.last_page,
+            copy_indicator=statement.copy_indicator or "",
         )
         if difference:
             result.warnings.append(
                 f"statement {statement.statement_id}: opening balance plus entries differs from the closing "
                 f"balance by {difference} {currency}"
             )
+        if statement.page_number is not None:
+            result.warnings += _pages_checked(bank_statement)
+        known_before = result.duplicates
         payments += _new_payments(
             statement, bank_statement=bank_statement, account=account, result=result, now=now
         )
+        if statement.copy_indicator:
+            result.warnings.append(
+                f"statement {statement.statement_id} is marked {statement.copy_indicator} (a copy of one "
+                f"sent before): {result.duplicates - known_before} of its entries were imported before and "
+                "are skipped, the others imported"
+            )
         returned += [(entry, account) for entry in statement.entries if rules.is_return(entry)]
     # statement order: value date, then position in the file
     payments.sort(key=lambda payment: (payment.value_date, payment.position))
@@ -695,6 +709,46 @@ def _return(
     result.warnings += [f"{file_name}: entry {entry.position}: {warning}" for warning in outcome.warnings]
     result.returned += 1
     result.ignored -= 1
+
+
+def _pages_checked(page: BankStatement) -> list[str]:
+    """Once every page of a statement the bank split over several files is in (in any order): the
+    whole statement's balance, page 1's opening plus every page's booked entries against the last
+    page's closing, kept on the last page. Warnings name what is missing or does not add up."""
+    pages = {
+        stored.page_number: stored
+        for stored in BankStatement.objects.filter(
+            bank_account_id=page.bank_account_id,
+            statement_id=page.statement_id,
+            page_number__isnull=False,
+            copy_indicator="",
+        ).order_by("pk")
+    }
+    last = next((stored for stored in pages.values() if stored.last_page), None)
+    if last is None or last.page_number is None:
+        return []
+    missing = sorted(set(range(1, last.page_number + 1)) - set(pages))
+    if missing:
+        numbers = ", ".join(str(number) for number in missing)
+        return [
+            f"statement {page.statement_id}: page {numbers} of {last.page_number} not imported yet; the "
+            "balance is checked when every page is in"
+        ]
+    ordered = [pages[number] for number in range(1, last.page_number + 1)]
+    if (
+        ordered[0].opening_minor is None
+        or last.closing_minor is None
+        or any(stored.entries_minor is None for stored in ordered)
+    ):
+        return []
+    difference = last.closing_minor - ordered[0].opening_minor - sum(s.entries_minor or 0 for s in ordered)
+    BankStatement.objects.filter(pk=last.pk).update(difference_minor=difference)
+    if not difference:
+        return []
+    return [
+        f"statement {page.statement_id} (pages 1 to {last.page_number}): opening balance plus entries "
+        f"differs from the closing balance by {format_minor(difference, last.currency)} {last.currency}"
+    ]
 
 
 def _match_and_post(
