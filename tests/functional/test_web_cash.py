@@ -5,6 +5,7 @@ roles, legal-entity scope and the reader's language."""
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +25,7 @@ from o2c.cash.models import Application, BankFile, Payment
 from o2c.core import checks
 from o2c.customers import services as customer_services
 from o2c.customers.models import Customer
+from o2c.ledger import services as ledger_services
 from o2c.ledger.models import LegalEntity
 from o2c.receivables.calculations import LineIn
 from o2c.receivables.models import Document
@@ -319,6 +321,31 @@ class TestPayment:
         assert 'id="accept-button" accesskey="a" data-shortcut="a"' in html
         assert 'accesskey="s" data-shortcut="s"' in html
         assert 'accesskey="o" data-shortcut="o"' in html
+
+    def test_euros_applied_to_a_dollar_invoice_show_the_lines_in_dollars(
+        self, clerk, clerk_user, entity, customer
+    ):
+        ledger_services.fx_rates_import(
+            rates=[ledger_services.FxRateIn(date(2026, 3, 1), "USD", "EUR", Decimal("0.95"))],
+            source="test",
+            now=NOW,
+        )
+        dollar_invoice = issued_invoice(customer, currency="USD")  # 1,190.00 USD
+        payment = _unidentified(entity, "2000.00", reference="E1")
+        workbench.payment_apply(
+            payment_id=payment.pk,
+            lines=[workbench.ApplyLine(dollar_invoice.pk, Decimal("1190.00"))],
+            actor=clerk_user,
+            now=NOW,
+        )
+
+        html = _text(clerk.get(_detail(payment)))
+
+        assert _by_id(html, "payment-amount") == "€2,000.00"
+        assert _by_id(html, "payment-unapplied") == "€869.50"  # 1,190.00 USD at 1/0.95 took 1,130.50 EUR
+        row = _by_id(html, f"application-{payment.applications.get().pk}")
+        assert "$1,190.00" in row
+        assert "€1,190.00" not in row
 
     def test_accept_applies_the_suggestion_and_pays_the_invoice(self, clerk, entity, customer, invoice):
         payment = _suggested(entity, invoice)
