@@ -550,6 +550,15 @@ class TestOpenApi:
             "/api/reports/aging": ["get"],
             "/api/reports/aging/items": ["get"],
             "/api/reports/kpis": ["get"],
+            "/api/reports/rollforward": ["get"],
+            "/api/reports/tie-out": ["get"],
+            "/api/reports/risk": ["get"],
+            "/api/close/periods": ["get"],
+            "/api/close/periods/{month}/close": ["post"],
+            "/api/close/periods/{month}/reopen": ["post"],
+            "/api/close/revaluation": ["post"],
+            "/api/close/provision": ["get"],
+            "/api/close/provision-rates": ["get", "put"],
         }
         assert document["components"]["securitySchemes"] == {
             "BearerToken": {"type": "http", "scheme": "bearer"}

@@ -41,6 +41,7 @@ from ninja.security import HttpBearer
 
 from o2c.billing import api as billing_api
 from o2c.cash import api as cash_api
+from o2c.close import api as close_api
 from o2c.core import clock
 from o2c.core.exceptions import DomainError
 from o2c.customers import api as customers_api
@@ -61,6 +62,9 @@ CAPABILITY_ROLES: dict[str, frozenset[str]] = {
     customers_api.ISSUE_DOCUMENTS: roles.ISSUE_DOCUMENTS,
     receivables_api.APPROVE_CREDITS: roles.APPROVE_CREDITS,
     cash_api.APPLY_CASH: roles.APPLY_CASH,
+    # the month-end close: read by who sees the AR dashboard, changed by who may reopen a period
+    close_api.VIEW_CLOSE: frozenset({roles.AR_MANAGER, roles.AUDITOR, roles.ADMIN}),
+    close_api.CLOSE_PERIODS: roles.REOPEN_PERIODS,
 }
 
 
@@ -144,6 +148,7 @@ api.add_router("/invoices", receivables_api.router)
 api.add_router("/billing", billing_api.router)
 api.add_router("/cash", cash_api.router)
 api.add_router("/reports", reporting_api.router)
+api.add_router("/close", close_api.router)
 
 
 def problem(

@@ -16,11 +16,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Query, Router
 from ninja.errors import AuthorizationError
 
+from o2c.core.money import format_minor
 from o2c.customers import api as customers_api
 from o2c.customers import selectors as customer_selectors
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger.models import LegalEntity
-from o2c.reporting import exports, schemas, selectors
+from o2c.reporting import exports, risk, rollforward, schemas, selectors
 
 router = Router(tags=["reports"])
 
@@ -109,3 +110,133 @@ def report_kpis(request: HttpRequest, query: Query[schemas.KpiQuery]) -> HttpRes
     who = customers_api.caller(request, customers_api.VIEW_RECEIVABLES)
     entity = _entity(who, query.entity)
     return _json(exports.kpis_json(selectors.kpis(entity=entity, as_of=query.as_of)))
+
+
+# --- the month-end close's reports: rollforward, tie-out, accounts for review ---------------------
+# Read by AR managers, auditors and admins (who see the AR dashboard); o2c.config.api maps VIEW_CLOSE.
+
+VIEW_CLOSE = "view_close"
+
+
+def entity_granted(who: customers_api.Caller, code: str | None) -> LegalEntity:
+    """The granted entity named by its code (404 otherwise), else the caller's default entity."""
+    return _entity(who, code)
+
+
+@router.get("/rollforward", response=schemas.RollforwardOut, summary="AR rollforward of a month")
+def report_rollforward(
+    request: HttpRequest, query: Query[schemas.RollforwardQuery]
+) -> schemas.RollforwardOut:
+    """Per currency: opening AR, each movement of the month, closing AR against the open items; the
+    entries dated in another month that posted in this one. With `movement` (and `currency`), `lines`
+    lists the receivable journal lines behind it. `o2c report rollforward --format json`."""
+    who = customers_api.caller(request, VIEW_CLOSE)
+    entity = _entity(who, query.entity)
+    start = rollforward.month_start(query.period)
+    report = rollforward.rollforward(entity=entity, start=start)
+    lines = None
+    if query.movement:
+        lines = [
+            schemas.RollforwardLineOut(
+                entry=line.entry_id,
+                posting_date=line.posting_date,
+                dated=line.dated,
+                description=line.description,
+                customer_number=line.customer_number,
+                document_number=line.document_number,
+                currency=line.currency,
+                amount=format_minor(line.amount_minor, line.currency),
+            )
+            for line in rollforward.rollforward_lines(
+                entity=entity, start=start, movement=query.movement, currency=query.currency or None
+            )
+        ]
+    return schemas.RollforwardOut(
+        entity=entity.code,
+        period=f"{start:%Y-%m}",
+        first=report.start,
+        last=report.end,
+        rows=[
+            schemas.RollforwardRowOut(
+                entity=row.entity_code,
+                currency=row.currency,
+                opening=format_minor(row.opening_minor, row.currency),
+                **{
+                    name: format_minor(row.movements_minor[name], row.currency)
+                    for name in rollforward.MOVEMENTS
+                },
+                closing=format_minor(row.closing_minor, row.currency),
+                subledger_closing=format_minor(row.subledger_closing_minor, row.currency),
+                difference=format_minor(row.difference_minor, row.currency),
+            )
+            for row in report.rows
+        ],
+        late_entries=[
+            schemas.LateEntryOut(
+                entry=item.entry_id,
+                dated=item.dated,
+                posting_date=item.posting_date,
+                description=item.description,
+                currency=item.currency,
+                amount=format_minor(item.receivable_minor, item.currency),
+            )
+            for item in report.late_entries
+        ],
+        movement=query.movement,
+        lines=lines,
+    )
+
+
+@router.get("/tie-out", response=schemas.TieOutOut, summary="Open items against the receivable accounts")
+def report_tie_out(request: HttpRequest, query: Query[schemas.TieOutQuery]) -> schemas.TieOutOut:
+    """Per customer and currency, the open items rebuilt as of the day against the receivable accounts'
+    balance: only the differences (none: the subledger ties to the ledger)."""
+    who = customers_api.caller(request, VIEW_CLOSE)
+    entity = _entity(who, query.entity)
+    return schemas.TieOutOut(
+        entity=entity.code,
+        as_of=query.as_of,
+        differences=[
+            schemas.TieOutRowOut(
+                customer_number=row.customer_number,
+                currency=row.currency,
+                subledger=format_minor(row.subledger_minor, row.currency),
+                ledger=format_minor(row.ledger_minor, row.currency),
+                difference=format_minor(row.difference_minor, row.currency),
+            )
+            for row in rollforward.tie_out(entity=entity, as_of=query.as_of)
+        ],
+    )
+
+
+@router.get("/risk", response=schemas.RiskOut, summary="Accounts for review, with their reasons")
+def report_risk(request: HttpRequest, query: Query[schemas.RiskQuery]) -> schemas.RiskOut:
+    """The high-risk accounts (well past due, paying slower, over the credit limit) per customer and
+    currency with each flag's reason (docs/kpis.md); `all=true` lists every account with something open
+    or paid in the last 180 days. `o2c report risk --format json`."""
+    who = customers_api.caller(request, VIEW_CLOSE)
+    entity = _entity(who, query.entity)
+    found = risk.accounts(entity_ids=[entity.pk], as_of=query.as_of, flagged_only=not query.all)
+    return schemas.RiskOut(
+        entity=entity.code,
+        as_of=query.as_of,
+        accounts=[
+            schemas.AccountRiskOut(
+                entity=item.entity_code,
+                customer_number=item.customer_number,
+                customer_name=item.customer_name,
+                currency=item.currency,
+                open=format_minor(item.open_minor, item.currency),
+                over_90=format_minor(item.over_90_minor, item.currency),
+                credit_limit=None
+                if item.credit_limit_minor is None
+                else format_minor(item.credit_limit_minor, item.currency),
+                days_to_pay=item.recent.days_to_pay if item.recent else None,
+                days_late=item.recent.days_late if item.recent else None,
+                days_late_before=item.previous.days_late if item.previous else None,
+                flags=item.flags,
+                reasons=risk.reasons(item),
+            )
+            for item in found
+        ],
+    )

@@ -88,3 +88,121 @@ class KpisOut(Schema):
     percent_over_90: Decimal | None
     unapplied_cash: DecimalString
     disputed_amount: DecimalString
+
+
+# --- the month-end close's reports: rollforward, tie-out, accounts for review ---------------------
+
+Movement = Literal[
+    "invoices",
+    "credit_memos",
+    "cash_applied",
+    "discounts",
+    "write_offs",
+    "credit_memos_applied",
+    "migrated",
+    "other",
+]
+
+
+class RollforwardQuery(Schema):
+    period: str = Field(..., description="the month, YYYY-MM")
+    entity: str | None = Field(None, description="legal entity code; default: your default entity")
+    movement: Movement | None = Field(None, description="list the journal lines behind this movement")
+    currency: str | None = Field(None, description="with movement: only this currency")
+
+
+class RollforwardRowOut(Schema):
+    """One currency (transaction currency): opening + every movement = closing (the receivable
+    accounts); subledger_closing the open items rebuilt as of the last day; difference closing - it."""
+
+    entity: str
+    currency: str
+    opening: DecimalString
+    invoices: DecimalString
+    credit_memos: DecimalString
+    cash_applied: DecimalString
+    discounts: DecimalString
+    write_offs: DecimalString
+    credit_memos_applied: DecimalString
+    migrated: DecimalString
+    other: DecimalString
+    closing: DecimalString
+    subledger_closing: DecimalString
+    difference: DecimalString
+
+
+class LateEntryOut(Schema):
+    entry: int
+    dated: date
+    posting_date: date
+    description: str
+    currency: str
+    amount: DecimalString = Field(..., description="what it moved on the receivable accounts")
+
+
+class RollforwardLineOut(Schema):
+    entry: int
+    posting_date: date
+    dated: date | None
+    description: str
+    customer_number: str
+    document_number: str
+    currency: str
+    amount: DecimalString = Field(..., description="signed: a receivable's increase positive")
+
+
+class RollforwardOut(Schema):
+    entity: str
+    period: str
+    first: date
+    last: date
+    rows: list[RollforwardRowOut]
+    late_entries: list[LateEntryOut]
+    movement: Movement | None = Field(None, description="the movement drilled down, as asked")
+    lines: list[RollforwardLineOut] | None = Field(None, description="with movement: its journal lines")
+
+
+class TieOutQuery(Schema):
+    as_of: date
+    entity: str | None = None
+
+
+class TieOutRowOut(Schema):
+    customer_number: str = Field(..., description="empty for lines without a customer")
+    currency: str
+    subledger: DecimalString = Field(..., description="open items rebuilt as of the day")
+    ledger: DecimalString = Field(..., description="the receivable accounts' balance")
+    difference: DecimalString = Field(..., description="ledger - subledger")
+
+
+class TieOutOut(Schema):
+    entity: str
+    as_of: date
+    differences: list[TieOutRowOut] = Field(..., description="only the customers and currencies that differ")
+
+
+class RiskQuery(Schema):
+    as_of: date
+    entity: str | None = None
+    all: bool = Field(False, description="every account with its behaviour, not only the flagged ones")
+
+
+class AccountRiskOut(Schema):
+    entity: str
+    customer_number: str
+    customer_name: str
+    currency: str
+    open: DecimalString
+    over_90: DecimalString
+    credit_limit: DecimalString | None = Field(..., description="null: none, or another currency")
+    days_to_pay: Decimal | None = Field(..., description="last 90 days, amount-weighted, one decimal")
+    days_late: Decimal | None
+    days_late_before: Decimal | None = Field(..., description="days_late over the 90 days before")
+    flags: list[str] = Field(..., description="well_past_due, paying_slower, over_credit_limit")
+    reasons: list[str]
+
+
+class RiskOut(Schema):
+    entity: str
+    as_of: date
+    accounts: list[AccountRiskOut]
