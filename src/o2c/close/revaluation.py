@@ -86,6 +86,9 @@ class RevaluationRow:
     reversal_id: int | None = None
     reversal_date: date | None = None
     """the day the reversal posted: the next month's first day, or the first open day after it"""
+    top_up_ids: tuple[int, ...] = ()
+    """entries that brought the month's revaluation up to date after postings dated into the month once
+    it was revalued (each reversed like the first)"""
 
     @property
     def difference_minor(self) -> int:
@@ -261,16 +264,109 @@ def revaluation_lines(
     return lines
 
 
+def _currencies_revalued(entity: LegalEntity, start: date) -> set[str]:
+    """The currencies with a revaluation entry for the month."""
+    prefix = f"fx-revaluation:{entity.pk}:{start:%Y-%m}:"
+    return {
+        key.removeprefix(prefix).split(":")[0]
+        for key in ledger_selectors.entry_keys_starting(entity_id=entity.pk, prefix=prefix)
+    }
+
+
+def _revalued_before(
+    entity: LegalEntity, start: date, last: date, currency: str, adjustment_id: int
+) -> dict[int, list[LineIn]]:
+    """Per document, its lines on the adjustment account in the month's revaluation entries of the
+    currency posted so far (the first and its top-ups; not their reversals, which post later)."""
+    key = idempotency_key(entity, start, currency)
+    found: dict[int, list[LineIn]] = defaultdict(list)
+    for line in ledger_selectors.lines_of_entries(
+        entity_id=entity.pk,
+        account_id=adjustment_id,
+        source_type=SOURCE_TYPE,
+        posting_date=last,
+        idempotency_keys=(key, f"{key}:"),
+    ):
+        if line.document_id is not None:
+            found[line.document_id].append(line)
+    return found
+
+
+def top_up_lines(
+    row: RevaluationRow,
+    before: dict[int, list[LineIn]],
+    *,
+    functional_currency: str,
+    adjustment_id: int,
+    unrealised_id: int,
+) -> list[LineIn]:
+    """What brings a currency's revaluation of the month up to date: for each document whose difference
+    is no longer what was posted for it (a document issued into the month after the revaluation, one
+    paid since, a payment reversed), its earlier lines taken back and its pair at today's figures; the
+    total change on the unrealised FX account."""
+    now_by_document = {document.document_id: document for document in row.documents}
+    changed: list[LineIn] = []
+    change = 0
+    for document_id in sorted(set(now_by_document) | set(before)):
+        earlier = before.get(document_id, [])
+        posted = sum(line.functional_debit_minor - line.functional_credit_minor for line in earlier)
+        current = now_by_document.get(document_id)
+        wanted = current.difference_minor if current is not None else 0
+        if wanted == posted:
+            continue
+        change += wanted - posted
+        changed.extend(
+            line._replace(
+                debit_minor=line.credit_minor,
+                credit_minor=line.debit_minor,
+                functional_debit_minor=line.functional_credit_minor,
+                functional_credit_minor=line.functional_debit_minor,
+                memo=f"{line.memo} (taken back)"[:200],
+            )
+            for line in earlier
+        )
+        if current is not None and current.difference_minor:
+            fresh = RevaluationRow(row.currency, row.rate, 0, 0, 0, documents=[current])
+            changed.extend(
+                line
+                for line in revaluation_lines(
+                    fresh,
+                    functional_currency=functional_currency,
+                    adjustment_id=adjustment_id,
+                    unrealised_id=unrealised_id,
+                )
+                if line.account_id == adjustment_id
+            )
+    if changed and change:
+        gain_debit, gain_credit = _side(-change)
+        changed.append(
+            LineIn(
+                account_id=unrealised_id,
+                currency=row.currency,
+                functional_debit_minor=gain_debit,
+                functional_credit_minor=gain_credit,
+                fx_rate=row.rate,
+                memo="Unrealised FX difference",
+            )
+        )
+    return changed
+
+
 @transaction.atomic
 def revalue(*, entity: LegalEntity, start: date, actor: User | None, now: datetime) -> RevaluationResult:
     """Revalue the month starting on `start`: per currency, the revaluation entry on the month's last day
     and its reversal on the next month's first day (a later day when that period is closed: the ledger
     posts late entries in the next open period). A currency revalued already posts nothing again (one
-    idempotency key per entity, month and currency). Refused when the month's period is closed (its
-    entry would move into the next month) and when a currency has no rate on or before the last day."""
+    idempotency key per entity, month and currency) unless postings dated into the month since changed
+    what it revalued: then a top-up entry (key `...:2`, `...:3`) brings it up to date, reversed the
+    same way. Refused when the month's period is closed (its entry would move into the next month) and
+    when a currency has no rate on or before the last day."""
     first, last = month_bounds(start)
     _ensure_open(entity, first, last)
     rows = revaluation_preview(entity=entity, start=first)
+    # a currency revalued earlier in the month with nothing open now: its revaluation is taken back
+    for currency in sorted(_currencies_revalued(entity, first) - {row.currency for row in rows}):
+        rows.append(RevaluationRow(currency, _rate(currency, entity.currency, last), 0, 0, 0))
     adjustment_id = ledger_services.account_by_code(entity=entity, code=RECEIVABLES_REVALUATION)
     unrealised_id = ledger_services.account_by_code(entity=entity, code=UNREALISED_FX)
     done = []
@@ -302,6 +398,7 @@ def revalue(*, entity: LegalEntity, start: date, actor: User | None, now: dateti
                     format_minor(row.revalued_minor, entity.currency),
                 )
         reversal = None
+        top_ups: list[int] = []
         if entry_id is not None:
             reversal = periods.reverse_next_day(
                 entry_id,
@@ -310,6 +407,7 @@ def revalue(*, entity: LegalEntity, start: date, actor: User | None, now: dateti
                 now=now,
                 actor=actor,
             )
+            top_ups = _top_ups(entity, first, last, row, adjustment_id, unrealised_id, actor, now, posted)
         done.append(
             RevaluationRow(
                 currency=row.currency,
@@ -321,6 +419,7 @@ def revalue(*, entity: LegalEntity, start: date, actor: User | None, now: dateti
                 entry_id=entry_id,
                 reversal_id=reversal.pk if reversal is not None else None,
                 reversal_date=reversal.posting_date if reversal is not None else None,
+                top_up_ids=tuple(top_ups),
             )
         )
     if posted:
@@ -336,3 +435,60 @@ def revalue(*, entity: LegalEntity, start: date, actor: User | None, now: dateti
             now=now,
         )
     return RevaluationResult(entity.code, entity.currency, first, last, done, bool(posted))
+
+
+def _top_ups(
+    entity: LegalEntity,
+    first: date,
+    last: date,
+    row: RevaluationRow,
+    adjustment_id: int,
+    unrealised_id: int,
+    actor: User | None,
+    now: datetime,
+    posted: dict[str, tuple[str, str]],
+) -> list[int]:
+    """The month's top-up entries of the currency (and their reversals), posting one more when the
+    revaluation posted so far no longer matches the documents open on the last day."""
+    key = idempotency_key(entity, first, row.currency)
+    existing = []
+    number = 2
+    while (found := ledger_selectors.entry_id_by_key(idempotency_key=f"{key}:{number}")) is not None:
+        existing.append(found)
+        number += 1
+    before = _revalued_before(entity, first, last, row.currency, adjustment_id)
+    lines = top_up_lines(
+        row,
+        before,
+        functional_currency=entity.currency,
+        adjustment_id=adjustment_id,
+        unrealised_id=unrealised_id,
+    )
+    if lines:
+        existing.append(
+            ledger_services.journal_entry_post(
+                entity=entity,
+                lines=lines,
+                posting_date=last,
+                description=f"FX revaluation {row.currency} {first:%Y-%m} brought up to date at "
+                f"{row.rate.normalize():f}",
+                source_type=SOURCE_TYPE,
+                source_id=None,
+                idempotency_key=f"{key}:{number}",
+                now=now,
+                created_by_id=actor_id(actor),
+            ).pk
+        )
+        posted[row.currency] = (
+            format_minor(row.carrying_minor, entity.currency),
+            format_minor(row.revalued_minor, entity.currency),
+        )
+    for entry_id in existing:
+        periods.reverse_next_day(
+            entry_id,
+            last,
+            f"FX revaluation of {first:%Y-%m} reversed on the next month's first day",
+            now=now,
+            actor=actor,
+        )
+    return existing

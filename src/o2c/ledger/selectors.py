@@ -22,6 +22,7 @@ from o2c.ledger.models import (
     JournalLine,
     LegalEntity,
 )
+from o2c.ledger.rules import LineIn
 
 
 def entity_get(*, code: str) -> LegalEntity:
@@ -275,6 +276,52 @@ def credit_balances_by_customer(
 
 def entry_id_by_key(*, idempotency_key: str) -> int | None:
     return JournalEntry.objects.filter(idempotency_key=idempotency_key).values_list("pk", flat=True).first()
+
+
+def lines_of_entries(
+    *,
+    entity_id: int,
+    account_id: int,
+    source_type: str,
+    posting_date: date,
+    idempotency_keys: tuple[str, str],
+) -> list[LineIn]:
+    """The lines on one account of the posted entries of a source type on a day whose idempotency key
+    is `idempotency_keys[0]` or starts with `idempotency_keys[1]`, as they were posted."""
+    exact, prefix = idempotency_keys
+    rows = (
+        JournalLine.objects.filter(
+            account_id=account_id,
+            entry__entity_id=entity_id,
+            entry__status=JournalEntry.Status.POSTED,
+            entry__source_type=source_type,
+            entry__posting_date=posting_date,
+        )
+        .filter(Q(entry__idempotency_key=exact) | Q(entry__idempotency_key__startswith=prefix))
+        .order_by("pk")
+        .values_list(
+            "account_id",
+            "currency",
+            "debit_minor",
+            "credit_minor",
+            "customer_id",
+            "document_id",
+            "memo",
+            "functional_debit_minor",
+            "functional_credit_minor",
+            "fx_rate",
+        )
+    )
+    return [LineIn(*row) for row in rows]
+
+
+def entry_keys_starting(*, entity_id: int, prefix: str) -> list[str]:
+    """The idempotency keys of the entity's entries that start with `prefix`."""
+    return list(
+        JournalEntry.objects.filter(entity_id=entity_id, idempotency_key__startswith=prefix).values_list(
+            "idempotency_key", flat=True
+        )
+    )
 
 
 def entry_reversal(*, entry_id: int) -> JournalEntry | None:

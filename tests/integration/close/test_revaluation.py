@@ -361,3 +361,103 @@ class TestMonthClose:
         revalued, _provided, closed = services.month_close(entity=entity, start=MARCH, actor=None, now=NOW)
 
         assert (revalued, closed.changed, _revaluation_entries()) == (None, False, 0)
+
+
+class TestBroughtUpToDate:
+    """Postings dated into a month after its revaluation: the next revaluation (or the close) posts a
+    top-up entry for what changed, reversed on the next month's first day like the first."""
+
+    def test_an_invoice_issued_into_the_month_after_its_revaluation_is_revalued_by_a_top_up(
+        self, entity: LegalEntity, customer: Customer
+    ) -> None:
+        issued_invoice(customer, currency="USD")  # 2 March: 1,190.00 USD at 0.90 = 1,071.00 EUR
+        first = revaluation.revalue(entity=entity, start=MARCH, actor=None, now=NOW)
+        # 20 March at 0.93: 595.00 USD = 553.35 EUR; at 0.95 565.25 EUR, a gain of 11.90
+        late = issued_invoice(
+            customer,
+            currency="USD",
+            issue_date=date(2026, 3, 20),
+            lines=[LineIn("Consulting", Decimal("5"), Decimal("100.00"), Decimal("19"))],
+        )
+
+        again = revaluation.revalue(entity=entity, start=MARCH, actor=None, now=NOW)
+
+        [row] = again.rows
+        assert again.posted is True
+        assert (row.entry_id, row.reversal_id) == (first.rows[0].entry_id, first.rows[0].reversal_id)
+        [top_up] = row.top_up_ids
+        entry = JournalEntry.objects.get(pk=top_up)
+        assert entry.posting_date == MARCH_31
+        lines = sorted(
+            (line.account.code, line.debit_minor, line.credit_minor, line.functional_debit_minor,
+             line.functional_credit_minor, line.document_id)
+            for line in entry.lines.select_related("account")
+        )  # fmt: skip
+        assert lines == [
+            ("1209", 0, 59500, 0, 55335, late.pk),
+            ("1209", 59500, 0, 56525, 0, late.pk),
+            ("7910", 0, 0, 0, 1190, None),
+        ]
+        # 59.50 for the first invoice, 11.90 for the late one: 71.40 EUR, all of it reversed on 1 April
+        assert _balance(entity, "1209", MARCH_31) == (0, 7140)
+        assert _balance(entity, "7910", MARCH_31) == (0, -7140)
+        assert _balance(entity, "1209", APRIL_1) == (0, 0)
+        assert _balance(entity, "7910", APRIL_1) == (0, 0)
+        assert JournalEntry.objects.get(reverses_id=top_up).posting_date == APRIL_1
+        assert _verify() == []
+
+    def test_an_invoice_paid_after_the_revaluation_has_its_revaluation_taken_back(
+        self, entity: LegalEntity, customer: Customer
+    ) -> None:
+        invoice = issued_invoice(customer, currency="USD")
+        revaluation.revalue(entity=entity, start=MARCH, actor=None, now=NOW)  # +59.50 EUR on 1209
+        _paid(entity, invoice, "1190.00")  # 20 March: nothing open on the 31st
+
+        [row] = revaluation.revalue(entity=entity, start=MARCH, actor=None, now=NOW).rows
+
+        [top_up] = row.top_up_ids
+        lines = sorted(
+            (line.account.code, line.debit_minor, line.credit_minor, line.functional_debit_minor,
+             line.functional_credit_minor)
+            for line in JournalEntry.objects.get(pk=top_up).lines.select_related("account")
+        )  # fmt: skip
+        assert lines == [
+            ("1209", 0, 119000, 0, 113050),  # the revalued line taken back
+            ("1209", 119000, 0, 107100, 0),  # and its line at the booking rate
+            ("7910", 0, 0, 5950, 0),
+        ]
+        assert _balance(entity, "1209", MARCH_31) == (0, 0)
+        assert _balance(entity, "7910", MARCH_31) == (0, 0)
+        assert _balance(entity, "1209", APRIL_1) == (0, 0)
+        assert _verify() == []
+
+    def test_nothing_changed_since_posts_no_top_up_however_often_it_runs(
+        self, entity: LegalEntity, customer: Customer
+    ) -> None:
+        issued_invoice(customer, currency="USD")
+        revaluation.revalue(entity=entity, start=MARCH, actor=None, now=NOW)
+        issued_invoice(customer, currency="USD", issue_date=date(2026, 3, 20))
+        revaluation.revalue(entity=entity, start=MARCH, actor=None, now=NOW)
+
+        third = revaluation.revalue(entity=entity, start=MARCH, actor=None, now=NOW)
+
+        assert third.posted is False
+        assert len(third.rows[0].top_up_ids) == 1
+        assert _revaluation_entries() == 4  # the first, its top-up, and a reversal of each
+        assert _verify() == []
+
+    def test_closing_the_month_brings_its_revaluation_up_to_date_first(
+        self, entity: LegalEntity, customer: Customer
+    ) -> None:
+        issued_invoice(customer, currency="USD")
+        revaluation.revalue(entity=entity, start=MARCH, actor=None, now=NOW)
+        issued_invoice(customer, currency="USD", issue_date=date(2026, 3, 20))  # 1,190.00 at 0.93
+
+        revalued, _provided, _closed = services.month_close(entity=entity, start=MARCH, actor=None, now=NOW)
+
+        assert revalued is not None
+        assert len(revalued.rows[0].top_up_ids) == 1
+        # 59.50 + (1,130.50 - 1,106.70) 23.80 = 83.30 EUR
+        assert _balance(entity, "1209", MARCH_31) == (0, 8330)
+        assert _balance(entity, "7910", MARCH_31) == (0, -8330)
+        assert _verify() == []
