@@ -69,7 +69,17 @@ CARD_DATE_COLUMNS = ("payout_date", "effective_at")
 CARD_INVOICE_COLUMNS = ("invoice_number", "metadata[invoice_number]", "payment_metadata[invoice_number]")
 """Stripe exports metadata as `metadata[key]` (`payment_metadata[key]` in its reports); the first non-empty
 one of a row is its invoice number."""
-CARD_OPTIONAL_COLUMNS = ("customer_name", "customer_email", *CARD_INVOICE_COLUMNS)
+CARD_CHARGE_COLUMNS = ("charge_id", "source_id")
+"""The charge a row belongs to (its `end_to_end_id`): Stripe's `charge_id` (on a charge row its own id, on a
+refund or dispute the charge it gives back); a charge row without one names itself in `source_id` (on other
+rows `source_id` is the refund's or dispute's own id, so it is read on charges only)."""
+CARD_OPTIONAL_COLUMNS = (
+    "customer_name",
+    "customer_email",
+    *CARD_INVOICE_COLUMNS,
+    *CARD_CHARGE_COLUMNS,
+    "dispute_reason",
+)
 CARD_KINDS = {
     "charge": "payment",
     "refund": "refund",
@@ -211,6 +221,11 @@ def parse_card_payouts_csv(data: bytes, *, source: str) -> list[Statement]:
             invoice_number=next(
                 (value for value in (table.get(row, name) for name in CARD_INVOICE_COLUMNS) if value), None
             ),
+            charge_id=table.get(row, "charge_id")
+            or (table.get(row, "source_id") if kind == "payment" else None),
+            dispute_reason=table.get(row, "dispute_reason")
+            if kind in ("chargeback", "chargeback_reversal")
+            else None,
         )
     if not payouts:
         raise table.error(None, "the file has no rows other than payout rows")
@@ -817,6 +832,8 @@ class _Payout:
         customer: str | None,
         description: str | None,
         invoice_number: str | None,
+        charge_id: str | None = None,
+        dispute_reason: str | None = None,
     ) -> None:
         self.rows += 1
         self.net += net
@@ -828,6 +845,8 @@ class _Payout:
                 customer=customer,
                 remittance_unstructured=(description,) if description else (),
                 remittance_structured_refs=(invoice_number,) if invoice_number else (),
+                charge_id=charge_id,
+                dispute_reason=dispute_reason,
             )
         )
         # The processor keeps its fee out of the gross: a detail of its own, so the details sum to the net.
@@ -843,18 +862,21 @@ class _Payout:
         customer: str | None = None,
         remittance_unstructured: tuple[str, ...] = (),
         remittance_structured_refs: tuple[str, ...] = (),
+        charge_id: str | None = None,
+        dispute_reason: str | None = None,
     ) -> TransactionDetails:
         return TransactionDetails(
             is_credit=amount > 0,
             amount=amount,
             currency=self.currency,
             bank_reference=transaction_id,
-            end_to_end_id=None,
+            end_to_end_id=charge_id,
             counterparty_name=customer,
             counterparty_iban=None,
             remittance_unstructured=remittance_unstructured,
             remittance_structured_refs=remittance_structured_refs,
             kind=kind,
+            dispute_reason=dispute_reason,
         )
 
     def entry(self, position: int) -> Entry:

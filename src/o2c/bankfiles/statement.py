@@ -94,6 +94,10 @@ class TransactionDetails:
     """The amount of the underlying payment as the bank states it, unsigned, in the entry's currency
     (camt AmtDtls/InstdAmt, else AmtDtls/TxAmt): for a return, the payment it gives back without the
     bank's charges. None when not stated (or only in another currency)."""
+    dispute_reason: str | None = None
+    """Why a card payment was disputed, as the processor writes it (Stripe `dispute_reason`: fraudulent,
+    product_not_received, ...). Not a `return_reason`: a card payout entry is not a bank return; the
+    chargeback in it is handled by its charge id (`end_to_end_id`)."""
 
 
 @dataclass(frozen=True, slots=True)

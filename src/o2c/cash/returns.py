@@ -11,7 +11,11 @@ memo for the bank's fee and/or the entity's own fixed fee.
 A payment part of which was refunded before it came back gave the customer that part twice (the refund
 and the return): what it still had on the customer's account and what it settled go back as usual, the
 refunded part goes to 1600 *Payments in transit* under the customer, and a person decides whether to
-reclaim it from the customer or write it off: the import warns, the payment says why."""
+reclaim it from the customer or write it off: the import warns, the payment says why.
+
+A card chargeback in a card processor's payout (a `chargeback` detail naming its charge) is the same
+thing: `card_chargeback` finds the card payment of that charge and returns it, the processor's dispute fee
+as the bank's fee."""
 
 from __future__ import annotations
 
@@ -96,6 +100,92 @@ def original_payment(*, entry: Entry, account: EntityBankAccount) -> Payment | N
         if found is not None:
             return found
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class ChargebackOutcome:
+    """What became of one chargeback of a card payout: returned (the outcome), already returned by this
+    same dispute (a copy of the file), or left for a person (why, naming the payment when one was found)."""
+
+    returned: ReturnOutcome | None = None
+    already_done: bool = False
+    left_for_a_person: str | None = None
+
+
+def card_payment_of_charge(
+    *, charge_id: str, account: EntityBankAccount, currency: str, day: date
+) -> Payment | None:
+    """The card payment of a processor's charge (its end-to-end id is the charge id) on the bank account,
+    received by `day`, locked; returned ones included (the caller tells); the latest when several fit."""
+    if charge_id.strip().upper() in _NO_REFERENCE:
+        return None
+    return (
+        Payment.objects.select_for_update()
+        .filter(
+            bank_account=account,
+            method="card",
+            currency=currency,
+            end_to_end_id=charge_id.strip(),
+            value_date__lte=day,
+        )
+        .order_by("-value_date", "-position", "-pk")
+        .first()
+    )
+
+
+def card_chargeback(
+    *,
+    charge_id: str | None,
+    disputed: Decimal,
+    fee: Decimal,
+    dispute_reason: str | None,
+    dispute_reference: str,
+    currency: str,
+    day: date,
+    account: EntityBankAccount,
+    entity: LegalEntity,
+    actor: User | None,
+    now: datetime,
+) -> ChargebackOutcome:
+    """A chargeback in a card payout (`disputed` the disputed amount, positive; `fee` the processor's
+    dispute fee, positive when charged): the card payment of its charge is returned like a bank return:
+    what it settled reopens, Dr unapplied cash the payment, Dr 6850 the fee, Cr bank both, the customer
+    charged per the matching policy, audited and published (`cash.payment_returned`). Not found (no charge
+    id, an unknown one, one received after the dispute), already returned for another reason, or disputed
+    for another amount than it had (a partial dispute): nothing is posted and the caller leaves it in
+    payments in transit for a person; `left_for_a_person` says why when there is a payment to name."""
+    if not charge_id:
+        return ChargebackOutcome()
+    payment = card_payment_of_charge(charge_id=charge_id, account=account, currency=currency, day=day)
+    if payment is None:
+        return ChargebackOutcome()
+    if payment.status == Payment.Status.RETURNED:
+        if payment.return_reference == dispute_reference[:140]:
+            return ChargebackOutcome(already_done=True)
+        return ChargebackOutcome(
+            left_for_a_person=f"card payment {payment} (charge {charge_id}) was already returned "
+            f"({payment.return_reason}): dispute {dispute_reference} not applied to it"
+        )
+    disputed_minor = to_minor(disputed, currency)
+    if disputed_minor != payment.amount_minor:
+        of = format_with_currency(disputed_minor, currency)
+        whole = format_with_currency(payment.amount_minor, currency)
+        return ChargebackOutcome(
+            left_for_a_person=f"dispute {dispute_reference} of {of} is not the whole of card payment "
+            f"{payment} (charge {charge_id}, {whole}): not returned"
+        )
+    reason = f"chargeback: {dispute_reason}" if dispute_reason else "chargeback"
+    outcome = payment_return(
+        payment=payment,
+        reason=reason,
+        day=day,
+        bank_reference=dispute_reference,
+        entity=entity,
+        actor=actor,
+        now=now,
+        debited_minor=disputed_minor + to_minor(fee, currency),
+    )
+    return ChargebackOutcome(returned=outcome)
 
 
 def payment_return(

@@ -324,11 +324,12 @@ def _new_payments(
     bank_statement: BankStatement,
     account: EntityBankAccount,
     result: ImportResult,
+    actor: User | None,
     now: datetime,
 ) -> list[Payment]:
     if statement.message == "card_payout":
         return _card_payout_payments(
-            statement, bank_statement=bank_statement, account=account, result=result, now=now
+            statement, bank_statement=bank_statement, account=account, result=result, actor=actor, now=now
         )
     incoming = rules.incoming_entries(statement)
     result.ignored += len(statement.entries) - len(incoming)
@@ -386,11 +387,14 @@ def _card_payout_payments(
     bank_statement: BankStatement,
     account: EntityBankAccount,
     result: ImportResult,
+    actor: User | None,
     now: datetime,
 ) -> list[Payment]:
     """A card processor's payout: each charge is a payment of its gross amount (the customer paid that
     much); the fees it kept go to the fees account and its refunds, disputes and adjustments to payments
-    in transit for a person, so the bank account moves by the payout's net."""
+    in transit for a person, so the bank account moves by the payout's net. A dispute naming the charge
+    of a card payment imported before is that payment returned (returns.card_chargeback: its invoices
+    reopen, the dispute fee goes to the fees account in the return's entry), not left in transit."""
     entity = LegalEntity.objects.get(pk=account.entity_id)
     charges = [
         (entry, details)
@@ -427,16 +431,25 @@ def _card_payout_payments(
                 amount_minor=amount_minor,
                 unapplied_minor=amount_minor,
                 payer_name=(details.counterparty_name or "")[:200],
+                end_to_end_id=(details.end_to_end_id or "")[:140],
                 remittance=" ".join(details.remittance_unstructured),
                 structured_references=list(details.remittance_structured_refs),
                 created_at=now,
             )
         )
+    handled = _card_chargebacks(
+        statement, account=account, entity=entity, result=result, actor=actor, now=now
+    )
     bank_ledger_id = account.ledger_account_id
     entries = []
     for entry in statement.entries:
         key = f"card-payout:{account.pk}:{entry.bank_reference}"
-        others = [details for details in entry.details if details.kind != "payment" and details.amount]
+        # a chargeback returned its payment, its dispute fee in the return's entry: neither is posted here
+        others = [
+            details
+            for details in entry.details
+            if details.kind != "payment" and details.amount and details.bank_reference not in handled
+        ]
         if not others or ledger_selectors.entry_id_by_key(idempotency_key=key) is not None:
             continue
         fees = -sum((details.amount or Decimal(0) for details in others if details.kind == "fee"), Decimal(0))
@@ -448,7 +461,9 @@ def _card_payout_payments(
                 PostingLine(
                     account_id=ledger_services.account_by_code(entity=entity, code=CARD_FEES),
                     currency=entry.currency,
-                    debit_minor=to_minor(fees, entry.currency),
+                    # a fee given back (a won dispute's fee, a negative fee) is a credit
+                    debit_minor=max(to_minor(fees, entry.currency), 0),
+                    credit_minor=max(to_minor(-fees, entry.currency), 0),
                 )
             )
         if rest:
@@ -487,9 +502,73 @@ def _card_payout_payments(
     if entries:
         ledger_services.journal_entries_post_bulk(entity=entity, entries=entries, now=now, created_by_id=None)
     result.ignored += sum(
-        1 for entry in statement.entries for details in entry.details if details.kind != "payment"
+        1
+        for entry in statement.entries
+        for details in entry.details
+        if details.kind != "payment"
+        and not (details.kind == "chargeback" and details.bank_reference in handled)
     )
     return payments
+
+
+def _card_chargebacks(
+    statement: Statement,
+    *,
+    account: EntityBankAccount,
+    entity: LegalEntity,
+    result: ImportResult,
+    actor: User | None,
+    now: datetime,
+) -> set[str | None]:
+    """Return the card payments the payout's chargebacks name (returns.card_chargeback); the balance
+    transactions handled so (returned now, or by an earlier copy of the file), which the payout's fees
+    and adjustments entry leaves out. A dispute reversal (the processor gives the money back) naming a
+    returned payment stays in transit, with a warning naming the payment for a person to re-apply."""
+    handled: set[str | None] = set()
+    for entry in statement.entries:
+        fees = {
+            details.bank_reference: -(details.amount or Decimal(0))
+            for details in entry.details
+            if details.kind == "fee"
+        }
+        day = entry.booking_date or entry.value_date or now.date()
+        for details in entry.details:
+            if details.kind == "chargeback" and details.amount is not None and details.amount < 0:
+                outcome = returns.card_chargeback(
+                    charge_id=details.end_to_end_id,
+                    disputed=-details.amount,
+                    fee=fees.get(details.bank_reference, Decimal(0)),
+                    dispute_reason=details.dispute_reason,
+                    dispute_reference=details.bank_reference or "",
+                    currency=entry.currency,
+                    day=day,
+                    account=account,
+                    entity=entity,
+                    actor=actor,
+                    now=now,
+                )
+                if outcome.left_for_a_person:
+                    result.warnings.append(f"payout {entry.bank_reference}: {outcome.left_for_a_person}")
+                if outcome.already_done:
+                    handled.add(details.bank_reference)
+                if outcome.returned is not None:
+                    handled.add(details.bank_reference)
+                    result.returned += 1
+                    result.warnings += [
+                        f"payout {entry.bank_reference}: {warning}" for warning in outcome.returned.warnings
+                    ]
+            elif details.kind == "chargeback_reversal" and details.end_to_end_id:
+                payment = returns.card_payment_of_charge(
+                    charge_id=details.end_to_end_id, account=account, currency=entry.currency, day=day
+                )
+                if payment is not None and payment.status == Payment.Status.RETURNED:
+                    result.warnings.append(
+                        f"payout {entry.bank_reference}: dispute reversal {details.bank_reference} of "
+                        f"{details.amount} {entry.currency} gives back returned card payment {payment} "
+                        f"(charge {details.end_to_end_id}): left in payments in transit for a person to "
+                        "re-apply"
+                    )
+    return handled
 
 
 # the tables an import writes many rows into: their foreign keys are checked once per file (KeyChecks)
@@ -607,7 +686,7 @@ def _bank_file_import(
             result.warnings += _pages_checked(bank_statement)
         known_before = result.duplicates
         payments += _new_payments(
-            statement, bank_statement=bank_statement, account=account, result=result, now=now
+            statement, bank_statement=bank_statement, account=account, result=result, actor=actor, now=now
         )
         if statement.copy_indicator:
             result.warnings.append(
