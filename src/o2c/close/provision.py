@@ -416,6 +416,9 @@ class ProvisionResult:
     reversal_id: int | None
     reversal_date: date | None
     posted: bool
+    top_up_ids: tuple[int, ...] = ()
+    """entries that brought the month's provision up to date after postings dated into the month once it
+    was provided for (each reversed like the first)"""
 
     @property
     def month(self) -> str:
@@ -475,7 +478,9 @@ def provision_post(*, entity: LegalEntity, start: date, actor: User | None, now:
     """The month's provision: Dr bad debt expense / Cr allowance in the functional currency on the last
     day, reversed on the next month's first day (or the first open day after it). Once per entity and
     month (idempotency key): a month provided for already posts nothing again and reports the figures of
-    its entry's day as they are now. A zero provision posts nothing."""
+    its entry's day as they are now, unless postings dated into the month since changed the provision
+    while the month is open: then a top-up entry (key `...:2`, `...:3`) posts the change, reversed the
+    same way. A zero provision posts nothing."""
     first, last = month_bounds(start)
     key = idempotency_key(entity, first)
     entry_id = ledger_selectors.entry_id_by_key(idempotency_key=key)
@@ -527,6 +532,7 @@ def provision_post(*, entity: LegalEntity, start: date, actor: User | None, now:
             now=now,
         )
     reversal = None
+    top_ups: list[int] = []
     if entry_id is not None:
         reversal = periods.reverse_next_day(
             entry_id,
@@ -535,6 +541,8 @@ def provision_post(*, entity: LegalEntity, start: date, actor: User | None, now:
             now=now,
             actor=actor,
         )
+        top_ups, topped_up = _top_ups(entity, first, last, total, method, actor=actor, now=now)
+        posted = posted or topped_up
     return ProvisionResult(
         entity.code,
         entity.currency,
@@ -546,4 +554,99 @@ def provision_post(*, entity: LegalEntity, start: date, actor: User | None, now:
         reversal.pk if reversal is not None else None,
         reversal.posting_date if reversal is not None else None,
         posted,
+        tuple(top_ups),
     )
+
+
+def _top_ups(
+    entity: LegalEntity,
+    first: date,
+    last: date,
+    total: int,
+    method: str,
+    *,
+    actor: User | None,
+    now: datetime,
+) -> tuple[list[int], bool]:
+    """The month's top-up entries (and their reversals), posting one more when the provision posted so
+    far is not the month's provision now and the month is still open. (ids, whether one was posted)"""
+    key = idempotency_key(entity, first)
+    existing = []
+    number = 2
+    while (found := ledger_selectors.entry_id_by_key(idempotency_key=f"{key}:{number}")) is not None:
+        existing.append(found)
+        number += 1
+    expense_id = ledger_services.account_by_code(entity=entity, code=BAD_DEBT)
+    allowance_id = ledger_services.account_by_code(entity=entity, code=ALLOWANCE)
+    provided = sum(
+        line.functional_credit_minor - line.functional_debit_minor
+        for line in ledger_selectors.lines_of_entries(
+            entity_id=entity.pk,
+            account_id=allowance_id,
+            source_type=SOURCE_TYPE,
+            posting_date=last,
+            idempotency_keys=(key, f"{key}:"),
+        )
+    )
+    change = total - provided
+    posted = False
+    if change:
+        try:
+            _ensure_open(entity, first, last)
+        except UnableToProvision:
+            change = 0  # a closed month keeps what it was closed with
+    if change:
+        label = "CECL" if method == CECL else "IFRS 9"
+        functional = entity.currency
+        expense_debit, expense_credit = (change, 0) if change > 0 else (0, -change)
+        existing.append(
+            ledger_services.journal_entry_post(
+                entity=entity,
+                lines=[
+                    LineIn(
+                        account_id=expense_id,
+                        currency=functional,
+                        debit_minor=expense_debit,
+                        credit_minor=expense_credit,
+                        memo=f"{label} expected credit loss brought up to date",
+                    ),
+                    LineIn(
+                        account_id=allowance_id,
+                        currency=functional,
+                        debit_minor=expense_credit,
+                        credit_minor=expense_debit,
+                        memo="Allowance for doubtful accounts",
+                    ),
+                ],
+                posting_date=last,
+                description=f"Expected-credit-loss provision {first:%Y-%m} ({label}) brought up to date",
+                source_type=SOURCE_TYPE,
+                source_id=None,
+                idempotency_key=f"{key}:{number}",
+                now=now,
+                created_by_id=actor_id(actor),
+            ).pk
+        )
+        posted = True
+        period = ledger_selectors.period_for(entity=entity, on=last)
+        audit_services.record(
+            actor=actor,
+            action="close.provision.posted",
+            object_type="fiscal_period",
+            object_id=period.pk if period is not None else None,
+            object_label=f"{entity.code} {first:%Y-%m}",
+            entity_id=entity.pk,
+            changes={
+                "provision": [format_minor(provided, entity.currency), format_minor(total, entity.currency)]
+            },
+            now=now,
+        )
+    for entry_id in existing:
+        periods.reverse_next_day(
+            entry_id,
+            last,
+            f"Expected-credit-loss provision of {first:%Y-%m} reversed on the next month's first day",
+            now=now,
+            actor=actor,
+        )
+    return existing, posted

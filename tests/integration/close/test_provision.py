@@ -192,6 +192,36 @@ class TestProvisionPosting:
         assert JournalEntry.objects.filter(source_type="ecl_provision").count() == 2
         assert AuditEvent.objects.filter(action="close.provision.posted").count() == 1
 
+    def test_an_invoice_issued_into_the_month_after_its_provision_is_provided_for_by_a_top_up(
+        self, entity: LegalEntity, book: dict[str, Document]
+    ) -> None:
+        first = provision.provision_post(entity=entity, start=MARCH, actor=None, now=NOW)
+        domestic = Customer.objects.get(number="C-1000")
+        issued_invoice(domestic, issue_date=date(2026, 3, 20))  # 1,190.00 current: 0.5 % = 5.95
+
+        again = provision.provision_post(entity=entity, start=MARCH, actor=None, now=NOW)
+
+        assert (again.posted, again.entry_id, again.total_minor) == (True, first.entry_id, 36831)
+        [top_up] = again.top_up_ids
+        entry = JournalEntry.objects.get(pk=top_up)
+        assert (entry.posting_date, entry.idempotency_key) == (
+            MARCH_31,
+            f"ecl-provision:{entity.pk}:2026-03:2",
+        )
+        assert sorted(entry.lines.values_list("account__code", "debit_minor", "credit_minor")) == [
+            ("1290", 0, 595),
+            ("6900", 595, 0),
+        ]
+        assert _balance(entity, "1290", MARCH_31) == -36831
+        assert _balance(entity, "1290", APRIL_1) == 0
+        assert _balance(entity, "6900", APRIL_1) == 0
+        assert AuditEvent.objects.filter(action="close.provision.posted").last().changes == {
+            "provision": ["362.36", "368.31"]
+        }
+        third = provision.provision_post(entity=entity, start=MARCH, actor=None, now=NOW)
+        assert (third.posted, third.top_up_ids) == (False, (top_up,))
+        _verify()
+
     def test_a_zero_provision_posts_nothing(self, entity: LegalEntity) -> None:
         issued_invoice(_customer(entity, "C-1000", "DE"), issue_date=date(2026, 3, 2))
 
