@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
@@ -34,11 +33,12 @@ def publish_on_commit(event_name: str, **payload: Any) -> None:
 
 def publish_many_on_commit(event_name: str, payloads: list[dict[str, Any]]) -> None:
     """`publish_on_commit` for a batch: one insert, one dispatch per event after commit."""
+    from o2c.core import clock
     from o2c.core.db import insert_new_rows
     from o2c.core.models import DomainEvent
 
     # plain rows, not model instances: a bank file publishes one per payment
-    now = timezone.now()
+    now = clock.now()  # what the field's auto_now_add would write
     ids = insert_new_rows(
         DomainEvent,
         ["name", "payload", "created_at", "is_processed"],
