@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 
@@ -323,3 +323,55 @@ def matching_policy_get(*, entity: LegalEntity) -> PolicyRow:
         changed_at=stored.changed_at if stored is not None else None,
         policy_id=stored.pk if stored is not None else None,
     )
+
+
+def deductions_open_by_document(
+    *, entity_ids: list[int], as_of: date, customer_id: int | None = None, currency: str | None = None
+) -> dict[int, int]:
+    """Per document, the deductions (short pays) cash application left open on it as of the date, in
+    minor units of the document's currency: `deduction_minor` of the applications applied on or before
+    the date and not reversed by then. An application takes effect on its allocations' posting date
+    (without any, a deduction-only line, on the entity's business date it was made, never before the
+    payment was booked); a reversal on the business date it was made. The caller caps each at what is
+    still open (a deduction settled later by a credit memo is no longer open)."""
+    from zoneinfo import ZoneInfo
+
+    from o2c.receivables.models import Allocation
+
+    applications = Application.objects.filter(
+        document__entity_id__in=entity_ids,
+        deduction_minor__gt=0,
+        state__in=(Application.State.APPLIED, Application.State.REVERSED),
+        payment__booking_date__lte=as_of,
+    )
+    if customer_id is not None:
+        applications = applications.filter(document__customer_id=customer_id)
+    if currency is not None:
+        applications = applications.filter(document__currency=currency)
+    rows = list(
+        applications.values_list(
+            "document_id",
+            "deduction_minor",
+            "allocation_ids",
+            "created_at",
+            "reversed_at",
+            "payment__booking_date",
+            "payment__entity__time_zone",
+        )
+    )
+    allocation_ids = {pk for row in rows for pk in (row[2] or [])}
+    posted = dict(Allocation.objects.filter(pk__in=allocation_ids).values_list("pk", "posting_date"))
+
+    def business_date(moment: datetime, zone: str, booked: date) -> date:
+        return max(moment.astimezone(ZoneInfo(zone)).date(), booked)
+
+    totals: dict[int, int] = {}
+    for document_id, deduction, ids, created_at, reversed_at, booked, zone in rows:
+        dates = [posted[pk] for pk in ids or [] if pk in posted]
+        applied_on = min(dates) if dates else business_date(created_at, zone, booked)
+        if applied_on > as_of:
+            continue
+        if reversed_at is not None and business_date(reversed_at, zone, booked) <= as_of:
+            continue
+        totals[document_id] = totals.get(document_id, 0) + deduction
+    return totals

@@ -21,7 +21,7 @@ from o2c.customers import api as customers_api
 from o2c.customers import selectors as customer_selectors
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger.models import LegalEntity
-from o2c.reporting import exports, risk, rollforward, schemas, selectors
+from o2c.reporting import calculations, exports, risk, rollforward, schemas, selectors
 
 router = Router(tags=["reports"])
 
@@ -44,22 +44,50 @@ def _json(text: str) -> HttpResponse:
     return HttpResponse(text, content_type="application/json")
 
 
+def _bounds(text: str | None) -> tuple[int, ...]:
+    """`buckets=30,60,90`; refused as 422 `bad_buckets` naming the parameter."""
+    if text is None:
+        return selectors.DEFAULT_BOUNDS
+    return calculations.parse_bucket_bounds(text, option="buckets")
+
+
 @router.get("/aging", response=schemas.AgingOut, summary="Aging of receivables as of a date", by_alias=True)
 def report_aging(request: HttpRequest, query: Query[schemas.AgingQuery]) -> HttpResponse:
     """One row per customer and currency: open items by age (credit memos negative), unapplied cash
     (negative) and the total; cash not identified yet is the row with an empty `customer_number`. Rebuilt
     from history for any past date; ties to the receivable and unapplied cash accounts. `format=csv`
-    answers text/csv with the same columns, `format=xlsx` the Excel workbook."""
+    answers text/csv with the same columns, `format=xlsx` the Excel workbook. `buckets=30,60,90`: other
+    bucket boundaries (columns `current, 1_30, 31_60, 61_90, over_90`); `reporting_currency=EUR`: every
+    amount converted at the rate of `as_of`, one row per customer (422 `no_fx_rate` without a rate);
+    `deductions=true` with `format=xlsx`: a `deduction` column in the Data sheet (docs/reporting.md)."""
     who = customers_api.caller(request, customers_api.VIEW_RECEIVABLES)
     entity = _entity(who, query.entity)
-    report = selectors.aging(entity_ids=[entity.pk], as_of=query.as_of, basis=query.basis)
+    bounds = _bounds(query.buckets)
+    currency = (
+        calculations.parse_reporting_currency(query.reporting_currency, option="reporting_currency")
+        if query.reporting_currency is not None
+        else None
+    )
+    unconverted = report = selectors.aging(
+        entity_ids=[entity.pk], as_of=query.as_of, basis=query.basis, bounds=bounds
+    )
+    if currency is not None:
+        report = selectors.aging_in_currency(report, currency)
     name = f"aging-{entity.code}-{query.as_of.isoformat()}"
     if query.format == "xlsx":
         response = HttpResponse(
             exports.aging_workbook(
                 report,
-                selectors.aging_items(entity_ids=[entity.pk], as_of=query.as_of, basis=query.basis),
+                selectors.aging_items(
+                    entity_ids=[entity.pk],
+                    as_of=query.as_of,
+                    basis=query.basis,
+                    bounds=bounds,
+                    with_deductions=query.deductions,
+                ),
                 entity_names={entity.code: entity.name},
+                deductions=query.deductions,
+                unconverted=unconverted if currency is not None else None,
             ),
             content_type=XLSX,
         )
@@ -67,7 +95,9 @@ def report_aging(request: HttpRequest, query: Query[schemas.AgingQuery]) -> Http
         return response
     if query.format == "csv":
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(exports.AGING_COLUMNS), lineterminator="\n")
+        writer = csv.DictWriter(
+            buffer, fieldnames=exports.aging_columns(buckets=report.bucket_names), lineterminator="\n"
+        )
         writer.writeheader()
         writer.writerows(exports.aging_record(row) for row in report.rows)
         response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
@@ -76,12 +106,20 @@ def report_aging(request: HttpRequest, query: Query[schemas.AgingQuery]) -> Http
     return _json(json.dumps(exports.aging_json(report), ensure_ascii=False))
 
 
-@router.get("/aging/items", response=schemas.AgingItemsOut, summary="The open items behind the aging")
+@router.get(
+    "/aging/items",
+    response=schemas.AgingItemsOut,
+    summary="The open items behind the aging",
+    exclude_none=True,
+)
 def report_aging_items(request: HttpRequest, query: Query[schemas.AgingItemsQuery]) -> schemas.AgingItemsOut:
     """The documents open at the date with their open amount then, age and bucket: the drill-down of an
-    aging row (`customer`, `currency`). An unknown customer number is an empty list."""
+    aging row (`customer`, `currency`). An unknown customer number is an empty list. `buckets`: other
+    bucket boundaries; `deductions=true`: each item's `deduction`, the part of its open amount a short
+    pay left open."""
     who = customers_api.caller(request, customers_api.VIEW_RECEIVABLES)
     entity = _entity(who, query.entity)
+    bounds = _bounds(query.buckets)
     customer_id = None
     if query.customer:
         customer = customer_selectors.customer_by_number(entity_id=entity.pk, number=query.customer)
@@ -94,11 +132,15 @@ def report_aging_items(request: HttpRequest, query: Query[schemas.AgingItemsQuer
         basis=query.basis,
         customer_id=customer_id,
         currency=query.currency or None,
+        bounds=bounds,
+        with_deductions=query.deductions,
     )
     return schemas.AgingItemsOut(
         as_of=query.as_of,
         basis=query.basis,
-        items=[schemas.AgingItemOut(**exports.item_record(item)) for item in items],
+        items=[
+            schemas.AgingItemOut(**exports.item_record(item, deductions=query.deductions)) for item in items
+        ],
     )
 
 

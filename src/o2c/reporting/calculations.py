@@ -1,4 +1,5 @@
-"""The KPI formulas (docs/kpis.md), pure: integer minor units in, Decimals out, no queries.
+"""The KPI formulas (docs/kpis.md) and the aging's bucket boundaries, pure: integer minor units in,
+Decimals out, no queries.
 
 A ratio whose denominator is zero (no credit sales in the window, no receivables) is not a number: it
 is `None` (JSON null), never 0, which would read as a perfect result.
@@ -10,9 +11,88 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.utils.translation import gettext as _
+
+from o2c.core.exceptions import InputError
+from o2c.core.money import known_currencies
+
 DSO_DAYS = 90
 HUNDRED = Decimal(100)
 _CENTS = Decimal("0.01")
+
+
+# --- aging buckets --------------------------------------------------------------------------------
+
+DEFAULT_BOUNDS = (30, 60, 90, 120)
+"""The upper day of each aging bucket but `current` and the last: the contract's columns."""
+MAX_BOUNDS = 8
+
+
+def bucket_names(bounds: Sequence[int] = DEFAULT_BOUNDS) -> tuple[str, ...]:
+    """The aging columns of ascending day boundaries, oldest last: (30, 60, 90) gives `current`, `1_30`,
+    `31_60`, `61_90`, `over_90`; the default (30, 60, 90, 120) the contract's six."""
+    names, first = ["current"], 1
+    for last in bounds:
+        names.append(f"{first}_{last}")
+        first = last + 1
+    names.append(f"over_{bounds[-1]}")
+    return tuple(names)
+
+
+def parse_bucket_bounds(text: str, *, option: str = "--buckets") -> tuple[int, ...]:
+    """`30,60,90` as day boundaries: 1 to MAX_BOUNDS whole numbers of days, positive and rising.
+    Refused (InputError `bad_buckets`, its message naming `option`) otherwise."""
+    parts = [part.strip() for part in text.split(",")]
+    if not text.strip() or any(not part for part in parts):
+        raise InputError(
+            _("%(option)s: give 1 to %(most)s day boundaries separated by commas, e.g. 30,60,90")
+            % {"option": option, "most": MAX_BOUNDS},
+            code="bad_buckets",
+        )
+    if len(parts) > MAX_BOUNDS:
+        raise InputError(
+            _("%(option)s: at most %(most)s boundaries, not %(count)s")
+            % {"option": option, "most": MAX_BOUNDS, "count": len(parts)},
+            code="bad_buckets",
+        )
+    bounds: list[int] = []
+    for part in parts:
+        if not (part.isascii() and part.lstrip("+-").isdigit()):
+            raise InputError(
+                _("%(option)s: '%(value)s' is not a whole number of days")
+                % {"option": option, "value": part},
+                code="bad_buckets",
+            )
+        days = int(part)
+        if days <= 0:
+            raise InputError(
+                _("%(option)s: the boundaries are days and must be positive, not %(value)s")
+                % {"option": option, "value": days},
+                code="bad_buckets",
+            )
+        if bounds and days <= bounds[-1]:
+            raise InputError(
+                _("%(option)s: the boundaries must rise: %(value)s follows %(previous)s")
+                % {"option": option, "value": days, "previous": bounds[-1]},
+                code="bad_buckets",
+            )
+        bounds.append(days)
+    return tuple(bounds)
+
+
+def parse_reporting_currency(text: str, *, option: str = "--reporting-currency") -> str:
+    """An ISO 4217 code (any case) as the aging's reporting currency; refused (InputError
+    `bad_currency`, naming `option`) when it is not one."""
+    code = text.strip().upper()
+    if code not in known_currencies():
+        raise InputError(
+            _("%(option)s: '%(value)s' is not an ISO 4217 currency code") % {"option": option, "value": text},
+            code="bad_currency",
+        )
+    return code
+
+
+# --- KPIs -----------------------------------------------------------------------------------------
 
 
 def rounded(value: Decimal | None) -> Decimal | None:

@@ -5,6 +5,10 @@ decimals, dates ISO 8601. The workbook holds typed numbers and dates: a `Data` s
 open item and per unapplied cash balance (ready to pivot: plain column names, an autofilter, a frozen
 header) and a formatted `Summary` sheet with one row per customer and currency whose totals are
 formulas over its own cells.
+
+The aging's options change the shape only when given: other bucket boundaries (`--buckets`) rename the
+bucket columns, a reporting currency adds `"reporting_currency"` to the JSON, deductions (`--deductions`)
+add a `deduction` column to the items.
 """
 
 from __future__ import annotations
@@ -53,10 +57,11 @@ GROUP_COLUMNS = {
 """The column that names a row's group, per `--group-by` (none when grouped by currency)."""
 
 
-def aging_columns(group_by: str = "customer") -> list[str]:
-    """The CSV columns: the contract's (`AGING_COLUMNS`) with the group's column in place of the customer."""
+def aging_columns(group_by: str = "customer", buckets: tuple[str, ...] = BUCKETS) -> list[str]:
+    """The CSV columns: the contract's (`AGING_COLUMNS`) with the group's column in place of the customer
+    and the report's bucket columns (`AgingReport.bucket_names`)."""
     group = [GROUP_COLUMNS[group_by]] if GROUP_COLUMNS[group_by] else []
-    return ["entity", *group, "currency", *BUCKETS, "unapplied", "total"]
+    return ["entity", *group, "currency", *buckets, "unapplied", "total"]
 
 
 def aging_record(row: AgingRow, group_by: str = "customer") -> dict[str, str]:
@@ -72,9 +77,9 @@ def aging_record(row: AgingRow, group_by: str = "customer") -> dict[str, str]:
     return record
 
 
-def item_record(item: AgingItem) -> dict[str, Any]:
-    """One open item of the aging's drill-down (API)."""
-    return {
+def item_record(item: AgingItem, *, deductions: bool = False) -> dict[str, Any]:
+    """One open item of the aging's drill-down (API); with `deductions`, its `deduction` too."""
+    record = {
         "entity": item.entity_code,
         "customer_number": item.customer_number,
         "currency": item.currency,
@@ -87,19 +92,25 @@ def item_record(item: AgingItem) -> dict[str, Any]:
         "amount": format_minor(item.open_minor, item.currency),
         "disputed": item.is_disputed,
     }
+    if deductions:
+        record["deduction"] = format_minor(item.deduction_minor, item.currency)
+    return record
 
 
 def aging_json(report: AgingReport, group_by: str = "customer") -> dict[str, Any]:
     document: dict[str, Any] = {"as_of": report.as_of.isoformat(), "basis": report.basis}
     if group_by != "customer":
         document["group_by"] = group_by
+    if report.reporting_currency:
+        document["reporting_currency"] = report.reporting_currency
     document["rows"] = [aging_record(row, group_by) for row in report.rows]
     return document
 
 
-def bucket_labels() -> dict[str, str]:
-    """The column headings people read (translated), by contract name."""
-    return {
+def bucket_labels(buckets: tuple[str, ...] = BUCKETS) -> dict[str, str]:
+    """The column headings people read (translated), by column name: the contract's, and those of
+    other bucket boundaries (`31_45`: "31-45 days", `over_90`: "Over 90 days")."""
+    labels = {
         "current": _("Current"),
         "1_30": _("1-30 days"),
         "31_60": _("31-60 days"),
@@ -109,6 +120,16 @@ def bucket_labels() -> dict[str, str]:
         "unapplied": _("Unapplied"),
         "total": pgettext("aging", "Total"),
     }
+    for name in buckets:
+        if name in labels:
+            continue
+        first, _sep, last = name.partition("_")
+        labels[name] = (
+            _("Over %(days)s days") % {"days": last}
+            if first == "over"
+            else _("%(first)s-%(last)s days") % {"first": first, "last": last}
+        )
+    return labels
 
 
 def _number_format(currency: str) -> str:
@@ -125,21 +146,32 @@ _HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 _TOTAL_FONT = Font(bold=True)
 
 
-def aging_workbook(report: AgingReport, items: Iterable[AgingItem], *, entity_names: dict[str, str]) -> bytes:
-    """The aging as an .xlsx file: `Summary` first (what a person opens it for), then `Data`."""
+def aging_workbook(
+    report: AgingReport,
+    items: Iterable[AgingItem],
+    *,
+    entity_names: dict[str, str],
+    deductions: bool = False,
+    unconverted: AgingReport | None = None,
+) -> bytes:
+    """The aging as an .xlsx file: `Summary` first (what a person opens it for), then `Data` (with a
+    `deduction` column after `disputed` when `deductions`). When `report` is in a reporting currency,
+    `unconverted` is the same aging in the documents' currencies: the Data sheet's items and unapplied
+    cash stay in their own currencies."""
     workbook = Workbook()
     summary = workbook.active
     summary.title = "Summary"
     data = workbook.create_sheet("Data")
-    _data_sheet(data, report, items)
+    _data_sheet(data, unconverted or report, items, deductions=deductions)
     _summary_sheet(summary, report, entity_names)
     buffer = BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
 
 
-def _data_sheet(sheet: Any, report: AgingReport, items: Iterable[AgingItem]) -> None:
-    sheet.append(list(DATA_COLUMNS))
+def _data_sheet(sheet: Any, report: AgingReport, items: Iterable[AgingItem], *, deductions: bool) -> None:
+    columns = [*DATA_COLUMNS, "deduction"] if deductions else list(DATA_COLUMNS)
+    sheet.append(columns)
     for cell in sheet[1]:
         cell.font = _TOTAL_FONT
     for item in items:
@@ -157,9 +189,10 @@ def _data_sheet(sheet: Any, report: AgingReport, items: Iterable[AgingItem]) -> 
                 item.bucket,
                 _amount(item.open_minor, item.currency),
                 item.is_disputed,
+                *([_amount(item.deduction_minor, item.currency)] if deductions else []),
             ]
         )
-        _format_data_row(sheet, item.currency)
+        _format_data_row(sheet, item.currency, deductions=deductions)
     for row in report.rows:
         if row.unapplied_minor:
             sheet.append(
@@ -176,26 +209,30 @@ def _data_sheet(sheet: Any, report: AgingReport, items: Iterable[AgingItem]) -> 
                     UNAPPLIED,
                     _amount(row.unapplied_minor, row.currency),
                     False,
+                    *([_amount(0, row.currency)] if deductions else []),
                 ]
             )
-            _format_data_row(sheet, row.currency)
+            _format_data_row(sheet, row.currency, deductions=deductions)
     last = sheet.max_row
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(DATA_COLUMNS))}{last}"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{last}"
     sheet.freeze_panes = "A2"
-    widths = (8, 16, 32, 9, 12, 20, 12, 12, 7, 10, 16, 9)
+    widths = (8, 16, 32, 9, 12, 20, 12, 12, 7, 10, 16, 9, 16)
     for index, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
 
 
-def _format_data_row(sheet: Any, currency: str) -> None:
+def _format_data_row(sheet: Any, currency: str, *, deductions: bool = False) -> None:
     row = sheet.max_row
     sheet.cell(row=row, column=7).number_format = "yyyy-mm-dd"
     sheet.cell(row=row, column=8).number_format = "yyyy-mm-dd"
     sheet.cell(row=row, column=11).number_format = _number_format(currency)
+    if deductions:
+        sheet.cell(row=row, column=13).number_format = _number_format(currency)
 
 
 def _summary_sheet(sheet: Any, report: AgingReport, entity_names: dict[str, str]) -> None:
-    labels = bucket_labels()
+    buckets = report.bucket_names
+    labels = bucket_labels(buckets)
     basis = _("due date") if report.basis == "due" else _("invoice date")
     sheet["A1"] = _("Accounts receivable aging as of %(date)s") % {"date": report.as_of.isoformat()}
     sheet["A1"].font = Font(bold=True, size=14)
@@ -207,12 +244,17 @@ def _summary_sheet(sheet: Any, report: AgingReport, entity_names: dict[str, str]
     entities = sorted({row.entity_code for row in report.rows})
     sheet["A4"] = _("Legal entity")
     sheet["B4"] = ", ".join(f"{code} {entity_names.get(code, '')}".strip() for code in entities)
+    if report.reporting_currency:
+        sheet["A5"] = _("Every amount converted into %(currency)s at the FX rates of %(date)s") % {
+            "currency": report.reporting_currency,
+            "date": report.as_of.isoformat(),
+        }
     header = [
         _("Entity"),
         _("Customer"),
         _("Name"),
         _("Currency"),
-        *(labels[bucket] for bucket in BUCKETS),
+        *(labels[bucket] for bucket in buckets),
         labels["unapplied"],
         labels["total"],
     ]
@@ -222,7 +264,7 @@ def _summary_sheet(sheet: Any, report: AgingReport, entity_names: dict[str, str]
         cell.font = _HEADER_FONT
         cell.fill = _HEADER_FILL
         cell.alignment = Alignment(horizontal="center" if column > 4 else "left", wrap_text=True)
-    first_amount, last_amount = 5, 5 + len(BUCKETS)  # bucket columns, then unapplied; total after
+    first_amount, last_amount = 5, 5 + len(buckets)  # bucket columns, then unapplied; total after
     total_column = last_amount + 1
     row_number = first_row
     by_currency: dict[str, list[int]] = {}
@@ -263,7 +305,7 @@ def _summary_sheet(sheet: Any, report: AgingReport, entity_names: dict[str, str]
             cell.font = _TOTAL_FONT
             cell.number_format = _number_format(currency)
     sheet.freeze_panes = sheet.cell(row=first_row + 1, column=first_amount)
-    widths = (8, 16, 32, 9, *([14] * (len(BUCKETS) + 2)))
+    widths = (8, 16, 32, 9, *([14] * (len(buckets) + 2)))
     for index, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
 

@@ -18,6 +18,17 @@ class AgingQuery(Schema):
     basis: Literal["due", "invoice"] = Field("due", description="age by due date (default) or issue date")
     entity: str | None = Field(None, description="legal entity code; default: your default entity")
     format: Literal["json", "csv", "xlsx"] = Field("json", description="json (default), csv or xlsx")
+    buckets: str | None = Field(
+        None,
+        description="the buckets' day boundaries, rising, 1 to 8 of them, e.g. 30,60,90 (columns current, "
+        "1_30, 31_60, 61_90, over_90); default 30,60,90,120",
+    )
+    reporting_currency: str | None = Field(
+        None,
+        description="ISO 4217 code: every amount converted at the FX rate of as_of, rounded half up per "
+        "cell, summed per customer (one row per customer, currency = this one)",
+    )
+    deductions: bool = Field(False, description="format=xlsx: a deduction column in the Data sheet")
 
 
 class AgingRowOut(Schema):
@@ -35,8 +46,12 @@ class AgingRowOut(Schema):
 
 
 class AgingOut(Schema):
+    """With `buckets`, the bucket columns of the rows follow the boundaries given (this schema shows
+    the default's); with `reporting_currency`, the document names it in `reporting_currency`."""
+
     as_of: date
     basis: Literal["due", "invoice"]
+    reporting_currency: str | None = Field(None, description="only when the query asked for one")
     rows: list[AgingRowOut]
 
 
@@ -46,6 +61,8 @@ class AgingItemsQuery(Schema):
     entity: str | None = None
     customer: str | None = Field(None, description="customer number")
     currency: str | None = None
+    buckets: str | None = Field(None, description="the buckets' day boundaries, e.g. 30,60,90")
+    deductions: bool = Field(False, description="add each item's deduction (short pay left open)")
 
 
 class AgingItemOut(Schema):
@@ -60,6 +77,11 @@ class AgingItemOut(Schema):
     bucket: str
     amount: DecimalString = Field(..., description="open amount at the report date")
     disputed: bool
+    deduction: DecimalString | None = Field(
+        None,
+        description="deductions=true only: the part of amount that cash application left open as a "
+        "deduction (short pay) by the report date",
+    )
 
 
 class AgingItemsOut(Schema):

@@ -24,10 +24,13 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 from django.db.models import BigIntegerField, Case, F, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext
 
+from o2c.cash import selectors as cash_selectors
 from o2c.customers import selectors as customer_selectors
 from o2c.customers.models import Customer
 from o2c.ledger import selectors as ledger_selectors
+from o2c.ledger.errors import UnableToConvertCurrency
 from o2c.ledger.models import AccountType, LegalEntity
 from o2c.ledger.rules import convert_minor
 from o2c.receivables.models import Allocation, Document
@@ -35,33 +38,39 @@ from o2c.reporting import calculations
 
 # the aging columns of the contract (`o2c report aging`), oldest last
 BUCKETS = ("current", "1_30", "31_60", "61_90", "91_120", "over_120")
-# the highest age in days of each bucket but the last: current is 0 days or less (not yet due on the
-# due basis, issued on the report date on the invoice basis)
-_UPPER = (0, 30, 60, 90, 120)
+# the highest age in days of each bucket but `current` and the last (`--buckets`: other boundaries)
+DEFAULT_BOUNDS = calculations.DEFAULT_BOUNDS
 DUE = "due"
 INVOICE = "invoice"
 BASES = (DUE, INVOICE)
 UNAPPLIED = "unapplied"
 
 
-def age_bucket(age_days: int) -> str:
-    """The column of an item `age_days` old (days past due, or days since issue)."""
-    for upper, bucket in zip(_UPPER, BUCKETS, strict=False):
+def age_bucket(age_days: int, bounds: tuple[int, ...] = DEFAULT_BOUNDS) -> str:
+    """The column of an item `age_days` old (days past due, or days since issue): `current` at 0 days
+    or less (not yet due on the due basis, issued on the report date on the invoice basis), then up to
+    and including each boundary."""
+    names = calculations.bucket_names(bounds)
+    for upper, bucket in zip((0, *bounds), names, strict=False):
         if age_days <= upper:
             return bucket
-    return BUCKETS[-1]
+    return names[-1]
 
 
-def bucket_ranges(as_of: date) -> list[tuple[str, date | None, date | None]]:
+def bucket_ranges(
+    as_of: date, bounds: tuple[int, ...] = DEFAULT_BOUNDS
+) -> list[tuple[str, date | None, date | None]]:
     """Each bucket as an inclusive range of the aging date (due date or issue date), `None` open-ended:
     `current` from `as_of` on, `1_30` from 30 to 1 days before, ..., `over_120` 121 days before and
     earlier. Comparing dates, not date differences, is what makes the SQL the same on every database."""
-    ranges: list[tuple[str, date | None, date | None]] = [(BUCKETS[0], as_of, None)]
-    for index, bucket in enumerate(BUCKETS[1:-1], start=1):
+    names = calculations.bucket_names(bounds)
+    upper = (0, *bounds)
+    ranges: list[tuple[str, date | None, date | None]] = [(names[0], as_of, None)]
+    for index, bucket in enumerate(names[1:-1], start=1):
         ranges.append(
-            (bucket, as_of - timedelta(days=_UPPER[index]), as_of - timedelta(days=_UPPER[index - 1] + 1))
+            (bucket, as_of - timedelta(days=upper[index]), as_of - timedelta(days=upper[index - 1] + 1))
         )
-    ranges.append((BUCKETS[-1], None, as_of - timedelta(days=_UPPER[-1] + 1)))
+    ranges.append((names[-1], None, as_of - timedelta(days=upper[-1] + 1)))
     return ranges
 
 
@@ -74,11 +83,13 @@ def _range_q(field: str, first: date | None, last: date | None) -> Q:
     return q
 
 
-def _bucket_sums(*, field: str, amount: Any, as_of: date) -> dict[str, Sum]:
-    """One conditional sum of `amount` per bucket of the date `field`, named `b0` ... `b5`."""
+def _bucket_sums(
+    *, field: str, amount: Any, as_of: date, bounds: tuple[int, ...] = DEFAULT_BOUNDS
+) -> dict[str, Sum]:
+    """One conditional sum of `amount` per bucket of the date `field`, named `b0` ... `b5` (default)."""
     return {
         f"b{index}": Sum(amount, filter=_range_q(field, first, last), default=0)
-        for index, (_, first, last) in enumerate(bucket_ranges(as_of))
+        for index, (_, first, last) in enumerate(bucket_ranges(as_of, bounds))
     }
 
 
@@ -110,8 +121,9 @@ class AgingRow:
     customer_number: str
     customer_name: str
     currency: str
-    buckets: tuple[int, ...]  # in the order of BUCKETS
+    buckets: tuple[int, ...]  # in the order of `bucket_names` (BUCKETS by default)
     unapplied_minor: int
+    bucket_names: tuple[str, ...] = BUCKETS
 
     @property
     def receivable_minor(self) -> int:
@@ -122,7 +134,7 @@ class AgingRow:
         return self.receivable_minor + self.unapplied_minor
 
     def by_bucket(self) -> dict[str, int]:
-        return dict(zip(BUCKETS, self.buckets, strict=True))
+        return dict(zip(self.bucket_names, self.buckets, strict=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,10 +142,13 @@ class AgingReport:
     as_of: date
     basis: str
     rows: list[AgingRow]
+    bucket_names: tuple[str, ...] = BUCKETS
+    reporting_currency: str | None = None
+    """Set when every amount was converted into it (`aging_in_currency`): one row per customer."""
 
     def totals_by_currency(self) -> dict[tuple[str, str], AgingRow]:
         """Per entity and currency, every customer together (customer fields empty)."""
-        sums: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * (len(BUCKETS) + 1))
+        sums: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * (len(self.bucket_names) + 1))
         for row in self.rows:
             values = sums[(row.entity_code, row.currency)]
             for index, amount in enumerate((*row.buckets, row.unapplied_minor)):
@@ -147,6 +162,7 @@ class AgingReport:
                 currency=key[1],
                 buckets=tuple(values[:-1]),
                 unapplied_minor=values[-1],
+                bucket_names=self.bucket_names,
             )
             for key, values in sorted(sums.items())
         }
@@ -162,20 +178,27 @@ def _posted_by(as_of: date) -> Q:
 
 
 def open_items_by_bucket(
-    *, entity_ids: list[int], as_of: date, basis: str = DUE, disputed_only: bool = False
+    *,
+    entity_ids: list[int],
+    as_of: date,
+    basis: str = DUE,
+    disputed_only: bool = False,
+    bounds: tuple[int, ...] = DEFAULT_BOUNDS,
 ) -> dict[Key, list[int]]:
     """The open amount as of `as_of` of the issued documents per entity, customer, currency and bucket
-    (minor units, in the order of BUCKETS), in three grouped queries: the documents issued by the date,
-    less the allocations posted by then on each document, less those drawing on a credit memo. With
-    `disputed_only`, only the documents marked disputed."""
+    (minor units, in the order of `calculations.bucket_names(bounds)`, BUCKETS by default), in three
+    grouped queries: the documents issued by the date, less the allocations posted by then on each
+    document, less those drawing on a credit memo. With `disputed_only`, only the documents marked
+    disputed."""
     field = _date_field(basis)
     disputed = {"is_disputed": True} if disputed_only else {}
-    sums: dict[Key, list[int]] = defaultdict(lambda: [0] * len(BUCKETS))
+    count = len(bounds) + 2
+    sums: dict[Key, list[int]] = defaultdict(lambda: [0] * count)
 
     def add(rows: Iterable[dict[str, Any]], entity: str, customer: str, currency: str) -> None:
         for row in rows:
             values = sums[(row[entity], row[customer], row[currency])]
-            for index in range(len(BUCKETS)):
+            for index in range(count):
                 values[index] += int(row[f"b{index}"])
 
     add(
@@ -183,7 +206,7 @@ def open_items_by_bucket(
             _posted_by(as_of), entity_id__in=entity_ids, status=Document.Status.ISSUED, **disputed
         )
         .values("entity_id", "customer_id", "currency")
-        .annotate(**_bucket_sums(field=field, amount="total_minor", as_of=as_of))
+        .annotate(**_bucket_sums(field=field, amount="total_minor", as_of=as_of, bounds=bounds))
         .order_by(),
         "entity_id",
         "customer_id",
@@ -198,6 +221,7 @@ def open_items_by_bucket(
                 field=f"document__{field}",
                 amount=_signed("amount_minor", "document__total_minor"),
                 as_of=as_of,
+                bounds=bounds,
             )
         )
         .order_by(),
@@ -216,6 +240,7 @@ def open_items_by_bucket(
                 field=f"source_document__{field}",
                 amount=_signed("amount_minor", "source_document__total_minor"),
                 as_of=as_of,
+                bounds=bounds,
             )
         )
         .order_by(),
@@ -302,12 +327,17 @@ def unapplied_cash(*, entity_ids: list[int], as_of: date) -> dict[Key, int]:
     }
 
 
-def aging(*, entity_ids: list[int], as_of: date, basis: str = DUE) -> AgingReport:
+def aging(
+    *, entity_ids: list[int], as_of: date, basis: str = DUE, bounds: tuple[int, ...] = DEFAULT_BOUNDS
+) -> AgingReport:
     """One row per entity, customer and currency with anything open or unapplied as of the date,
-    ordered by entity, customer number and currency; cash nobody identified yet last in its entity."""
+    ordered by entity, customer number and currency; cash nobody identified yet last in its entity.
+    `bounds`: the buckets' day boundaries (`calculations.parse_bucket_bounds`), the contract's by
+    default."""
     if basis not in BASES:
         raise ValueError(basis)
-    items = open_items_by_bucket(entity_ids=entity_ids, as_of=as_of, basis=basis)
+    names = calculations.bucket_names(bounds)
+    items = open_items_by_bucket(entity_ids=entity_ids, as_of=as_of, basis=basis, bounds=bounds)
     cash = unapplied_cash(entity_ids=entity_ids, as_of=as_of)
     codes = dict(LegalEntity.objects.filter(pk__in=entity_ids).values_list("pk", "code"))
     keys = set(items) | set(cash)
@@ -324,12 +354,66 @@ def aging(*, entity_ids: list[int], as_of: date, basis: str = DUE) -> AgingRepor
                 customer_number=known.number if known else "",
                 customer_name=known.name if known else "",
                 currency=currency,
-                buckets=tuple(items.get((entity_id, customer_id, currency), [0] * len(BUCKETS))),
+                buckets=tuple(items.get((entity_id, customer_id, currency), [0] * len(names))),
                 unapplied_minor=-cash.get((entity_id, customer_id, currency), 0),
+                bucket_names=names,
             )
         )
     rows.sort(key=lambda row: (row.entity_code, row.customer_id is None, row.customer_number, row.currency))
-    return AgingReport(as_of=as_of, basis=basis, rows=rows)
+    return AgingReport(as_of=as_of, basis=basis, rows=rows, bucket_names=names)
+
+
+def aging_in_currency(report: AgingReport, currency: str) -> AgingReport:
+    """The aging in one reporting currency: every amount of every row (each bucket and the unapplied
+    cash) converted at the FX rate of the report date (`ledger.selectors.fx_rate_on`: the rate of that
+    day or the latest earlier one, else the inverse of the opposite pair), rounded half up (away from
+    zero) to the reporting currency's minor unit cell by cell, then summed per entity and customer: one
+    row per customer, `currency` the reporting currency, `total` the sum of the converted cells.
+    Refused (UnableToConvertCurrency `no_fx_rate`, naming the pair and the date) when a currency of the
+    report has no rate."""
+    rates: dict[str, Decimal] = {}
+    count = len(report.bucket_names)
+    sums: dict[tuple[str, int | None], list[int]] = {}
+    first_of: dict[tuple[str, int | None], AgingRow] = {}
+    for row in report.rows:
+        if row.currency not in rates:
+            try:
+                rates[row.currency] = ledger_selectors.fx_rate_on(
+                    from_currency=row.currency, to_currency=currency, on=report.as_of
+                )
+            except UnableToConvertCurrency:
+                raise UnableToConvertCurrency(
+                    gettext("no FX rate %(pair)s on or before %(date)s (o2c import fx-rates loads them)")
+                    % {"pair": f"{row.currency}/{currency}", "date": report.as_of.isoformat()},
+                    code="no_fx_rate",
+                ) from None
+        key = (row.entity_code, row.customer_id)
+        values = sums.setdefault(key, [0] * (count + 1))
+        first_of.setdefault(key, row)
+        for index, minor in enumerate((*row.buckets, row.unapplied_minor)):
+            values[index] += convert_minor(
+                minor, from_currency=row.currency, to_currency=currency, rate=rates[row.currency]
+            )
+    rows = [
+        AgingRow(
+            entity_code=first_of[key].entity_code,
+            customer_id=first_of[key].customer_id,
+            customer_number=first_of[key].customer_number,
+            customer_name=first_of[key].customer_name,
+            currency=currency,
+            buckets=tuple(values[:-1]),
+            unapplied_minor=values[-1],
+            bucket_names=report.bucket_names,
+        )
+        for key, values in sums.items()  # in the report's order: by entity, customer number
+    ]
+    return AgingReport(
+        as_of=report.as_of,
+        basis=report.basis,
+        rows=rows,
+        bucket_names=report.bucket_names,
+        reporting_currency=currency,
+    )
 
 
 GROUPINGS = ("customer", "parent", "collector", "currency")
@@ -376,7 +460,7 @@ def aging_grouped(report: AgingReport, by: str) -> AgingReport:
         identified = row.customer_id is not None or by == "currency"
         number, name = key_of.get(row.customer_id, ("", "")) if row.customer_id is not None else ("", "")
         key = (row.entity_code, number, row.currency, identified)
-        values = sums.setdefault(key, [0] * (len(BUCKETS) + 1))
+        values = sums.setdefault(key, [0] * (len(report.bucket_names) + 1))
         for index, minor in enumerate(row.buckets):
             values[index] += minor
         values[-1] += row.unapplied_minor
@@ -391,10 +475,17 @@ def aging_grouped(report: AgingReport, by: str) -> AgingReport:
             currency=currency,
             buckets=tuple(values[:-1]),
             unapplied_minor=values[-1],
+            bucket_names=report.bucket_names,
         )
         for (entity_code, number, currency, identified), values in ordered
     ]
-    return AgingReport(as_of=report.as_of, basis=report.basis, rows=rows)
+    return AgingReport(
+        as_of=report.as_of,
+        basis=report.basis,
+        rows=rows,
+        bucket_names=report.bucket_names,
+        reporting_currency=report.reporting_currency,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -415,6 +506,8 @@ class AgingItem:
     bucket: str
     open_minor: int
     is_disputed: bool
+    deduction_minor: int = 0
+    """The part of `open_minor` a short pay left open as a deduction (read with `with_deductions`)."""
 
 
 def _settled_by(field: str, as_of: date) -> Coalesce:
@@ -441,10 +534,22 @@ def aging_items(
     currency: str | None = None,
     disputed_only: bool = False,
     chunk_size: int = 5000,
+    bounds: tuple[int, ...] = DEFAULT_BOUNDS,
+    with_deductions: bool = False,
 ) -> Iterator[AgingItem]:
     """The documents open as of the date, each with its open amount then (total less the allocations
-    posted by then), its age and bucket, by customer number, currency, aging date and number."""
+    posted by then), its age and bucket (of `bounds`), by customer number, currency, aging date and
+    number. `with_deductions`: each with the part of its open amount that cash application left open
+    as a deduction (a short pay) by the date, never more than it is open
+    (`cash.selectors.deductions_open_by_document`)."""
     field = _date_field(basis)
+    deductions = (
+        cash_selectors.deductions_open_by_document(
+            entity_ids=entity_ids, as_of=as_of, customer_id=customer_id, currency=currency
+        )
+        if with_deductions
+        else {}
+    )
     documents = Document.objects.filter(
         _posted_by(as_of), entity_id__in=entity_ids, status=Document.Status.ISSUED
     )
@@ -495,6 +600,7 @@ def aging_items(
         disputed,
     ) in rows.iterator(chunk_size=chunk_size):
         age = (as_of - (due_date if basis == DUE else issue_date)).days
+        open_minor = int(open_at)
         yield AgingItem(
             entity_code=entity_code,
             customer_id=customer,
@@ -507,9 +613,10 @@ def aging_items(
             issue_date=issue_date,
             due_date=due_date,
             age_days=age,
-            bucket=age_bucket(age),
-            open_minor=int(open_at),
+            bucket=age_bucket(age, bounds),
+            open_minor=open_minor,
             is_disputed=disputed,
+            deduction_minor=max(0, min(deductions.get(pk, 0), open_minor)),
         )
 
 

@@ -1,8 +1,9 @@
 """`o2c report trial-balance|aging|kpis --as-of DATE [--format ...] [--entity CODE]`.
 
 - trial-balance `[--format table|csv|json] [--functional]`: one row per ledger account and currency.
-- aging `[--basis due|invoice] [--format table|csv|json|xlsx] [--output FILE]`: one row per customer and
-  currency, as of any date (docs/reporting.md).
+- aging `[--basis due|invoice] [--format table|csv|json|xlsx] [--output FILE] [--buckets 30,60,90]
+  [--reporting-currency CCY] [--deductions]`: one row per customer and currency, as of any date
+  (docs/reporting.md).
 - kpis `[--format table|json]`: DSO, CEI and the rest in the entity's functional currency (docs/kpis.md).
 - rollforward `--period YYYY-MM [--format table|csv|json] [--movement M [--currency CCY]]`: the AR
   rollforward of a month per currency, or the journal lines behind one movement (docs/close.md).
@@ -39,8 +40,9 @@ from o2c.core.exceptions import DomainError, InputError
 from o2c.core.formatting import amount_human, cli_language, cli_locale, date_human
 from o2c.core.money import format_minor
 from o2c.ledger import selectors as ledger_selectors
+from o2c.ledger.errors import UnableToConvertCurrency
 from o2c.ledger.models import LegalEntity
-from o2c.reporting import exports, risk, rollforward, selectors, snapshots
+from o2c.reporting import calculations, exports, risk, rollforward, selectors, snapshots
 from o2c.reporting.rollforward import month_start
 
 FORMATS = {
@@ -120,6 +122,21 @@ class Command(O2CCommand):
             choices=list(selectors.GROUPINGS),
             default="customer",
             help="aging: one row per customer (default), parent (its group), collector or currency",
+        )
+        parser.add_argument(
+            "--buckets",
+            metavar="DAYS",
+            help="aging: the buckets' day boundaries, rising, 1 to 8 of them (default 30,60,90,120)",
+        )
+        parser.add_argument(
+            "--reporting-currency",
+            metavar="CCY",
+            help="aging: every amount converted into CCY at the FX rates of the report date",
+        )
+        parser.add_argument(
+            "--deductions",
+            action="store_true",
+            help="aging --format xlsx: a deduction column in the Data sheet (short pays left open)",
         )
         parser.add_argument("--entity", help="legal entity code (default: the default entity)")
         parser.add_argument(
@@ -239,15 +256,45 @@ class Command(O2CCommand):
 
     def _aging(self, entity: LegalEntity, as_of: date, options: dict[str, Any]) -> None:
         fmt, basis, output = options["format"], options["basis"], options["output"]
-        report = selectors.aging(entity_ids=[entity.pk], as_of=as_of, basis=basis)
+        bounds = (
+            calculations.parse_bucket_bounds(options["buckets"])
+            if options["buckets"] is not None
+            else selectors.DEFAULT_BOUNDS
+        )
+        currency = (
+            calculations.parse_reporting_currency(options["reporting_currency"])
+            if options["reporting_currency"] is not None
+            else None
+        )
+        deductions = options["deductions"]
+        if deductions and fmt != "xlsx":
+            raise InputError(
+                _("--deductions: the deductions are a column of the Excel Data sheet: add --format xlsx")
+            )
+        unconverted = report = selectors.aging(
+            entity_ids=[entity.pk], as_of=as_of, basis=basis, bounds=bounds
+        )
+        if currency is not None:
+            try:
+                report = selectors.aging_in_currency(report, currency)
+            except UnableToConvertCurrency as error:
+                raise InputError(f"--reporting-currency: {error.message}", code=error.code) from None
         group_by = options["group_by"]
         if fmt != "xlsx":
             report = selectors.aging_grouped(report, group_by)
         if fmt == "xlsx":
             data = exports.aging_workbook(
                 report,
-                selectors.aging_items(entity_ids=[entity.pk], as_of=as_of, basis=basis),
+                selectors.aging_items(
+                    entity_ids=[entity.pk],
+                    as_of=as_of,
+                    basis=basis,
+                    bounds=bounds,
+                    with_deductions=deductions,
+                ),
                 entity_names={entity.code: entity.name},
+                deductions=deductions,
+                unconverted=unconverted if currency is not None else None,
             )
             if output:
                 Path(output).write_bytes(data)
@@ -266,7 +313,9 @@ class Command(O2CCommand):
             text = json.dumps(exports.aging_json(report, group_by), ensure_ascii=False, indent=2) + "\n"
         else:
             buffer = io.StringIO()
-            writer = csv.DictWriter(buffer, fieldnames=exports.aging_columns(group_by), lineterminator="\n")
+            writer = csv.DictWriter(
+                buffer, fieldnames=exports.aging_columns(group_by, report.bucket_names), lineterminator="\n"
+            )
             writer.writeheader()
             writer.writerows(exports.aging_record(row, group_by) for row in report.rows)
             text = buffer.getvalue()
@@ -277,12 +326,16 @@ class Command(O2CCommand):
 
     def _aging_table(self, report: selectors.AgingReport, entity: LegalEntity, group_by: str) -> None:
         locale = cli_locale()
-        labels = exports.bucket_labels()
+        labels = exports.bucket_labels(report.bucket_names)
         basis = _("due date") if report.basis == selectors.DUE else _("invoice date")
-        table = Table(
-            title=_("Aging of %(entity)s as of %(date)s by %(basis)s")
-            % {"entity": entity.code, "date": date_human(report.as_of, locale), "basis": basis}
+        values = {"entity": entity.code, "date": date_human(report.as_of, locale), "basis": basis}
+        title = (
+            _("Aging of %(entity)s as of %(date)s by %(basis)s in %(currency)s")
+            % {**values, "currency": report.reporting_currency}
+            if report.reporting_currency
+            else _("Aging of %(entity)s as of %(date)s by %(basis)s") % values
         )
+        table = Table(title=title)
         heading = {
             "customer": _("Customer"),
             "parent": _("Group (parent)"),
@@ -291,7 +344,7 @@ class Command(O2CCommand):
         }[group_by]
         table.add_column(heading)
         table.add_column(_("Currency"))
-        for key in (*selectors.BUCKETS, "unapplied", "total"):
+        for key in (*report.bucket_names, "unapplied", "total"):
             table.add_column(labels[key], justify="right")
         for row in report.rows:
             table.add_row(
