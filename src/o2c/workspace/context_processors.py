@@ -33,6 +33,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     items = [
         (_("Home"), reverse("home"), roles.VIEW_RECEIVABLES),
         (_("Dashboard"), reverse("ar_dashboard"), VIEW_DASHBOARD),
+        (_("Month-end close"), reverse("close_periods"), VIEW_DASHBOARD),
         (_("Customers"), reverse("customer_list"), roles.VIEW_RECEIVABLES),
         (_("Invoices"), reverse("document_list"), roles.VIEW_RECEIVABLES),
         (_("New invoice"), reverse("document_create"), roles.ISSUE_DOCUMENTS),

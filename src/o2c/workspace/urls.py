@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from o2c.workspace import billing_views, cash_views, dashboard_views, views
+from o2c.workspace import billing_views, cash_views, close_views, dashboard_views, views
 
 urlpatterns = [
     path(
@@ -30,6 +30,21 @@ urlpatterns = [
     path("ledger/trial-balance/", views.trial_balance, name="trial_balance"),
     path("audit/", views.audit_list, name="audit_list"),
     path("dashboard/", dashboard_views.ar_dashboard, name="ar_dashboard"),
+    path("close/", close_views.close_periods, name="close_periods"),
+    path(
+        "close/<int:entity_id>/<str:month>/close/", close_views.close_period_close, name="close_period_close"
+    ),
+    path(
+        "close/<int:entity_id>/<str:month>/reopen/",
+        close_views.close_period_reopen,
+        name="close_period_reopen",
+    ),
+    path("close/rollforward/", close_views.close_rollforward, name="close_rollforward"),
+    path("close/rollforward/lines/", close_views.close_rollforward_lines, name="close_rollforward_lines"),
+    path("close/tie-out/", close_views.close_tie_out, name="close_tie_out"),
+    path("close/provision/", close_views.close_provision, name="close_provision"),
+    path("close/provision/rates/", close_views.close_provision_rate_set, name="close_provision_rate_set"),
+    path("close/review/", close_views.close_review, name="close_review"),
     path("billing/", billing_views.billing_review, name="billing_review"),
     path("billing/run/", billing_views.billing_run_start, name="billing_run_start"),
     path("billing/runs/", billing_views.run_list, name="billing_run_list"),
