@@ -29,6 +29,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from django.contrib.auth.models import User
@@ -491,45 +492,15 @@ def provision_post(*, entity: LegalEntity, start: date, actor: User | None, now:
     total = sum(row.functional_minor for row in rows)
     posted = False
     if entry_id is None and total > 0:
-        expense_id = ledger_services.account_by_code(entity=entity, code=BAD_DEBT)
-        allowance_id = ledger_services.account_by_code(entity=entity, code=ALLOWANCE)
-        label = "CECL" if method == CECL else "IFRS 9"
-        functional = entity.currency
-        entry_id = ledger_services.journal_entry_post(
-            entity=entity,
-            lines=[
-                LineIn(
-                    account_id=expense_id,
-                    currency=functional,
-                    debit_minor=total,
-                    memo=f"{label} expected credit loss",
-                ),
-                LineIn(
-                    account_id=allowance_id,
-                    currency=functional,
-                    credit_minor=total,
-                    memo="Allowance for doubtful accounts",
-                ),
-            ],
-            posting_date=last,
-            description=f"Expected-credit-loss provision {first:%Y-%m} ({label})",
-            source_type=SOURCE_TYPE,
-            source_id=None,
-            idempotency_key=key,
-            now=now,
-            created_by_id=actor_id(actor),
-        ).pk
+        entry_id = _post(entity, first, last, total, method, key=key, actor=actor, now=now)
         posted = True
-        period = ledger_selectors.period_for(entity=entity, on=last)
-        audit_services.record(
-            actor=actor,
-            action="close.provision.posted",
-            object_type="fiscal_period",
-            object_id=period.pk if period is not None else None,
-            object_label=f"{entity.code} {first:%Y-%m}",
-            entity_id=entity.pk,
-            changes={"method": [None, method], "provision": [None, format_minor(total, entity.currency)]},
-            now=now,
+        _audit(
+            entity,
+            first,
+            last,
+            {"method": [None, method], "provision": [None, _amount(total, entity)]},
+            actor,
+            now,
         )
     reversal = None
     top_ups: list[int] = []
@@ -576,7 +547,6 @@ def _top_ups(
     while (found := ledger_selectors.entry_id_by_key(idempotency_key=f"{key}:{number}")) is not None:
         existing.append(found)
         number += 1
-    expense_id = ledger_services.account_by_code(entity=entity, code=BAD_DEBT)
     allowance_id = ledger_services.account_by_code(entity=entity, code=ALLOWANCE)
     provided = sum(
         line.functional_credit_minor - line.functional_debit_minor
@@ -596,50 +566,19 @@ def _top_ups(
         except UnableToProvision:
             change = 0  # a closed month keeps what it was closed with
     if change:
-        label = "CECL" if method == CECL else "IFRS 9"
-        functional = entity.currency
-        expense_debit, expense_credit = (change, 0) if change > 0 else (0, -change)
         existing.append(
-            ledger_services.journal_entry_post(
-                entity=entity,
-                lines=[
-                    LineIn(
-                        account_id=expense_id,
-                        currency=functional,
-                        debit_minor=expense_debit,
-                        credit_minor=expense_credit,
-                        memo=f"{label} expected credit loss brought up to date",
-                    ),
-                    LineIn(
-                        account_id=allowance_id,
-                        currency=functional,
-                        debit_minor=expense_credit,
-                        credit_minor=expense_debit,
-                        memo="Allowance for doubtful accounts",
-                    ),
-                ],
-                posting_date=last,
-                description=f"Expected-credit-loss provision {first:%Y-%m} ({label}) brought up to date",
-                source_type=SOURCE_TYPE,
-                source_id=None,
-                idempotency_key=f"{key}:{number}",
-                now=now,
-                created_by_id=actor_id(actor),
-            ).pk
+            _post(
+                entity, first, last, change, method, key=f"{key}:{number}", actor=actor, now=now, top_up=True
+            )
         )
         posted = True
-        period = ledger_selectors.period_for(entity=entity, on=last)
-        audit_services.record(
-            actor=actor,
-            action="close.provision.posted",
-            object_type="fiscal_period",
-            object_id=period.pk if period is not None else None,
-            object_label=f"{entity.code} {first:%Y-%m}",
-            entity_id=entity.pk,
-            changes={
-                "provision": [format_minor(provided, entity.currency), format_minor(total, entity.currency)]
-            },
-            now=now,
+        _audit(
+            entity,
+            first,
+            last,
+            {"provision": [_amount(provided, entity), _amount(total, entity)]},
+            actor,
+            now,
         )
     for entry_id in existing:
         periods.reverse_next_day(
@@ -650,3 +589,70 @@ def _top_ups(
             actor=actor,
         )
     return existing, posted
+
+
+def _post(
+    entity: LegalEntity,
+    first: date,
+    last: date,
+    change: int,
+    method: str,
+    *,
+    key: str,
+    actor: User | None,
+    now: datetime,
+    top_up: bool = False,
+) -> int:
+    """Dr bad debt expense / Cr allowance by `change` (the other way when negative) on the month's last
+    day, in the functional currency."""
+    expense_id = ledger_services.account_by_code(entity=entity, code=BAD_DEBT)
+    allowance_id = ledger_services.account_by_code(entity=entity, code=ALLOWANCE)
+    label = "CECL" if method == CECL else "IFRS 9"
+    more, less = (change, 0) if change > 0 else (0, -change)
+    up_to_date = " brought up to date" if top_up else ""
+    return ledger_services.journal_entry_post(
+        entity=entity,
+        lines=[
+            LineIn(
+                account_id=expense_id,
+                currency=entity.currency,
+                debit_minor=more,
+                credit_minor=less,
+                memo=f"{label} expected credit loss{up_to_date}",
+            ),
+            LineIn(
+                account_id=allowance_id,
+                currency=entity.currency,
+                debit_minor=less,
+                credit_minor=more,
+                memo="Allowance for doubtful accounts",
+            ),
+        ],
+        posting_date=last,
+        description=f"Expected-credit-loss provision {first:%Y-%m} ({label}){up_to_date}",
+        source_type=SOURCE_TYPE,
+        source_id=None,
+        idempotency_key=key,
+        now=now,
+        created_by_id=actor_id(actor),
+    ).pk
+
+
+def _amount(minor: int, entity: LegalEntity) -> str:
+    return format_minor(minor, entity.currency)
+
+
+def _audit(
+    entity: LegalEntity, first: date, last: date, changes: dict[str, Any], actor: User | None, now: datetime
+) -> None:
+    period = ledger_selectors.period_for(entity=entity, on=last)
+    audit_services.record(
+        actor=actor,
+        action="close.provision.posted",
+        object_type="fiscal_period",
+        object_id=period.pk if period is not None else None,
+        object_label=f"{entity.code} {first:%Y-%m}",
+        entity_id=entity.pk,
+        changes=changes,
+        now=now,
+    )
