@@ -50,6 +50,25 @@ MOVEMENTS = (
 - other: anything else posted on a receivable account (manual entries, revaluation once it lands)
 """
 
+
+def movement_labels() -> dict[str, str]:
+    """The rollforward's lines as its report, pages and exports name them."""
+    return {
+        "opening": _("Opening AR"),
+        "invoices": _("Invoices and debit memos"),
+        "credit_memos": _("Credit memos"),
+        "cash_applied": _("Cash applied"),
+        "discounts": _("Discounts"),
+        "write_offs": _("Write-offs"),
+        "credit_memos_applied": _("Credit memos applied"),
+        "migrated": _("Migrated"),
+        "other": _("Other"),
+        "closing": _("Closing AR"),
+        "subledger_closing": _("Open items"),
+        "difference": _("Difference"),
+    }
+
+
 _ALLOCATION_MOVEMENTS = {
     Allocation.Kind.PAYMENT: "cash_applied",
     Allocation.Kind.DISCOUNT: "discounts",

@@ -199,24 +199,6 @@ def close_period_reopen(request: HttpRequest, entity_id: int, month: str) -> Htt
 # --- the rollforward and its drill-down -----------------------------------------------------------
 
 
-def rollforward_labels() -> dict[str, str]:
-    """The rollforward's lines as `o2c report rollforward` names them."""
-    return {
-        "opening": _("Opening AR"),
-        "invoices": _("Invoices and debit memos"),
-        "credit_memos": _("Credit memos"),
-        "cash_applied": _("Cash applied"),
-        "discounts": _("Discounts"),
-        "write_offs": _("Write-offs"),
-        "credit_memos_applied": _("Credit memos applied"),
-        "migrated": _("Migrated"),
-        "other": _("Other"),
-        "closing": _("Closing AR"),
-        "subledger_closing": _("Open items"),
-        "difference": _("Difference"),
-    }
-
-
 def _month(request: HttpRequest, entity: LegalEntity) -> date:
     try:
         return rollforward.month_start(request.GET.get("period", ""))
@@ -232,7 +214,7 @@ def close_rollforward(request: HttpRequest) -> HttpResponse:
     entity, granted = _entity(request, request.GET.get("entity", ""))
     start = _month(request, entity)
     report = rollforward.rollforward(entity=entity, start=start)
-    labels = rollforward_labels()
+    labels = rollforward.movement_labels()
     period = f"{start:%Y-%m}"
 
     def cells(name: str, amounts: list[int], drill: bool) -> dict[str, Any]:
@@ -297,7 +279,7 @@ def close_rollforward_lines(request: HttpRequest) -> HttpResponse:
     context = {
         **_base(request, entity, granted, "rollforward"),
         "period": f"{start:%Y-%m}",
-        "movement_label": rollforward_labels()[movement],
+        "movement_label": rollforward.movement_labels()[movement],
         "currency": currency,
         "lines": lines,
         "totals": _totals(lines),

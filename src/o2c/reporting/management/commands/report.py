@@ -461,7 +461,7 @@ class Command(O2CCommand):
             table = Table(
                 title=_("%(movement)s of %(entity)s in %(period)s")
                 % {
-                    "movement": rollforward_labels()[options["movement"]],
+                    "movement": rollforward.movement_labels()[options["movement"]],
                     "entity": entity.code,
                     "period": f"{start:%Y-%m}",
                 }
@@ -530,7 +530,7 @@ class Command(O2CCommand):
                 ],
             )
             return
-        labels = rollforward_labels()
+        labels = rollforward.movement_labels()
         table = Table(
             title=_("AR rollforward of %(entity)s, %(first)s to %(last)s")
             % {
@@ -712,20 +712,3 @@ ROLLFORWARD_LINE_COLUMNS = (
     "currency",
     "amount",
 )
-
-
-def rollforward_labels() -> dict[str, str]:
-    return {
-        "opening": _("Opening AR"),
-        "invoices": _("Invoices and debit memos"),
-        "credit_memos": _("Credit memos"),
-        "cash_applied": _("Cash applied"),
-        "discounts": _("Discounts"),
-        "write_offs": _("Write-offs"),
-        "credit_memos_applied": _("Credit memos applied"),
-        "migrated": _("Migrated"),
-        "other": _("Other"),
-        "closing": _("Closing AR"),
-        "subledger_closing": _("Open items"),
-        "difference": _("Difference"),
-    }
