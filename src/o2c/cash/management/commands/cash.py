@@ -30,15 +30,8 @@ from o2c.core.cli import O2CCommand, progress_stages
 from o2c.core.exceptions import InputError
 from o2c.core.formatting import amount_human, cli_language, cli_locale, date_human, money_human
 from o2c.core.money import format_minor
-from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger.models import LegalEntity
-
-
-def _entity(code: str | None) -> LegalEntity:
-    entity = LegalEntity.objects.filter(code=code).first() if code else ledger_selectors.entity_default()
-    if entity is None:
-        raise InputError(f"--entity: unknown legal entity '{code}'")
-    return entity
+from o2c.ledger.options import entity_option
 
 
 def _date(option: str, text: str) -> date:
@@ -282,7 +275,7 @@ class Command(O2CCommand):
         parser.add_argument("--delete", action="store_true", help="csv-mapping: delete the saved mapping")
 
     def run(self, *args: Any, **options: Any) -> None:
-        entity = _entity(options["entity"])
+        entity = entity_option(options["entity"])
         name: str | None = options["file"]
         if options["action"] in ("csv-mapping", "csv-mappings"):
             with translation.override(cli_language()):

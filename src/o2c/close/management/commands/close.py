@@ -28,8 +28,8 @@ from o2c.core.cli import O2CCommand
 from o2c.core.exceptions import InputError
 from o2c.core.formatting import amount_human, cli_language, cli_locale, date_human
 from o2c.core.money import format_minor
-from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger.models import LegalEntity
+from o2c.ledger.options import entity_option
 from o2c.reporting.errors import UnableToReadPeriod
 from o2c.reporting.rollforward import month_start
 
@@ -70,10 +70,7 @@ class Command(O2CCommand):
             self._run(options)
 
     def _run(self, options: dict[str, Any]) -> None:
-        code = options["entity"]
-        entity = LegalEntity.objects.filter(code=code).first() if code else ledger_selectors.entity_default()
-        if entity is None:
-            raise InputError(_("--entity: unknown legal entity '%(code)s'") % {"code": code})
+        entity = entity_option(options["entity"])
         if options["action"] == "provision-rates":
             self._provision_rates(entity, options)
             return

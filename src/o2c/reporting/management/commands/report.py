@@ -42,6 +42,7 @@ from o2c.core.money import format_minor
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger.errors import UnableToConvertCurrency
 from o2c.ledger.models import LegalEntity
+from o2c.ledger.options import entity_option
 from o2c.reporting import calculations, exports, risk, rollforward, selectors, snapshots
 from o2c.reporting.rollforward import month_start
 
@@ -64,21 +65,6 @@ def _as_of(text: str, option: str = "--as-of") -> date:
             _("%(option)s: '%(value)s' is not an ISO 8601 date (YYYY-MM-DD)")
             % {"option": option, "value": text}
         ) from None
-
-
-def _entity(code: str | None) -> LegalEntity:
-    """--entity CODE, else the default entity (DESIGN: the only entity, or the settings' default)."""
-    if code:
-        try:
-            return ledger_selectors.entity_get(code=code)
-        except LegalEntity.DoesNotExist:
-            raise InputError(
-                _("--entity: unknown legal entity '%(code)s'") % {"code": code}, code="unknown_entity"
-            ) from None
-    entity = ledger_selectors.entity_default()
-    if entity is None:
-        raise InputError(_("there is no legal entity yet: run o2c migrate"), code="unknown_entity")
-    return entity
 
 
 class Command(O2CCommand):
@@ -155,10 +141,10 @@ class Command(O2CCommand):
             if report == "rollforward":
                 if not options["period"]:
                     raise InputError(_("--period: the rollforward needs the month, YYYY-MM"))
-                self._rollforward(_entity(options["entity"]), options)
+                self._rollforward(entity_option(options["entity"]), options)
                 return
             if report == "snapshots":
-                self._snapshots(_entity(options["entity"]), options["through"])
+                self._snapshots(entity_option(options["entity"]), options["through"])
                 return
             if not options["as_of"]:
                 raise InputError(_("--as-of: the report needs its date, YYYY-MM-DD"))
@@ -167,7 +153,7 @@ class Command(O2CCommand):
             return
         with translation.override(cli_language()):
             as_of = _as_of(options["as_of"])
-            entity = _entity(options["entity"])
+            entity = entity_option(options["entity"])
             if report == "risk":
                 self._risk(entity, as_of, options)
                 return
@@ -181,15 +167,7 @@ class Command(O2CCommand):
 
     def _trial_balance(self, options: dict[str, Any]) -> None:
         as_of = _as_of(options["as_of"])
-        # --entity CODE, else the default entity (DESIGN: the only entity, or the settings' default)
-        entity = (
-            LegalEntity.objects.filter(code=options["entity"]).first()
-            if options["entity"]
-            else ledger_selectors.entity_default()
-        )
-        if entity is None:
-            raise InputError(f"--entity: unknown legal entity '{options['entity']}'")
-        entity_ids = [entity.pk]
+        entity_ids = [entity_option(options["entity"]).pk]
         rows = ledger_selectors.trial_balance(entity_ids=entity_ids, as_of=as_of)
         functional = options["functional"]
         records = []
