@@ -41,10 +41,11 @@ from o2c.ledger.models import AccountType, LegalEntity
 from o2c.ledger.rules import LineIn, convert_minor
 from o2c.receivables import calculations
 from o2c.receivables.functional import effective_rate
+from o2c.reporting import rollforward
 from o2c.reporting import selectors as reporting_selectors
 from o2c.reporting.rollforward import month_bounds
 
-SOURCE_TYPE = "fx_revaluation"
+SOURCE_TYPE = rollforward.REVALUATION_SOURCE
 _CHUNK = 2000  # documents per ledger query (SQLite's limit on query parameters)
 
 

@@ -62,12 +62,19 @@ def movement_labels() -> dict[str, str]:
         "write_offs": _("Write-offs"),
         "credit_memos_applied": _("Credit memos applied"),
         "migrated": _("Migrated"),
+        "fx_revaluation": _("FX revaluation"),
         "other": _("Other"),
         "closing": _("Closing AR"),
         "subledger_closing": _("Open items"),
         "difference": _("Difference"),
     }
 
+
+REVALUATION_SOURCE = "fx_revaluation"
+"""The source type of the month-end FX revaluation's entries (o2c.close.revaluation), on 1209."""
+FUNCTIONAL_MOVEMENTS = (*MOVEMENTS[:-1], "fx_revaluation", "other")
+"""The movements of the rollforward in the functional currency: those of MOVEMENTS at the rates each
+was booked at, and the unrealised FX of the month-end revaluation and its reversal (fx_revaluation)."""
 
 _ALLOCATION_MOVEMENTS = {
     Allocation.Kind.PAYMENT: "cash_applied",
@@ -103,9 +110,11 @@ def _receivable_lines(entity_id: int) -> QuerySet[JournalLine]:
     )
 
 
-def _with_movement(lines: QuerySet[JournalLine]) -> Any:
+def _with_movement(lines: QuerySet[JournalLine], *, fx: bool = False) -> Any:
     # Any: the type checker's plugin cannot see the `movement` annotation in later filters and values
-    """Each receivable line with the movement it belongs to, from what posted its entry."""
+    """Each receivable line with the movement it belongs to, from what posted its entry (with `fx`, the
+    revaluation's entries apart as fx_revaluation)."""
+    revaluation = [When(entry__source_type=REVALUATION_SOURCE, then=Value("fx_revaluation"))] if fx else []
     return lines.annotate(
         _document_type=Subquery(
             Document.objects.filter(pk=OuterRef("document_id")).values("document_type")[:1]
@@ -113,6 +122,7 @@ def _with_movement(lines: QuerySet[JournalLine]) -> Any:
         _kind=Subquery(Allocation.objects.filter(pk=OuterRef("entry__source_id")).values("kind")[:1]),
     ).annotate(
         movement=Case(
+            *revaluation,
             When(
                 Q(entry__source_type="document", _document_type=DocumentType.CREDIT_MEMO),
                 then=Value("credit_memos"),
@@ -198,6 +208,70 @@ def rollforward(*, entity: LegalEntity, start: date) -> Rollforward:
             RollforwardRow(entity.code, currency, opening[currency], moved, closing, subledger[currency])
         )
     return Rollforward(entity.code, first, last, rows, late_entries(entity=entity, first=first, last=last))
+
+
+@dataclass(frozen=True)
+class FunctionalRow:
+    """One transaction currency's receivables (or all of them: the total) in the functional currency."""
+
+    currency: str
+    opening_minor: int
+    movements_minor: dict[str, int]
+    """per movement of FUNCTIONAL_MOVEMENTS, signed, in the functional currency"""
+    closing_minor: int
+
+
+@dataclass(frozen=True)
+class FunctionalRollforward:
+    entity_code: str
+    functional_currency: str
+    start: date
+    end: date
+    rows: list[FunctionalRow]
+    total: FunctionalRow
+    """every currency together, in the functional currency (its `currency` is the functional one)"""
+
+
+def rollforward_functional(*, entity: LegalEntity, start: date) -> FunctionalRollforward:
+    """The AR rollforward of the month in the entity's functional currency, per transaction currency and
+    in total: each movement at the rates it was booked at, and the month-end FX revaluation (posted on
+    the last day, reversed on the next first day) as fx_revaluation, so opening + movements = closing =
+    the receivable accounts' functional balance (1200 and 1209 together)."""
+    first, last = month_bounds(start)
+    lines = _receivable_lines(entity.pk)
+    opening: dict[str, int] = defaultdict(int)
+    for row in (
+        lines.filter(entry__posting_date__lt=first)
+        .values("currency")
+        .annotate(
+            debit=Coalesce(Sum("functional_debit_minor"), 0),
+            credit=Coalesce(Sum("functional_credit_minor"), 0),
+        )
+    ):
+        opening[row["currency"]] += row["debit"] - row["credit"]
+    movements: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(FUNCTIONAL_MOVEMENTS, 0))
+    for row in (
+        _with_movement(lines.filter(entry__posting_date__gte=first, entry__posting_date__lte=last), fx=True)
+        .values("currency", "movement")
+        .annotate(
+            debit=Coalesce(Sum("functional_debit_minor"), 0),
+            credit=Coalesce(Sum("functional_credit_minor"), 0),
+        )
+    ):
+        movements[row["currency"]][row["movement"]] += row["debit"] - row["credit"]
+    rows = []
+    for currency in sorted(set(opening) | set(movements)):
+        moved = movements[currency]
+        closing = opening[currency] + sum(moved.values())
+        if opening[currency] or closing or any(moved.values()):
+            rows.append(FunctionalRow(currency, opening[currency], moved, closing))
+    total = FunctionalRow(
+        entity.currency,
+        sum(row.opening_minor for row in rows),
+        {name: sum(row.movements_minor[name] for row in rows) for name in FUNCTIONAL_MOVEMENTS},
+        sum(row.closing_minor for row in rows),
+    )
+    return FunctionalRollforward(entity.code, entity.currency, first, last, rows, total)
 
 
 def late_entries(*, entity: LegalEntity, first: date, last: date) -> list[LateEntry]:

@@ -4,10 +4,12 @@ last day and reversed on the next month's first day, in the functional currency 
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
+from django.core.management import call_command
 
 from o2c.audit.models import AuditEvent
 from o2c.cash import services as cash_services
@@ -461,3 +463,77 @@ class TestBroughtUpToDate:
         assert _balance(entity, "1209", MARCH_31) == (0, 8330)
         assert _balance(entity, "7910", MARCH_31) == (0, -8330)
         assert _verify() == []
+
+
+class TestRollforwardInTheFunctionalCurrency:
+    """opening + movements at their booking rates + the month-end revaluation = closing, which is what
+    1200 and 1209 hold in euros together."""
+
+    def test_the_revaluation_is_the_fx_line_and_the_total_ties_to_the_receivable_accounts(
+        self, entity: LegalEntity, customer: Customer
+    ) -> None:
+        issued_invoice(customer, currency="USD")  # 1,190.00 USD at 0.90 = 1,071.00 EUR
+        issued_invoice(customer)  # 1,190.00 EUR
+        revaluation.revalue(entity=entity, start=MARCH, actor=None, now=NOW)  # USD +59.50 EUR
+
+        march = rollforward.rollforward_functional(entity=entity, start=MARCH)
+        april = rollforward.rollforward_functional(entity=entity, start=APRIL_1)
+
+        assert march.functional_currency == "EUR"
+        assert [
+            (row.currency, row.opening_minor, row.movements_minor["invoices"],
+             row.movements_minor["fx_revaluation"], row.closing_minor)
+            for row in [*march.rows, march.total]
+        ] == [
+            ("EUR", 0, 119000, 0, 119000),
+            ("USD", 0, 107100, 5950, 113050),
+            ("EUR", 0, 226100, 5950, 232050),  # the total, in euros
+        ]  # fmt: skip
+        receivables = _balance(entity, "1200", MARCH_31)[1] + _balance(entity, "1209", MARCH_31)[1]
+        assert march.total.closing_minor == receivables == 232050
+        assert [
+            (row.currency, row.opening_minor, row.movements_minor["fx_revaluation"], row.closing_minor)
+            for row in april.rows
+        ] == [("EUR", 119000, 0, 119000), ("USD", 113050, -5950, 107100)]
+        assert all(value == 0 for name, value in march.rows[1].movements_minor.items() if name not in
+                   ("invoices", "fx_revaluation"))  # fmt: skip
+
+    def test_the_command_writes_it_in_json_with_the_total(
+        self, entity: LegalEntity, customer: Customer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        issued_invoice(customer, currency="USD")
+        revaluation.revalue(entity=entity, start=MARCH, actor=None, now=NOW)
+
+        call_command("report", "rollforward", "--period", "2026-03", "--functional", "--format", "json")
+        document = json.loads(capsys.readouterr().out)
+
+        zero = dict.fromkeys(rollforward.FUNCTIONAL_MOVEMENTS, "0.00")
+        expected = {
+            "opening": "0.00",
+            **zero,
+            "invoices": "1071.00",
+            "fx_revaluation": "59.50",
+            "closing": "1130.50",
+        }
+        assert document == {
+            "entity": "MAIN",
+            "period": "2026-03",
+            "first": "2026-03-01",
+            "last": "2026-03-31",
+            "functional_currency": "EUR",
+            "rows": [{"entity": "MAIN", "currency": "USD", **expected}],
+            "total": {"entity": "MAIN", "currency": "EUR", **expected},
+        }
+
+    def test_the_lines_of_a_movement_are_not_listed_in_the_functional_currency(
+        self, entity: LegalEntity, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        with pytest.raises(SystemExit) as exit_status:
+            call_command(
+                "report", "rollforward", "--period", "2026-03", "--functional", "--movement", "invoices"
+            )
+
+        assert exit_status.value.code == 2
+        assert capsys.readouterr().err == (
+            "error: --functional: the lines of a movement are listed in transaction currency\n"
+        )

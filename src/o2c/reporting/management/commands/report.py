@@ -5,8 +5,9 @@
   [--reporting-currency CCY] [--deductions]`: one row per customer and currency, as of any date
   (docs/reporting.md).
 - kpis `[--format table|json]`: DSO, CEI and the rest in the entity's functional currency (docs/kpis.md).
-- rollforward `--period YYYY-MM [--format table|csv|json] [--movement M [--currency CCY]]`: the AR
-  rollforward of a month per currency, or the journal lines behind one movement (docs/close.md).
+- rollforward `--period YYYY-MM [--format table|csv|json] [--movement M [--currency CCY]] [--functional]`:
+  the AR rollforward of a month per currency, or the journal lines behind one movement; with
+  `--functional` in the functional currency with the FX revaluation and a total (docs/close.md).
 - tie-out `--as-of DATE [--format table|csv|json]`: open items against the receivable accounts per
   customer and currency, the differences (docs/close.md).
 - snapshots `[--through DATE]`: take the weekly aging snapshot of every week missing up to the date
@@ -92,7 +93,10 @@ class Command(O2CCommand):
             "--format", choices=["table", "csv", "json", "xlsx"], default="table", help="default table"
         )
         parser.add_argument(
-            "--functional", action="store_true", help="trial-balance: add functional-currency columns"
+            "--functional",
+            action="store_true",
+            help="trial-balance: add functional-currency columns; rollforward: in the functional currency, "
+            "with the FX revaluation",
         )
         parser.add_argument(
             "--basis",
@@ -414,6 +418,13 @@ class Command(O2CCommand):
         except DomainError as error:
             raise InputError(f"--period: {error.message}") from None
         fmt, locale = options["format"], cli_locale()
+        if options["functional"]:
+            if options["movement"]:
+                raise InputError(
+                    _("--functional: the lines of a movement are listed in transaction currency")
+                )
+            self._rollforward_functional(entity, start, fmt, locale)
+            return
         if options["movement"]:
             lines = rollforward.rollforward_lines(
                 entity=entity, start=start, movement=options["movement"], currency=options["currency"]
@@ -553,6 +564,63 @@ class Command(O2CCommand):
                     "amount": amount_human(item.receivable_minor, item.currency, locale),
                 }
             )
+
+    def _rollforward_functional(self, entity: LegalEntity, start: date, fmt: str, locale: str) -> None:
+        report = rollforward.rollforward_functional(entity=entity, start=start)
+        functional = report.functional_currency
+
+        def record(row: rollforward.FunctionalRow) -> dict[str, str]:
+            return {
+                "entity": entity.code,
+                "currency": row.currency,
+                "opening": format_minor(row.opening_minor, functional),
+                **{
+                    name: format_minor(row.movements_minor[name], functional)
+                    for name in rollforward.FUNCTIONAL_MOVEMENTS
+                },
+                "closing": format_minor(row.closing_minor, functional),
+            }
+
+        rows = [record(row) for row in report.rows]
+        if fmt != "table":
+            document = {
+                "entity": entity.code,
+                "period": f"{start:%Y-%m}",
+                "first": report.start.isoformat(),
+                "last": report.end.isoformat(),
+                "functional_currency": functional,
+                "rows": rows,
+                "total": record(report.total),
+            }
+            columns = ["entity", "currency", "opening", *rollforward.FUNCTIONAL_MOVEMENTS, "closing"]
+            self._write(fmt, document, rows, columns)
+            return
+        labels = rollforward.movement_labels()
+        table = Table(
+            title=_("AR rollforward of %(entity)s in %(currency)s, %(first)s to %(last)s")
+            % {
+                "entity": entity.code,
+                "currency": functional,
+                "first": date_human(report.start, locale),
+                "last": date_human(report.end, locale),
+            }
+        )
+        table.add_column("")
+        for row in report.rows:
+            table.add_column(row.currency, justify="right")
+        table.add_column(_("Total"), justify="right")
+        shown = [*report.rows, report.total]
+        figures = [
+            ("opening", [row.opening_minor for row in shown]),
+            *(
+                (name, [row.movements_minor[name] for row in shown])
+                for name in rollforward.FUNCTIONAL_MOVEMENTS
+            ),
+            ("closing", [row.closing_minor for row in shown]),
+        ]
+        for name, amounts in figures:
+            table.add_row(labels[name], *(amount_human(minor, functional, locale) for minor in amounts))
+        Console(width=160).print(table)
 
     def _risk(self, entity: LegalEntity, as_of: date, options: dict[str, Any]) -> None:
         found = risk.accounts(entity_ids=[entity.pk], as_of=as_of, flagged_only=not options["all"])
