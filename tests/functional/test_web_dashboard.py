@@ -255,6 +255,41 @@ class TestFigures:
         # an unknown currency falls back to the entity's own
         assert client.get(reverse("ar_dashboard"), {"currency": "XYZ"}).context["currency"] == "EUR"
 
+    def test_a_collector_chosen_shows_that_collectors_portfolio(self, client, manager, history, entity):
+        from django.contrib.auth.models import User
+
+        from o2c.customers.models import Customer
+
+        receivable_services.disputed_flag_set(
+            document_id=history.invoice_c.pk, is_disputed=True, reason="quality", actor=None, now=NOW
+        )
+        claire = User.objects.create_user("claire")
+        Customer.objects.filter(number="C-1000").update(collector=claire)
+        client.force_login(manager)
+
+        response = client.get(reverse("ar_dashboard"), {"collector": str(claire.pk)})
+
+        assert response.context["collectors"] == [(claire.pk, "claire")]
+        assert response.context["collector_id"] == claire.pk
+        text = _text(response)
+        # C-1000: INV-B's 495.00 past due, P2's 510.00 on account; C-2000's disputed INV-C is not hers
+        assert 'id="card-open">€495.00<' in text
+        assert 'id="card-past-due">€495.00<' in text
+        assert 'id="card-unapplied">€510.00<' in text
+        assert 'id="card-disputed">€0.00<' in text
+        assert [row.customer_number for row in response.context["past_due"]] == ["C-1000"]
+        weeks = {week.week_end_date: week for week in response.context["weeks"]}
+        assert len(weeks) == 18
+        assert (weeks[date(2026, 1, 4)].buckets, weeks[date(2026, 3, 1)].buckets) == (
+            (119000, 0, 0, 0, 0, 0),
+            (0, 49500, 0, 0, 0, 0),
+        )
+        assert weeks[date(2026, 3, 1)].unapplied_minor is None
+        # an unknown collector is everyone
+        everyone = client.get(reverse("ar_dashboard"), {"collector": "999999"})
+        assert everyone.context["collector_id"] is None
+        assert 'id="card-open">€1,635.00<' in _text(everyone)
+
     def test_a_german_reader_reads_german_amounts_and_dates(self, client, manager, history):
         client.force_login(manager)
         client.post(reverse("language_set"), {"language": "de", "next": "/"})

@@ -73,6 +73,21 @@ def children_of(*, customer_ids: set[int]) -> dict[int, set[int]]:
     return children
 
 
+def collectors_of(*, entity_id: int) -> dict[int, int | None]:
+    """Each customer of the entity with its collector (None: no collector)."""
+    return dict(Customer.objects.filter(entity_id=entity_id).values_list("pk", "collector_id"))
+
+
+def collectors_in(*, entity_id: int) -> list[tuple[int, str]]:
+    """(id, user name) of the users who collect for customers of the entity, by user name."""
+    return list(
+        Customer.objects.filter(entity_id=entity_id, collector__isnull=False)
+        .values_list("collector_id", "collector__username")
+        .distinct()
+        .order_by("collector__username")
+    )
+
+
 def customers_named_since(*, entity_id: int) -> QuerySet[Customer]:
     """Every customer of the entity, for the matcher's name index (number and name only)."""
     return Customer.objects.filter(entity_id=entity_id).only("pk", "number", "name")

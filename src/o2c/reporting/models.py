@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 # the fields of the aging buckets, in the order of o2c.reporting.selectors.BUCKETS
@@ -61,3 +62,46 @@ class AgingSnapshot(models.Model):
     @property
     def past_due_minor(self) -> int:
         return sum(self.buckets[1:])
+
+
+class CollectorAgingSnapshot(models.Model):
+    """The weekly aging of one legal entity and currency split by collector: the buckets of the
+    customers in one collector's portfolio when the snapshot was taken (`collector` empty: the customers
+    without one), so the dashboard can show a collector's portfolio over time. Taken with the entity's
+    snapshot of the week (o2c.reporting.snapshots); a week always has the row of the customers without a
+    collector in the functional currency (zeros when none), which marks it as taken."""
+
+    entity = models.ForeignKey("ledger.LegalEntity", on_delete=models.PROTECT, related_name="+")
+    week_end_date = models.DateField()
+    currency = models.CharField(max_length=3)
+    collector = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    current_minor = models.BigIntegerField()
+    days_1_30_minor = models.BigIntegerField()
+    days_31_60_minor = models.BigIntegerField()
+    days_61_90_minor = models.BigIntegerField()
+    days_91_120_minor = models.BigIntegerField()
+    over_120_minor = models.BigIntegerField()
+    taken_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entity", "week_end_date", "currency", "collector"],
+                condition=models.Q(collector__isnull=False),
+                name="reporting_collector_snapshot_once",
+            ),
+            models.UniqueConstraint(
+                fields=["entity", "week_end_date", "currency"],
+                condition=models.Q(collector__isnull=True),
+                name="reporting_collector_snapshot_once_without",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.week_end_date} {self.currency} {self.collector_id}"
+
+    @property
+    def buckets(self) -> tuple[int, ...]:
+        return tuple(getattr(self, name) for name in BUCKET_FIELDS)

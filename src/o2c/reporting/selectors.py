@@ -662,13 +662,17 @@ def _net_sales(*, entity_ids: list[int], windows: list[tuple[date, date]]) -> di
     return {row["currency"]: [int(row[f"w{index}"]) for index in range(len(windows))] for row in rows}
 
 
-def disputed_open(*, entity_ids: list[int], as_of: date) -> dict[str, int]:
-    """The open amount as of the date of the documents marked disputed, per currency."""
+def disputed_open(
+    *, entity_ids: list[int], as_of: date, customer_ids: set[int] | None = None
+) -> dict[str, int]:
+    """The open amount as of the date of the documents marked disputed, per currency (only those of
+    `customer_ids` when given)."""
     totals: dict[str, int] = defaultdict(int)
-    for (_, _, currency), values in open_items_by_bucket(
+    for (_, customer_id, currency), values in open_items_by_bucket(
         entity_ids=entity_ids, as_of=as_of, disputed_only=True
     ).items():
-        totals[currency] += sum(values)
+        if customer_ids is None or customer_id in customer_ids:
+            totals[currency] += sum(values)
     return dict(totals)
 
 

@@ -21,10 +21,11 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.db.models import Min
 
+from o2c.customers import selectors as customer_selectors
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger.models import LegalEntity
 from o2c.reporting import selectors
-from o2c.reporting.models import BUCKET_FIELDS, AgingSnapshot
+from o2c.reporting.models import BUCKET_FIELDS, AgingSnapshot, CollectorAgingSnapshot
 
 WEEK = timedelta(days=7)
 # how many weeks the dashboard shows, and fills when they are missing
@@ -60,12 +61,45 @@ def weeks_taken(*, entity: LegalEntity, first: date, last: date) -> set[date]:
     )
 
 
-def _snapshot_rows(*, entity: LegalEntity, week: date, now: datetime) -> list[AgingSnapshot]:
+def _collector_rows(
+    *,
+    entity: LegalEntity,
+    week: date,
+    now: datetime,
+    by_customer: dict[selectors.Key, list[int]],
+    collectors: dict[int, int | None],
+) -> list[CollectorAgingSnapshot]:
+    """The week's aging per collector and currency, from the open items per customer, and always the row
+    of the customers without a collector in the functional currency (the week's mark)."""
+    buckets: dict[tuple[int | None, str], list[int]] = defaultdict(lambda: [0] * len(selectors.BUCKETS))
+    buckets[(None, entity.currency)] = [0] * len(selectors.BUCKETS)
+    for (_, customer_id, currency), values in by_customer.items():
+        group = buckets[(collectors.get(customer_id) if customer_id is not None else None, currency)]
+        for index, value in enumerate(values):
+            group[index] += value
+    return [
+        CollectorAgingSnapshot(
+            entity=entity,
+            week_end_date=week,
+            currency=currency,
+            collector_id=collector_id,
+            **dict(zip(BUCKET_FIELDS, values, strict=True)),
+            taken_at=now,
+        )
+        for (collector_id, currency), values in buckets.items()
+    ]
+
+
+def _snapshot_rows(
+    *, entity: LegalEntity, week: date, now: datetime, collectors: dict[int, int | None]
+) -> tuple[list[AgingSnapshot], list[CollectorAgingSnapshot]]:
     """The snapshot of one week: per currency, the aging's buckets summed over the customers, the
-    unapplied cash (identified or not) and the open amount of the disputed documents."""
+    unapplied cash (identified or not) and the open amount of the disputed documents; and the buckets per
+    collector."""
     ids = [entity.pk]
     buckets: dict[str, list[int]] = defaultdict(lambda: [0] * len(selectors.BUCKETS))
-    for (_, _, currency), values in selectors.open_items_by_bucket(entity_ids=ids, as_of=week).items():
+    by_customer = selectors.open_items_by_bucket(entity_ids=ids, as_of=week)
+    for (_, _, currency), values in by_customer.items():
         for index, value in enumerate(values):
             buckets[currency][index] += value
     unapplied: dict[str, int] = defaultdict(int)
@@ -87,7 +121,9 @@ def _snapshot_rows(*, entity: LegalEntity, week: date, now: datetime) -> list[Ag
                 taken_at=now,
             )
         )
-    return rows
+    return rows, _collector_rows(
+        entity=entity, week=week, now=now, by_customer=by_customer, collectors=collectors
+    )
 
 
 def snapshots_take(
@@ -108,18 +144,57 @@ def snapshots_take(
     if first > last:
         return []
     taken = weeks_taken(entity=entity, first=first, last=last)
+    split = collector_weeks_taken(entity=entity, first=first, last=last)
     missing = []
     week = first
+    collectors = customer_selectors.collectors_of(entity_id=entity.pk)
     while week <= last:
         if week not in taken:
             missing.append(week)
-        week += WEEK
-    for week in missing:
-        with transaction.atomic():
-            AgingSnapshot.objects.bulk_create(
-                _snapshot_rows(entity=entity, week=week, now=now), ignore_conflicts=True
+            rows, by_collector = _snapshot_rows(entity=entity, week=week, now=now, collectors=collectors)
+            with transaction.atomic():
+                AgingSnapshot.objects.bulk_create(rows, ignore_conflicts=True)
+                if week not in split:
+                    CollectorAgingSnapshot.objects.bulk_create(by_collector, ignore_conflicts=True)
+        elif week not in split:
+            # a week taken before the split by collector was kept: its split rebuilt as of that Sunday
+            by_customer = selectors.open_items_by_bucket(entity_ids=[entity.pk], as_of=week)
+            CollectorAgingSnapshot.objects.bulk_create(
+                _collector_rows(
+                    entity=entity, week=week, now=now, by_customer=by_customer, collectors=collectors
+                ),
+                ignore_conflicts=True,
             )
+        week += WEEK
     return missing
+
+
+def collector_weeks_taken(*, entity: LegalEntity, first: date, last: date) -> set[date]:
+    return set(
+        CollectorAgingSnapshot.objects.filter(
+            entity=entity,
+            week_end_date__gte=first,
+            week_end_date__lte=last,
+            currency=entity.currency,
+            collector__isnull=True,
+        ).values_list("week_end_date", flat=True)
+    )
+
+
+def collector_snapshots_list(
+    *, entity: LegalEntity, currency: str, collector_id: int, first: date, last: date
+) -> list[CollectorAgingSnapshot]:
+    """One collector's snapshots of one currency whose week ends between the dates, oldest first; a
+    week without a row had nothing of that collector open in the currency."""
+    return list(
+        CollectorAgingSnapshot.objects.filter(
+            entity=entity,
+            currency=currency,
+            collector_id=collector_id,
+            week_end_date__gte=first,
+            week_end_date__lte=last,
+        ).order_by("week_end_date")
+    )
 
 
 def snapshots_list(*, entity: LegalEntity, currency: str, first: date, last: date) -> list[AgingSnapshot]:

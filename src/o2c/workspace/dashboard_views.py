@@ -3,13 +3,15 @@
 last twelve month ends, the ten customers most past due, unapplied cash and disputed amounts today.
 
 For AR managers, auditors and admins (VIEW_DASHBOARD, 403 for the other roles), within the legal entities
-granted to the person: another entity is a 404, as everywhere. Filters: entity and currency.
+granted to the person: another entity is a 404, as everywhere. Filters: entity, currency and collector
+(the collector's portfolio in the cards, the aging by week and the customers; DSO and CEI stay the
+entity's).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -24,6 +26,7 @@ from django.views.decorators.http import require_GET
 
 from o2c.core import clock
 from o2c.core.exceptions import DomainError
+from o2c.customers import selectors as customer_selectors
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger.models import LegalEntity
 from o2c.reporting import exports, selectors, snapshots
@@ -52,6 +55,21 @@ class PastDue:
 
 
 @dataclass(frozen=True)
+class WeekFigures:
+    """One week of the aging chart and its table: a collector's portfolio has no unapplied or disputed
+    figures of its own week by week (None)."""
+
+    week_end_date: date
+    buckets: tuple[int, ...]
+    unapplied_minor: int | None
+    disputed_minor: int | None
+
+    @property
+    def receivable_minor(self) -> int:
+        return sum(self.buckets)
+
+
+@dataclass(frozen=True)
 class TrendPoint:
     month_end: date
     dso: Decimal | None
@@ -69,6 +87,35 @@ def _entity(request: HttpRequest, granted: list[LegalEntity]) -> LegalEntity:
                 return entity
         raise Http404
     return next((e for e in granted if e.is_default), granted[0])
+
+
+def _collector(request: HttpRequest, collectors: list[tuple[int, str]]) -> int | None:
+    """The collector of the filter (a user id among the entity's collectors); None for everyone."""
+    chosen = request.GET.get("collector", "")
+    return next((pk for pk, _ in collectors if str(pk) == chosen), None)
+
+
+def _weeks(
+    entity: LegalEntity, currency: str, collector_id: int | None, first: date, last: date
+) -> list[WeekFigures]:
+    """The weeks of the aging chart: the entity's snapshots, or the collector's portfolio in them (a
+    week the collector had nothing open in the currency is zeros)."""
+    weeks = snapshots.snapshots_list(entity=entity, currency=currency, first=first, last=last)
+    if collector_id is None:
+        return [
+            WeekFigures(week.week_end_date, week.buckets, week.unapplied_minor, week.disputed_minor)
+            for week in weeks
+        ]
+    owned = {
+        row.week_end_date: row.buckets
+        for row in snapshots.collector_snapshots_list(
+            entity=entity, currency=currency, collector_id=collector_id, first=first, last=last
+        )
+    }
+    empty = (0,) * len(selectors.BUCKETS)
+    return [
+        WeekFigures(week.week_end_date, owned.get(week.week_end_date, empty), None, None) for week in weeks
+    ]
 
 
 def month_ends(today: date, count: int = TREND_MONTHS) -> list[date]:
@@ -198,8 +245,18 @@ def ar_dashboard(request: HttpRequest) -> HttpResponse:
     if currency not in currencies:
         currency = entity.currency
     locale = current_locale()
+    collectors = customer_selectors.collectors_in(entity_id=entity.pk)
+    collector_id = _collector(request, collectors)
+    portfolio: set[int] | None = None
+    if collector_id is not None:
+        portfolio = {
+            customer_id
+            for customer_id, owner in customer_selectors.collectors_of(entity_id=entity.pk).items()
+            if owner == collector_id
+        }
+        report = replace(report, rows=[row for row in report.rows if row.customer_id in portfolio])
 
-    weeks = snapshots.snapshots_list(entity=entity, currency=currency, first=first, last=last)
+    weeks = _weeks(entity, currency, collector_id, first, last)
     totals = report.totals_by_currency().get((entity.code, currency))
     trend, trend_error = _trend(entity, today)
     dso_label, best_label, cei_label = _("DSO"), _("Best possible DSO"), _("CEI")
@@ -208,6 +265,8 @@ def ar_dashboard(request: HttpRequest) -> HttpResponse:
         "entities": granted,
         "currency": currency,
         "currencies": currencies,
+        "collectors": collectors,
+        "collector_id": collector_id,
         "today": today,
         "weeks": weeks,
         "bucket_labels": [exports.bucket_labels()[bucket] for bucket in selectors.BUCKETS],
@@ -215,7 +274,9 @@ def ar_dashboard(request: HttpRequest) -> HttpResponse:
         "open_minor": totals.receivable_minor if totals else 0,
         "past_due_minor": sum(totals.buckets[1:]) if totals else 0,
         "unapplied_minor": -totals.unapplied_minor if totals else 0,
-        "disputed_minor": selectors.disputed_open(entity_ids=[entity.pk], as_of=today).get(currency, 0),
+        "disputed_minor": selectors.disputed_open(
+            entity_ids=[entity.pk], as_of=today, customer_ids=portfolio
+        ).get(currency, 0),
         "past_due": _past_due(report, currency),
         "trend": trend,
         "trend_error": trend_error,

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.management import call_command
 
 from o2c.customers import services as customer_services
@@ -16,7 +17,7 @@ from o2c.ledger import services as ledger_services
 from o2c.ledger.models import LegalEntity
 from o2c.receivables import services as receivable_services
 from o2c.reporting import selectors, snapshots
-from o2c.reporting.models import AgingSnapshot
+from o2c.reporting.models import AgingSnapshot, CollectorAgingSnapshot
 from tests.conftest import NOW, customer_in, issued_invoice
 from tests.integration.reporting.history import History, build_history
 
@@ -192,3 +193,52 @@ class TestCommand:
         assert exit_info.value.code == 2
         assert "--through: '31.03.2026' is not an ISO 8601 date (YYYY-MM-DD)" in capsys.readouterr().err
         assert not AgingSnapshot.objects.exists()
+
+
+class TestByCollector:
+    """Each week's aging is also kept per collector's portfolio (customers without a collector
+    together), for the dashboard's collector filter."""
+
+    def test_each_week_is_split_by_the_collectors_portfolios(self, entity, history):
+        claire = User.objects.create_user("claire")
+        Customer.objects.filter(number="C-1000").update(collector=claire)
+
+        snapshots.snapshots_take(entity=entity, through=date(2026, 4, 30), now=MAY_4)
+
+        # 2026-03-01: C-1000's INV-B 495.00 past due; C-2000's INV-C 790.00 current and CM-2 -50.00
+        rows = {
+            (row.collector_id, row.currency): row.buckets
+            for row in CollectorAgingSnapshot.objects.filter(entity=entity, week_end_date=date(2026, 3, 1))
+        }
+        assert rows == {
+            (claire.pk, "EUR"): (0, 49500, 0, 0, 0, 0),
+            (None, "EUR"): (79000, -5000, 0, 0, 0, 0),
+        }
+        weeks = snapshots.collector_weeks_taken(entity=entity, first=date(2026, 1, 4), last=date(2026, 4, 26))
+        assert len(weeks) == 17
+        listed = snapshots.collector_snapshots_list(
+            entity=entity,
+            currency="EUR",
+            collector_id=claire.pk,
+            first=date(2026, 2, 22),
+            last=date(2026, 3, 8),
+        )
+        assert [(row.week_end_date, sum(row.buckets)) for row in listed] == [
+            (date(2026, 2, 22), 49500),
+            (date(2026, 3, 1), 49500),
+            (date(2026, 3, 8), 49500),
+        ]
+
+    def test_weeks_taken_before_the_split_existed_are_split_the_next_time(self, entity, history):
+        snapshots.snapshots_take(entity=entity, through=date(2026, 4, 30), now=MAY_4)
+        CollectorAgingSnapshot.objects.all().delete()
+        kept = list(AgingSnapshot.objects.order_by("pk").values_list("pk", "taken_at"))
+        later = datetime(2026, 5, 5, 7, 0, tzinfo=UTC)
+
+        assert snapshots.snapshots_take(entity=entity, through=date(2026, 4, 30), now=later) == []
+
+        assert list(AgingSnapshot.objects.order_by("pk").values_list("pk", "taken_at")) == kept
+        split = CollectorAgingSnapshot.objects.filter(entity=entity, week_end_date=date(2026, 3, 1))
+        assert {(row.collector_id, row.buckets, row.taken_at) for row in split} == {
+            (None, (79000, 44500, 0, 0, 0, 0), later)
+        }
