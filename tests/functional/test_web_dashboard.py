@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -210,6 +211,32 @@ class TestFigures:
         )
         assert '<tr><td>Feb 28, 2026</td><td class="o2c-num">72.78 %</td></tr>' in text
         assert '<tr><td>Jan 31, 2026</td><td class="o2c-num">—</td></tr>' in text
+
+    def test_the_month_end_kpis_are_computed_once_and_kept(self, client, manager, history, entity):
+        from o2c.reporting import selectors
+        from o2c.reporting.models import MonthEndKpis
+
+        client.force_login(manager)
+        client.get(reverse("ar_dashboard"))
+        kept = list(MonthEndKpis.objects.filter(entity=entity).order_by("month_end"))
+        assert [row.month_end for row in kept][-2:] == [date(2026, 3, 31), date(2026, 4, 30)]
+        assert len(kept) == 12
+        april = kept[-1]
+        computed = selectors.kpis(entity=entity, as_of=date(2026, 4, 30)).kpis
+        assert (str(april.dso), str(april.best_possible_dso), str(april.cei), april.currency) == (
+            "141.49",
+            "0.00",
+            "0.00",
+            "EUR",
+        )
+        assert (april.unapplied_minor, april.disputed_minor) == (computed.unapplied_minor, 0)
+        assert str(april.percent_current) == str(computed.percent_current.quantize(Decimal("0.01")))
+        taken_at = {row.pk: row.taken_at for row in kept}
+
+        client.get(reverse("ar_dashboard"))
+
+        again = {row.pk: row.taken_at for row in MonthEndKpis.objects.filter(entity=entity)}
+        assert again == taken_at
 
     def test_the_most_past_due_customers_come_first(self, client, manager, history):
         client.force_login(manager)

@@ -105,3 +105,32 @@ class CollectorAgingSnapshot(models.Model):
     @property
     def buckets(self) -> tuple[int, ...]:
         return tuple(getattr(self, name) for name in BUCKET_FIELDS)
+
+
+class MonthEndKpis(models.Model):
+    """The KPIs of one legal entity as of one month end (`o2c.reporting.selectors.kpis`, in its
+    functional currency), kept once the month is over so the dashboard's trend reads twelve rows instead
+    of computing twelve sets of KPIs on every visit. Like the aging snapshots, the figures are those known
+    when they were taken. Days and percentages as reported, two decimals; None where a KPI is undefined."""
+
+    entity = models.ForeignKey("ledger.LegalEntity", on_delete=models.PROTECT, related_name="+")
+    month_end = models.DateField()
+    currency = models.CharField(max_length=3, help_text="the entity's functional currency")
+    dso = models.DecimalField(max_digits=12, decimal_places=2, null=True)
+    dso_countback = models.DecimalField(max_digits=12, decimal_places=2, null=True)
+    best_possible_dso = models.DecimalField(max_digits=12, decimal_places=2, null=True)
+    average_days_delinquent = models.DecimalField(max_digits=12, decimal_places=2, null=True)
+    cei = models.DecimalField(max_digits=12, decimal_places=2, null=True)
+    percent_current = models.DecimalField(max_digits=12, decimal_places=2, null=True)
+    percent_over_90 = models.DecimalField(max_digits=12, decimal_places=2, null=True)
+    unapplied_minor = models.BigIntegerField()
+    disputed_minor = models.BigIntegerField()
+    taken_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["entity", "month_end"], name="reporting_month_end_kpis_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month_end} KPIs"

@@ -25,7 +25,8 @@ from o2c.customers import selectors as customer_selectors
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger.models import LegalEntity
 from o2c.reporting import selectors
-from o2c.reporting.models import BUCKET_FIELDS, AgingSnapshot, CollectorAgingSnapshot
+from o2c.reporting.calculations import rounded
+from o2c.reporting.models import BUCKET_FIELDS, AgingSnapshot, CollectorAgingSnapshot, MonthEndKpis
 
 WEEK = timedelta(days=7)
 # how many weeks the dashboard shows, and fills when they are missing
@@ -214,3 +215,33 @@ def snapshot_currencies(*, entity: LegalEntity, first: date, last: date) -> list
         .distinct()
     )
     return [entity.currency, *sorted(found - {entity.currency})]
+
+
+def month_end_kpis(*, entity: LegalEntity, month_ends: list[date], now: datetime) -> list[MonthEndKpis]:
+    """The KPIs as of each month end (days and percentages rounded as reported), oldest first: those
+    kept already as they were kept, the others computed now and kept. Refused like `selectors.kpis`
+    (UnableToConvertCurrency) when a currency has no rate at a month end not kept yet."""
+    kept = {
+        row.month_end: row for row in MonthEndKpis.objects.filter(entity=entity, month_end__in=month_ends)
+    }
+    for month_end in sorted(set(month_ends) - set(kept)):
+        report = selectors.kpis(entity=entity, as_of=month_end)
+        kpis = report.kpis
+        row = MonthEndKpis(
+            entity=entity,
+            month_end=month_end,
+            currency=report.currency,
+            dso=rounded(kpis.dso),
+            dso_countback=rounded(kpis.dso_countback),
+            best_possible_dso=rounded(kpis.best_possible_dso),
+            average_days_delinquent=rounded(kpis.average_days_delinquent),
+            cei=rounded(kpis.cei),
+            percent_current=rounded(kpis.percent_current),
+            percent_over_90=rounded(kpis.percent_over_90),
+            unapplied_minor=kpis.unapplied_minor,
+            disputed_minor=kpis.disputed_minor,
+            taken_at=now,
+        )
+        MonthEndKpis.objects.bulk_create([row], ignore_conflicts=True)
+        kept[month_end] = row
+    return [kept[month_end] for month_end in sorted(month_ends)]

@@ -30,7 +30,6 @@ from o2c.customers import selectors as customer_selectors
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger.models import LegalEntity
 from o2c.reporting import exports, selectors, snapshots
-from o2c.reporting.calculations import rounded
 from o2c.workspace import charts
 from o2c.workspace.context_processors import VIEW_DASHBOARD
 from o2c.workspace.templatetags.o2c_format import current_locale, minor_to_decimal, money
@@ -129,22 +128,13 @@ def month_ends(today: date, count: int = TREND_MONTHS) -> list[date]:
 
 
 def _trend(entity: LegalEntity, today: date) -> tuple[list[TrendPoint], str]:
-    """The KPIs of each of the last month ends (computed for this page load), or why there are none."""
-    points = []
-    for month_end in month_ends(today):
-        try:
-            kpis = selectors.kpis(entity=entity, as_of=month_end).kpis
-        except DomainError as error:
-            return [], error.message
-        points.append(
-            TrendPoint(
-                month_end=month_end,
-                dso=rounded(kpis.dso),
-                best_possible_dso=rounded(kpis.best_possible_dso),
-                cei=rounded(kpis.cei),
-            )
-        )
-    return points, ""
+    """The KPIs of each of the last month ends (kept once computed: reporting.MonthEndKpis), or why
+    there are none."""
+    try:
+        kept = snapshots.month_end_kpis(entity=entity, month_ends=month_ends(today), now=clock.now())
+    except DomainError as error:
+        return [], error.message
+    return [TrendPoint(row.month_end, row.dso, row.best_possible_dso, row.cei) for row in kept], ""
 
 
 def _past_due(report: selectors.AgingReport, currency: str) -> list[PastDue]:
