@@ -16,7 +16,27 @@ BUCKET_FIELDS = (
 )
 
 
-class AgingSnapshot(models.Model):
+class Buckets(models.Model):
+    """Open items per bucket of the aging (o2c.reporting.selectors.BUCKETS), due basis, credit memos
+    negative, in minor units."""
+
+    current_minor = models.BigIntegerField()
+    days_1_30_minor = models.BigIntegerField()
+    days_31_60_minor = models.BigIntegerField()
+    days_61_90_minor = models.BigIntegerField()
+    days_91_120_minor = models.BigIntegerField()
+    over_120_minor = models.BigIntegerField()
+
+    class Meta:
+        abstract = True
+
+    @property
+    def buckets(self) -> tuple[int, ...]:
+        """The bucket amounts in the order of o2c.reporting.selectors.BUCKETS."""
+        return tuple(getattr(self, name) for name in BUCKET_FIELDS)
+
+
+class AgingSnapshot(Buckets):
     """The aging of one legal entity and currency at the end of one week, kept so trends need no
     recomputation (o2c.reporting.snapshots). Every figure is summed over the entity's customers, on the
     due basis, in integer minor units of `currency`, as the aging as of `week_end_date` showed it when
@@ -26,13 +46,6 @@ class AgingSnapshot(models.Model):
     # the Sunday that ends the ISO week (Monday to Sunday), the aging's report date
     week_end_date = models.DateField()
     currency = models.CharField(max_length=3)
-    # open items per bucket of the aging (o2c.reporting.selectors.BUCKETS), credit memos negative
-    current_minor = models.BigIntegerField()
-    days_1_30_minor = models.BigIntegerField()
-    days_31_60_minor = models.BigIntegerField()
-    days_61_90_minor = models.BigIntegerField()
-    days_91_120_minor = models.BigIntegerField()
-    over_120_minor = models.BigIntegerField()
     # unapplied cash, identified or not, as a positive amount (the credit balance of the unapplied cash
     # accounts); the aging shows it as the negative `unapplied` column
     unapplied_minor = models.BigIntegerField()
@@ -51,11 +64,6 @@ class AgingSnapshot(models.Model):
         return f"{self.week_end_date} {self.currency}"
 
     @property
-    def buckets(self) -> tuple[int, ...]:
-        """The bucket amounts in the order of o2c.reporting.selectors.BUCKETS."""
-        return tuple(getattr(self, name) for name in BUCKET_FIELDS)
-
-    @property
     def receivable_minor(self) -> int:
         return sum(self.buckets)
 
@@ -64,7 +72,7 @@ class AgingSnapshot(models.Model):
         return sum(self.buckets[1:])
 
 
-class CollectorAgingSnapshot(models.Model):
+class CollectorAgingSnapshot(Buckets):
     """The weekly aging of one legal entity and currency split by collector: the buckets of the
     customers in one collector's portfolio when the snapshot was taken (`collector` empty: the customers
     without one), so the dashboard can show a collector's portfolio over time. Taken with the entity's
@@ -77,12 +85,6 @@ class CollectorAgingSnapshot(models.Model):
     collector = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    current_minor = models.BigIntegerField()
-    days_1_30_minor = models.BigIntegerField()
-    days_31_60_minor = models.BigIntegerField()
-    days_61_90_minor = models.BigIntegerField()
-    days_91_120_minor = models.BigIntegerField()
-    over_120_minor = models.BigIntegerField()
     taken_at = models.DateTimeField()
 
     class Meta:
@@ -101,10 +103,6 @@ class CollectorAgingSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.week_end_date} {self.currency} {self.collector_id}"
-
-    @property
-    def buckets(self) -> tuple[int, ...]:
-        return tuple(getattr(self, name) for name in BUCKET_FIELDS)
 
 
 class MonthEndKpis(models.Model):
