@@ -551,6 +551,7 @@ class TestOpenApi:
             "/api/reports/aging/items": ["get"],
             "/api/reports/kpis": ["get"],
             "/api/reports/rollforward": ["get"],
+            "/api/reports/rollforward/functional": ["get"],
             "/api/reports/tie-out": ["get"],
             "/api/reports/risk": ["get"],
             "/api/close/periods": ["get"],

@@ -510,6 +510,40 @@ class TestReports:
             "lines": None,
         }
 
+    def test_the_rollforward_in_the_functional_currency_with_its_total(self, auditor, entity, history):
+        response = auditor.get("/api/reports/rollforward/functional?period=2026-02")
+
+        euros = {
+            "entity": entity.code,
+            "currency": "EUR",
+            "opening": "1190.00",
+            "invoices": "1190.00",
+            "credit_memos": "0.00",
+            "cash_applied": "-500.00",
+            "discounts": "0.00",
+            "write_offs": "0.00",
+            "credit_memos_applied": "0.00",
+            "migrated": "0.00",
+            "fx_revaluation": "0.00",
+            "other": "0.00",
+            "closing": "1880.00",
+        }
+        assert response.status_code == 200
+        assert body(response) == {
+            "entity": entity.code,
+            "period": "2026-02",
+            "first": "2026-02-01",
+            "last": "2026-02-28",
+            "functional_currency": "EUR",
+            "rows": [euros],
+            "total": euros,
+        }
+
+    def test_the_functional_rollforward_is_not_for_a_collector(self, collector, history):
+        response = collector.get("/api/reports/rollforward/functional?period=2026-02")
+
+        assert (response.status_code, body(response)["code"]) == (403, "forbidden")
+
     def test_a_movement_drills_down_to_its_journal_lines(self, manager, customer, history):
         data = body(manager.get("/api/reports/rollforward?period=2026-02&movement=cash_applied&currency=EUR"))
 

@@ -229,6 +229,46 @@ def report_rollforward(
     )
 
 
+@router.get(
+    "/rollforward/functional",
+    response=schemas.FunctionalRollforwardOut,
+    summary="AR rollforward of a month in the functional currency",
+)
+def report_rollforward_functional(
+    request: HttpRequest, query: Query[schemas.FunctionalRollforwardQuery]
+) -> schemas.FunctionalRollforwardOut:
+    """Per transaction currency and in total, in the entity's functional currency: opening, each movement
+    at its booking rates, the month-end FX revaluation, closing (what 1200 and 1209 hold).
+    `o2c report rollforward --functional --format json`."""
+    who = customers_api.caller(request, VIEW_CLOSE)
+    entity = _entity(who, query.entity)
+    start = rollforward.month_start(query.period)
+    report = rollforward.rollforward_functional(entity=entity, start=start)
+    functional = report.functional_currency
+
+    def row_out(row: rollforward.FunctionalRow) -> schemas.FunctionalRollforwardRowOut:
+        return schemas.FunctionalRollforwardRowOut(
+            entity=entity.code,
+            currency=row.currency,
+            opening=format_minor(row.opening_minor, functional),
+            **{
+                name: format_minor(row.movements_minor[name], functional)
+                for name in rollforward.FUNCTIONAL_MOVEMENTS
+            },
+            closing=format_minor(row.closing_minor, functional),
+        )
+
+    return schemas.FunctionalRollforwardOut(
+        entity=entity.code,
+        period=f"{start:%Y-%m}",
+        first=report.start,
+        last=report.end,
+        functional_currency=functional,
+        rows=[row_out(row) for row in report.rows],
+        total=row_out(report.total),
+    )
+
+
 @router.get("/tie-out", response=schemas.TieOutOut, summary="Open items against the receivable accounts")
 def report_tie_out(request: HttpRequest, query: Query[schemas.TieOutQuery]) -> schemas.TieOutOut:
     """Per customer and currency, the open items rebuilt as of the day against the receivable accounts'

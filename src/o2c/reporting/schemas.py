@@ -184,6 +184,40 @@ class RollforwardOut(Schema):
     lines: list[RollforwardLineOut] | None = Field(None, description="with movement: its journal lines")
 
 
+class FunctionalRollforwardQuery(Schema):
+    period: str = Field(..., description="the month, YYYY-MM")
+    entity: str | None = Field(None, description="legal entity code; default: your default entity")
+
+
+class FunctionalRollforwardRowOut(Schema):
+    """One transaction currency's receivables (or, as `total`, all of them) in the functional currency:
+    opening + every movement at its booking rates + fx_revaluation = closing."""
+
+    entity: str
+    currency: str = Field(..., description="the transaction currency; the functional one in `total`")
+    opening: DecimalString
+    invoices: DecimalString
+    credit_memos: DecimalString
+    cash_applied: DecimalString
+    discounts: DecimalString
+    write_offs: DecimalString
+    credit_memos_applied: DecimalString
+    migrated: DecimalString
+    fx_revaluation: DecimalString
+    other: DecimalString
+    closing: DecimalString
+
+
+class FunctionalRollforwardOut(Schema):
+    entity: str
+    period: str
+    first: date
+    last: date
+    functional_currency: str
+    rows: list[FunctionalRollforwardRowOut]
+    total: FunctionalRollforwardRowOut
+
+
 class TieOutQuery(Schema):
     as_of: date
     entity: str | None = None
