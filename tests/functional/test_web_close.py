@@ -214,6 +214,16 @@ class TestRollforward:
         assert '<td class="o2c-num">1,880.00</td>' in line("subledger_closing")
         assert '<td class="o2c-num">0.00</td>' in line("difference")
 
+        def functional(name: str) -> str:
+            return text.split(f'<tr id="functional-{name}">')[1].split("</tr>")[0]
+
+        # euros only: the EUR column and the total are the same, no FX revaluation
+        assert "In EUR, the functional currency" in text
+        assert functional("opening").count('<td class="o2c-num">1,190.00</td>') == 2
+        assert functional("cash_applied").count('<td class="o2c-num">-500.00</td>') == 2
+        assert functional("fx_revaluation").count('<td class="o2c-num">0.00</td>') == 2
+        assert functional("closing").count('<td class="o2c-num">1,880.00</td>') == 2
+
     def test_a_movement_s_drill_down_lists_its_journal_lines(
         self, client, manager, entity, customer, history
     ):

@@ -210,7 +210,8 @@ def _month(request: HttpRequest, entity: LegalEntity) -> date:
 @require_GET
 def close_rollforward(request: HttpRequest) -> HttpResponse:
     """Per currency: opening AR, each movement, closing AR against the open items; each movement's
-    amount links to its journal lines."""
+    amount links to its journal lines. Below, the same in the functional currency with the FX
+    revaluation and a total."""
     entity, granted = _entity(request, request.GET.get("entity", ""))
     start = _month(request, entity)
     report = rollforward.rollforward(entity=entity, start=start)
@@ -252,11 +253,23 @@ def close_rollforward(request: HttpRequest) -> HttpResponse:
         cells("subledger_closing", [row.subledger_closing_minor for row in report.rows], False),
         cells("difference", [row.difference_minor for row in report.rows], False),
     ]
+    functional = rollforward.rollforward_functional(entity=entity, start=start)
+    shown = [*functional.rows, functional.total]
+    functional_lines = [
+        {"name": "opening", "label": labels["opening"], "amounts": [row.opening_minor for row in shown]},
+        *(
+            {"name": name, "label": labels[name], "amounts": [row.movements_minor[name] for row in shown]}
+            for name in rollforward.FUNCTIONAL_MOVEMENTS
+        ),
+        {"name": "closing", "label": labels["closing"], "amounts": [row.closing_minor for row in shown]},
+    ]
     context = {
         **_base(request, entity, granted, "rollforward"),
         "period": period,
         "report": report,
         "lines": lines,
+        "functional": functional,
+        "functional_lines": functional_lines,
         "previous": f"{start - timedelta(days=1):%Y-%m}",
         "next": f"{report.end + timedelta(days=1):%Y-%m}",
     }
