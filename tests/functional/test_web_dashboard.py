@@ -311,7 +311,7 @@ class TestFigures:
             (119000, 0, 0, 0, 0, 0),
             (0, 49500, 0, 0, 0, 0),
         )
-        assert weeks[date(2026, 3, 1)].unapplied_minor is None
+        assert (weeks[date(2026, 3, 1)].unapplied_minor, weeks[date(2026, 3, 1)].disputed_minor) == (51000, 0)
         # an unknown collector is everyone
         everyone = client.get(reverse("ar_dashboard"), {"collector": "999999"})
         assert everyone.context["collector_id"] is None

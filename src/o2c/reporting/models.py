@@ -85,6 +85,10 @@ class CollectorAgingSnapshot(Buckets):
     collector = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # the portfolio's unapplied cash on account (positive) and the open amount of its disputed documents;
+    # cash nobody identified yet is in no portfolio
+    unapplied_minor = models.BigIntegerField(default=0)
+    disputed_minor = models.BigIntegerField(default=0)
     taken_at = models.DateTimeField()
 
     class Meta:

@@ -68,45 +68,73 @@ def _collector_rows(
     week: date,
     now: datetime,
     by_customer: dict[selectors.Key, list[int]],
+    unapplied: dict[selectors.Key, int],
+    disputed: dict[selectors.Key, list[int]],
     collectors: dict[int, int | None],
 ) -> list[CollectorAgingSnapshot]:
-    """The week's aging per collector and currency, from the open items per customer, and always the row
-    of the customers without a collector in the functional currency (the week's mark)."""
-    buckets: dict[tuple[int | None, str], list[int]] = defaultdict(lambda: [0] * len(selectors.BUCKETS))
-    buckets[(None, entity.currency)] = [0] * len(selectors.BUCKETS)
+    """The week's aging per collector and currency, from the open items, the unapplied cash and the
+    disputed items per customer, and always the row of the customers without a collector in the
+    functional currency (the week's mark). Cash nobody identified is in no portfolio."""
+    count = len(selectors.BUCKETS)
+    figures: dict[tuple[int | None, str], list[int]] = defaultdict(lambda: [0] * (count + 2))
+    figures[(None, entity.currency)] = [0] * (count + 2)
+
+    def group(customer_id: int | None, currency: str) -> list[int]:
+        return figures[(collectors.get(customer_id) if customer_id is not None else None, currency)]
+
     for (_, customer_id, currency), values in by_customer.items():
-        group = buckets[(collectors.get(customer_id) if customer_id is not None else None, currency)]
+        sums = group(customer_id, currency)
         for index, value in enumerate(values):
-            group[index] += value
+            sums[index] += value
+    for (_, customer_id, currency), balance in unapplied.items():
+        if customer_id is not None:
+            group(customer_id, currency)[count] += balance
+    for (_, customer_id, currency), values in disputed.items():
+        group(customer_id, currency)[count + 1] += sum(values)
     return [
         CollectorAgingSnapshot(
             entity=entity,
             week_end_date=week,
             currency=currency,
             collector_id=collector_id,
-            **dict(zip(BUCKET_FIELDS, values, strict=True)),
+            **dict(zip(BUCKET_FIELDS, values[:count], strict=True)),
+            unapplied_minor=values[count],
+            disputed_minor=values[count + 1],
             taken_at=now,
         )
-        for (collector_id, currency), values in buckets.items()
+        for (collector_id, currency), values in figures.items()
     ]
+
+
+def _week_figures(
+    entity: LegalEntity, week: date
+) -> tuple[dict[selectors.Key, list[int]], dict[selectors.Key, int], dict[selectors.Key, list[int]]]:
+    """The week's open items, unapplied cash and disputed items per customer and currency."""
+    ids = [entity.pk]
+    return (
+        selectors.open_items_by_bucket(entity_ids=ids, as_of=week),
+        selectors.unapplied_cash(entity_ids=ids, as_of=week),
+        selectors.open_items_by_bucket(entity_ids=ids, as_of=week, disputed_only=True),
+    )
 
 
 def _snapshot_rows(
     *, entity: LegalEntity, week: date, now: datetime, collectors: dict[int, int | None]
 ) -> tuple[list[AgingSnapshot], list[CollectorAgingSnapshot]]:
     """The snapshot of one week: per currency, the aging's buckets summed over the customers, the
-    unapplied cash (identified or not) and the open amount of the disputed documents; and the buckets per
+    unapplied cash (identified or not) and the open amount of the disputed documents; and the same per
     collector."""
-    ids = [entity.pk]
+    by_customer, unapplied_by_customer, disputed_by_customer = _week_figures(entity, week)
     buckets: dict[str, list[int]] = defaultdict(lambda: [0] * len(selectors.BUCKETS))
-    by_customer = selectors.open_items_by_bucket(entity_ids=ids, as_of=week)
     for (_, _, currency), values in by_customer.items():
         for index, value in enumerate(values):
             buckets[currency][index] += value
     unapplied: dict[str, int] = defaultdict(int)
-    for (_, _, currency), balance in selectors.unapplied_cash(entity_ids=ids, as_of=week).items():
+    for (_, _, currency), balance in unapplied_by_customer.items():
         unapplied[currency] += balance
-    disputed = selectors.disputed_open(entity_ids=ids, as_of=week)
+    disputed: dict[str, int] = defaultdict(int)
+    for (_, _, currency), values in disputed_by_customer.items():
+        disputed[currency] += sum(values)
     currencies = {entity.currency} | set(buckets) | set(unapplied) | set(disputed)
     rows = []
     for currency in sorted(currencies):
@@ -123,7 +151,13 @@ def _snapshot_rows(
             )
         )
     return rows, _collector_rows(
-        entity=entity, week=week, now=now, by_customer=by_customer, collectors=collectors
+        entity=entity,
+        week=week,
+        now=now,
+        by_customer=by_customer,
+        unapplied=unapplied_by_customer,
+        disputed=disputed_by_customer,
+        collectors=collectors,
     )
 
 
@@ -159,10 +193,16 @@ def snapshots_take(
                     CollectorAgingSnapshot.objects.bulk_create(by_collector, ignore_conflicts=True)
         elif week not in split:
             # a week taken before the split by collector was kept: its split rebuilt as of that Sunday
-            by_customer = selectors.open_items_by_bucket(entity_ids=[entity.pk], as_of=week)
+            by_customer, unapplied, disputed = _week_figures(entity, week)
             CollectorAgingSnapshot.objects.bulk_create(
                 _collector_rows(
-                    entity=entity, week=week, now=now, by_customer=by_customer, collectors=collectors
+                    entity=entity,
+                    week=week,
+                    now=now,
+                    by_customer=by_customer,
+                    unapplied=unapplied,
+                    disputed=disputed,
+                    collectors=collectors,
                 ),
                 ignore_conflicts=True,
             )

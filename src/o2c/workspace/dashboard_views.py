@@ -55,13 +55,12 @@ class PastDue:
 
 @dataclass(frozen=True)
 class WeekFigures:
-    """One week of the aging chart and its table: a collector's portfolio has no unapplied or disputed
-    figures of its own week by week (None)."""
+    """One week of the aging chart and its table."""
 
     week_end_date: date
     buckets: tuple[int, ...]
-    unapplied_minor: int | None
-    disputed_minor: int | None
+    unapplied_minor: int
+    disputed_minor: int
 
     @property
     def receivable_minor(self) -> int:
@@ -106,15 +105,15 @@ def _weeks(
             for week in weeks
         ]
     owned = {
-        row.week_end_date: row.buckets
+        row.week_end_date: WeekFigures(
+            row.week_end_date, row.buckets, row.unapplied_minor, row.disputed_minor
+        )
         for row in snapshots.collector_snapshots_list(
             entity=entity, currency=currency, collector_id=collector_id, first=first, last=last
         )
     }
     empty = (0,) * len(selectors.BUCKETS)
-    return [
-        WeekFigures(week.week_end_date, owned.get(week.week_end_date, empty), None, None) for week in weeks
-    ]
+    return [owned.get(week.week_end_date, WeekFigures(week.week_end_date, empty, 0, 0)) for week in weeks]
 
 
 def month_ends(today: date, count: int = TREND_MONTHS) -> list[date]:

@@ -206,14 +206,20 @@ class TestByCollector:
         snapshots.snapshots_take(entity=entity, through=date(2026, 4, 30), now=MAY_4)
 
         # 2026-03-01: C-1000's INV-B 495.00 past due; C-2000's INV-C 790.00 current and CM-2 -50.00
+        # P2's 510.00 on C-1000's account since 2026-02-25; P4's 77.70 nobody identified is in no portfolio
         rows = {
-            (row.collector_id, row.currency): row.buckets
+            (row.collector_id, row.currency): (row.buckets, row.unapplied_minor, row.disputed_minor)
             for row in CollectorAgingSnapshot.objects.filter(entity=entity, week_end_date=date(2026, 3, 1))
         }
         assert rows == {
-            (claire.pk, "EUR"): (0, 49500, 0, 0, 0, 0),
-            (None, "EUR"): (79000, -5000, 0, 0, 0, 0),
+            (claire.pk, "EUR"): ((0, 49500, 0, 0, 0, 0), 51000, 0),
+            (None, "EUR"): ((79000, -5000, 0, 0, 0, 0), 0, 0),
         }
+        # from 2026-03-05 P3's 400.00 is C-2000's unapplied cash
+        late = CollectorAgingSnapshot.objects.get(
+            entity=entity, week_end_date=date(2026, 4, 26), collector=None
+        )
+        assert late.unapplied_minor == 40000
         weeks = snapshots.collector_weeks_taken(entity=entity, first=date(2026, 1, 4), last=date(2026, 4, 26))
         assert len(weeks) == 17
         listed = snapshots.collector_snapshots_list(
