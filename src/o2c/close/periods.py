@@ -35,3 +35,22 @@ def reverse_next_day(
     return ledger_selectors.entry_reversal(entry_id=entry_id) or ledger_services.journal_entry_reverse(
         entry_id=entry_id, posting_date=last + timedelta(days=1), reason=reason, now=now, actor=actor
     )
+
+
+def top_ups_so_far(key: str) -> tuple[list[int], str]:
+    """The top-ups of a month-end entry posted so far (idempotency keys `<key>:2`, `<key>:3`...), oldest
+    first, and the key the next one takes."""
+    found: list[int] = []
+    while (
+        entry_id := ledger_selectors.entry_id_by_key(idempotency_key=f"{key}:{len(found) + 2}")
+    ) is not None:
+        found.append(entry_id)
+    return found, f"{key}:{len(found) + 2}"
+
+
+def reverse_each_next_day(
+    entry_ids: list[int], last: date, reason: str, *, now: datetime, actor: User | None
+) -> None:
+    """`reverse_next_day` for each of the entries."""
+    for entry_id in entry_ids:
+        reverse_next_day(entry_id, last, reason, now=now, actor=actor)

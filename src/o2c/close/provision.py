@@ -542,11 +542,7 @@ def _top_ups(
     """The month's top-up entries (and their reversals), posting one more when the provision posted so
     far is not the month's provision now and the month is still open. (ids, whether one was posted)"""
     key = idempotency_key(entity, first)
-    existing = []
-    number = 2
-    while (found := ledger_selectors.entry_id_by_key(idempotency_key=f"{key}:{number}")) is not None:
-        existing.append(found)
-        number += 1
+    existing, next_key = periods.top_ups_so_far(key)
     allowance_id = ledger_services.account_by_code(entity=entity, code=ALLOWANCE)
     provided = sum(
         line.functional_credit_minor - line.functional_debit_minor
@@ -567,9 +563,7 @@ def _top_ups(
             change = 0  # a closed month keeps what it was closed with
     if change:
         existing.append(
-            _post(
-                entity, first, last, change, method, key=f"{key}:{number}", actor=actor, now=now, top_up=True
-            )
+            _post(entity, first, last, change, method, key=next_key, actor=actor, now=now, top_up=True)
         )
         posted = True
         _audit(
@@ -580,14 +574,13 @@ def _top_ups(
             actor,
             now,
         )
-    for entry_id in existing:
-        periods.reverse_next_day(
-            entry_id,
-            last,
-            f"Expected-credit-loss provision of {first:%Y-%m} reversed on the next month's first day",
-            now=now,
-            actor=actor,
-        )
+    periods.reverse_each_next_day(
+        existing,
+        last,
+        f"Expected-credit-loss provision of {first:%Y-%m} reversed on the next month's first day",
+        now=now,
+        actor=actor,
+    )
     return existing, posted
 
 

@@ -46,6 +46,7 @@ from o2c.reporting import selectors as reporting_selectors
 from o2c.reporting.rollforward import month_bounds
 
 SOURCE_TYPE = rollforward.REVALUATION_SOURCE
+_REVERSAL_REASON = "FX revaluation of %s reversed on the next month's first day"
 _CHUNK = 2000  # documents per ledger query (SQLite's limit on query parameters)
 
 
@@ -383,30 +384,14 @@ def revalue(*, entity: LegalEntity, start: date, actor: User | None, now: dateti
                 unrealised_id=unrealised_id,
             )
             if lines:
-                entry_id = ledger_services.journal_entry_post(
-                    entity=entity,
-                    lines=lines,
-                    posting_date=last,
-                    description=f"FX revaluation {row.currency} {first:%Y-%m} at {row.rate.normalize():f}",
-                    source_type=SOURCE_TYPE,
-                    source_id=None,
-                    idempotency_key=key,
-                    now=now,
-                    created_by_id=actor_id(actor),
-                ).pk
-                posted[row.currency] = (
-                    format_minor(row.carrying_minor, entity.currency),
-                    format_minor(row.revalued_minor, entity.currency),
+                entry_id = _post(
+                    entity, first, last, row, lines, key=key, actor=actor, now=now, posted=posted
                 )
         reversal = None
         top_ups: list[int] = []
         if entry_id is not None:
             reversal = periods.reverse_next_day(
-                entry_id,
-                last,
-                f"FX revaluation of {first:%Y-%m} reversed on the next month's first day",
-                now=now,
-                actor=actor,
+                entry_id, last, _REVERSAL_REASON % f"{first:%Y-%m}", now=now, actor=actor
             )
             top_ups = _top_ups(entity, first, last, row, adjustment_id, unrealised_id, actor, now, posted)
         done.append(
@@ -438,6 +423,39 @@ def revalue(*, entity: LegalEntity, start: date, actor: User | None, now: dateti
     return RevaluationResult(entity.code, entity.currency, first, last, done, bool(posted))
 
 
+def _post(
+    entity: LegalEntity,
+    first: date,
+    last: date,
+    row: RevaluationRow,
+    lines: list[LineIn],
+    *,
+    key: str,
+    actor: User | None,
+    now: datetime,
+    posted: dict[str, tuple[str, str]],
+    top_up: bool = False,
+) -> int:
+    """One revaluation entry of the currency on the month's last day, noted in `posted` for the audit."""
+    done = " brought up to date" if top_up else ""
+    entry_id = ledger_services.journal_entry_post(
+        entity=entity,
+        lines=lines,
+        posting_date=last,
+        description=f"FX revaluation {row.currency} {first:%Y-%m}{done} at {row.rate.normalize():f}",
+        source_type=SOURCE_TYPE,
+        source_id=None,
+        idempotency_key=key,
+        now=now,
+        created_by_id=actor_id(actor),
+    ).pk
+    posted[row.currency] = (
+        format_minor(row.carrying_minor, entity.currency),
+        format_minor(row.revalued_minor, entity.currency),
+    )
+    return entry_id
+
+
 def _top_ups(
     entity: LegalEntity,
     first: date,
@@ -451,12 +469,7 @@ def _top_ups(
 ) -> list[int]:
     """The month's top-up entries of the currency (and their reversals), posting one more when the
     revaluation posted so far no longer matches the documents open on the last day."""
-    key = idempotency_key(entity, first, row.currency)
-    existing = []
-    number = 2
-    while (found := ledger_selectors.entry_id_by_key(idempotency_key=f"{key}:{number}")) is not None:
-        existing.append(found)
-        number += 1
+    existing, next_key = periods.top_ups_so_far(idempotency_key(entity, first, row.currency))
     before = _revalued_before(entity, first, last, row.currency, adjustment_id)
     lines = top_up_lines(
         row,
@@ -467,29 +480,18 @@ def _top_ups(
     )
     if lines:
         existing.append(
-            ledger_services.journal_entry_post(
-                entity=entity,
-                lines=lines,
-                posting_date=last,
-                description=f"FX revaluation {row.currency} {first:%Y-%m} brought up to date at "
-                f"{row.rate.normalize():f}",
-                source_type=SOURCE_TYPE,
-                source_id=None,
-                idempotency_key=f"{key}:{number}",
+            _post(
+                entity,
+                first,
+                last,
+                row,
+                lines,
+                key=next_key,
+                actor=actor,
                 now=now,
-                created_by_id=actor_id(actor),
-            ).pk
+                posted=posted,
+                top_up=True,
+            )
         )
-        posted[row.currency] = (
-            format_minor(row.carrying_minor, entity.currency),
-            format_minor(row.revalued_minor, entity.currency),
-        )
-    for entry_id in existing:
-        periods.reverse_next_day(
-            entry_id,
-            last,
-            f"FX revaluation of {first:%Y-%m} reversed on the next month's first day",
-            now=now,
-            actor=actor,
-        )
+    periods.reverse_each_next_day(existing, last, _REVERSAL_REASON % f"{first:%Y-%m}", now=now, actor=actor)
     return existing
