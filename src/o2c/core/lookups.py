@@ -4,8 +4,7 @@
 per batch, building and parsing that SQL costs more than running it. PostgreSQL gets
 `field = ANY(%s::type[])` with the list as one array literal (psycopg adapts a Python list element by
 element, which for 40,000 ids costs five times as long as joining their text); SQLite
-`field IN (SELECT value FROM json_each(%s))` with the list as
-JSON. Values must be ints or strings.
+`field IN (SELECT value FROM json_each(%s))` with the list as JSON. Values must be ints or strings.
 
 Pass a long list as a set or frozenset: Django resolves each element of a list or tuple lookup value as
 a possible expression before the lookup sees it, which for 50,000 ids costs more than the query.
