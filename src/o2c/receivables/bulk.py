@@ -328,6 +328,7 @@ def allocations_create_bulk(
             "total_minor",
             "tax_minor",
             "open_minor",
+            "last_allocation_date",
         )
     }
     open_left = {pk: abs(document.open_minor) for pk, document in documents.items()}
@@ -449,6 +450,11 @@ def allocations_create_bulk(
         document_id__any=frozenset(documents), reverses__isnull=True, reversed_by__isnull=True
     ).values_list("document_id", "kind"):
         kinds[document_id].add(kind)
+    latest: dict[int, date] = {}
+    for allocation in allocations:
+        posted = posting_on[allocation.posting_date]
+        if allocation.document_id not in latest or posted > latest[allocation.document_id]:
+            latest[allocation.document_id] = posted
     changed = []
     audited = []
     for pk, document in documents.items():
@@ -458,7 +464,8 @@ def allocations_create_bulk(
         settlement = calculations.settlement_state(
             total_minor=document.total_minor, open_minor=open_minor, kinds=kinds[pk]
         )
-        changed.append((pk, open_minor, settlement))
+        last_allocation_date = max(filter(None, (document.last_allocation_date, latest[pk])))
+        changed.append((pk, open_minor, settlement, last_allocation_date))
         audited.append(
             (
                 pk,
@@ -474,7 +481,8 @@ def allocations_create_bulk(
         )
         document.open_minor = open_minor
         document.settlement = settlement
-    update_rows(Document, ("open_minor", "settlement"), changed)
+        document.last_allocation_date = last_allocation_date
+    update_rows(Document, ("open_minor", "settlement", "last_allocation_date"), changed)
     audit_services.record_for_each(
         actor=actor, action="receivables.allocation.created", object_type="document", now=now, objects=audited
     )

@@ -1,8 +1,10 @@
 """Receivables invariants for `o2c ledger verify`: the subledger ties to the ledger, caches to the truth."""
 
 from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date
 
-from django.db.models import Q, Sum
+from django.db.models import Max, Q, Sum
 
 from o2c.core import checks
 from o2c.ledger import selectors as ledger_selectors
@@ -37,27 +39,44 @@ def receivables_equal_open_items() -> list[str]:
 
 def open_amounts_equal_allocations() -> list[str]:
     settled: dict[int, int] = defaultdict(int)
-    for row in Allocation.objects.values("document_id").annotate(s=Sum("amount_minor")).order_by():
-        settled[row["document_id"]] += row["s"]
-    for row in (
+    latest: dict[int, date] = {}
+
+    def add(rows: Iterable[tuple[int, int, date]]) -> None:
+        for pk, amount, posted in rows:
+            settled[pk] += amount
+            if pk not in latest or posted > latest[pk]:
+                latest[pk] = posted
+
+    add(
+        Allocation.objects.values("document_id")
+        .annotate(s=Sum("amount_minor"), latest=Max("posting_date"))
+        .order_by()
+        .values_list("document_id", "s", "latest")
+    )
+    add(
         Allocation.objects.filter(source_document__isnull=False)
         .values("source_document_id")
-        .annotate(s=Sum("amount_minor"))
+        .annotate(s=Sum("amount_minor"), latest=Max("posting_date"))
         .order_by()
-    ):
-        settled[row["source_document_id"]] += row["s"]
+        .values_list("source_document_id", "s", "latest")
+    )
     problems = []
     documents = Document.objects.filter(Q(status=Document.Status.ISSUED)).values_list(
-        "pk", "number", "total_minor", "open_minor"
+        "pk", "number", "total_minor", "open_minor", "last_allocation_date"
     )
-    for pk, number, total, open_minor in documents.iterator(chunk_size=20000):
+    for pk, number, total, open_minor, last_allocation_date in documents.iterator(chunk_size=20000):
         expected = calculations.open_amount(total, settled.get(pk, 0))
         if expected != open_minor:
             problems.append(
                 f"document {number}: cached open amount {open_minor} != {expected} from its allocations"
             )
-            if len(problems) >= 50:
-                break
+        if last_allocation_date != latest.get(pk):
+            problems.append(
+                f"document {number}: cached last allocation date {last_allocation_date} "
+                f"!= {latest.get(pk)} from its allocations"
+            )
+        if len(problems) >= 50:
+            break
     return problems
 
 
@@ -69,6 +88,7 @@ def register() -> None:
     )
     checks.register(
         "receivables.open_amounts",
-        "each document's open amount equals its total less its allocations",
+        "each document's open amount equals its total less its allocations, and its last allocation date "
+        "their latest posting date",
         open_amounts_equal_allocations,
     )

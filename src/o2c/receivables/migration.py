@@ -385,6 +385,7 @@ _DOCUMENT_COLUMNS = (
     "payment_terms",
     "discount_date",
     "discount_percent",
+    "last_allocation_date",
 )
 
 
@@ -418,7 +419,9 @@ def _document_rows(
     states: dict[tuple[bool, bool, bool], str] = {}
     by_type = {False: DocumentType.INVOICE.value, True: DocumentType.CREDIT_MEMO.value}
     for position in range(start, stop):
-        number, customer, issue, due, currency, total, open_minor, po_number = todo[position][1:9]
+        number, customer, issue, due, currency, total, open_minor, po_number, paid = todo[position][1:10]
+        # the paid part is settled on the paid date, else the issue date (`_allocation_rows`)
+        settled = None if open_minor == total else (paid or issue)
         doc_type = by_type[total < 0]
         terms = discounts.get(customer) if discounts and total > 0 else None
         key = (total < 0, open_minor == total, open_minor == 0)
@@ -433,6 +436,11 @@ def _document_rows(
         due_text = iso.get(due)
         if due_text is None:
             due_text = iso[due] = due.isoformat()
+        settled_text = None
+        if settled is not None:
+            settled_text = iso.get(settled)
+            if settled_text is None:
+                settled_text = iso[settled] = settled.isoformat()
         if as_text:
             line = (
                 f"{ids[position]}\t{customers[customer]}\t{doc_type}\t{number}"
@@ -440,7 +448,8 @@ def _document_rows(
                 f"\t{settlement}\t{issue_text}\t{due_text}\t{po_number}"
             )
             if line.count("\t") == 12 and "\\" not in line and "\n" not in line and "\r" not in line:
-                yield line + _discount_text(terms, issue) if terms is not None else line + "\t\t\\N\t0"
+                line += _discount_text(terms, issue) if terms is not None else "\t\t\\N\t0"
+                yield f"{line}\t{settled_text}" if settled_text is not None else line + "\t\\N"
                 continue
         discount_date = None if terms is None else terms.discount_date(issue)
         yield (
@@ -460,6 +469,7 @@ def _document_rows(
             "" if terms is None else terms.code,
             None if discount_date is None else discount_date.isoformat(),
             0 if terms is None else str(terms.discount_percent),
+            settled_text,
         )
 
 

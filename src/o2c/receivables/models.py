@@ -137,6 +137,14 @@ class Document(models.Model):
         help_text="the day its issue posted: the issue date, or the first day of the next open period when "
         "the issue date's period was closed (as of this day it is in the aging)",
     )
+    last_allocation_date = models.DateField(
+        null=True,
+        blank=True,
+        help_text="the latest posting date of the allocations on it (as the document or as the credit "
+        "memo drawn on), kept with the open amount: as of an earlier day its open amount is the open "
+        "amount now plus the allocations posted since, so the aging reads only what is open now or "
+        "settled since",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -203,6 +211,26 @@ class Document(models.Model):
                 fields=["entity", "created_at"],
                 condition=Q(approval_state=ApprovalState.PENDING),
                 name="document_pending_approval_idx",
+            ),
+            # the aging and the KPIs (reporting.selectors): what is open now, read from the index alone
+            # in customer order; what was settled after a day; the sales by issue date
+            models.Index(
+                fields=["entity", "customer", "currency"],
+                include=["due_date", "issue_date", "posting_date", "open_minor", "is_disputed"],
+                condition=Q(status="issued") & ~Q(open_minor=0),
+                name="document_open_items_idx",
+            ),
+            models.Index(
+                fields=["entity", "last_allocation_date"],
+                include=["posting_date", "issue_date"],
+                condition=Q(status="issued", last_allocation_date__isnull=False),
+                name="document_settled_idx",
+            ),
+            models.Index(
+                fields=["entity", "issue_date"],
+                include=["currency", "total_minor"],
+                condition=Q(status="issued"),
+                name="document_sales_idx",
             ),
         ]
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Max, Q, Sum
 
 from o2c.audit import services as audit_services
 from o2c.core import events
@@ -480,9 +481,10 @@ def _post_allocation(
 
 def _refresh_settlement(document: Document) -> None:
     """Recompute the cached open amount and state from the allocations, inside the locking transaction."""
-    settled = sum(Allocation.objects.filter(document=document).values_list("amount_minor", flat=True))
-    settled += sum(Allocation.objects.filter(source_document=document).values_list("amount_minor", flat=True))
-    open_minor = calculations.open_amount(document.total_minor, settled)
+    on_it = Allocation.objects.filter(Q(document=document) | Q(source_document=document)).aggregate(
+        settled=Sum("amount_minor", default=0), latest=Max("posting_date")
+    )
+    open_minor = calculations.open_amount(document.total_minor, on_it["settled"])
     kinds = set(
         Allocation.objects.filter(
             document=document, reverses__isnull=True, reversed_by__isnull=True
@@ -492,7 +494,8 @@ def _refresh_settlement(document: Document) -> None:
     document.settlement = calculations.settlement_state(
         total_minor=document.total_minor, open_minor=open_minor, kinds=kinds
     )
-    document.save(update_fields=["open_minor", "settlement"])
+    document.last_allocation_date = on_it["latest"]
+    document.save(update_fields=["open_minor", "settlement", "last_allocation_date"])
 
 
 @transaction.atomic

@@ -1,11 +1,14 @@
 """Reads for the reports: the aging of receivables as of any date and the figures the KPIs need.
 
-Everything is rebuilt from history, never from today's cached `open_minor`: a document counts from the
-day it posted to the ledger (its issue date, or the next open period's first day for one issued late
-into a closed period), an allocation from its posting date (a reversal is an
-allocation of the negated amount on its own posting date). So the open amount of a document as of D is
-its total less the allocations posted on or before D, and the aging of any past date ties to the
-receivable accounts of the ledger on that date.
+Every figure is the history's as of its date: a document counts from the day it posted to the ledger
+(its issue date, or the next open period's first day for one issued late into a closed period), an
+allocation from its posting date (a reversal is an allocation of the negated amount on its own posting
+date). So the open amount of a document as of D is its total less the allocations posted on or before
+D, and the aging of any past date ties to the receivable accounts of the ledger on that date.
+
+That same amount is also the open amount now (the cache `o2c ledger verify` proves equal to the
+allocations) plus the allocations posted after D: which is how it is read (`_open_sums`), because then
+only the documents open now and the few settled after D are read, never the paid history.
 
 The queries are set-based: conditional sums over date ranges computed here in Python (the boundaries of
 each bucket as dates), grouped by customer and currency in the database, the same SQL on SQLite and on
@@ -15,7 +18,7 @@ PostgreSQL. Nothing loops over documents in Python.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -93,12 +96,12 @@ def _bucket_sums(
     }
 
 
-def _signed(amount: str, total: str) -> Case:
-    """What an allocation does to the signed open amount of the document whose total is `total`: it
-    takes a positive open amount down and a credit memo's negative open amount up."""
+def _restored(amount: str, total: str) -> Case:
+    """What an allocation took off the signed open amount of the document whose total is `total`, to
+    put back: it took a positive open amount down and a credit memo's negative open amount up."""
     return Case(
-        When(**{f"{total}__lt": 0}, then=F(amount)),
-        default=-F(amount),
+        When(**{f"{total}__lt": 0}, then=-F(amount)),
+        default=F(amount),
         output_field=BigIntegerField(),
     )
 
@@ -171,10 +174,68 @@ class AgingReport:
 Key = tuple[int, int | None, str]  # entity, customer, currency
 
 
-def _posted_by(as_of: date) -> Q:
+def _posted_by(as_of: date, prefix: str = "") -> Q:
     """Documents in the receivables as of the day: posted by then (a document issued late for a closed
     period posted in the next open one; without a posting date, one migrated, on its issue date)."""
-    return Q(posting_date__lte=as_of) | Q(posting_date__isnull=True, issue_date__lte=as_of)
+    return Q(**{f"{prefix}posting_date__lte": as_of}) | Q(
+        **{f"{prefix}posting_date__isnull": True, f"{prefix}issue_date__lte": as_of}
+    )
+
+
+Sums = Callable[[str, Any], dict[str, Sum]]
+"""Given the documents' field prefix (`""`, `"document__"`) and an amount expression, the named sums
+(`b0`, `b1`, ...) a grouped query computes."""
+
+
+def _open_sums(
+    *, entity_ids: list[int], as_of: date, group: tuple[str, ...], sums: Sums, disputed_only: bool = False
+) -> dict[tuple[Any, ...], list[int]]:
+    """Sums over the documents' open amounts as of `as_of`, grouped by the documents' fields `group`.
+
+    The open amount as of a day is the open amount now plus what the allocations posted after that day
+    took off it (exact: both are the total less allocations). So two reads make it: the documents open
+    now (a partial index, in customer order, holds every column they need), and the allocations posted
+    after the day on the few documents settled since (`last_allocation_date` after it), on either side
+    (the document, or the credit memo drawn on). A document paid before the day is never read."""
+    disputed = {"is_disputed": True} if disputed_only else {}
+    count = len(sums("", F("open_minor")))
+    totals: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0] * count)
+
+    def add(rows: Iterable[dict[str, Any]], names: tuple[str, ...]) -> None:
+        for row in rows:
+            values = totals[tuple(row[name] for name in names)]
+            for index in range(count):
+                values[index] += int(row[f"b{index}"])
+
+    add(
+        Document.objects.filter(
+            _posted_by(as_of), entity_id__in=entity_ids, status=Document.Status.ISSUED, **disputed
+        )
+        .exclude(open_minor=0)
+        .values(*group)
+        .annotate(**sums("", F("open_minor")))
+        .order_by(),
+        group,
+    )
+    for side in ("document", "source_document"):
+        names = tuple(f"{side}__{name}" for name in group)
+        add(
+            Allocation.objects.filter(
+                _posted_by(as_of, f"{side}__"),
+                posting_date__gt=as_of,
+                **{
+                    f"{side}__entity_id__in": entity_ids,
+                    f"{side}__status": Document.Status.ISSUED,
+                    f"{side}__last_allocation_date__gt": as_of,
+                    **{f"{side}__{key}": value for key, value in disputed.items()},
+                },
+            )
+            .values(*names)
+            .annotate(**sums(f"{side}__", _restored("amount_minor", f"{side}__total_minor")))
+            .order_by(),
+            names,
+        )
+    return totals
 
 
 def open_items_by_bucket(
@@ -186,67 +247,18 @@ def open_items_by_bucket(
     bounds: tuple[int, ...] = DEFAULT_BOUNDS,
 ) -> dict[Key, list[int]]:
     """The open amount as of `as_of` of the issued documents per entity, customer, currency and bucket
-    (minor units, in the order of `calculations.bucket_names(bounds)`, BUCKETS by default), in three
-    grouped queries: the documents issued by the date, less the allocations posted by then on each
-    document, less those drawing on a credit memo. With `disputed_only`, only the documents marked
-    disputed."""
+    (minor units, in the order of `calculations.bucket_names(bounds)`, BUCKETS by default): the aging
+    date's buckets summed over the documents open then (`_open_sums`). With `disputed_only`, only the
+    documents marked disputed."""
     field = _date_field(basis)
-    disputed = {"is_disputed": True} if disputed_only else {}
-    count = len(bounds) + 2
-    sums: dict[Key, list[int]] = defaultdict(lambda: [0] * count)
-
-    def add(rows: Iterable[dict[str, Any]], entity: str, customer: str, currency: str) -> None:
-        for row in rows:
-            values = sums[(row[entity], row[customer], row[currency])]
-            for index in range(count):
-                values[index] += int(row[f"b{index}"])
-
-    add(
-        Document.objects.filter(
-            _posted_by(as_of), entity_id__in=entity_ids, status=Document.Status.ISSUED, **disputed
-        )
-        .values("entity_id", "customer_id", "currency")
-        .annotate(**_bucket_sums(field=field, amount="total_minor", as_of=as_of, bounds=bounds))
-        .order_by(),
-        "entity_id",
-        "customer_id",
-        "currency",
-    )
-    settled = Allocation.objects.filter(entity_id__in=entity_ids, posting_date__lte=as_of)
-    add(
-        settled.filter(**{f"document__{key}": value for key, value in disputed.items()})
-        .values("entity_id", "document__customer_id", "document__currency")
-        .annotate(
-            **_bucket_sums(
-                field=f"document__{field}",
-                amount=_signed("amount_minor", "document__total_minor"),
-                as_of=as_of,
-                bounds=bounds,
-            )
-        )
-        .order_by(),
-        "entity_id",
-        "document__customer_id",
-        "document__currency",
-    )
-    add(
-        settled.filter(
-            source_document__isnull=False,
-            **{f"source_document__{key}": value for key, value in disputed.items()},
-        )
-        .values("entity_id", "source_document__customer_id", "source_document__currency")
-        .annotate(
-            **_bucket_sums(
-                field=f"source_document__{field}",
-                amount=_signed("amount_minor", "source_document__total_minor"),
-                as_of=as_of,
-                bounds=bounds,
-            )
-        )
-        .order_by(),
-        "entity_id",
-        "source_document__customer_id",
-        "source_document__currency",
+    sums = _open_sums(
+        entity_ids=entity_ids,
+        as_of=as_of,
+        group=("entity_id", "customer_id", "currency"),
+        sums=lambda prefix, amount: _bucket_sums(
+            field=f"{prefix}{field}", amount=amount, as_of=as_of, bounds=bounds
+        ),
+        disputed_only=disputed_only,
     )
     return {key: values for key, values in sums.items() if any(values)}
 
@@ -264,51 +276,32 @@ class ReceivableFigures:
 def receivable_figures(
     *, entity_ids: list[int], as_of: date, beginning: date
 ) -> dict[str, ReceivableFigures]:
-    """`open_items_by_bucket` as of `as_of`, the open total as of `beginning` (an earlier day) and the
-    disputed open amount as of `as_of`, per currency, in the same three grouped queries (each row read
-    once for all three figures)."""
+    """Per currency: the aging's buckets as of `as_of` (due basis) with the disputed part of them in
+    one read (`_open_sums`), and the open total as of `beginning` (an earlier day) in another."""
     count = len(BUCKETS)
-    sums: dict[str, list[int]] = defaultdict(lambda: [0] * (count + 2))
-
-    def figures(prefix: str, amount: Any, posted_by_beginning: Q) -> dict[str, Sum]:
-        return {
+    now = _open_sums(
+        entity_ids=entity_ids,
+        as_of=as_of,
+        group=("currency",),
+        sums=lambda prefix, amount: {
             **_bucket_sums(field=f"{prefix}due_date", amount=amount, as_of=as_of),
-            f"b{count}": Sum(amount, filter=posted_by_beginning, default=0),
-            f"b{count + 1}": Sum(amount, filter=Q(**{f"{prefix}is_disputed": True}), default=0),
-        }
-
-    def add(rows: Iterable[dict[str, Any]], currency: str) -> None:
-        for row in rows:
-            values = sums[row[currency]]
-            for index in range(count + 2):
-                values[index] += int(row[f"b{index}"])
-
-    add(
-        Document.objects.filter(_posted_by(as_of), entity_id__in=entity_ids, status=Document.Status.ISSUED)
-        .values("currency")
-        .annotate(**figures("", "total_minor", _posted_by(beginning)))
-        .order_by(),
-        "currency",
+            f"b{count}": Sum(amount, filter=Q(**{f"{prefix}is_disputed": True}), default=0),
+        },
     )
-    settled = Allocation.objects.filter(entity_id__in=entity_ids, posting_date__lte=as_of)
-    for side in ("document", "source_document"):
-        rows = settled.filter(source_document__isnull=False) if side == "source_document" else settled
-        add(
-            rows.values(f"{side}__currency")
-            .annotate(
-                **figures(
-                    f"{side}__",
-                    _signed("amount_minor", f"{side}__total_minor"),
-                    Q(posting_date__lte=beginning),
-                )
-            )
-            .order_by(),
-            f"{side}__currency",
-        )
+    then = _open_sums(
+        entity_ids=entity_ids,
+        as_of=beginning,
+        group=("currency",),
+        sums=lambda prefix, amount: {"b0": Sum(amount, default=0)},
+    )
     return {
-        currency: ReceivableFigures(tuple(values[:count]), values[count], values[count + 1])
-        for currency, values in sums.items()
-        if any(values)
+        currency: ReceivableFigures(
+            buckets=tuple(now[(currency,)][:count]) if (currency,) in now else (0,) * count,
+            beginning_minor=then[(currency,)][0] if (currency,) in then else 0,
+            disputed_minor=now[(currency,)][count] if (currency,) in now else 0,
+        )
+        for (currency,) in set(now) | set(then)
+        if any(now.get((currency,), ())) or any(then.get((currency,), ()))
     }
 
 
@@ -510,11 +503,11 @@ class AgingItem:
     """The part of `open_minor` a short pay left open as a deduction (read with `with_deductions`)."""
 
 
-def _settled_by(field: str, as_of: date) -> Coalesce:
-    """Per document (outer row), the allocations posted by the date that name it in `field`."""
+def _settled_after(field: str, as_of: date) -> Coalesce:
+    """Per document (outer row), the allocations posted after the date that name it in `field`."""
     return Coalesce(
         Subquery(
-            Allocation.objects.filter(**{field: OuterRef("pk")}, posting_date__lte=as_of)
+            Allocation.objects.filter(**{field: OuterRef("pk")}, posting_date__gt=as_of)
             .values(field)
             .annotate(total=Sum("amount_minor"))
             .values("total")[:1],
@@ -559,12 +552,22 @@ def aging_items(
         documents = documents.filter(currency=currency)
     if disputed_only:
         documents = documents.filter(is_disputed=True)
-    settled = _settled_by("document", as_of) + _settled_by("source_document", as_of)
+    # open then: open now, plus what the allocations posted since took off (`_open_sums`); only the
+    # documents settled since are looked up
+    since = Case(
+        When(
+            last_allocation_date__gt=as_of,
+            then=_settled_after("document", as_of) + _settled_after("source_document", as_of),
+        ),
+        default=Value(0),
+        output_field=BigIntegerField(),
+    )
     rows = (
-        documents.annotate(
+        documents.filter(~Q(open_minor=0) | Q(last_allocation_date__gt=as_of))
+        .annotate(
             open_at=Case(
-                When(total_minor__lt=0, then=F("total_minor") + settled),
-                default=F("total_minor") - settled,
+                When(total_minor__lt=0, then=F("open_minor") - since),
+                default=F("open_minor") + since,
                 output_field=BigIntegerField(),
             )
         )
@@ -640,26 +643,29 @@ def month_periods(as_of: date, count: int = COUNTBACK_MONTHS) -> list[tuple[date
 
 def _net_sales(*, entity_ids: list[int], windows: list[tuple[date, date]]) -> dict[str, list[int]]:
     """Net credit sales (invoices and debit memos less credit memos, gross of tax, as they post to the
-    receivable accounts) per currency in each inclusive date window, in one grouped query."""
+    receivable accounts) per currency in each inclusive date window: one grouped query per currency and
+    day (read from an index alone), summed into the windows here."""
     earliest = min(first for first, _ in windows)
     latest = max(last for _, last in windows)
-    rows = (
+    days = (
         Document.objects.filter(
             entity_id__in=entity_ids,
             status=Document.Status.ISSUED,
             issue_date__gte=earliest,
             issue_date__lte=latest,
         )
-        .values("currency")
-        .annotate(
-            **{
-                f"w{index}": Sum("total_minor", filter=_range_q("issue_date", first, last), default=0)
-                for index, (first, last) in enumerate(windows)
-            }
-        )
+        .values("currency", "issue_date")
+        .annotate(sales=Sum("total_minor"))
         .order_by()
+        .values_list("currency", "issue_date", "sales")
     )
-    return {row["currency"]: [int(row[f"w{index}"]) for index in range(len(windows))] for row in rows}
+    sales: dict[str, list[int]] = {}
+    for currency, day, amount in days:
+        values = sales.setdefault(currency, [0] * len(windows))
+        for index, (first, last) in enumerate(windows):
+            if first <= day <= last:
+                values[index] += int(amount)
+    return sales
 
 
 def disputed_open(
