@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "o2c.billing",
     "o2c.cash",
     "o2c.disputes",
+    "o2c.collections",
     "o2c.reporting",
     "o2c.close",
     "o2c.workspace",

@@ -1,0 +1,220 @@
+"""Collections: dunning plans with their steps and templates, the notices a dunning run creates, and
+promises to pay (as far as the dunning run needs them: an item under an open promise is not dunned).
+
+A dunning plan belongs to one legal entity; a customer follows the first plan whose segment criteria
+it meets (by `priority`, then id), else the entity's default plan. Each step says from how many days
+relative to the due date an item reaches its level (level 0 is the pre-due reminder, negative days),
+through which channel and in which tone; its templates hold the subject and body per language.
+Only `collections.services` writes these tables (docs/collections.md)."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from o2c.customers.models import Customer
+from o2c.ledger.models import LegalEntity
+from o2c.receivables.models import Document
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", _("E-mail")
+    CALL_TASK = "call_task", _("Call task")
+    LETTER = "letter", _("Letter")
+
+
+class Tone(models.TextChoices):
+    FRIENDLY = "friendly", _("Friendly")
+    FIRM = "firm", _("Firm")
+    FINAL = "final", _("Final")
+
+
+class DunningPlan(models.Model):
+    """A sequence of dunning steps for a segment of an entity's customers.
+
+    Segment criteria (all that are set must hold; an empty criterion matches every customer):
+    `countries` (space-separated ISO 3166 codes of the customer's country), `payment_terms`
+    (space-separated codes such as NET30), and `min_open_minor` in `currency` (the customer's open
+    invoices and debit memos in that currency add up to at least this much)."""
+
+    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(max_length=100)
+    is_default = models.BooleanField(default=False)
+    priority = models.PositiveIntegerField(default=100, help_text="lower first, among the matching plans")
+    countries = models.CharField(max_length=200, blank=True, help_text="space-separated, e.g. DE AT CH")
+    payment_terms = models.CharField(max_length=200, blank=True, help_text="space-separated, e.g. NET30")
+    min_open_minor = models.BigIntegerField(null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True, help_text="of min_open_minor")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["entity", "name"], name="unique_dunning_plan_name"),
+            models.UniqueConstraint(
+                fields=["entity"], condition=Q(is_default=True), name="one_default_dunning_plan"
+            ),
+            models.CheckConstraint(
+                condition=Q(min_open_minor__isnull=True, currency="")
+                | Q(min_open_minor__gte=0, currency__regex=r"^[A-Z]{3}$"),
+                name="dunning_plan_min_open_with_currency",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DunningStep(models.Model):
+    """Level 0: the pre-due reminder, `days` before the due date (negative: -5 reminds of items due in
+    the next five days). Levels 1 and up: notices, from `days` past the due date (1 or more)."""
+
+    plan = models.ForeignKey(DunningPlan, on_delete=models.CASCADE, related_name="steps")
+    level = models.PositiveSmallIntegerField()
+    days = models.IntegerField(help_text="relative to the due date: -5, 1, 15, 30, 45")
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
+    tone = models.CharField(max_length=10, choices=Tone.choices, default=Tone.FRIENDLY)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "level"], name="one_dunning_step_per_level"),
+            models.UniqueConstraint(fields=["plan", "days"], name="one_dunning_step_per_day"),
+            models.CheckConstraint(
+                condition=Q(level=0, days__lte=0) | Q(level__gt=0, days__gt=0),
+                name="dunning_step_days_fit_level",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan} {self.level}"
+
+
+class DunningTemplate(models.Model):
+    """A step's message in one language: Django template syntax (see docs/collections.md for the
+    context). Managers edit them; the defaults come with the default plan."""
+
+    step = models.ForeignKey(DunningStep, on_delete=models.CASCADE, related_name="templates")
+    language = models.CharField(max_length=8)
+    subject = models.CharField(max_length=300)
+    body = models.TextField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["step", "language"], name="one_dunning_template_per_language"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.step} {self.language}"
+
+
+class DunningNotice(models.Model):
+    """What a dunning run sent (or left for a person: a call task, a letter to print) to one customer on
+    one day. Level 0 is a pre-due reminder, a customer gets at most one reminder and one notice a day."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="+", db_index=False)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+", db_index=False)
+    plan = models.ForeignKey(DunningPlan, on_delete=models.PROTECT, related_name="+", db_index=False)
+    as_of = models.DateField()
+    level = models.PositiveSmallIntegerField()
+    language = models.CharField(max_length=8)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    tone = models.CharField(max_length=10, choices=Tone.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    recipient = models.CharField(max_length=254, blank=True)
+    subject = models.CharField(max_length=300, blank=True, help_text="as sent")
+    body = models.TextField(blank=True, help_text="as sent")
+    delivery_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "as_of"], condition=Q(level=0), name="one_dunning_reminder_a_day"
+            ),
+            models.UniqueConstraint(
+                fields=["customer", "as_of"], condition=Q(level__gt=0), name="one_dunning_notice_a_day"
+            ),
+        ]
+        indexes = [models.Index(fields=["entity", "as_of"])]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.as_of} {self.level}"
+
+
+class DunningNoticeItem(models.Model):
+    """One open item on a notice: `level` is the level the item was dunned at (its target level on the
+    notice's day; 0 on a reminder, and for an overdue item not yet at the first notice step), so the
+    highest level of an item's notice items is the level it was last dunned at."""
+
+    notice = models.ForeignKey(DunningNotice, on_delete=models.CASCADE, related_name="items")
+    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="+", db_index=False)
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="+", db_index=False)
+    level = models.PositiveSmallIntegerField()
+    days_overdue = models.IntegerField(help_text="as of the notice's day; negative before the due date")
+    open_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["notice", "document"], name="one_notice_item_per_document"),
+        ]
+        indexes = [models.Index(fields=["document", "level"])]
+
+    def __str__(self) -> str:
+        return f"{self.document_id} {self.level}"
+
+
+class PromiseToPay(models.Model):
+    """A customer's promise to pay documents by a date. While open and not past its date, its documents
+    are left out of dunning; kept and broken promises (and open ones past their date) are not."""
+
+    class State(models.TextChoices):
+        OPEN = "open", _("Open")
+        KEPT = "kept", _("Kept")
+        BROKEN = "broken", _("Broken")
+
+    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="+", db_index=False)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    promised_date = models.DateField()
+    contact = models.CharField(max_length=150, blank=True, help_text="who promised")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_minor__gt=0), name="promise_amount_positive"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["entity", "promised_date"], condition=Q(state="open"), name="open_promise_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.promised_date}"
+
+
+class PromisedDocument(models.Model):
+    """A document a promise to pay covers."""
+
+    promise = models.ForeignKey(PromiseToPay, on_delete=models.CASCADE, related_name="+")
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["promise", "document"], name="one_promised_document"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.promise_id} {self.document_id}"
