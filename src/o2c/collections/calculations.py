@@ -1,0 +1,214 @@
+"""The dunning run's decisions on plain values: which plan a customer follows, which level each open item
+has reached, and which customers get a notice or a pre-due reminder (docs/collections.md, "How a run
+decides"). No queries, no clock: `services.dunning_run` reads the facts and writes the result."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from o2c.collections.defaults import LANGUAGES
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    level: int
+    days: int
+    channel: str
+    tone: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    id: int | None
+    name: str
+    is_default: bool
+    priority: int
+    countries: frozenset[str]
+    payment_terms: frozenset[str]
+    min_open_minor: int | None
+    currency: str
+    steps: tuple[Step, ...]
+    """by level"""
+
+    @property
+    def reminder(self) -> Step | None:
+        """The pre-due reminder step (level 0), if the plan has one."""
+        return next((step for step in self.steps if step.level == 0), None)
+
+    def step(self, level: int) -> Step:
+        return next(step for step in self.steps if step.level == level)
+
+    def target_level(self, days_overdue: int) -> int | None:
+        """The highest notice level whose step starts on or before this many days past due (None: not
+        past due, or not yet at the first notice step)."""
+        reached = [step.level for step in self.steps if step.level > 0 and step.days <= days_overdue]
+        return max(reached) if reached else None
+
+    def matches(self, customer: CustomerFacts, open_minor: Mapping[tuple[int, str], int]) -> bool:
+        """Whether the customer is in this plan's segment (every criterion set must hold)."""
+        if self.countries and customer.country.upper() not in self.countries:
+            return False
+        if self.payment_terms and customer.payment_terms.upper() not in self.payment_terms:
+            return False
+        return self.min_open_minor is None or (
+            open_minor.get((customer.id, self.currency), 0) >= self.min_open_minor
+        )
+
+
+def criteria(text: str) -> frozenset[str]:
+    """A plan's space- or comma-separated codes, upper case."""
+    return frozenset(code.upper() for code in text.replace(",", " ").split())
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerFacts:
+    id: int
+    number: str
+    language: str
+    country: str
+    payment_terms: str
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
+class OpenItem:
+    """An issued invoice or debit memo with an open amount, as a dunning run reads it."""
+
+    document_id: int
+    customer_id: int
+    number: str
+    currency: str
+    open_minor: int
+    due_date: date
+    is_disputed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeItem:
+    document_id: int
+    number: str
+    currency: str
+    open_minor: int
+    due_date: date
+    days_overdue: int
+    level: int
+
+
+@dataclass(frozen=True)
+class Notice:
+    customer_id: int
+    customer_number: str
+    plan_id: int | None
+    level: int
+    language: str
+    channel: str
+    tone: str
+    recipient: str
+    items: tuple[NoticeItem, ...]
+
+
+def plan_of(
+    customer: CustomerFacts, plans: list[Plan], open_minor: Mapping[tuple[int, str], int]
+) -> Plan | None:
+    """The first plan (by priority, then id) of a segment the customer is in, else the default plan."""
+    for plan in plans:
+        if not plan.is_default and plan.matches(customer, open_minor):
+            return plan
+    return next((plan for plan in plans if plan.is_default), None)
+
+
+def language_of(customer: CustomerFacts) -> str:
+    """The customer's language when the templates have it (de_AT -> de), else English."""
+    language = customer.language.replace("_", "-").split("-")[0].lower()
+    return language if language in LANGUAGES else "en"
+
+
+def notices_due(
+    *,
+    as_of: date,
+    items: Iterable[OpenItem],
+    customers: Mapping[int, CustomerFacts],
+    plans: Mapping[int, Plan],
+    last_levels: Mapping[int, int],
+    promised: frozenset[int] | set[int],
+    noticed: set[tuple[int, bool]],
+) -> list[Notice]:
+    """The notices and reminders a run on `as_of` sends, by customer number, a customer's reminder
+    (level 0) before its notice.
+
+    - Left out: disputed items and items under an open promise (`promised`). They neither trigger a
+      notice nor appear on one.
+    - An overdue item (1 day or more past due) targets the highest notice level its days reach; it is
+      due for dunning when that level is above `last_levels` (the level it was last dunned at). A
+      customer with an item due for dunning gets one notice of all its overdue items, at the highest
+      target level among them; each item is recorded at its own target level (0 below the first step).
+    - A pre-due reminder lists the items not yet due (0 to -days of the level-0 step before their due
+      date) that were never dunned or reminded.
+    - `noticed` holds (customer id, is reminder) of what was sent on `as_of` already: nothing twice.
+    """
+    by_customer: dict[int, list[OpenItem]] = {}
+    for item in items:
+        if item.is_disputed or item.document_id in promised:
+            continue
+        by_customer.setdefault(item.customer_id, []).append(item)
+    notices: list[Notice] = []
+    for customer_id, open_items in by_customer.items():
+        plan = plans.get(customer_id)
+        customer = customers[customer_id]
+        if plan is None:
+            continue
+        open_items.sort(key=lambda item: (item.due_date, item.number, item.document_id))
+        reminder = plan.reminder
+        if reminder is not None and (customer_id, True) not in noticed:
+            upcoming = [
+                _notice_item(item, as_of, 0)
+                for item in open_items
+                if reminder.days <= (as_of - item.due_date).days <= 0 and item.document_id not in last_levels
+            ]
+            if upcoming:
+                notices.append(_notice(customer, plan, reminder, upcoming))
+        if (customer_id, False) in noticed:
+            continue
+        overdue = []
+        is_due = False
+        for item in open_items:
+            days = (as_of - item.due_date).days
+            if days < 1:
+                continue
+            target = plan.target_level(days)
+            if target is not None and target > last_levels.get(item.document_id, -1):
+                is_due = True
+            overdue.append(_notice_item(item, as_of, target or 0))
+        if is_due:
+            level = max(item.level for item in overdue)
+            notices.append(_notice(customer, plan, plan.step(level), overdue))
+    notices.sort(key=lambda notice: (notice.customer_number, notice.level))
+    return notices
+
+
+def _notice_item(item: OpenItem, as_of: date, level: int) -> NoticeItem:
+    return NoticeItem(
+        document_id=item.document_id,
+        number=item.number,
+        currency=item.currency,
+        open_minor=item.open_minor,
+        due_date=item.due_date,
+        days_overdue=(as_of - item.due_date).days,
+        level=level,
+    )
+
+
+def _notice(customer: CustomerFacts, plan: Plan, step: Step, items: list[NoticeItem]) -> Notice:
+    return Notice(
+        customer_id=customer.id,
+        customer_number=customer.number,
+        plan_id=plan.id,
+        level=step.level,
+        language=language_of(customer),
+        channel=step.channel,
+        tone=step.tone,
+        recipient=customer.email,
+        items=tuple(items),
+    )

@@ -1,0 +1,9 @@
+from o2c.core.exceptions import DomainError
+
+
+class UnableToRunDunning(DomainError):
+    pass
+
+
+class UnableToRecordPromise(DomainError):
+    pass

@@ -1,0 +1,125 @@
+"""`o2c dunning run --as-of DATE [--dry-run] [--format table|json] [--entity CODE]`: send the dunning
+notices and pre-due reminders due on that day (docs/collections.md). JSON:
+`{"as_of": ..., "notices": [{"customer_number", "level", "language", "channel", "items": [{"invoice_number",
+"days_overdue", "open_amount"}]}]}`; the table is for people, in their locale."""
+
+from __future__ import annotations
+
+import json
+import sys
+from argparse import ArgumentParser
+from datetime import date
+from typing import Any
+
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from rich.console import Console
+from rich.table import Table
+
+from o2c.collections import services
+from o2c.collections.models import Channel
+from o2c.core import clock
+from o2c.core.cli import O2CCommand
+from o2c.core.exceptions import InputError
+from o2c.core.formatting import amount_human, cli_language, cli_locale, date_human
+from o2c.core.money import format_minor
+from o2c.ledger.options import entity_option
+
+
+def _as_of(text: str | None) -> date:
+    if not text:
+        raise InputError(_("--as-of: the run needs its date, YYYY-MM-DD"))
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(
+            _("%(option)s: '%(value)s' is not an ISO 8601 date (YYYY-MM-DD)")
+            % {"option": "--as-of", "value": text}
+        ) from None
+
+
+class Command(O2CCommand):
+    help = (
+        "Dunning: send the notices and pre-due reminders due on a day, one per customer, in the "
+        "customer's language; --dry-run shows them without sending or recording anything."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("action", choices=["run"])
+        parser.add_argument("--as-of", help="the run's date, YYYY-MM-DD")
+        parser.add_argument("--dry-run", action="store_true", help="show what would be sent, change nothing")
+        parser.add_argument("--format", choices=["table", "json"], default="table")
+        parser.add_argument("--entity", help="legal entity code (default: the default entity)")
+
+    def run(self, *args: Any, **options: Any) -> None:
+        with translation.override(cli_language()):
+            as_of = _as_of(options["as_of"])
+            entity = entity_option(options["entity"])
+            result = services.dunning_run(
+                entity=entity, as_of=as_of, dry_run=options["dry_run"], actor=None, now=clock.now()
+            )
+            if options["format"] == "json":
+                sys.stdout.write(json.dumps(_record(result), ensure_ascii=False, indent=2) + "\n")
+            else:
+                self._table(result)
+
+    def _table(self, result: services.DunningRunResult) -> None:
+        locale = cli_locale()
+        title = (
+            _("Dunning run of %(entity)s on %(date)s (dry run: nothing sent)")
+            if result.dry_run
+            else _("Dunning run of %(entity)s on %(date)s")
+        )
+        table = Table(title=title % {"entity": result.entity_code, "date": date_human(result.as_of, locale)})
+        for column in (_("Customer"), _("Level"), _("Language"), _("Channel"), _("Invoice")):
+            table.add_column(column)
+        table.add_column(_("Days overdue"), justify="right")
+        table.add_column(_("Open"), justify="right")
+        table.add_column(_("Currency"))
+        for notice in result.notices:
+            for position, item in enumerate(notice.items):
+                first = position == 0
+                table.add_row(
+                    notice.customer_number if first else "",
+                    str(notice.level) if first else "",
+                    notice.language if first else "",
+                    str(Channel(notice.channel).label) if first else "",
+                    item.number,
+                    str(item.days_overdue),
+                    amount_human(item.open_minor, item.currency, locale),
+                    item.currency,
+                )
+        if result.notices:
+            Console(width=160).print(table)
+        count = len(result.notices)
+        if result.dry_run:
+            message = ngettext("%(count)s notice would be sent", "%(count)s notices would be sent", count) % {
+                "count": count
+            }
+        else:
+            message = ngettext("%(count)s notice sent", "%(count)s notices sent", count) % {"count": count}
+        sys.stdout.write(message + "\n")
+
+
+def _record(result: services.DunningRunResult) -> dict[str, Any]:
+    return {
+        "as_of": result.as_of.isoformat(),
+        "notices": [
+            {
+                "customer_number": notice.customer_number,
+                "level": notice.level,
+                "language": notice.language,
+                "channel": notice.channel,
+                "items": [
+                    {
+                        "invoice_number": item.number,
+                        "days_overdue": item.days_overdue,
+                        "open_amount": format_minor(item.open_minor, item.currency),
+                    }
+                    for item in notice.items
+                ],
+            }
+            for notice in result.notices
+        ],
+    }

@@ -1,0 +1,285 @@
+"""Collections use cases: the dunning run, the default plan, promises to pay.
+
+`dunning_run` is set-based: a handful of queries read the open items, the levels they were last dunned
+at, the promises and the customers; `calculations.notices_due` decides; notices and their items go in
+as bulk inserts. E-mail notices are rendered and sent after commit (`delivery`), never inside the run's
+transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from o2c.audit import services as audit_services
+from o2c.collections import calculations, delivery, selectors
+from o2c.collections.defaults import DEFAULT_PLAN_NAME, DEFAULT_STEPS
+from o2c.collections.errors import UnableToRecordPromise
+from o2c.collections.models import (
+    Channel,
+    DunningNotice,
+    DunningNoticeItem,
+    DunningPlan,
+    DunningStep,
+    DunningTemplate,
+    PromisedDocument,
+    PromiseToPay,
+)
+from o2c.core.db import insert_new_rows
+from o2c.core.money import Money, format_with_currency
+from o2c.customers.models import Customer
+from o2c.ledger.models import LegalEntity
+from o2c.receivables.models import Document
+
+
+@dataclass(frozen=True)
+class DunningRunResult:
+    entity_code: str
+    as_of: date
+    dry_run: bool
+    notices: list[calculations.Notice]
+    notice_ids: list[int]
+    """the ids of the notices written, in the order of `notices` (empty for a dry run)"""
+
+
+def default_plan() -> calculations.Plan:
+    """The standard plan of `defaults`, unsaved (what an entity without a plan follows)."""
+    return calculations.Plan(
+        id=None,
+        name=DEFAULT_PLAN_NAME,
+        is_default=True,
+        priority=100,
+        countries=frozenset(),
+        payment_terms=frozenset(),
+        min_open_minor=None,
+        currency="",
+        steps=tuple(calculations.Step(s.level, s.days, s.channel, s.tone) for s in DEFAULT_STEPS),
+    )
+
+
+@transaction.atomic
+def plan_default_ensure(*, entity: LegalEntity, actor: User | None, now: datetime) -> DunningPlan:
+    """The entity's default dunning plan; the standard one of `defaults` (steps and templates in the four
+    languages) when it has none yet. The data migration gives every entity of a fresh database its plan;
+    entities created later get theirs here, at their first dunning run."""
+    plan = DunningPlan.objects.filter(entity=entity, is_default=True).first()
+    if plan is not None:
+        return plan
+    plan = DunningPlan.objects.create(entity=entity, name=DEFAULT_PLAN_NAME, is_default=True, created_at=now)
+    for default in DEFAULT_STEPS:
+        step = DunningStep.objects.create(
+            plan=plan, level=default.level, days=default.days, channel=default.channel, tone=default.tone
+        )
+        DunningTemplate.objects.bulk_create(
+            DunningTemplate(step=step, language=language, subject=subject, body=body)
+            for language, (subject, body) in default.templates.items()
+        )
+    audit_services.record(
+        actor=actor,
+        action="collections.plan.created",
+        object_type="dunning_plan",
+        object_id=plan.pk,
+        object_label=plan.name,
+        entity_id=entity.pk,
+        now=now,
+    )
+    return plan
+
+
+def _reminder_window(plans: list[calculations.Plan]) -> int:
+    """How many days before their due date the plans remind of items (0: none remind)."""
+    return max((-plan.reminder.days for plan in plans if plan.reminder is not None), default=0)
+
+
+@transaction.atomic
+def dunning_run(
+    *, entity: LegalEntity, as_of: date, dry_run: bool, actor: User | None, now: datetime
+) -> DunningRunResult:
+    """Send the dunning notices and pre-due reminders that are due on `as_of` (docs/collections.md): one
+    notice per customer with an item due for dunning, listing all its overdue items that are neither
+    disputed nor under an open promise to pay, at the highest level they reached; a reminder of items
+    falling due within the level-0 window. A dry run writes nothing and returns the same notices;
+    running twice on one day sends nothing twice. E-mail notices are sent after commit."""
+    if not dry_run:
+        # one run per entity at a time: the default plan's row is the entity's dunning lock
+        plan_default_ensure(entity=entity, actor=actor, now=now)
+        DunningPlan.objects.select_for_update().filter(entity=entity, is_default=True).get()
+    plans = selectors.plan_list(entity_id=entity.pk) or [default_plan()]
+    due_through = as_of + timedelta(days=_reminder_window(plans))
+    items = selectors.open_items_for_dunning(entity_id=entity.pk, as_of=as_of, due_through=due_through)
+    customer_ids = {item.customer_id for item in items}
+    customers = selectors.customer_facts(customer_ids=customer_ids)
+    minimums = {plan.currency for plan in plans if plan.min_open_minor is not None}
+    open_minor = (
+        selectors.open_minor_by_customer(entity_id=entity.pk, currencies=minimums) if minimums else {}
+    )
+    customer_plans = {
+        customer_id: plan
+        for customer_id in customer_ids
+        if (plan := calculations.plan_of(customers[customer_id], plans, open_minor)) is not None
+    }
+    notices = calculations.notices_due(
+        as_of=as_of,
+        items=items,
+        customers=customers,
+        plans=customer_plans,
+        last_levels=selectors.last_dunned_levels(entity_id=entity.pk, due_through=due_through),
+        promised=selectors.promised_document_ids(entity_id=entity.pk, as_of=as_of),
+        noticed=selectors.customers_noticed_on(entity_id=entity.pk, as_of=as_of),
+    )
+    if dry_run or not notices:
+        return DunningRunResult(entity.code, as_of, dry_run, notices, [])
+    notice_ids = _write(entity=entity, as_of=as_of, notices=notices, now=now)
+    audit_services.record_for_each(
+        actor=actor,
+        action="collections.notice.created",
+        object_type="customer",
+        now=now,
+        objects=(
+            (
+                notice.customer_id,
+                notice.customer_number,
+                entity.pk,
+                {
+                    "dunning_level": (None, notice.level),
+                    "channel": (None, notice.channel),
+                    "as_of": (None, as_of.isoformat()),
+                    "items": (None, len(notice.items)),
+                },
+            )
+            for notice in notices
+        ),
+    )
+    emails = [pk for pk, notice in zip(notice_ids, notices, strict=True) if notice.channel == Channel.EMAIL]
+    if emails:
+        transaction.on_commit(lambda: delivery.notices_deliver(notice_ids=emails))
+    return DunningRunResult(entity.code, as_of, dry_run, notices, notice_ids)
+
+
+_NOTICE_COLUMNS = (
+    "entity",
+    "customer",
+    "plan",
+    "as_of",
+    "level",
+    "language",
+    "channel",
+    "tone",
+    "status",
+    "recipient",
+    "subject",
+    "body",
+    "delivery_error",
+    "created_at",
+    "sent_at",
+)
+_ITEM_COLUMNS = ("notice", "entity", "document", "level", "days_overdue", "open_minor", "currency")
+
+
+def _write(
+    *, entity: LegalEntity, as_of: date, notices: list[calculations.Notice], now: datetime
+) -> list[int]:
+    """The notices and their items in two bulk inserts (COPY on PostgreSQL)."""
+    ids = insert_new_rows(
+        DunningNotice,
+        _NOTICE_COLUMNS,
+        [
+            (
+                entity.pk,
+                notice.customer_id,
+                notice.plan_id,
+                as_of,
+                notice.level,
+                notice.language,
+                notice.channel,
+                notice.tone,
+                DunningNotice.Status.PENDING,
+                notice.recipient,
+                "",
+                "",
+                "",
+                now,
+                None,
+            )
+            for notice in notices
+        ],
+    )
+    insert_new_rows(
+        DunningNoticeItem,
+        _ITEM_COLUMNS,
+        [
+            (
+                notice_id,
+                entity.pk,
+                item.document_id,
+                item.level,
+                item.days_overdue,
+                item.open_minor,
+                item.currency,
+            )
+            for notice_id, notice in zip(ids, notices, strict=True)
+            for item in notice.items
+        ],
+    )
+    return ids
+
+
+@transaction.atomic
+def promise_record(
+    *,
+    customer: Customer,
+    documents: list[Document],
+    amount: Money,
+    promised_date: date,
+    contact: str,
+    actor: User | None,
+    now: datetime,
+    note: str = "",
+) -> PromiseToPay:
+    """Record a customer's promise to pay these documents by `promised_date`: until then they are left
+    out of dunning."""
+    if not documents:
+        raise UnableToRecordPromise(_("a promise to pay covers at least one document"), code="no_documents")
+    if any(document.customer_id != customer.pk for document in documents):
+        raise UnableToRecordPromise(
+            _("a promise to pay covers documents of its customer only"), code="other_customer"
+        )
+    if any(document.currency != amount.currency for document in documents):
+        raise UnableToRecordPromise(
+            _("a promise to pay is in the currency of its documents"), code="currency_mismatch"
+        )
+    amount_minor = amount.to_minor()
+    if amount_minor <= 0:
+        raise UnableToRecordPromise(_("a promised amount is more than zero"), code="amount_not_positive")
+    promise = PromiseToPay.objects.create(
+        entity_id=customer.entity_id,
+        customer=customer,
+        amount_minor=amount_minor,
+        currency=amount.currency,
+        promised_date=promised_date,
+        contact=contact,
+        note=note,
+        created_at=now,
+        created_by=actor,
+    )
+    PromisedDocument.objects.bulk_create(
+        PromisedDocument(promise=promise, document=document) for document in documents
+    )
+    audit_services.record(
+        actor=actor,
+        action="collections.promise.recorded",
+        object_type="customer",
+        object_id=customer.pk,
+        object_label=customer.number,
+        entity_id=customer.entity_id,
+        changes={
+            "promised_amount": (None, format_with_currency(amount_minor, amount.currency)),
+            "promised_date": (None, promised_date.isoformat()),
+            "documents": (None, ", ".join(sorted(document.number or "" for document in documents))),
+        },
+        now=now,
+    )
+    return promise
