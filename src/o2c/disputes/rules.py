@@ -1,0 +1,112 @@
+"""The rules of a case, on plain values: its states and the moves between them, routing and SLA
+defaults, business days, the customer's own codes, and the reason a credit memo carries."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.utils.translation import gettext as _
+
+from o2c.disputes.errors import UnableToChangeCase
+from o2c.disputes.models import Case, ReasonCode, Team
+
+State = Case.State
+
+WORKING_STATES = frozenset({State.OPEN, State.IN_REVIEW, State.WAITING_ON_CUSTOMER})
+"""A case in one of these is open: its document stays disputed."""
+RESOLUTIONS = frozenset(
+    {State.RESOLVED_CREDIT, State.RESOLVED_REBILL, State.REJECTED_INVALID, State.WRITTEN_OFF}
+)
+"""How a case ends; an ended case changes no more."""
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    State.OPEN: frozenset({State.IN_REVIEW, State.WAITING_ON_CUSTOMER, *RESOLUTIONS}),
+    State.IN_REVIEW: frozenset({State.OPEN, State.WAITING_ON_CUSTOMER, *RESOLUTIONS}),
+    State.WAITING_ON_CUSTOMER: frozenset({State.OPEN, State.IN_REVIEW, *RESOLUTIONS}),
+    State.RESOLVED_CREDIT: frozenset(),
+    State.RESOLVED_REBILL: frozenset(),
+    State.REJECTED_INVALID: frozenset(),
+    State.WRITTEN_OFF: frozenset(),
+}
+"""From each state, the states a case may move to (the resolutions only through their services)."""
+
+DEFAULT_SLA_DAYS = 10
+"""Business days to resolve a case whose reason has no policy of its entity."""
+
+DEFAULT_TEAMS: dict[str, str] = {
+    ReasonCode.PRICING: Team.SALES,
+    ReasonCode.QUANTITY: Team.LOGISTICS,
+    ReasonCode.DAMAGED_GOODS: Team.LOGISTICS,
+    ReasonCode.NOT_RECEIVED: Team.LOGISTICS,
+    ReasonCode.TAX: Team.BILLING,
+    ReasonCode.DUPLICATE_BILLING: Team.BILLING,
+    ReasonCode.PROMOTION: Team.SALES,
+    ReasonCode.OTHER: Team.BILLING,
+}
+"""The team a new case goes to when its entity has no policy for the reason."""
+
+CREDIT_REASONS: dict[str, str] = {
+    ReasonCode.PRICING: "pricing_error",
+    ReasonCode.QUANTITY: "quantity_error",
+    ReasonCode.DAMAGED_GOODS: "returned_goods",
+    ReasonCode.NOT_RECEIVED: "service_issue",
+    ReasonCode.TAX: "tax_error",
+    ReasonCode.DUPLICATE_BILLING: "duplicate_billing",
+    ReasonCode.PROMOTION: "goodwill",
+    ReasonCode.OTHER: "other",
+}
+"""The credit memo reason code (receivables.models.ReasonCode) of a case resolved by a credit memo,
+from its root cause."""
+
+APPROVE_WRITE_OFFS = frozenset({"ar_manager", "admin"})
+"""Who may approve a write-off above the threshold: the roles of `workspace.roles.APPROVE_CREDITS` (the
+disputes app sits below the workspace, so it names the groups; a test keeps them equal)."""
+
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+
+
+def ensure_transition(case_state: str, to: str) -> None:
+    if to not in TRANSITIONS.get(case_state, frozenset()):
+        raise UnableToChangeCase(
+            _("a case in state %(state)s cannot move to %(to)s") % {"state": case_state, "to": to},
+            code="bad_transition",
+        )
+
+
+def is_open(state: str) -> bool:
+    return state in WORKING_STATES
+
+
+def business_date(now: datetime, time_zone: str) -> date:
+    """The legal entity's date at the moment `now` (23:30 UTC is already tomorrow in Berlin)."""
+    return now.astimezone(ZoneInfo(time_zone)).date()
+
+
+def add_business_days(start: date, days: int) -> date:
+    """The day `days` business days (Monday to Friday; public holidays are not skipped) after `start`."""
+    day = start
+    left = days
+    while left > 0:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            left -= 1
+    return day
+
+
+def normalized_code(code: str) -> str:
+    """A customer's own reason code as stored and looked up: trimmed, upper case, inner spaces single."""
+    return " ".join(code.split()).upper()
+
+
+def code_candidates(text: str) -> list[str]:
+    """What in a payment's deduction text may be the customer's own code, most specific first: the whole
+    text, then each word (letters, digits, `-` and `_`), in the order they appear."""
+    whole = normalized_code(text)
+    candidates = [whole] if whole else []
+    for word in re.findall(r"[A-Za-z0-9][A-Za-z0-9_-]*", text):
+        code = word.upper()
+        if code not in candidates:
+            candidates.append(code)
+    return candidates

@@ -1,0 +1,114 @@
+"""Reads of cases: the list with its filters, one case with its notes, the policies that route and time
+new cases, and the customer's own codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+
+from o2c.disputes import rules
+from o2c.disputes.models import Case, ReasonMapping, ReasonPolicy, WriteOffPolicy
+
+
+def case_list(
+    *,
+    entity_ids: list[int],
+    state: str = "",
+    customer_id: int | None = None,
+    owner_id: int | None = None,
+    reason_code: str = "",
+    kind: str = "",
+    open_only: bool = False,
+) -> QuerySet[Case]:
+    """The cases of the granted legal entities, with what a list shows of their documents and people."""
+    cases = Case.objects.filter(entity_id__in=entity_ids).select_related(
+        "entity", "customer", "document", "owner"
+    )
+    if state:
+        cases = cases.filter(state=state)
+    if open_only:
+        cases = cases.filter(state__in=rules.WORKING_STATES)
+    if customer_id is not None:
+        cases = cases.filter(customer_id=customer_id)
+    if owner_id is not None:
+        cases = cases.filter(owner_id=owner_id)
+    if reason_code:
+        cases = cases.filter(reason_code=reason_code)
+    if kind:
+        cases = cases.filter(kind=kind)
+    return cases
+
+
+def case_get(*, entity_ids: list[int], case_id: int) -> Case:
+    """One case of the granted legal entities (Case.DoesNotExist otherwise: 404 in the API)."""
+    return (
+        Case.objects.select_related(
+            "entity",
+            "customer",
+            "document",
+            "document_line",
+            "payment",
+            "owner",
+            "resolved_by",
+            "requested_by",
+            "approved_by",
+            "credit_memo",
+            "rebill",
+        )
+        .prefetch_related("notes__author", "attachments")
+        .get(entity_id__in=entity_ids, pk=case_id)
+    )
+
+
+def open_cases_on(*, document_id: int, excluding: int | None = None) -> QuerySet[Case]:
+    cases = Case.objects.filter(document_id=document_id, state__in=rules.WORKING_STATES)
+    if excluding is not None:
+        cases = cases.exclude(pk=excluding)
+    return cases
+
+
+def deduction_case_for(*, payment_id: int, document_id: int) -> Case | None:
+    return Case.objects.filter(
+        kind=Case.Kind.DEDUCTION, payment_id=payment_id, document_id=document_id
+    ).first()
+
+
+@dataclass(frozen=True)
+class Routing:
+    team: str
+    sla_days: int
+
+
+def routing_for(*, entity_id: int, reason_code: str) -> Routing:
+    """The team and SLA of a new case: its entity's policy for the reason, else the defaults."""
+    policy = ReasonPolicy.objects.filter(entity_id=entity_id, reason_code=reason_code).first()
+    if policy is not None:
+        return Routing(team=policy.team, sla_days=policy.sla_days)
+    return Routing(team=rules.DEFAULT_TEAMS[reason_code], sla_days=rules.DEFAULT_SLA_DAYS)
+
+
+def reason_for_customer_code(*, entity_id: int, customer_id: int, text: str) -> str | None:
+    """The reason code a customer's own code in `text` means: the customer's mapping before the
+    entity's, the whole text before its words (`rules.code_candidates`); None when nothing is mapped."""
+    candidates = rules.code_candidates(text)
+    if not candidates:
+        return None
+    mappings = {
+        (mapping.customer_id, mapping.customer_code): mapping.reason_code
+        for mapping in ReasonMapping.objects.filter(entity_id=entity_id, customer_code__in=candidates)
+    }
+    for owner in (customer_id, None):
+        for code in candidates:
+            found = mappings.get((owner, code))
+            if found is not None:
+                return found
+    return None
+
+
+def reason_mapping_list(*, entity_ids: list[int]) -> QuerySet[ReasonMapping]:
+    return ReasonMapping.objects.filter(entity_id__in=entity_ids).select_related("customer")
+
+
+def write_off_policy_for(*, entity_id: int, currency: str) -> WriteOffPolicy | None:
+    return WriteOffPolicy.objects.filter(entity_id=entity_id, currency=currency).first()
