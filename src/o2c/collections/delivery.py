@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.template import Context, Template, TemplateSyntaxError
 
+from o2c.billing.models import InvoiceProfile
 from o2c.collections.models import DunningNotice, DunningNoticeItem, DunningTemplate
 from o2c.core import clock
 from o2c.core.formatting import date_human, money_human
@@ -123,14 +124,19 @@ def notices_send(*, notice_ids: list[int], now: datetime) -> None:
         for notice in notices:
             _failed(notice, f"mail server: {error}")
         return
+    senders: dict[int, str] = {}
     try:
         for notice in notices:
-            _send(notice, items[notice.pk], connection, now)
+            if notice.entity_id not in senders:
+                senders[notice.entity_id] = _sender(notice.entity_id)
+            _send(notice, items[notice.pk], connection, senders[notice.entity_id], now)
     finally:
         connection.close()
 
 
-def _send(notice: DunningNotice, items: list[DunningNoticeItem], connection: Any, now: datetime) -> None:
+def _send(
+    notice: DunningNotice, items: list[DunningNoticeItem], connection: Any, sender: str, now: datetime
+) -> None:
     try:
         subject, body = _template(notice)
         rendered = render(subject, body, notice_context(notice, items))
@@ -144,9 +150,10 @@ def _send(notice: DunningNotice, items: list[DunningNoticeItem], connection: Any
     message = EmailMessage(
         subject=notice.subject,
         body=notice.body,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[notice.recipient],
+        from_email=sender,
+        to=[address.strip() for address in notice.recipient.split(",") if address.strip()],
         connection=connection,
+        headers={"Content-Language": notice.language},
     )
     try:
         message.send()
@@ -157,6 +164,12 @@ def _send(notice: DunningNotice, items: list[DunningNoticeItem], connection: Any
     notice.sent_at = now
     notice.delivery_error = ""
     notice.save(update_fields=["subject", "body", "status", "sent_at", "delivery_error"])
+
+
+def _sender(entity_id: int) -> str:
+    """The address the entity's invoices come from (its invoice profile), else the settings' default."""
+    profile = InvoiceProfile.objects.filter(entity_id=entity_id).first()
+    return (profile.email if profile and profile.email else "") or settings.DEFAULT_FROM_EMAIL
 
 
 def _failed(notice: DunningNotice, reason: str) -> None:

@@ -124,7 +124,7 @@ class DunningNotice(models.Model):
     channel = models.CharField(max_length=10, choices=Channel.choices)
     tone = models.CharField(max_length=10, choices=Tone.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    recipient = models.CharField(max_length=254, blank=True)
+    recipient = models.CharField(max_length=500, blank=True, help_text="comma-separated addresses")
     subject = models.CharField(max_length=300, blank=True, help_text="as sent")
     body = models.TextField(blank=True, help_text="as sent")
     delivery_error = models.CharField(max_length=500, blank=True)

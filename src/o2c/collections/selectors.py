@@ -3,7 +3,6 @@ grouped queries whatever the number of customers and items."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 
 from django.db.models import Max, QuerySet, Sum
@@ -18,7 +17,7 @@ from o2c.collections.models import (
     PromisedDocument,
     PromiseToPay,
 )
-from o2c.customers.models import Customer
+from o2c.customers.models import Contact, Customer
 from o2c.receivables.models import Document, DocumentType
 
 DUNNED_TYPES = (DocumentType.INVOICE, DocumentType.DEBIT_MEMO)
@@ -140,6 +139,19 @@ def customer_facts(*, customer_ids: set[int]) -> dict[int, calculations.Customer
     return found
 
 
+def billing_contacts(*, customer_ids: set[int]) -> dict[int, list[str]]:
+    """The e-mail addresses of each customer's billing contacts (those that have one), oldest first."""
+    found: dict[int, list[str]] = {}
+    for customer_id, email in (
+        Contact.objects.filter(customer_id__any=frozenset(customer_ids), is_billing=True)
+        .exclude(email="")
+        .order_by("customer_id", "pk")
+        .values_list("customer_id", "email")
+    ):
+        found.setdefault(customer_id, []).append(email)
+    return found
+
+
 def notice_list(*, entity_id: int, as_of: date | None = None) -> QuerySet[DunningNotice]:
     notices = DunningNotice.objects.filter(entity_id=entity_id).select_related("customer")
     if as_of is not None:
@@ -155,9 +167,3 @@ def templates_of(*, plan_ids: set[int]) -> dict[tuple[int, int, str], tuple[str,
             step__plan_id__in=plan_ids
         ).values_list("step__plan_id", "step__level", "language", "subject", "body")
     }
-
-
-def notice_ids_pending(*, notice_ids: list[int], channel: str) -> Iterator[int]:
-    yield from DunningNotice.objects.filter(
-        pk__in=notice_ids, channel=channel, status=DunningNotice.Status.PENDING
-    ).values_list("pk", flat=True)

@@ -7,7 +7,7 @@ transaction."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from django.contrib.auth.models import User
@@ -112,6 +112,9 @@ def dunning_run(
     items = selectors.open_items_for_dunning(entity_id=entity.pk, as_of=as_of, due_through=due_through)
     customer_ids = {item.customer_id for item in items}
     customers = selectors.customer_facts(customer_ids=customer_ids)
+    # a notice goes to the customer's billing contacts, else to the customer's own address
+    for customer_id, emails in selectors.billing_contacts(customer_ids=customer_ids).items():
+        customers[customer_id] = replace(customers[customer_id], email=", ".join(emails))
     minimums = {plan.currency for plan in plans if plan.min_open_minor is not None}
     open_minor = (
         selectors.open_minor_by_customer(entity_id=entity.pk, currencies=minimums) if minimums else {}
@@ -153,9 +156,9 @@ def dunning_run(
             for notice in notices
         ),
     )
-    emails = [pk for pk, notice in zip(notice_ids, notices, strict=True) if notice.channel == Channel.EMAIL]
-    if emails:
-        transaction.on_commit(lambda: delivery.notices_deliver(notice_ids=emails))
+    to_mail = [pk for pk, notice in zip(notice_ids, notices, strict=True) if notice.channel == Channel.EMAIL]
+    if to_mail:
+        transaction.on_commit(lambda: delivery.notices_deliver(notice_ids=to_mail))
     return DunningRunResult(entity.code, as_of, dry_run, notices, notice_ids)
 
 

@@ -356,3 +356,27 @@ class TestWhoGetsWhat:
             ("C-1000", "email"),
             ("C-6000", "call_task"),
         ]
+
+    def test_a_notice_goes_to_the_billing_contacts_where_the_customer_has_them(
+        self, entity: LegalEntity, customer: Customer
+    ) -> None:
+        for name, email, is_billing in (
+            ("Petra", "petra@mueller.example", True),
+            ("Sales", "sales@mueller.example", False),
+            ("Jan", "jan@mueller.example", True),
+        ):
+            customer_services.contact_add(
+                customer_id=customer.pk,
+                name=name,
+                email=email,
+                phone="",
+                role="AP",
+                is_billing=is_billing,
+                actor=None,
+                now=NOW,
+            )
+        _invoice(customer, JAN_2)
+
+        services.dunning_run(entity=entity, as_of=date(2026, 2, 2), dry_run=False, actor=None, now=NOW)
+
+        assert DunningNotice.objects.get().recipient == "petra@mueller.example, jan@mueller.example"
