@@ -560,6 +560,15 @@ class TestOpenApi:
             "/api/close/revaluation": ["post"],
             "/api/close/provision": ["get"],
             "/api/close/provision-rates": ["get", "put"],
+            "/api/disputes": ["get", "post"],
+            "/api/disputes/root-causes": ["get"],
+            "/api/disputes/{case_id}": ["get"],
+            "/api/disputes/{case_id}/transition": ["post"],
+            "/api/disputes/{case_id}/assign": ["post"],
+            "/api/disputes/{case_id}/notes": ["post"],
+            "/api/disputes/{case_id}/resolve": ["post"],
+            "/api/disputes/{case_id}/approve-write-off": ["post"],
+            "/api/disputes/{case_id}/reject-write-off": ["post"],
         }
         assert document["components"]["securitySchemes"] == {
             "BearerToken": {"type": "http", "scheme": "bearer"}

@@ -45,6 +45,7 @@ from o2c.close import api as close_api
 from o2c.core import clock
 from o2c.core.exceptions import DomainError
 from o2c.customers import api as customers_api
+from o2c.disputes import api as disputes_api
 from o2c.receivables import api as receivables_api
 from o2c.reporting import api as reporting_api
 from o2c.workspace import roles
@@ -65,6 +66,9 @@ CAPABILITY_ROLES: dict[str, frozenset[str]] = {
     # the month-end close: read by who sees the AR dashboard, changed by who may reopen a period
     close_api.VIEW_CLOSE: frozenset({roles.AR_MANAGER, roles.AUDITOR, roles.ADMIN}),
     close_api.CLOSE_PERIODS: roles.REOPEN_PERIODS,
+    disputes_api.VIEW_DISPUTES: roles.VIEW_DISPUTES,
+    disputes_api.CHANGE_DISPUTES: roles.CHANGE_DISPUTES,
+    disputes_api.APPROVE_WRITE_OFFS: roles.APPROVE_CREDITS,
 }
 
 
@@ -149,6 +153,7 @@ api.add_router("/billing", billing_api.router)
 api.add_router("/cash", cash_api.router)
 api.add_router("/reports", reporting_api.router)
 api.add_router("/close", close_api.router)
+api.add_router("/disputes", disputes_api.router)
 
 
 def problem(

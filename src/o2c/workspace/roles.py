@@ -24,6 +24,10 @@ REOPEN_PERIODS = frozenset({AR_MANAGER, ADMIN})
 # the cash application specialist's work: import bank files, apply, accept, put on account, unapply
 APPLY_CASH = frozenset({CASH_APPLICATION, AR_MANAGER, ADMIN})
 VIEW_LEDGER = frozenset({AR_MANAGER, AUDITOR, ADMIN, BILLING, CASH_APPLICATION})
+# dispute and deduction cases: worked by the disputes analysts (and AR managers), read by collectors
+# and auditors; write-offs above the threshold approved as credit memos are (APPROVE_CREDITS)
+CHANGE_DISPUTES = frozenset({DISPUTES, AR_MANAGER, ADMIN})
+VIEW_DISPUTES = CHANGE_DISPUTES | {COLLECTOR, AUDITOR}
 
 
 def roles_of(user: AbstractBaseUser | AnonymousUser) -> frozenset[str]:
