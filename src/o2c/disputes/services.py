@@ -606,11 +606,17 @@ def on_credit_memos_issued(*, document_ids: list[int], now: datetime) -> list[Ca
     """Credit memos were issued (event `receivables.documents_issued`): the cases waiting for them end,
     resolved by who asked, approved by the credit memo's checker."""
     done = []
-    waiting = list(
-        Case.objects.filter(
-            credit_memo_id__in=document_ids, pending__in=[Case.Pending.CREDIT, Case.Pending.REBILL]
-        ).values_list("pk", flat=True)
-    )
+    # the cases waiting for a credit memo are few; a billing run issues thousands of documents at once
+    issued = frozenset(document_ids)
+    waiting = [
+        case_id
+        for case_id, credit_memo_id in Case.objects.filter(
+            pending__in=[Case.Pending.CREDIT, Case.Pending.REBILL], credit_memo__isnull=False
+        )
+        .order_by("pk")
+        .values_list("pk", "credit_memo_id")
+        if credit_memo_id in issued
+    ]
     for case_id in waiting:
         with transaction.atomic():
             case = _locked(case_id)
