@@ -1,5 +1,6 @@
-"""Aging as of any date, rebuilt from the documents and the allocations posted by then (never from today's
-open amounts), on the due-date and the invoice-date basis, tied to the receivable and unapplied cash
+"""Aging as of any date, rebuilt from the documents and the allocations posted by then (read as the open
+amounts now plus the allocations posted since, never today's open amounts alone), on the due-date and the
+invoice-date basis, tied to the receivable and unapplied cash
 accounts of the ledger on the same date. The history is `history.build_history` (see its docstring)."""
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ import pytest
 from o2c.customers.models import Customer
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger.models import AccountType, LegalEntity
+from o2c.receivables import bulk
+from o2c.receivables import checks as receivable_checks
 from o2c.receivables import services as receivable_services
+from o2c.receivables.models import Document
 from o2c.reporting import selectors
 from tests.conftest import NOW, issued_invoice
 from tests.integration.reporting.history import History, build_history
@@ -268,3 +272,63 @@ class TestQueries:
         with django_assert_max_num_queries(6):
             report = selectors.aging(entity_ids=[entity.pk], as_of=date(2026, 3, 31))
         assert report.rows[0].total_minor == 20 * 119000 - 20 * 100
+
+
+class TestLastAllocationDate:
+    """Each document keeps the latest posting date of its allocations beside its open amount: the aging
+    as of an earlier day reads the open amount now plus the allocations posted since, only for the
+    documents settled since."""
+
+    def test_each_document_keeps_the_posting_date_of_its_latest_allocation_on_either_side(self, history):
+        dates = dict(
+            Document.objects.filter(
+                pk__in=[
+                    history.invoice_a.pk,
+                    history.invoice_b.pk,
+                    history.invoice_c.pk,
+                    history.credit_memo_1.pk,
+                    history.credit_memo_2.pk,
+                ]
+            ).values_list("number", "last_allocation_date")
+        )
+        assert dates == {
+            history.invoice_a.number: date(2026, 2, 20),  # the second part
+            history.invoice_b.number: date(2026, 2, 10),  # credited
+            history.credit_memo_1.number: date(2026, 2, 10),  # drawn on for INV-B
+            history.invoice_c.number: date(2026, 3, 5),  # the reversal
+            history.credit_memo_2.number: None,  # never applied
+        }
+
+    def test_allocations_in_bulk_keep_the_latest_of_their_posting_dates(self, entity, customer):
+        invoice = issued_invoice(customer, issue_date=date(2026, 1, 2))
+
+        def allocate(*days: date) -> None:
+            bulk.allocations_create_bulk(
+                entity=entity,
+                allocations=[
+                    bulk.AllocationIn(
+                        document_id=invoice.pk, kind="payment", amount_minor=1000, posting_date=day
+                    )
+                    for day in days
+                ],
+                actor=None,
+                now=NOW,
+            )
+
+        allocate(date(2026, 2, 3), date(2026, 2, 1))
+        invoice.refresh_from_db()
+        assert (invoice.open_minor, invoice.last_allocation_date) == (117000, date(2026, 2, 3))
+        allocate(date(2026, 1, 31))  # an earlier day later: the latest stays
+        invoice.refresh_from_db()
+        assert (invoice.open_minor, invoice.last_allocation_date) == (116000, date(2026, 2, 3))
+        assert selectors.open_items_by_bucket(entity_ids=[entity.pk], as_of=date(2026, 2, 2)) == {
+            (entity.pk, customer.pk, "EUR"): [0, 117000, 0, 0, 0, 0]
+        }
+        assert receivable_checks.open_amounts_equal_allocations() == []
+
+    def test_ledger_verify_names_a_document_whose_cached_date_is_wrong(self, history):
+        Document.objects.filter(pk=history.invoice_a.pk).update(last_allocation_date=date(2026, 2, 5))
+        assert receivable_checks.open_amounts_equal_allocations() == [
+            f"document {history.invoice_a.number}: cached last allocation date 2026-02-05 "
+            "!= 2026-02-20 from its allocations"
+        ]
