@@ -68,20 +68,21 @@ def _load_postgresql(cursor: Any, *, entity_id: int, customers: int, invoices: i
         INSERT INTO receivables_document (id, document_type, status, number, currency, net_minor, tax_minor,
             total_minor, open_minor, settlement, issue_date, due_date, discount_percent, payment_terms,
             po_number, is_disputed, is_migrated, notes, created_at, issued_at, customer_id, entity_id, origin,
-            approval_state, reason_code)
+            approval_state, reason_code, last_allocation_date)
         SELECT 10000000 + g,
             CASE WHEN g %% 20 = 3 THEN 'credit_memo' ELSE 'invoice' END, 'issued', 'B-' || g, 'EUR',
             t, 0, t,
             CASE WHEN g %% 10 < 5 THEN 0 ELSE t - 2 * (t / 4) END,
             CASE WHEN g %% 10 < 5 THEN 'paid' ELSE 'partially_paid' END,
             %s::date + (g %% %s)::int, %s::date + (g %% %s)::int + 30, 0, 'NET30', '', g %% 97 = 0, false, '',
-            now(), now(), 1000001 + (g %% %s), %s, 'manual', 'not_required', ''
+            now(), now(), 1000001 + (g %% %s), %s, 'manual', 'not_required', '',
+            %s::date + (g %% %s)::int + CASE WHEN g %% 10 < 5 THEN ((10000000 + g) %% 60)::int ELSE 40 END
         FROM (
             SELECT g, (CASE WHEN g %% 20 = 3 THEN -1 ELSE 1 END) * (1000 + (g * 7919) %% 500000) AS t
             FROM generate_series(1::bigint, %s::bigint) AS g
         ) AS source
         """,
-        [first, DAYS, first, DAYS, customers, entity_id, invoices],
+        [first, DAYS, first, DAYS, customers, entity_id, first, DAYS, invoices],
     )
     # half paid in full 0 to 59 days after issue, half paid a quarter twice (10 and 40 days after)
     cursor.execute(
@@ -133,15 +134,16 @@ def _load_sqlite(connection: Any, *, entity_id: int, customers: int, invoices: i
                 g % 97 == 0,
                 1000001 + g % customers,
                 entity_id,
+                (issue + timedelta(days=(10000000 + g) % 60 if g % 10 < 5 else 40)).isoformat(),
             )
 
     cursor.executemany(
         "INSERT INTO receivables_document (id, document_type, status, number, currency, net_minor, "
         "tax_minor, total_minor, open_minor, settlement, issue_date, due_date, discount_percent, "
         "payment_terms, po_number, is_disputed, is_migrated, notes, created_at, issued_at, customer_id, "
-        "entity_id, origin, approval_state, reason_code) "
+        "entity_id, origin, approval_state, reason_code, last_allocation_date) "
         "VALUES (?, ?, 'issued', ?, 'EUR', ?, 0, ?, ?, ?, ?, ?, 0, 'NET30', '', "
-        "?, 0, '', '2026-01-01', '2026-01-01', ?, ?, 'manual', 'not_required', '')",
+        "?, 0, '', '2026-01-01', '2026-01-01', ?, ?, 'manual', 'not_required', '', ?)",
         documents(),
     )
 

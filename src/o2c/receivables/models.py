@@ -222,7 +222,16 @@ class Document(models.Model):
             ),
             models.Index(
                 fields=["entity", "last_allocation_date"],
-                include=["posting_date", "issue_date"],
+                include=[
+                    "id",
+                    "posting_date",
+                    "issue_date",
+                    "customer",
+                    "currency",
+                    "due_date",
+                    "total_minor",
+                    "is_disputed",
+                ],
                 condition=Q(status="issued", last_allocation_date__isnull=False),
                 name="document_settled_idx",
             ),

@@ -51,7 +51,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='document',
-            index=models.Index(condition=models.Q(('last_allocation_date__isnull', False), ('status', 'issued')), fields=['entity', 'last_allocation_date'], include=('posting_date', 'issue_date'), name='document_settled_idx'),
+            index=models.Index(condition=models.Q(('last_allocation_date__isnull', False), ('status', 'issued')), fields=['entity', 'last_allocation_date'], include=('id', 'posting_date', 'issue_date', 'customer', 'currency', 'due_date', 'total_minor', 'is_disputed'), name='document_settled_idx'),
         ),
         migrations.AddIndex(
             model_name='document',
