@@ -218,3 +218,27 @@ class PromisedDocument(models.Model):
 
     def __str__(self) -> str:
         return f"{self.promise_id} {self.document_id}"
+
+
+class CollectionTarget(models.Model):
+    """What a collector is to collect in a month, in a currency: the cash applied in that month to the
+    documents of the customers in the collector's portfolio, compared with it in the portfolio review
+    (`o2c report collectors`)."""
+
+    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="+")
+    collector = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    month = models.DateField(help_text="the first day of the month")
+    currency = models.CharField(max_length=3)
+    amount_minor = models.BigIntegerField()
+    updated_at = models.DateTimeField()
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entity", "collector", "month", "currency"], name="unique_collection_target"
+            ),
+            models.CheckConstraint(condition=Q(amount_minor__gte=0), name="collection_target_not_negative"),
+        ]
