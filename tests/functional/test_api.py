@@ -554,6 +554,7 @@ class TestOpenApi:
             "/api/reports/rollforward/functional": ["get"],
             "/api/reports/tie-out": ["get"],
             "/api/reports/risk": ["get"],
+            "/api/reports/collectors": ["get"],
             "/api/close/periods": ["get"],
             "/api/close/periods/{month}/close": ["post"],
             "/api/close/periods/{month}/reopen": ["post"],

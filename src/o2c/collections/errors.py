@@ -7,3 +7,7 @@ class UnableToRunDunning(DomainError):
 
 class UnableToRecordPromise(DomainError):
     pass
+
+
+class UnableToSetTarget(DomainError):
+    pass

@@ -17,9 +17,10 @@ from django.utils.translation import gettext as _
 from o2c.audit import services as audit_services
 from o2c.collections import calculations, delivery, selectors
 from o2c.collections.defaults import DEFAULT_PLAN_NAME, DEFAULT_STEPS
-from o2c.collections.errors import UnableToRecordPromise
+from o2c.collections.errors import UnableToRecordPromise, UnableToSetTarget
 from o2c.collections.models import (
     Channel,
+    CollectionTarget,
     DunningNotice,
     DunningNoticeItem,
     DunningPlan,
@@ -286,3 +287,41 @@ def promise_record(
         now=now,
     )
     return promise
+
+
+@transaction.atomic
+def collection_target_set(
+    *, entity: LegalEntity, collector: User, month: date, amount: Money, actor: User | None, now: datetime
+) -> CollectionTarget:
+    """Set what `collector` is to collect in the month starting on `month`, in the amount's currency
+    (replacing the month's earlier target in that currency). Audited."""
+    if month.day != 1:
+        raise UnableToSetTarget(_("a target is for a month: give its first day"), code="not_a_month")
+    amount_minor = amount.to_minor()
+    if amount_minor < 0:
+        raise UnableToSetTarget(_("a target is not negative"), code="negative")
+    target = (
+        CollectionTarget.objects.select_for_update()
+        .filter(entity=entity, collector=collector, month=month, currency=amount.currency)
+        .first()
+    )
+    before = None if target is None else format_with_currency(target.amount_minor, target.currency)
+    if target is None:
+        target = CollectionTarget(entity=entity, collector=collector, month=month, currency=amount.currency)
+    target.amount_minor = amount_minor
+    target.updated_at = now
+    target.updated_by = actor if actor is not None and actor.pk else None
+    target.save()
+    audit_services.record(
+        actor=actor,
+        action="collections.target.set",
+        object_type="user",
+        object_id=collector.pk,
+        object_label=collector.username,
+        entity_id=entity.pk,
+        changes={
+            f"target {month.strftime('%Y-%m')}": (before, format_with_currency(amount_minor, amount.currency))
+        },
+        now=now,
+    )
+    return target

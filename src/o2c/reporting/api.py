@@ -14,14 +14,14 @@ import json
 
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Query, Router
-from ninja.errors import AuthorizationError
+from ninja.errors import AuthorizationError, ValidationError
 
 from o2c.core.money import format_minor
 from o2c.customers import api as customers_api
 from o2c.customers import selectors as customer_selectors
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger.models import LegalEntity
-from o2c.reporting import calculations, exports, risk, rollforward, schemas, selectors
+from o2c.reporting import calculations, collectors, exports, risk, rollforward, schemas, selectors
 
 router = Router(tags=["reports"])
 
@@ -320,5 +320,42 @@ def report_risk(request: HttpRequest, query: Query[schemas.RiskQuery]) -> schema
                 reasons=risk.reasons(item),
             )
             for item in found
+        ],
+    )
+
+
+@router.get(
+    "/collectors", response=schemas.CollectorsOut, summary="Portfolio review: collected against target"
+)
+def report_collectors(request: HttpRequest, query: Query[schemas.CollectorsQuery]) -> schemas.CollectorsOut:
+    """Per collector and currency: what the portfolio owes at the end of the month (or `as_of`) and the
+    cash collected in the month against the collector's target (docs/kpis.md). `o2c report collectors
+    --format json`."""
+    who = customers_api.caller(request, VIEW_CLOSE)
+    entity = _entity(who, query.entity)
+    month = rollforward.month_start(query.period)
+    as_of = query.as_of or collectors.month_last(month)
+    if as_of < month:
+        raise ValidationError([{"loc": ["query", "as_of"], "msg": "before the month"}])
+    return schemas.CollectorsOut(
+        entity=entity.code,
+        period=query.period,
+        as_of=as_of,
+        collectors=[
+            schemas.PortfolioOut(
+                entity=row.entity_code,
+                collector=row.collector,
+                currency=row.currency,
+                customers=row.customers,
+                receivable=format_minor(row.receivable_minor, row.currency),
+                past_due=format_minor(row.past_due_minor, row.currency),
+                over_90=format_minor(row.over_90_minor, row.currency),
+                disputed=format_minor(row.disputed_minor, row.currency),
+                unapplied=format_minor(row.unapplied_minor, row.currency),
+                collected=format_minor(row.collected_minor, row.currency),
+                target=None if row.target_minor is None else format_minor(row.target_minor, row.currency),
+                percent_of_target=row.percent_of_target,
+            )
+            for row in collectors.portfolio_review(entity_ids=[entity.pk], month=month, as_of=as_of)
         ],
     )

@@ -262,3 +262,33 @@ class RiskOut(Schema):
     entity: str
     as_of: date
     accounts: list[AccountRiskOut]
+
+
+class CollectorsQuery(Schema):
+    period: str = Field(..., description="the month, YYYY-MM")
+    as_of: date | None = Field(
+        None, description="a month not over: the day to review it as of (default its end)"
+    )
+    entity: str | None = Field(None, description="legal entity code; default: your default entity")
+
+
+class PortfolioOut(Schema):
+    entity: str
+    collector: str = Field(..., description="the collector's user name; empty: customers without one")
+    currency: str
+    customers: int
+    receivable: DecimalString = Field(..., description="open items at the end of the month (or as_of)")
+    past_due: DecimalString
+    over_90: DecimalString
+    disputed: DecimalString
+    unapplied: DecimalString = Field(..., description="cash on account, positive")
+    collected: DecimalString = Field(..., description="cash applied in the month")
+    target: DecimalString | None = Field(..., description="null: no target for the month and currency")
+    percent_of_target: Decimal | None = Field(..., description="collected / target x 100, two decimals")
+
+
+class CollectorsOut(Schema):
+    entity: str
+    period: str
+    as_of: date
+    collectors: list[PortfolioOut]

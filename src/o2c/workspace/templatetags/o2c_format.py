@@ -136,6 +136,7 @@ LABELS: dict[str, Promise] = {
     "collections.plan.created": _("Dunning plan created"),
     "collections.notice.created": _("Dunning notice created"),
     "collections.promise.recorded": _("Promise to pay recorded"),
+    "collections.target.set": _("Collection target set"),
     "ledger.bank_account.registered": _("Own bank account registered"),
     "cash.bank_file.imported": _("Bank file imported"),
     "cash.payment.applied": _("Payment applied"),

@@ -14,6 +14,9 @@
   (default: the last week that is over), for cron (docs/reporting.md, Dashboard).
 - risk `--as-of DATE [--format table|csv|json] [--all]`: high-risk accounts with their reasons, and each
   account's days to pay and days late over the last 90 days and the 90 before (docs/kpis.md).
+- collectors `--period YYYY-MM [--as-of DATE] [--format table|csv|json]`: the portfolio review, per
+  collector and currency what the portfolio owes and what was collected in the month against the
+  collector's target (docs/kpis.md).
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger.errors import UnableToConvertCurrency
 from o2c.ledger.models import LegalEntity
 from o2c.ledger.options import entity_option
-from o2c.reporting import calculations, exports, risk, rollforward, selectors, snapshots
+from o2c.reporting import calculations, collectors, exports, risk, rollforward, selectors, snapshots
 from o2c.reporting.rollforward import month_start
 
 FORMATS = {
@@ -55,6 +58,7 @@ FORMATS = {
     "tie-out": ("table", "csv", "json"),
     "risk": ("table", "csv", "json"),
     "snapshots": ("table",),
+    "collectors": ("table", "csv", "json"),
 }
 
 
@@ -77,7 +81,7 @@ class Command(O2CCommand):
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("report", choices=list(FORMATS))
         parser.add_argument("--as-of", help="the report date (all but rollforward)")
-        parser.add_argument("--period", metavar="YYYY-MM", help="rollforward: the month")
+        parser.add_argument("--period", metavar="YYYY-MM", help="rollforward, collectors: the month")
         parser.add_argument(
             "--movement",
             choices=list(rollforward.MOVEMENTS),
@@ -149,6 +153,11 @@ class Command(O2CCommand):
                 return
             if report == "snapshots":
                 self._snapshots(entity_option(options["entity"]), options["through"])
+                return
+            if report == "collectors":
+                if not options["period"]:
+                    raise InputError(_("--period: the portfolio review needs the month, YYYY-MM"))
+                self._collectors(entity_option(options["entity"]), options)
                 return
             if not options["as_of"]:
                 raise InputError(_("--as-of: the report needs its date, YYYY-MM-DD"))
@@ -622,6 +631,87 @@ class Command(O2CCommand):
             table.add_row(labels[name], *(amount_human(minor, functional, locale) for minor in amounts))
         Console(width=160).print(table)
 
+    def _collectors(self, entity: LegalEntity, options: dict[str, Any]) -> None:
+        try:
+            month = month_start(options["period"])
+        except DomainError as error:
+            raise InputError(f"--period: {error.message}") from None
+        # a month not over yet is reviewed as of today (or --as-of)
+        as_of = (
+            _as_of(options["as_of"])
+            if options["as_of"]
+            else min(collectors.month_last(month), clock.today_in(entity.time_zone))
+        )
+        if as_of < month:
+            raise InputError(
+                _("--as-of: %(date)s is before the month %(month)s")
+                % {"date": as_of.isoformat(), "month": options["period"]}
+            )
+        found = collectors.portfolio_review(entity_ids=[entity.pk], month=month, as_of=as_of)
+        rows = [
+            {
+                "entity": row.entity_code,
+                "collector": row.collector,
+                "currency": row.currency,
+                "customers": row.customers,
+                "receivable": format_minor(row.receivable_minor, row.currency),
+                "past_due": format_minor(row.past_due_minor, row.currency),
+                "over_90": format_minor(row.over_90_minor, row.currency),
+                "disputed": format_minor(row.disputed_minor, row.currency),
+                "unapplied": format_minor(row.unapplied_minor, row.currency),
+                "collected": format_minor(row.collected_minor, row.currency),
+                "target": "" if row.target_minor is None else format_minor(row.target_minor, row.currency),
+                "percent_of_target": "" if row.percent_of_target is None else str(row.percent_of_target),
+            }
+            for row in found
+        ]
+        fmt = options["format"]
+        if fmt == "json":
+            document = {
+                "entity": entity.code,
+                "period": options["period"],
+                "as_of": as_of.isoformat(),
+                "collectors": [
+                    {
+                        **row,
+                        "target": row["target"] or None,
+                        "percent_of_target": None
+                        if item.percent_of_target is None
+                        else row["percent_of_target"],
+                    }
+                    for row, item in zip(rows, found, strict=True)
+                ],
+            }
+            self._write("json", document, [], [])
+            return
+        if fmt == "csv":
+            self._write("csv", {}, rows, list(COLLECTOR_COLUMNS))
+            return
+        locale = cli_locale()
+        table = Table(
+            title=_("Portfolio review, %(entity)s, %(period)s as of %(date)s")
+            % {"entity": entity.code, "period": options["period"], "date": date_human(as_of, locale)}
+        )
+        amounts = (_("Open"), _("Past due"), _("Disputed"), _("Unapplied"), _("Collected"), _("Target"))
+        for column in (_("Collector"), _("Currency"), _("Customers"), *amounts, _("% of target")):
+            table.add_column(column, justify="left" if column in (_("Collector"), _("Currency")) else "right")
+        for item in found:
+            table.add_row(
+                item.collector or _("(no collector)"),
+                item.currency,
+                format_decimal(item.customers, locale=locale),
+                amount_human(item.receivable_minor, item.currency, locale),
+                amount_human(item.past_due_minor, item.currency, locale),
+                amount_human(item.disputed_minor, item.currency, locale),
+                amount_human(item.unapplied_minor, item.currency, locale),
+                amount_human(item.collected_minor, item.currency, locale),
+                "" if item.target_minor is None else amount_human(item.target_minor, item.currency, locale),
+                ""
+                if item.percent_of_target is None
+                else format_decimal(item.percent_of_target, format="#,##0.00", locale=locale),
+            )
+        Console(width=180).print(table)
+
     def _risk(self, entity: LegalEntity, as_of: date, options: dict[str, Any]) -> None:
         found = risk.accounts(entity_ids=[entity.pk], as_of=as_of, flagged_only=not options["all"])
 
@@ -732,6 +822,21 @@ class Command(O2CCommand):
             )
         Console(width=160).print(table)
 
+
+COLLECTOR_COLUMNS = (
+    "entity",
+    "collector",
+    "currency",
+    "customers",
+    "receivable",
+    "past_due",
+    "over_90",
+    "disputed",
+    "unapplied",
+    "collected",
+    "target",
+    "percent_of_target",
+)
 
 RISK_COLUMNS = (
     "entity",
