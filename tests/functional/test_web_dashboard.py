@@ -312,10 +312,17 @@ class TestFigures:
             (0, 49500, 0, 0, 0, 0),
         )
         assert (weeks[date(2026, 3, 1)].unapplied_minor, weeks[date(2026, 3, 1)].disputed_minor) == (51000, 0)
+        # DSO and CEI of her portfolio: on 28 February C-1000 owed INV-B's 495.00 of 1,685.00 sales in 90
+        # days (INV-A, INV-B, less CM-1): 495 / 1,685 x 90 = 26.44
+        february = {point.month_end: point for point in response.context["trend"]}[date(2026, 2, 28)]
+        assert february.dso == Decimal("26.44")
         # an unknown collector is everyone
         everyone = client.get(reverse("ar_dashboard"), {"collector": "999999"})
         assert everyone.context["collector_id"] is None
         assert 'id="card-open">€1,635.00<' in _text(everyone)
+        # the entity's: C-2000's INV-C and CM-2 too, 1,635 / 2,825 x 90 = 52.09
+        february = {point.month_end: point for point in everyone.context["trend"]}[date(2026, 2, 28)]
+        assert february.dso == Decimal("52.09")
 
     def test_a_german_reader_reads_german_amounts_and_dates(self, client, manager, history):
         client.force_login(manager)

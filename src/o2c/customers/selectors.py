@@ -78,6 +78,13 @@ def collectors_of(*, entity_id: int) -> dict[int, int | None]:
     return dict(Customer.objects.filter(entity_id=entity_id).values_list("pk", "collector_id"))
 
 
+def portfolio_of(*, entity_id: int, collector_id: int) -> set[int]:
+    """The ids of the entity's customers assigned to the collector."""
+    return set(
+        Customer.objects.filter(entity_id=entity_id, collector_id=collector_id).values_list("pk", flat=True)
+    )
+
+
 def collectors_in(*, entity_id: int) -> list[tuple[int, str]]:
     """(id, user name) of the users who collect for customers of the entity, by user name."""
     return list(

@@ -113,9 +113,14 @@ class MonthEndKpis(models.Model):
     """The KPIs of one legal entity as of one month end (`o2c.reporting.selectors.kpis`, in its
     functional currency), kept once the month is over so the dashboard's trend reads twelve rows instead
     of computing twelve sets of KPIs on every visit. Like the aging snapshots, the figures are those known
-    when they were taken. Days and percentages as reported, two decimals; None where a KPI is undefined."""
+    when they were taken. Days and percentages as reported, two decimals; None where a KPI is undefined.
+    With a `collector`, the KPIs of that collector's portfolio (the customers assigned to them when the
+    row was taken), for the dashboard's collector filter; without, the whole entity's."""
 
     entity = models.ForeignKey("ledger.LegalEntity", on_delete=models.PROTECT, related_name="+")
+    collector = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     month_end = models.DateField()
     currency = models.CharField(max_length=3, help_text="the entity's functional currency")
     dso = models.DecimalField(max_digits=12, decimal_places=2, null=True)
@@ -131,7 +136,16 @@ class MonthEndKpis(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["entity", "month_end"], name="reporting_month_end_kpis_once"),
+            models.UniqueConstraint(
+                fields=["entity", "month_end"],
+                condition=models.Q(collector__isnull=True),
+                name="reporting_month_end_kpis_once",
+            ),
+            models.UniqueConstraint(
+                fields=["entity", "month_end", "collector"],
+                condition=models.Q(collector__isnull=False),
+                name="reporting_collector_month_end_kpis_once",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -227,6 +227,7 @@ def _open_sums(
     sums: Sums,
     disputed_only: bool = False,
     since: date | None = None,
+    customer_ids: frozenset[int] | None = None,
 ) -> dict[tuple[Any, ...], list[int]]:
     """Sums over the documents' open amounts as of `as_of`, grouped by the documents' fields `group`.
 
@@ -237,9 +238,12 @@ def _open_sums(
     credit memo drawn on). A document paid before the day is never read.
 
     `since`: an earlier day some of the sums look back to (the KPIs' opening balance): the allocations
-    posted after it are read too, and the sums as of `as_of` keep to the rows they are given."""
+    posted after it are read too, and the sums as of `as_of` keep to the rows they are given.
+    `customer_ids`: only these customers' documents (a collector's portfolio)."""
     since = min(since or as_of, as_of)
-    disputed = {"is_disputed": True} if disputed_only else {}
+    disputed: dict[str, Any] = {"is_disputed": True} if disputed_only else {}
+    if customer_ids is not None:
+        disputed["customer_id__any"] = customer_ids
     totals: dict[tuple[Any, ...], list[int]] = {}
     width = len(group)
 
@@ -324,7 +328,7 @@ class ReceivableFigures:
 
 
 def receivable_figures(
-    *, entity_ids: list[int], as_of: date, beginning: date
+    *, entity_ids: list[int], as_of: date, beginning: date, customer_ids: frozenset[int] | None = None
 ) -> dict[str, ReceivableFigures]:
     """Per currency: the aging's buckets as of `as_of` (due basis), the disputed part of them, and the
     open total as of `beginning` (an earlier day), in one read of each kind (`_open_sums`)."""
@@ -337,7 +341,14 @@ def receivable_figures(
             f"b{count + 1}": Sum(amount, filter=_posted_by(beginning, prefix), default=0),
         }
 
-    sums = _open_sums(entity_ids=entity_ids, as_of=as_of, group=("currency",), sums=figures, since=beginning)
+    sums = _open_sums(
+        entity_ids=entity_ids,
+        as_of=as_of,
+        group=("currency",),
+        sums=figures,
+        since=beginning,
+        customer_ids=customer_ids,
+    )
     return {
         currency: ReceivableFigures(
             buckets=tuple(values[:count]), beginning_minor=values[count + 1], disputed_minor=values[count]
@@ -683,20 +694,24 @@ def month_periods(as_of: date, count: int = COUNTBACK_MONTHS) -> list[tuple[date
     return [(ends[step + 1] + timedelta(days=1), ends[step]) for step in range(count)]
 
 
-def _net_sales(*, entity_ids: list[int], windows: list[tuple[date, date]]) -> dict[str, list[int]]:
+def _net_sales(
+    *, entity_ids: list[int], windows: list[tuple[date, date]], customer_ids: frozenset[int] | None = None
+) -> dict[str, list[int]]:
     """Net credit sales (invoices and debit memos less credit memos, gross of tax, as they post to the
     receivable accounts) per currency in each inclusive date window: one grouped query per currency and
     day (read from an index alone), summed into the windows here."""
     earliest = min(first for first, _ in windows)
     latest = max(last for _, last in windows)
+    documents = Document.objects.filter(
+        entity_id__in=entity_ids,
+        status=Document.Status.ISSUED,
+        issue_date__gte=earliest,
+        issue_date__lte=latest,
+    )
+    if customer_ids is not None:
+        documents = documents.filter(customer_id__any=customer_ids)
     days = (
-        Document.objects.filter(
-            entity_id__in=entity_ids,
-            status=Document.Status.ISSUED,
-            issue_date__gte=earliest,
-            issue_date__lte=latest,
-        )
-        .values("currency", "issue_date")
+        documents.values("currency", "issue_date")
         .annotate(sales=Sum("total_minor"))
         .order_by()
         .values_list("currency", "issue_date", "sales")
@@ -733,18 +748,25 @@ class KpiReport:
     kpis: calculations.Kpis
 
 
-def kpis(*, entity: LegalEntity, as_of: date) -> KpiReport:
+def kpis(*, entity: LegalEntity, as_of: date, customer_ids: frozenset[int] | None = None) -> KpiReport:
     """The KPIs of one legal entity as of a date, in its functional currency. Amounts in other
     currencies are converted at the FX rate of the report date (or the latest earlier one, as the
     ledger converts), one conversion per currency and figure; refused (UnableToConvertCurrency) when a
-    currency has no rate."""
+    currency has no rate. `customer_ids`: the KPIs of these customers only (a collector's portfolio:
+    their sales, open items and cash on account)."""
     ids = [entity.pk]
     functional = entity.currency
     months = month_periods(as_of)
     window = (as_of - timedelta(days=calculations.DSO_DAYS - 1), as_of)
-    sales = _net_sales(entity_ids=ids, windows=[window, *months])
-    receivables = receivable_figures(entity_ids=ids, as_of=as_of, beginning=months[0][0] - timedelta(days=1))
-    cash = unapplied_cash(entity_ids=ids, as_of=as_of)
+    sales = _net_sales(entity_ids=ids, windows=[window, *months], customer_ids=customer_ids)
+    receivables = receivable_figures(
+        entity_ids=ids, as_of=as_of, beginning=months[0][0] - timedelta(days=1), customer_ids=customer_ids
+    )
+    cash = {
+        key: balance
+        for key, balance in unapplied_cash(entity_ids=ids, as_of=as_of).items()
+        if customer_ids is None or key[1] in customer_ids
+    }
     rates: dict[str, Decimal] = {}
 
     def converted(minor: int, currency: str) -> int:

@@ -257,18 +257,32 @@ def snapshot_currencies(*, entity: LegalEntity, first: date, last: date) -> list
     return [entity.currency, *sorted(found - {entity.currency})]
 
 
-def month_end_kpis(*, entity: LegalEntity, month_ends: list[date], now: datetime) -> list[MonthEndKpis]:
+def month_end_kpis(
+    *, entity: LegalEntity, month_ends: list[date], now: datetime, collector_id: int | None = None
+) -> list[MonthEndKpis]:
     """The KPIs as of each month end (days and percentages rounded as reported), oldest first: those
-    kept already as they were kept, the others computed now and kept. Refused like `selectors.kpis`
-    (UnableToConvertCurrency) when a currency has no rate at a month end not kept yet."""
+    kept already as they were kept, the others computed now and kept. With `collector_id`, those of the
+    collector's portfolio (the customers assigned to them now, for the month ends not kept yet).
+    Refused like `selectors.kpis` (UnableToConvertCurrency) when a currency has no rate at a month end
+    not kept yet."""
     kept = {
-        row.month_end: row for row in MonthEndKpis.objects.filter(entity=entity, month_end__in=month_ends)
+        row.month_end: row
+        for row in MonthEndKpis.objects.filter(
+            entity=entity, month_end__in=month_ends, collector_id=collector_id
+        )
     }
-    for month_end in sorted(set(month_ends) - set(kept)):
-        report = selectors.kpis(entity=entity, as_of=month_end)
+    missing = sorted(set(month_ends) - set(kept))
+    portfolio = (
+        frozenset(customer_selectors.portfolio_of(entity_id=entity.pk, collector_id=collector_id))
+        if collector_id is not None and missing
+        else None
+    )
+    for month_end in missing:
+        report = selectors.kpis(entity=entity, as_of=month_end, customer_ids=portfolio)
         kpis = report.kpis
         row = MonthEndKpis(
             entity=entity,
+            collector_id=collector_id,
             month_end=month_end,
             currency=report.currency,
             dso=rounded(kpis.dso),

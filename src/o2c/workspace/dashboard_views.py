@@ -126,11 +126,13 @@ def month_ends(today: date, count: int = TREND_MONTHS) -> list[date]:
     return ends[::-1]
 
 
-def _trend(entity: LegalEntity, today: date) -> tuple[list[TrendPoint], str]:
-    """The KPIs of each of the last month ends (kept once computed: reporting.MonthEndKpis), or why
-    there are none."""
+def _trend(entity: LegalEntity, today: date, collector_id: int | None) -> tuple[list[TrendPoint], str]:
+    """The KPIs of each of the last month ends (kept once computed: reporting.MonthEndKpis), the entity's
+    or the collector's portfolio's, or why there are none."""
     try:
-        kept = snapshots.month_end_kpis(entity=entity, month_ends=month_ends(today), now=clock.now())
+        kept = snapshots.month_end_kpis(
+            entity=entity, month_ends=month_ends(today), now=clock.now(), collector_id=collector_id
+        )
     except DomainError as error:
         return [], error.message
     return [TrendPoint(row.month_end, row.dso, row.best_possible_dso, row.cei) for row in kept], ""
@@ -238,16 +240,12 @@ def ar_dashboard(request: HttpRequest) -> HttpResponse:
     collector_id = _collector(request, collectors)
     portfolio: set[int] | None = None
     if collector_id is not None:
-        portfolio = {
-            customer_id
-            for customer_id, owner in customer_selectors.collectors_of(entity_id=entity.pk).items()
-            if owner == collector_id
-        }
+        portfolio = customer_selectors.portfolio_of(entity_id=entity.pk, collector_id=collector_id)
         report = replace(report, rows=[row for row in report.rows if row.customer_id in portfolio])
 
     weeks = _weeks(entity, currency, collector_id, first, last)
     totals = report.totals_by_currency().get((entity.code, currency))
-    trend, trend_error = _trend(entity, today)
+    trend, trend_error = _trend(entity, today, collector_id)
     dso_label, best_label, cei_label = _("DSO"), _("Best possible DSO"), _("CEI")
     context = {
         "entity": entity,

@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
+from o2c.customers.models import Customer
 from o2c.ledger.models import LegalEntity
 from tests.conftest import make_user
 from tests.functional.reporting.test_api_reports import body, client_for
 from tests.functional.test_import_commands import run_failing
-from tests.integration.reporting.test_collectors import portfolios  # noqa: F401 (fixture)
+from tests.integration.reporting.test_collectors import build_portfolios
 
 pytestmark = pytest.mark.django_db
 
@@ -61,6 +62,11 @@ MARCH = [
         "percent_of_target": None,
     },
 ]
+
+
+@pytest.fixture
+def portfolios(entity: LegalEntity, customer: Customer) -> None:
+    build_portfolios(entity, customer)
 
 
 def _out(capsys: Any, *args: str) -> str:

@@ -18,6 +18,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import User
 
 from o2c.audit.models import AuditEvent
 from o2c.cash import workbench
@@ -27,12 +28,14 @@ from o2c.collections import services as collection_services
 from o2c.collections.errors import UnableToSetTarget
 from o2c.collections.models import CollectionTarget
 from o2c.core.money import Money
+from o2c.customers import selectors as customer_selectors
 from o2c.customers import services as customer_services
 from o2c.customers.models import Customer
 from o2c.ledger.models import LegalEntity
 from o2c.receivables import services as receivable_services
 from o2c.receivables.calculations import LineIn
-from o2c.reporting import collectors
+from o2c.reporting import collectors, selectors, snapshots
+from o2c.reporting.models import MonthEndKpis
 from tests.conftest import NOW, customer_in, issued_invoice, make_user
 from tests.integration.reporting.history import at, received
 
@@ -57,6 +60,10 @@ def _pay(entity: LegalEntity, document_id: int, amount: str, day: date, referenc
 
 @pytest.fixture
 def portfolios(entity: LegalEntity, customer: Customer) -> None:
+    build_portfolios(entity, customer)
+
+
+def build_portfolios(entity: LegalEntity, customer: Customer) -> None:
     anna = make_user("anna", "collector", entities=[entity])
     ben = make_user("ben", "collector", entities=[entity])
     second = customer_services.customer_create(
@@ -201,3 +208,62 @@ class TestTargets:
             )
         assert refused.value.code == code
         assert not CollectionTarget.objects.exists()
+
+
+class TestPortfolioKpis:
+    """The KPIs of a collector's portfolio: its customers' sales, open items and cash alone."""
+
+    def test_each_portfolio_has_its_own_dso_and_cei(self, entity, portfolios):
+        anna = _portfolio(entity, "anna")
+        ben = _portfolio(entity, "ben")
+        annas = selectors.kpis(entity=entity, as_of=date(2026, 3, 31), customer_ids=anna).kpis
+        # sales of the 90 days 1,785.00 (INV-1, INV-2); AR 595.00, all current: 595 / 1,785 x 90 = 30
+        # CEI over March: (1,000 + 595 - 595) / (1,000 + 595 - 595) x 100 = 100
+        assert (annas.dso, annas.best_possible_dso, annas.cei, annas.percent_current) == (
+            Decimal(30),
+            Decimal(30),
+            Decimal(100),
+            Decimal(100),
+        )
+        bens = selectors.kpis(entity=entity, as_of=date(2026, 3, 31), customer_ids=ben).kpis
+        # 2,380 / 2,380 x 90 = 90 days, none current; CEI (2,380 + 0 - 2,380) / (2,380 + 0 - 0) = 0
+        assert (bens.dso, bens.best_possible_dso, bens.cei, bens.unapplied_minor, bens.disputed_minor) == (
+            Decimal(90),
+            Decimal(0),
+            Decimal(0),
+            38000,
+            238000,
+        )
+        whole = selectors.kpis(entity=entity, as_of=date(2026, 3, 31)).kpis
+        # and the entity's: every customer, C-3000's 119.00 too
+        assert whole.unapplied_minor == 38000
+        assert whole.dso == (Decimal(59500 + 238000 + 11900) / Decimal(119000 + 59500 + 238000 + 11900) * 90)
+
+    def test_month_end_kpis_are_kept_per_collector_beside_the_entity_s(self, entity, portfolios):
+        ben = User.objects.get(username="ben")
+        kept = snapshots.month_end_kpis(
+            entity=entity, month_ends=[date(2026, 3, 31)], now=NOW, collector_id=ben.pk
+        )
+        whole = snapshots.month_end_kpis(entity=entity, month_ends=[date(2026, 3, 31)], now=NOW)
+        assert [(row.collector_id, row.dso, row.cei) for row in (*kept, *whole)] == [
+            (ben.pk, Decimal("90.00"), Decimal("0.00")),
+            # the entity: 3,094 / 4,284 x 90 = 65.00; CEI (3,380 + 714 - 3,094) / (3,380 + 714 - 714) = 29.59
+            (None, Decimal("65.00"), Decimal("29.59")),
+        ]
+        assert MonthEndKpis.objects.count() == 2
+        again = snapshots.month_end_kpis(
+            entity=entity, month_ends=[date(2026, 3, 31)], now=NOW, collector_id=ben.pk
+        )
+        assert (again[0].collector_id, again[0].dso, MonthEndKpis.objects.count()) == (
+            ben.pk,
+            Decimal("90.00"),
+            2,
+        )
+
+
+def _portfolio(entity: LegalEntity, username: str) -> frozenset[int]:
+    return frozenset(
+        customer_selectors.portfolio_of(
+            entity_id=entity.pk, collector_id=User.objects.get(username=username).pk
+        )
+    )
