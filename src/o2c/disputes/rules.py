@@ -110,3 +110,13 @@ def code_candidates(text: str) -> list[str]:
         if code not in candidates:
             candidates.append(code)
     return candidates
+
+
+def age_days(opened_on: date, today: date, resolved_on: date | None = None) -> int:
+    """Calendar days a case has been (or was) open: to `today`, or to the day it ended."""
+    return ((resolved_on or today) - opened_on).days
+
+
+def is_overdue(state: str, due_date: date, today: date) -> bool:
+    """An open case past its SLA due date (an ended case is never overdue)."""
+    return is_open(state) and due_date < today

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.contrib.auth.models import User
+from django.db.models import Q, QuerySet
 
 from o2c.disputes import rules
 from o2c.disputes.models import Case, ReasonMapping, ReasonPolicy, WriteOffPolicy
@@ -20,8 +21,11 @@ def case_list(
     reason_code: str = "",
     kind: str = "",
     open_only: bool = False,
+    team: str = "",
+    customer_search: str = "",
 ) -> QuerySet[Case]:
-    """The cases of the granted legal entities, with what a list shows of their documents and people."""
+    """The cases of the granted legal entities, with what a list shows of their documents and people.
+    `customer_search`: the customer's number exactly, or a part of its name."""
     cases = Case.objects.filter(entity_id__in=entity_ids).select_related(
         "entity", "customer", "document", "owner"
     )
@@ -37,7 +41,26 @@ def case_list(
         cases = cases.filter(reason_code=reason_code)
     if kind:
         cases = cases.filter(kind=kind)
+    if team:
+        cases = cases.filter(team=team)
+    if customer_search.strip():
+        text = customer_search.strip()
+        cases = cases.filter(Q(customer__number=text) | Q(customer__name__icontains=text))
     return cases
+
+
+def case_owner_choices(*, entity_ids: list[int], groups: frozenset[str]) -> list[tuple[int, str]]:
+    """(id, username) of the active people who may own cases of these legal entities: in one of
+    `groups` (the roles that change cases) or superusers, and granted one of the entities."""
+    people = (
+        User.objects.filter(is_active=True)
+        .filter(Q(groups__name__in=groups) | Q(is_superuser=True))
+        .filter(Q(entity_grants__entity_id__in=entity_ids) | Q(is_superuser=True))
+        .values_list("pk", "username")
+        .distinct()
+        .order_by("username")
+    )
+    return list(people)
 
 
 def case_get(*, entity_ids: list[int], case_id: int) -> Case:

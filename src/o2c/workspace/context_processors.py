@@ -40,6 +40,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         (_("Billing"), reverse("billing_review"), VIEW_BILLING),
         (_("Approvals"), reverse("approval_list"), roles.ISSUE_DOCUMENTS | roles.APPROVE_CREDITS),
         (_("Cash"), reverse("cash_payment_list"), VIEW_CASH),
+        (_("Disputes"), reverse("dispute_case_list"), roles.VIEW_DISPUTES),
         (_("Trial balance"), reverse("trial_balance"), roles.VIEW_LEDGER),
         (_("Audit trail"), reverse("audit_list"), VIEW_AUDIT_TRAIL),
     ]

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from o2c.workspace import billing_views, cash_views, close_views, dashboard_views, views
+from o2c.workspace import billing_views, cash_views, close_views, dashboard_views, dispute_views, views
 
 urlpatterns = [
     path(
@@ -120,4 +120,22 @@ urlpatterns = [
         cash_views.application_reverse,
         name="cash_application_reverse",
     ),
+    path("disputes/", dispute_views.case_list, name="dispute_case_list"),
+    path("disputes/<int:case_id>/", dispute_views.case_detail, name="dispute_case_detail"),
+    path("disputes/<int:case_id>/notes/", dispute_views.case_note_add, name="dispute_case_note_add"),
+    path("disputes/<int:case_id>/move/", dispute_views.case_transition, name="dispute_case_transition"),
+    path("disputes/<int:case_id>/assign/", dispute_views.case_assign, name="dispute_case_assign"),
+    path("disputes/<int:case_id>/resolve/", dispute_views.case_resolve, name="dispute_case_resolve"),
+    path("disputes/<int:case_id>/rebill/", dispute_views.case_rebill, name="dispute_case_rebill"),
+    path(
+        "disputes/<int:case_id>/approve-write-off/",
+        dispute_views.case_write_off_approve,
+        name="dispute_write_off_approve",
+    ),
+    path(
+        "disputes/<int:case_id>/reject-write-off/",
+        dispute_views.case_write_off_reject,
+        name="dispute_write_off_reject",
+    ),
+    path("invoices/<int:document_id>/dispute/", dispute_views.case_open, name="dispute_case_open"),
 ]

@@ -368,6 +368,10 @@ def document_detail(request: HttpRequest, document_id: int) -> HttpResponse:
         "can_credit": can_issue
         and document.status == Document.Status.ISSUED
         and document.document_type == DocumentType.INVOICE,
+        "can_dispute": roles.has_any(request.user, roles.CHANGE_DISPUTES)
+        and document.status == Document.Status.ISSUED
+        and document.document_type != DocumentType.CREDIT_MEMO
+        and document.open_minor > 0,
     }
     return render(request, "workspace/document_detail.html", context)
 
