@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> None:
 
     handed: list[int] = []
     deliver = delivery.notices_deliver
-    delivery.notices_deliver = lambda *, notice_ids: handed.extend(notice_ids)  # type: ignore[assignment]
+    delivery.notices_deliver = lambda *, notice_ids: handed.extend(notice_ids)
     try:
         dry_seconds, dry = timed(True)
         _say(f"dry run: {len(dry.notices):,} notices in {dry_seconds} s")
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
         again_seconds, again = timed(False)
         _say(f"again on the same day: {len(again.notices)} notices in {again_seconds} s")
     finally:
-        delivery.notices_deliver = deliver  # type: ignore[assignment]
+        delivery.notices_deliver = deliver
 
     class Received:
         count = 0
@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> None:
         f"e-mail: {sent:,} of {len(sample):,} notices sent in {mail_seconds} s ({rate}/s), "
         f"{Received.count} received"
     )
-    result_json = {
+    result_json: dict[str, Any] = {
         "name": f"dunning_{connection.vendor}",
         "machine": machine(),
         "data": {"customers": args.customers, "open_items": args.items, "as_of": AS_OF.isoformat()},
