@@ -271,6 +271,19 @@ class TestCaseDetail:
         assert 'id="resolve-form"' in html and 'id="assign-form"' in html and 'id="rebill-link"' in html
         assert "Dispute case opened" in by_id(html, "audit-history")
 
+    def test_a_french_reader_reads_the_case_in_french_with_her_amounts_and_dates(
+        self, analyst, analyst_user, invoice
+    ):
+        case = open_case(invoice, analyst_user)
+        UserPreference.objects.update_or_create(user=analyst_user, defaults={"language": "fr"})
+
+        html = text(analyst.get(detail(case)))
+
+        assert by_id(html, "case-amount") == "238,00\u00a0€"
+        assert by_id(html, "case-due") == "30 mars 2026"
+        assert "Traiter le dossier" in html and "Résoudre le dossier" in html and "Ajouter une note" in html
+        assert ">Litiges</a>" in html  # the menu
+
     def test_a_collector_reads_the_case_without_its_forms(self, entity, analyst_user, invoice):
         case = open_case(invoice, analyst_user)
         collector = login(make_user("colette", "collector", entities=[entity]))
