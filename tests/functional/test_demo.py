@@ -29,6 +29,7 @@ from o2c.billing.models import (
 )
 from o2c.core import checks
 from o2c.customers.models import BankAccount, Contact, Customer
+from o2c.disputes.models import Case, CaseNote
 from o2c.ledger.models import (
     EntityBankAccount,
     EntityGrant,
@@ -144,6 +145,31 @@ class TestDemo:
             assert {f"{line.tax_rate:.3f}" for line in lines} <= rates[invoice.customer.country]
         assert FxRate.objects.filter(from_currency="USD", to_currency="EUR").count() >= 24
         assert FxRate.objects.filter(from_currency="GBP", to_currency="EUR").count() >= 24
+        assert {check.name: check.run() for check in checks.all_checks()} == {
+            check.name: [] for check in checks.all_checks()
+        }
+
+    def test_dispute_cases_are_opened_worked_and_resolved_through_the_disputes_services(
+        self, small_demo, entity
+    ):
+        cases = Case.objects.filter(entity=entity).select_related("document", "credit_memo")
+        assert cases.count() >= demo.MIN_DISPUTES
+        assert set(cases.values_list("kind", flat=True)) == {"dispute"}
+        assert set(cases.values_list("created_by__username", flat=True)) == {"dana"}
+        # each on an overdue invoice, opened after its due date
+        for case in cases:
+            assert case.document.due_date < case.opened_on <= case.due_date
+        assert CaseNote.objects.filter(case__entity=entity).count() >= 3
+        credited = cases.get(state="resolved_credit")
+        assert credited.credit_memo is not None and credited.credit_memo.status == "issued"
+        assert Allocation.objects.filter(source_document=credited.credit_memo).exists()
+        assert cases.filter(state="rejected_invalid").count() == 1
+        still_open = cases.filter(state="open")
+        assert still_open.count() == cases.count() - 2
+        # the open cases keep their invoices disputed, the ended ones cleared the flag
+        disputed = set(Document.objects.filter(entity=entity, is_disputed=True).values_list("pk", flat=True))
+        assert disputed == set(still_open.values_list("document_id", flat=True))
+        assert f"{len(disputed)} disputed ({cases.count()} dispute cases, 2 of them resolved)" in small_demo
         assert {check.name: check.run() for check in checks.all_checks()} == {
             check.name: [] for check in checks.all_checks()
         }

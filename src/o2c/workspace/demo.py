@@ -36,6 +36,8 @@ from o2c.customers import services as customer_services
 from o2c.customers.models import Customer
 from o2c.customers.services import CustomerIn
 from o2c.customers.terms import PaymentTerms, parse_terms
+from o2c.disputes import services as dispute_services
+from o2c.disputes.models import Case, ReasonCode
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger import services as ledger_services
 from o2c.ledger.models import AccountType, LegalEntity
@@ -89,6 +91,8 @@ class DemoResult:
     blocked: int
     logins: tuple[DemoLogin, ...]
     billing: demo_billing.BillingSummary | None = None
+    dispute_cases: int = 0
+    dispute_cases_closed: int = 0
 
 
 # --------------------------------------------------------------------------------------------------
@@ -957,28 +961,90 @@ def _run_event(
         counts.write_offs += 1
 
 
-def _flag_disputes_and_holds(
-    plan: _Plan, users: dict[str, User], today: date, now: datetime, rng: random.Random
-) -> tuple[int, int, int]:
-    """After the history: disputes on some overdue invoices, credit holds and blocks on poor payers."""
-    overdue = [inv for inv in plan.invoices if inv.open_minor > 0 and inv.due_date < today and inv.document]
-    disputed = rng.sample(overdue, len(overdue) // 12)
-    for invoice in sorted(disputed, key=lambda inv: inv.key):
+# (customer's words, reason code, share of the open amount disputed in percent: 100 = all of it)
+_DISPUTE_CLAIMS: tuple[tuple[str, str, int], ...] = (
+    ("quantity disputed", ReasonCode.QUANTITY, 30),
+    ("price differs from the order", ReasonCode.PRICING, 20),
+    ("goods damaged in transit", ReasonCode.DAMAGED_GOODS, 100),
+    ("no purchase order reference", ReasonCode.OTHER, 100),
+)
+_DISPUTE_NOTES = (
+    "Called the customer's accounts payable: they wait for the corrected figures.",
+    "Asked the warehouse for the proof of delivery.",
+    "Sales confirms the price agreed in the order confirmation.",
+)
+MIN_DISPUTES = 6
+
+
+@dataclass
+class _Disputes:
+    disputed: int = 0  # invoices disputed now: with an open case
+    cases: int = 0
+    closed: int = 0
+
+
+def _open_disputes(
+    overdue: list[_InvoicePlan],
+    users: dict[str, User],
+    today: date,
+    now: datetime,
+    rng: random.Random,
+    counts: _Counts,
+) -> _Disputes:
+    """Dispute cases on some overdue invoices, opened through the disputes services by the analyst a
+    few days after the due date: some with notes, one resolved by a credit memo (applied to its
+    invoice), one rejected as invalid; the others stay open and keep their invoices disputed."""
+    analyst = users["dana"]
+    chosen = rng.sample(overdue, min(len(overdue), max(MIN_DISPUTES, len(overdue) // 12)))
+    cases: list[tuple[_InvoicePlan, Case]] = []
+    for invoice in sorted(chosen, key=lambda inv: inv.key):
         assert invoice.document is not None
-        receivable_services.disputed_flag_set(
+        words, reason, percent = rng.choice(_DISPUTE_CLAIMS)
+        amount_minor = max(1, invoice.open_minor * percent // 100)
+        opened = min(today, invoice.due_date + timedelta(days=rng.randint(1, 20)))
+        opened_at = datetime.combine(opened, now.timetz()) if opened < today else now
+        case = dispute_services.case_open(
             document_id=invoice.document.pk,
-            is_disputed=True,
-            actor=users["dana"],
-            now=now,
-            reason=rng.choice(
-                (
-                    "quantity disputed",
-                    "price differs from the order",
-                    "goods damaged in transit",
-                    "no purchase order reference",
-                )
-            ),
+            amount=Money.from_minor(amount_minor, invoice.document.currency).amount,
+            reason_code=reason,
+            actor=analyst,
+            now=min(opened_at, now),
+            customer_reason_code=words,
+            owner_id=analyst.pk if rng.randint(1, 100) <= 70 else None,
         )
+        cases.append((invoice, case))
+    for index, (_, case) in enumerate(cases[: len(_DISPUTE_NOTES)]):
+        dispute_services.case_note_add(case_id=case.pk, text=_DISPUTE_NOTES[index], actor=analyst, now=now)
+    result = _Disputes(cases=len(cases))
+    if len(cases) >= 2:
+        credited_invoice, credited = cases[0]
+        resolved = dispute_services.case_resolve_credit(
+            case_id=credited.pk,
+            root_cause="",
+            resolution="The customer is right: credited as claimed.",
+            actor=analyst,
+            now=now,
+        )
+        if resolved.credit_memo is not None:
+            counts.credit_memos += 1
+            credited_invoice.open_minor -= min(credited_invoice.open_minor, -resolved.credit_memo.total_minor)
+        dispute_services.case_reject(
+            case_id=cases[1][1].pk,
+            resolution="Delivered in full and signed for: the amount is owed.",
+            actor=analyst,
+            now=now,
+        )
+        result.closed = 2
+    result.disputed = len(cases) - result.closed  # one case per invoice
+    return result
+
+
+def _flag_disputes_and_holds(
+    plan: _Plan, users: dict[str, User], today: date, now: datetime, rng: random.Random, counts: _Counts
+) -> tuple[_Disputes, int, int]:
+    """After the history: dispute cases on some overdue invoices, credit holds and blocks on poor payers."""
+    overdue = [inv for inv in plan.invoices if inv.open_minor > 0 and inv.due_date < today and inv.document]
+    disputes = _open_disputes(overdue, users, today, now, rng, counts)
     overdue_customers = {inv.customer for inv in overdue}
     on_hold = blocked = 0
     for index, customer in enumerate(plan.customers):
@@ -996,7 +1062,7 @@ def _flag_disputes_and_holds(
         customer_services.customer_update(
             customer_id=customer.pk, data=customer.row, actor=users["carmen"], now=now, reason=reason
         )
-    return len(disputed), on_hold, blocked
+    return disputes, on_hold, blocked
 
 
 @transaction.atomic
@@ -1052,7 +1118,9 @@ def demo_create(
             advance(50)
     advance(len(plan.events) % 50)
     billing.advance(today)
-    disputed, on_hold, blocked = _flag_disputes_and_holds(plan, users, today, now, random.Random(seed + 1))
+    disputes, on_hold, blocked = _flag_disputes_and_holds(
+        plan, users, today, now, random.Random(seed + 1), counts
+    )
     billing_summary = billing.finish()
     open_invoices = [inv for inv in plan.invoices if inv.open_minor > 0]
     return DemoResult(
@@ -1068,11 +1136,13 @@ def demo_create(
         write_offs=counts.write_offs,
         open_invoices=len(open_invoices),
         overdue_invoices=sum(1 for inv in open_invoices if inv.due_date < today),
-        disputed=disputed,
+        disputed=disputes.disputed,
         on_hold=on_hold,
         blocked=blocked,
         logins=logins,
         billing=billing_summary,
+        dispute_cases=disputes.cases,
+        dispute_cases_closed=disputes.closed,
     )
 
 

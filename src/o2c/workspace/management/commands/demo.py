@@ -69,7 +69,8 @@ def _summary(result: demo.DemoResult) -> str:
             f"  {result.invoices} invoices, {result.credit_memos} credit memos, {result.payments} payments, "
             f"{result.discounts} early-payment discounts, {result.write_offs} write-offs",
             f"  {result.open_invoices} invoices open, {result.overdue_invoices} of them overdue, "
-            f"{result.disputed} disputed",
+            f"{result.disputed} disputed ({result.dispute_cases} dispute cases, "
+            f"{result.dispute_cases_closed} of them resolved)",
             *_billing_lines(result.billing),
             "",
             f"Start the server (o2c runserver), open {demo.URL} and sign in as:",
