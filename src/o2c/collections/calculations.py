@@ -5,8 +5,8 @@ decides"). No queries, no clock: `services.dunning_run` reads the facts and writ
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 
 from o2c.collections.defaults import LANGUAGES
 
@@ -60,6 +60,47 @@ class Plan:
 def criteria(text: str) -> frozenset[str]:
     """A plan's space- or comma-separated codes, upper case."""
     return frozenset(code.upper() for code in text.replace(",", " ").split())
+
+
+PROMISE_GRACE_DAYS = 3
+"""Days after the promised date in which cash still keeps a promise (the bank's lag): a promise to pay
+by Friday is kept by a payment posted on Monday. `grace_until` (promised date + these days) is fixed on
+the promise when it is recorded."""
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """A promise's (or a payment plan's) state on a day: `open`, or `kept`/`broken` (a plan:
+    `completed`/`defaulted`) with the day it became so and the cash counted."""
+
+    state: str
+    judged_on: date | None
+    paid_minor: int
+
+
+def promise_verdict(
+    *,
+    amount_minor: int,
+    made_on: date,
+    grace_until: date,
+    payments: Iterable[tuple[date, int]],
+    as_of: date,
+) -> Verdict:
+    """Kept on the day the cash applied to the promise's documents (payments posted from `made_on`
+    through `grace_until`, reversals negative, by posting date) first adds up to the promised amount, if
+    that day is `as_of` or earlier; broken the day after `grace_until` once `as_of` is past it; else
+    open. Cash posted before the promise was made, or after its grace, does not count."""
+    last = min(as_of, grace_until)
+    paid = 0
+    for day, minor in sorted(payments):
+        if day < made_on or day > last:
+            continue
+        paid += minor
+        if paid >= amount_minor:
+            return Verdict("kept", day, paid)
+    if as_of > grace_until:
+        return Verdict("broken", grace_until + timedelta(days=1), paid)
+    return Verdict("open", None, paid)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +175,7 @@ def notices_due(
     last_levels: Mapping[int, int],
     promised: frozenset[int] | set[int],
     noticed: set[tuple[int, bool]],
+    stepped_up: frozenset[int] | set[int] = frozenset(),
 ) -> list[Notice]:
     """The notices and reminders a run on `as_of` sends, by customer number, a customer's reminder
     (level 0) before its notice.
@@ -147,6 +189,11 @@ def notices_due(
     - A pre-due reminder lists the items not yet due (0 to -days of the level-0 step before their due
       date) that were never dunned or reminded.
     - `noticed` holds (customer id, is reminder) of what was sent on `as_of` already: nothing twice.
+    - A customer in `stepped_up` (a promise broken or a payment plan defaulted since its last notice)
+      moves to the next step: it gets a notice of its overdue items at the plan's next step above the
+      highest level they were last dunned at (capped at the plan's last step), or at the level their
+      days reach when that is higher, even when no item is due for dunning by its days. Every item on
+      that notice is recorded at the notice's level.
     """
     by_customer: dict[int, list[OpenItem]] = {}
     for item in items:
@@ -181,6 +228,15 @@ def notices_due(
             if target is not None and target > last_levels.get(item.document_id, -1):
                 is_due = True
             overdue.append(_notice_item(item, as_of, target or 0))
+        if overdue and customer_id in stepped_up:
+            last = max((last_levels.get(item.document_id, 0) for item in overdue), default=0)
+            levels = sorted(step.level for step in plan.steps if step.level > 0)
+            following = next((level for level in levels if level > last), levels[-1] if levels else 0)
+            level = max(following, *(item.level for item in overdue))
+            if level > 0:
+                overdue = [replace(item, level=level) for item in overdue]
+                notices.append(_notice(customer, plan, plan.step(level), overdue))
+                continue
         if is_due:
             level = max(item.level for item in overdue)
             notices.append(_notice(customer, plan, plan.step(level), overdue))

@@ -170,8 +170,13 @@ class DunningNoticeItem(models.Model):
 
 
 class PromiseToPay(models.Model):
-    """A customer's promise to pay documents by a date. While open and not past its date, its documents
-    are left out of dunning; kept and broken promises (and open ones past their date) are not."""
+    """A customer's promise to pay documents by a date. While open its documents are left out of dunning.
+
+    It is *kept* when the cash applied to its documents (payment allocations posted from `made_on`
+    through `grace_until`, the promised date plus the grace days) adds up to its amount, *broken* when
+    `grace_until` has passed without that (`services.promises_review`); `judged_on` is the day it became
+    so (the posting date of the payment that completed it; the day after `grace_until`), `paid_minor`
+    the cash counted."""
 
     class State(models.TextChoices):
         OPEN = "open", _("Open")
@@ -183,9 +188,14 @@ class PromiseToPay(models.Model):
     amount_minor = models.BigIntegerField()
     currency = models.CharField(max_length=3)
     promised_date = models.DateField()
+    made_on = models.DateField(help_text="the entity's date when the promise was made")
+    grace_until = models.DateField(help_text="the promised date plus the grace days")
     contact = models.CharField(max_length=150, blank=True, help_text="who promised")
     state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
     note = models.TextField(blank=True)
+    judged_on = models.DateField(null=True, blank=True)
+    judged_at = models.DateTimeField(null=True, blank=True)
+    paid_minor = models.BigIntegerField(default=0, help_text="the cash counted when judged")
     created_at = models.DateTimeField()
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -194,11 +204,20 @@ class PromiseToPay(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(condition=Q(amount_minor__gt=0), name="promise_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(state="open", judged_on__isnull=True)
+                | (~Q(state="open") & Q(judged_on__isnull=False)),
+                name="promise_judged_when_not_open",
+            ),
+            models.CheckConstraint(
+                condition=Q(grace_until__gte=models.F("promised_date")), name="promise_grace_after_date"
+            ),
         ]
         indexes = [
             models.Index(
                 fields=["entity", "promised_date"], condition=Q(state="open"), name="open_promise_idx"
             ),
+            models.Index(fields=["entity", "judged_on"], name="judged_promise_idx"),
         ]
 
     def __str__(self) -> str:

@@ -3,9 +3,10 @@ grouped queries whatever the number of customers and items."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Max, QuerySet, Sum
+from django.db.models import Exists, F, Max, OuterRef, QuerySet, Sum
 
 from o2c.collections import calculations
 from o2c.collections.models import (
@@ -18,7 +19,7 @@ from o2c.collections.models import (
     PromiseToPay,
 )
 from o2c.customers.models import Contact, Customer
-from o2c.receivables.models import Document, DocumentType
+from o2c.receivables.models import Allocation, Document, DocumentType
 
 DUNNED_TYPES = (DocumentType.INVOICE, DocumentType.DEBIT_MEMO)
 """Credit memos are not dunned (they are what the customer is owed)."""
@@ -108,13 +109,97 @@ def last_dunned_levels(*, entity_id: int, due_through: date) -> dict[int, int]:
 
 
 def promised_document_ids(*, entity_id: int, as_of: date) -> set[int]:
-    """Documents under an open promise to pay whose date is `as_of` or later."""
+    """Documents under an open promise to pay made on or before `as_of` whose date plus grace is `as_of`
+    or later."""
     return set(
         PromisedDocument.objects.filter(
             promise__entity_id=entity_id,
             promise__state=PromiseToPay.State.OPEN,
-            promise__promised_date__gte=as_of,
+            promise__made_on__lte=as_of,
+            promise__grace_until__gte=as_of,
         ).values_list("document_id", flat=True)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PromiseFacts:
+    id: int
+    entity_id: int
+    customer_id: int
+    customer_number: str
+    amount_minor: int
+    currency: str
+    made_on: date
+    grace_until: date
+
+
+def open_promises(
+    *, entity_id: int | None = None, document_ids: set[int] | None = None, lock: bool = False
+) -> list[PromiseFacts]:
+    """The open promises of an entity, or those covering any of `document_ids`, by id; locked (in id
+    order) for a review that judges them."""
+    promises = PromiseToPay.objects.filter(state=PromiseToPay.State.OPEN)
+    if entity_id is not None:
+        promises = promises.filter(entity_id=entity_id)
+    if document_ids is not None:
+        promises = promises.filter(
+            pk__in=PromisedDocument.objects.filter(document_id__any=frozenset(document_ids)).values(
+                "promise_id"
+            )
+        )
+    if lock:
+        promises = promises.select_for_update(of=("self",))
+    return [
+        PromiseFacts(*row)
+        for row in promises.order_by("pk").values_list(
+            "pk",
+            "entity_id",
+            "customer_id",
+            "customer__number",
+            "amount_minor",
+            "currency",
+            "made_on",
+            "grace_until",
+        )
+    ]
+
+
+def promise_payments(*, promise_ids: list[int]) -> dict[int, list[tuple[date, int]]]:
+    """For each promise: (posting date, amount) of the payment allocations (reversals negative) on its
+    documents posted from the day it was made through its grace. One query."""
+    found: dict[int, list[tuple[date, int]]] = {}
+    for offset in range(0, len(promise_ids), _CHUNK):
+        rows = PromisedDocument.objects.filter(
+            promise_id__any=frozenset(promise_ids[offset : offset + _CHUNK]),
+            document__allocations__kind=Allocation.Kind.PAYMENT,
+            document__allocations__posting_date__gte=F("promise__made_on"),
+            document__allocations__posting_date__lte=F("promise__grace_until"),
+        ).values_list(
+            "promise_id", "document__allocations__posting_date", "document__allocations__amount_minor"
+        )
+        for promise_id, posting_date, amount_minor in rows:
+            found.setdefault(promise_id, []).append((posting_date, amount_minor))
+    return found
+
+
+def customers_stepped_up(*, entity_id: int, as_of: date) -> set[int]:
+    """The customers with a promise to pay broken on or before `as_of` that still has an open document
+    and was not followed by a dunning notice (level 1 or more) on or after the day it broke: their next
+    notice moves a step up."""
+    noticed_since = DunningNotice.objects.filter(
+        customer_id=OuterRef("customer_id"), level__gt=0, as_of__gte=OuterRef("judged_on")
+    )
+    still_open = PromisedDocument.objects.filter(
+        promise_id=OuterRef("pk"), document__open_minor__gt=0, document__status=Document.Status.ISSUED
+    )
+    return set(
+        PromiseToPay.objects.filter(
+            entity_id=entity_id, state=PromiseToPay.State.BROKEN, judged_on__lte=as_of
+        )
+        .filter(Exists(still_open))
+        .exclude(Exists(noticed_since))
+        .values_list("customer_id", flat=True)
+        .distinct()
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -108,6 +109,8 @@ def dunning_run(
         # one run per entity at a time: the default plan's row is the entity's dunning lock
         plan_default_ensure(entity=entity, actor=actor, now=now)
         DunningPlan.objects.select_for_update().filter(entity=entity, is_default=True).get()
+    # promises first: a promise broken today puts its items back, a step up, on today's notice
+    review = _promises_judge(entity_id=entity.pk, as_of=as_of, actor=actor, now=now, write=not dry_run)
     plans = selectors.plan_list(entity_id=entity.pk) or [default_plan()]
     due_through = as_of + timedelta(days=_reminder_window(plans))
     items = selectors.open_items_for_dunning(entity_id=entity.pk, as_of=as_of, due_through=due_through)
@@ -131,8 +134,9 @@ def dunning_run(
         customers=customers,
         plans=customer_plans,
         last_levels=selectors.last_dunned_levels(entity_id=entity.pk, due_through=due_through),
-        promised=selectors.promised_document_ids(entity_id=entity.pk, as_of=as_of),
+        promised=selectors.promised_document_ids(entity_id=entity.pk, as_of=as_of) - review.judged_documents,
         noticed=selectors.customers_noticed_on(entity_id=entity.pk, as_of=as_of),
+        stepped_up=selectors.customers_stepped_up(entity_id=entity.pk, as_of=as_of) | review.broken_customers,
     )
     if dry_run or not notices:
         return DunningRunResult(entity.code, as_of, dry_run, notices, [])
@@ -242,9 +246,12 @@ def promise_record(
     actor: User | None,
     now: datetime,
     note: str = "",
+    made_on: date | None = None,
 ) -> PromiseToPay:
-    """Record a customer's promise to pay these documents by `promised_date`: until then they are left
-    out of dunning."""
+    """Record a customer's promise to pay these documents by `promised_date`: until then, and for the
+    grace days after it (`calculations.PROMISE_GRACE_DAYS`), they are left out of dunning while the
+    promise is open. `made_on` is the day the customer promised (default: today in the entity's time
+    zone); the cash applied from that day on counts towards the promise (`promises_review`)."""
     if not documents:
         raise UnableToRecordPromise(_("a promise to pay covers at least one document"), code="no_documents")
     if any(document.customer_id != customer.pk for document in documents):
@@ -258,12 +265,20 @@ def promise_record(
     amount_minor = amount.to_minor()
     if amount_minor <= 0:
         raise UnableToRecordPromise(_("a promised amount is more than zero"), code="amount_not_positive")
+    if made_on is None:
+        made_on = now.astimezone(ZoneInfo(customer.entity.time_zone)).date()
+    if promised_date < made_on:
+        raise UnableToRecordPromise(
+            _("a promise to pay is for a date on or after the day it is made"), code="date_passed"
+        )
     promise = PromiseToPay.objects.create(
         entity_id=customer.entity_id,
         customer=customer,
         amount_minor=amount_minor,
         currency=amount.currency,
         promised_date=promised_date,
+        made_on=made_on,
+        grace_until=promised_date + timedelta(days=calculations.PROMISE_GRACE_DAYS),
         contact=contact,
         note=note,
         created_at=now,
@@ -287,6 +302,166 @@ def promise_record(
         now=now,
     )
     return promise
+
+
+@dataclass(frozen=True)
+class PromiseJudgement:
+    promise_id: int
+    customer_id: int
+    customer_number: str
+    currency: str
+    amount_minor: int
+    verdict: calculations.Verdict
+
+
+@dataclass(frozen=True)
+class PromiseReview:
+    """What a review judged: the promises that became kept or broken (the open ones are left out)."""
+
+    entity_code: str
+    as_of: date
+    judged: list[PromiseJudgement]
+    judged_documents: frozenset[int]
+    """the documents of the judged promises (a dry run's notices leave them in without a write)"""
+
+    @property
+    def kept(self) -> list[PromiseJudgement]:
+        return [judgement for judgement in self.judged if judgement.verdict.state == PromiseToPay.State.KEPT]
+
+    @property
+    def broken(self) -> list[PromiseJudgement]:
+        return [
+            judgement for judgement in self.judged if judgement.verdict.state == PromiseToPay.State.BROKEN
+        ]
+
+    @property
+    def broken_customers(self) -> set[int]:
+        return {judgement.customer_id for judgement in self.broken}
+
+
+@transaction.atomic
+def promises_review(*, entity: LegalEntity, as_of: date, actor: User | None, now: datetime) -> PromiseReview:
+    """Judge the entity's open promises to pay as of `as_of` (set-based: two queries read them and the
+    cash on their documents): *kept* when the payments applied to their documents from the day they were
+    made through their promised date plus grace add up to the promised amount, *broken* once that day
+    has passed without it. Each judgement is saved with its day (`judged_on`) and the cash counted, and
+    audited as `collections.promise.kept` or `collections.promise.broken`. The dunning run calls this
+    first; judging twice changes nothing."""
+    review = _promises_judge(entity_id=entity.pk, as_of=as_of, actor=actor, now=now, write=True)
+    return replace(review, entity_code=entity.code)
+
+
+@transaction.atomic
+def promises_judge_paid(*, document_ids: list[int], now: datetime) -> list[PromiseJudgement]:
+    """Cash was applied to these documents (`cash.payment_applied`): the open promises covering them
+    that the cash applied within their window now keeps are judged kept at once. Breaking waits for the
+    review: it depends on the day, which an event does not have."""
+    promises = selectors.open_promises(document_ids=set(document_ids), lock=True)
+    payments = selectors.promise_payments(promise_ids=[promise.id for promise in promises])
+    judged = [
+        judgement
+        for promise in promises
+        if (judgement := _judgement(promise, payments.get(promise.id, []), promise.grace_until)).verdict.state
+        == PromiseToPay.State.KEPT
+    ]
+    _save_judgements(judged, actor=None, now=now)
+    return judged
+
+
+def _judgement(
+    promise: selectors.PromiseFacts, payments: list[tuple[date, int]], as_of: date
+) -> PromiseJudgement:
+    return PromiseJudgement(
+        promise_id=promise.id,
+        customer_id=promise.customer_id,
+        customer_number=promise.customer_number,
+        currency=promise.currency,
+        amount_minor=promise.amount_minor,
+        verdict=calculations.promise_verdict(
+            amount_minor=promise.amount_minor,
+            made_on=promise.made_on,
+            grace_until=promise.grace_until,
+            payments=payments,
+            as_of=as_of,
+        ),
+    )
+
+
+def _promises_judge(
+    *, entity_id: int, as_of: date, actor: User | None, now: datetime, write: bool
+) -> PromiseReview:
+    promises = [
+        promise
+        for promise in selectors.open_promises(entity_id=entity_id, lock=write)
+        if promise.made_on <= as_of
+    ]
+    payments = selectors.promise_payments(promise_ids=[promise.id for promise in promises])
+    judged = [
+        judgement
+        for promise in promises
+        if (judgement := _judgement(promise, payments.get(promise.id, []), as_of)).verdict.state
+        != PromiseToPay.State.OPEN
+    ]
+    if write:
+        _save_judgements(judged, actor=actor, now=now)
+    documents = (
+        frozenset(
+            PromisedDocument.objects.filter(
+                promise_id__any=frozenset(judgement.promise_id for judgement in judged)
+            ).values_list("document_id", flat=True)
+        )
+        if judged
+        else frozenset()
+    )
+    return PromiseReview("", as_of, judged, documents)
+
+
+def _save_judgements(judged: list[PromiseJudgement], *, actor: User | None, now: datetime) -> None:
+    """Each judged promise's state, day and cash counted (one update per promise), audited on its
+    customer."""
+    if not judged:
+        return
+    promises = PromiseToPay.objects.in_bulk([judgement.promise_id for judgement in judged])
+    for judgement in judged:
+        promise = promises[judgement.promise_id]
+        promise.state = judgement.verdict.state
+        promise.judged_on = judgement.verdict.judged_on
+        promise.judged_at = now
+        promise.paid_minor = judgement.verdict.paid_minor
+    PromiseToPay.objects.bulk_update(
+        list(promises.values()), ["state", "judged_on", "judged_at", "paid_minor"], batch_size=2000
+    )
+    for state in (PromiseToPay.State.KEPT, PromiseToPay.State.BROKEN):
+        audit_services.record_for_each(
+            actor=actor,
+            action="collections.promise.kept"
+            if state == PromiseToPay.State.KEPT
+            else "collections.promise.broken",
+            object_type="customer",
+            now=now,
+            objects=(
+                (
+                    judgement.customer_id,
+                    judgement.customer_number,
+                    promises[judgement.promise_id].entity_id,
+                    {
+                        "promise": (None, judgement.promise_id),
+                        "state": (PromiseToPay.State.OPEN.value, state.value),
+                        "judged_on": (None, str(judgement.verdict.judged_on)),
+                        "promised_amount": (
+                            None,
+                            format_with_currency(judgement.amount_minor, judgement.currency),
+                        ),
+                        "paid": (
+                            None,
+                            format_with_currency(judgement.verdict.paid_minor, judgement.currency),
+                        ),
+                    },
+                )
+                for judgement in judged
+                if judgement.verdict.state == state
+            ),
+        )
 
 
 @transaction.atomic

@@ -228,7 +228,7 @@ class TestWhatIsLeftOut:
             ("C-1000", 2, "de", "email", [(disputed.number, 21, 10000), (other.number, 13, 10000)])
         ]
 
-    def test_items_under_an_open_promise_are_left_out_until_its_date_has_passed(
+    def test_items_under_an_open_promise_are_left_out_until_its_date_and_grace_have_passed(
         self, entity: LegalEntity, customer: Customer, billing_user: User
     ) -> None:
         promised = _invoice(customer, JAN_2)
@@ -237,23 +237,26 @@ class TestWhatIsLeftOut:
             customer=customer,
             documents=[promised],
             amount=Money(Decimal("100.00"), "EUR"),
-            promised_date=date(2026, 2, 28),
+            promised_date=date(2026, 2, 25),
             contact="Frau Keller",
             actor=billing_user,
             now=NOW,
+            made_on=date(2026, 2, 15),
         )
 
         assert _run(entity, date(2026, 2, 20)) == [("C-1000", 1, "de", "email", [(other.number, 11, 10000)])]
-        # still the promised day: the other item escalates without it
+        # the promised day plus three days' grace: the other item escalates without it
         assert _run(entity, date(2026, 2, 28)) == [("C-1000", 2, "de", "email", [(other.number, 19, 10000)])]
+        # the promise is broken: the customer moves a step up, from level 2 to 3 (the call)
         assert _run(entity, date(2026, 3, 1)) == [
-            ("C-1000", 2, "de", "email", [(promised.number, 28, 10000), (other.number, 20, 10000)])
+            ("C-1000", 3, "de", "call_task", [(promised.number, 28, 10000), (other.number, 20, 10000)])
         ]
+        assert _run(entity, date(2026, 3, 2)) == []
         audit = AuditEvent.objects.get(action="collections.promise.recorded")
         assert (audit.actor, audit.object_label, audit.changes["promised_date"]) == (
             billing_user,
             "C-1000",
-            [None, "2026-02-28"],
+            [None, "2026-02-25"],
         )
 
     def test_a_promise_covers_documents_of_its_customer_in_its_currency(

@@ -136,6 +136,8 @@ LABELS: dict[str, Promise] = {
     "collections.plan.created": _("Dunning plan created"),
     "collections.notice.created": _("Dunning notice created"),
     "collections.promise.recorded": _("Promise to pay recorded"),
+    "collections.promise.kept": _("Promise to pay kept"),
+    "collections.promise.broken": _("Promise to pay broken"),
     "collections.target.set": _("Collection target set"),
     "ledger.bank_account.registered": _("Own bank account registered"),
     "cash.bank_file.imported": _("Bank file imported"),

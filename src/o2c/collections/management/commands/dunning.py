@@ -1,7 +1,11 @@
 """`o2c dunning run --as-of DATE [--dry-run] [--format table|json] [--entity CODE]`: send the dunning
 notices and pre-due reminders due on that day (docs/collections.md). JSON:
 `{"as_of": ..., "notices": [{"customer_number", "level", "language", "channel", "items": [{"invoice_number",
-"days_overdue", "open_amount"}]}]}`; the table is for people, in their locale."""
+"days_overdue", "open_amount"}]}]}`; the table is for people, in their locale.
+
+`o2c dunning promises --as-of DATE [--format table|json] [--entity CODE]`: judge the open promises to pay
+as of that day (the run does it first too). JSON: `{"as_of": ..., "promises": [{"id", "customer_number",
+"state", "judged_on", "amount", "paid", "currency"}]}`, the promises that became kept or broken."""
 
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from o2c.collections import services
-from o2c.collections.models import Channel
+from o2c.collections.models import Channel, PromiseToPay
 from o2c.core import clock
 from o2c.core.cli import O2CCommand
 from o2c.core.exceptions import InputError
@@ -41,12 +45,13 @@ def _as_of(text: str | None) -> date:
 
 class Command(O2CCommand):
     help = (
-        "Dunning: send the notices and pre-due reminders due on a day, one per customer, in the "
-        "customer's language; --dry-run shows them without sending or recording anything."
+        "Dunning: run sends the notices and pre-due reminders due on a day, one per customer, in the "
+        "customer's language (--dry-run shows them without sending or recording anything); promises "
+        "judges the open promises to pay as of the day."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("action", choices=["run"])
+        parser.add_argument("action", choices=["run", "promises"])
         parser.add_argument("--as-of", help="the run's date, YYYY-MM-DD")
         parser.add_argument("--dry-run", action="store_true", help="show what would be sent, change nothing")
         parser.add_argument("--format", choices=["table", "json"], default="table")
@@ -56,6 +61,12 @@ class Command(O2CCommand):
         with translation.override(cli_language()):
             as_of = _as_of(options["as_of"])
             entity = entity_option(options["entity"])
+            if options["action"] == "promises":
+                self._promises(
+                    services.promises_review(entity=entity, as_of=as_of, actor=None, now=clock.now()),
+                    options["format"],
+                )
+                return
             result = services.dunning_run(
                 entity=entity, as_of=as_of, dry_run=options["dry_run"], actor=None, now=clock.now()
             )
@@ -63,6 +74,49 @@ class Command(O2CCommand):
                 sys.stdout.write(json.dumps(_record(result), ensure_ascii=False, indent=2) + "\n")
             else:
                 self._table(result)
+
+    def _promises(self, review: services.PromiseReview, output: str) -> None:
+        rows = [
+            {
+                "id": judgement.promise_id,
+                "customer_number": judgement.customer_number,
+                "state": judgement.verdict.state,
+                "judged_on": str(judgement.verdict.judged_on),
+                "amount": format_minor(judgement.amount_minor, judgement.currency),
+                "paid": format_minor(judgement.verdict.paid_minor, judgement.currency),
+                "currency": judgement.currency,
+            }
+            for judgement in review.judged
+        ]
+        if output == "json":
+            record = {"as_of": review.as_of.isoformat(), "promises": rows}
+            sys.stdout.write(json.dumps(record, ensure_ascii=False, indent=2) + "\n")
+            return
+        locale = cli_locale()
+        table = Table(
+            title=_("Promises to pay of %(entity)s judged on %(date)s")
+            % {"entity": review.entity_code, "date": date_human(review.as_of, locale)}
+        )
+        for column in (_("Promise"), _("Customer"), _("State"), _("Judged on")):
+            table.add_column(column)
+        table.add_column(_("Promised"), justify="right")
+        table.add_column(_("Paid"), justify="right")
+        table.add_column(_("Currency"))
+        for judgement in review.judged:
+            verdict = judgement.verdict
+            table.add_row(
+                str(judgement.promise_id),
+                judgement.customer_number,
+                str(PromiseToPay.State(verdict.state).label),
+                date_human(verdict.judged_on, locale) if verdict.judged_on else "",
+                amount_human(judgement.amount_minor, judgement.currency, locale),
+                amount_human(verdict.paid_minor, judgement.currency, locale),
+                judgement.currency,
+            )
+        if review.judged:
+            Console(width=160).print(table)
+        kept, broken = len(review.kept), len(review.broken)
+        sys.stdout.write(_("%(kept)s kept, %(broken)s broken") % {"kept": kept, "broken": broken} + "\n")
 
     def _table(self, result: services.DunningRunResult) -> None:
         locale = cli_locale()
