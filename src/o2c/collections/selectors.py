@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Exists, F, Max, OuterRef, QuerySet, Sum
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Sum
 
 from o2c.collections import calculations
 from o2c.collections.models import (
@@ -251,4 +251,57 @@ def templates_of(*, plan_ids: set[int]) -> dict[tuple[int, int, str], tuple[str,
         for plan_id, level, language, subject, body in DunningTemplate.objects.filter(
             step__plan_id__in=plan_ids
         ).values_list("step__plan_id", "step__level", "language", "subject", "body")
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class PromiseFigures:
+    """Promises to pay in one currency: those judged kept and broken in a period (count and promised
+    amount), and those open on its last day."""
+
+    kept_count: int
+    kept_minor: int
+    broken_count: int
+    broken_minor: int
+    open_count: int
+    open_minor: int
+
+
+def promise_figures(
+    *, entity_ids: list[int], first: date, last: date, customer_ids: set[int] | None = None
+) -> dict[str, PromiseFigures]:
+    """Per currency: the promises judged kept and broken from `first` through `last` (by `judged_on`),
+    and those open on `last` (made on or before it, and judged after it or not yet), each with their
+    count and promised amount. For the KPIs of the reporting app. One grouped query."""
+    judged = Q(judged_on__gte=first, judged_on__lte=last)
+    open_on_last = Q(made_on__lte=last) & (Q(state=PromiseToPay.State.OPEN) | Q(judged_on__gt=last))
+    kept = judged & Q(state=PromiseToPay.State.KEPT)
+    broken = judged & Q(state=PromiseToPay.State.BROKEN)
+    promises = PromiseToPay.objects.filter(entity_id__in=entity_ids).filter(judged | open_on_last)
+    if customer_ids is not None:
+        if not customer_ids:
+            return {}
+        promises = promises.filter(customer_id__any=frozenset(customer_ids))
+    rows = (
+        promises.values("currency")
+        .annotate(
+            kept_count=Count("pk", filter=kept),
+            kept_minor=Sum("amount_minor", filter=kept, default=0),
+            broken_count=Count("pk", filter=broken),
+            broken_minor=Sum("amount_minor", filter=broken, default=0),
+            open_count=Count("pk", filter=open_on_last),
+            open_minor=Sum("amount_minor", filter=open_on_last, default=0),
+        )
+        .order_by("currency")
+    )
+    return {
+        row["currency"]: PromiseFigures(
+            row["kept_count"],
+            row["kept_minor"],
+            row["broken_count"],
+            row["broken_minor"],
+            row["open_count"],
+            row["open_minor"],
+        )
+        for row in rows
     }
