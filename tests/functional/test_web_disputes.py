@@ -201,6 +201,18 @@ class TestCaseOpen:
         page = text(collector.get(reverse("document_detail", args=[invoice.pk])))
         assert reverse("dispute_case_open", args=[invoice.pk]) not in page
 
+    def test_the_invoice_page_lists_its_cases_for_those_who_read_them(
+        self, analyst, analyst_user, entity, invoice
+    ):
+        case = open_case(invoice, analyst_user)
+        url = reverse("document_detail", args=[invoice.pk])
+
+        cases = by_id(text(analyst.get(url)), "document-cases")
+
+        assert f"#{case.pk} Dispute Pricing €238.00 Sales Mar 30, 2026 Open" in cases
+        billing = login(make_user("bianca", "billing", entities=[entity]))
+        assert 'id="document-cases"' not in text(billing.get(url))
+
     def test_the_form_starts_with_the_open_amount_and_opening_goes_to_the_case(
         self, analyst, analyst_user, invoice
     ):

@@ -84,6 +84,15 @@ def case_get(*, entity_ids: list[int], case_id: int) -> Case:
     )
 
 
+def cases_on(*, entity_ids: list[int], document_id: int) -> QuerySet[Case]:
+    """Every case on a document of the granted legal entities (open or ended), oldest first."""
+    return (
+        Case.objects.filter(entity_id__in=entity_ids, document_id=document_id)
+        .select_related("owner")
+        .order_by("pk")
+    )
+
+
 def open_cases_on(*, document_id: int, excluding: int | None = None) -> QuerySet[Case]:
     cases = Case.objects.filter(document_id=document_id, state__in=rules.WORKING_STATES)
     if excluding is not None:

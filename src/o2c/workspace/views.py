@@ -37,6 +37,7 @@ from o2c.core.money import Money
 from o2c.customers import selectors as customer_selectors
 from o2c.customers import services as customer_services
 from o2c.customers.models import Customer
+from o2c.disputes import selectors as dispute_selectors
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger.models import LegalEntity
 from o2c.receivables import selectors as receivable_selectors
@@ -368,6 +369,9 @@ def document_detail(request: HttpRequest, document_id: int) -> HttpResponse:
         "can_credit": can_issue
         and document.status == Document.Status.ISSUED
         and document.document_type == DocumentType.INVOICE,
+        "dispute_cases": dispute_selectors.cases_on(entity_ids=_entity_ids(request), document_id=document.pk)
+        if roles.has_any(request.user, roles.VIEW_DISPUTES)
+        else [],
         "can_dispute": roles.has_any(request.user, roles.CHANGE_DISPUTES)
         and document.status == Document.Status.ISSUED
         and document.document_type != DocumentType.CREDIT_MEMO
