@@ -118,6 +118,8 @@ class KpiInputs:
     months: Sequence[Period]  # net credit sales per month walking back from the date, newest first
     unapplied_minor: int
     disputed_minor: int
+    broken_promises: int = 0  # promises to pay judged broken in the CEI month
+    broken_promises_minor: int = 0  # their promised amounts
 
     @property
     def receivables_minor(self) -> int:
@@ -143,6 +145,8 @@ class Kpis:
     percent_over_90: Decimal | None
     unapplied_minor: int
     disputed_minor: int
+    broken_promises: int = 0
+    broken_promises_minor: int = 0
 
 
 def _ratio(numerator: int, denominator: int) -> Decimal | None:
@@ -209,4 +213,6 @@ def kpis(inputs: KpiInputs) -> Kpis:
         percent_over_90=None if over_90_share is None else over_90_share * HUNDRED,
         unapplied_minor=inputs.unapplied_minor,
         disputed_minor=inputs.disputed_minor,
+        broken_promises=inputs.broken_promises,
+        broken_promises_minor=inputs.broken_promises_minor,
     )

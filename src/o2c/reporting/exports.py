@@ -325,19 +325,21 @@ KPI_AMOUNTS = ("unapplied_cash", "disputed_amount")
 KPI_KEYS = (*KPI_RATIOS, *KPI_AMOUNTS)
 
 
-def kpi_values(report: KpiReport) -> dict[str, Decimal | str | None]:
+def kpi_values(report: KpiReport) -> dict[str, Decimal | str | int | None]:
     """Each KPI by its contract key: days and percentages rounded to two decimals (None: undefined),
-    amounts as decimal strings in the functional currency."""
+    amounts as decimal strings in the functional currency, counts as integers."""
     kpis = report.kpis
-    values: dict[str, Decimal | str | None] = {
+    values: dict[str, Decimal | str | int | None] = {
         key: calculations.rounded(getattr(kpis, key)) for key in KPI_RATIOS
     }
     values["unapplied_cash"] = format_minor(kpis.unapplied_minor, report.currency)
     values["disputed_amount"] = format_minor(kpis.disputed_minor, report.currency)
+    values["broken_promises"] = kpis.broken_promises
+    values["broken_promises_amount"] = format_minor(kpis.broken_promises_minor, report.currency)
     return values
 
 
-def _json_value(value: Decimal | str | None) -> str:
+def _json_value(value: Decimal | str | int | None) -> str:
     if value is None:
         return "null"
     if isinstance(value, Decimal):
@@ -349,7 +351,7 @@ def kpis_json(report: KpiReport) -> str:
     """`o2c report kpis --format json` and the API's answer: days and percentages are JSON numbers with
     two decimals, written from their Decimal (never through a binary float), null where undefined;
     amounts are decimal strings; `as_of`, `entity` and `currency` first."""
-    fields: list[tuple[str, Decimal | str | None]] = [
+    fields: list[tuple[str, Decimal | str | int | None]] = [
         ("as_of", report.as_of.isoformat()),
         ("entity", report.entity_code),
         ("currency", report.currency),
@@ -370,6 +372,8 @@ def kpi_labels() -> dict[str, str]:
         "percent_over_90": _("Over 90 days past due (% of receivables)"),
         "unapplied_cash": _("Unapplied cash"),
         "disputed_amount": _("Disputed amount"),
+        "broken_promises": _("Broken promises to pay (this month)"),
+        "broken_promises_amount": _("Amount of broken promises (this month)"),
     }
 
 
@@ -385,4 +389,8 @@ def kpi_lines(report: KpiReport, locale: str) -> list[tuple[str, str]]:
         )
     lines.append((labels["unapplied_cash"], money_human(kpis.unapplied_minor, report.currency, locale)))
     lines.append((labels["disputed_amount"], money_human(kpis.disputed_minor, report.currency, locale)))
+    lines.append((labels["broken_promises"], format_decimal(kpis.broken_promises, locale=locale)))
+    lines.append(
+        (labels["broken_promises_amount"], money_human(kpis.broken_promises_minor, report.currency, locale))
+    )
     return lines

@@ -10,8 +10,9 @@ An account is flagged, with its reasons, when
   past due;
 - paying slower: its days late over the last 90 days exceed those of the 90 before by at least
   `slower_days` (default 10);
-- over its credit limit: what it owes in its own currency exceeds its credit limit.
-Broken promises to pay are counted once collections records promises.
+- over its credit limit: what it owes in its own currency exceeds its credit limit;
+- broken promises: it broke a promise to pay in the last 90 days (judged broken by collections:
+  the promised date and its grace days passed without the cash).
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from babel.numbers import format_decimal
-from django.db.models import F, Func, IntegerField, Sum
+from django.db.models import Count, F, Func, IntegerField, Sum
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from o2c.collections.models import PromiseToPay
 from o2c.core.formatting import money_human
 from o2c.core.money import format_with_currency
 from o2c.customers.models import Customer
@@ -108,6 +111,8 @@ class AccountRisk:
     recent: Behaviour | None
     previous: Behaviour | None
     flags: list[str] = field(default_factory=list)
+    broken_promises: int = 0  # promises to pay judged broken in the last 90 days
+    broken_promises_minor: int = 0  # what they promised
 
     @property
     def trend_days(self) -> Decimal | None:
@@ -119,7 +124,26 @@ class AccountRisk:
         return self.recent.days_late - self.previous.days_late
 
 
-FLAGS = ("well_past_due", "paying_slower", "over_credit_limit")
+FLAGS = ("well_past_due", "paying_slower", "over_credit_limit", "broken_promises")
+
+
+def broken_promises(
+    *, entity_ids: list[int], first: date, last: date
+) -> dict[tuple[int, str], tuple[int, int]]:
+    """Per (customer, currency): how many promises to pay were judged broken from `first` to `last`,
+    and what they promised."""
+    rows = (
+        PromiseToPay.objects.filter(
+            entity_id__in=entity_ids,
+            state=PromiseToPay.State.BROKEN,
+            judged_on__gte=first,
+            judged_on__lte=last,
+        )
+        .values("customer_id", "currency")
+        .annotate(count=Count("pk"), promised=Sum("amount_minor"))
+        .order_by()
+    )
+    return {(row["customer_id"], row["currency"]): (row["count"], int(row["promised"])) for row in rows}
 
 
 def accounts(
@@ -148,7 +172,8 @@ def accounts(
                 row.receivable_minor,
                 buckets["91_120"] + buckets["over_120"],
             )
-    keys = set(open_items) | set(recent) | set(previous)
+    broken = broken_promises(entity_ids=entity_ids, first=recent_first, last=as_of)
+    keys = set(open_items) | set(recent) | set(previous) | set(broken)
     customers = {
         pk: (number, name, currency, limit, code)
         for pk, number, name, currency, limit, code in Customer.objects.filter(
@@ -169,6 +194,8 @@ def accounts(
             limit if currency == customer_currency else None,
             recent.get((customer_id, currency)),
             previous.get((customer_id, currency)),
+            [],
+            *broken.get((customer_id, currency), (0, 0)),
         )
         if open_minor > 0 and over_90 > 0 and Decimal(over_90) > over_90_share * open_minor:
             risk.flags.append("well_past_due")
@@ -176,6 +203,8 @@ def accounts(
             risk.flags.append("paying_slower")
         if risk.credit_limit_minor is not None and open_minor > risk.credit_limit_minor:
             risk.flags.append("over_credit_limit")
+        if risk.broken_promises:
+            risk.flags.append("broken_promises")
         if risk.flags or not flagged_only:
             found.append(risk)
     found.sort(key=lambda item: (item.entity_code, -item.open_minor, item.customer_number, item.currency))
@@ -211,5 +240,14 @@ def reasons(risk: AccountRisk, locale: str | None = None) -> list[str]:
         texts.append(
             _("owes %(open)s against a credit limit of %(limit)s")
             % {"open": money(risk.open_minor), "limit": money(risk.credit_limit_minor)}
+        )
+    if "broken_promises" in risk.flags:
+        texts.append(
+            ngettext(
+                "broke %(count)s promise to pay of %(amount)s in the last 90 days",
+                "broke %(count)s promises to pay of %(amount)s in the last 90 days",
+                risk.broken_promises,
+            )
+            % {"count": risk.broken_promises, "amount": money(risk.broken_promises_minor)}
         )
     return texts

@@ -110,6 +110,8 @@ class KpisOut(Schema):
     percent_over_90: Decimal | None
     unapplied_cash: DecimalString
     disputed_amount: DecimalString
+    broken_promises: int = Field(..., description="promises to pay judged broken in the CEI month")
+    broken_promises_amount: DecimalString = Field(..., description="what those promises promised")
 
 
 # --- the month-end close's reports: rollforward, tie-out, accounts for review ---------------------
@@ -254,7 +256,9 @@ class AccountRiskOut(Schema):
     days_to_pay: Decimal | None = Field(..., description="last 90 days, amount-weighted, one decimal")
     days_late: Decimal | None
     days_late_before: Decimal | None = Field(..., description="days_late over the 90 days before")
-    flags: list[str] = Field(..., description="well_past_due, paying_slower, over_credit_limit")
+    flags: list[str] = Field(
+        ..., description="well_past_due, paying_slower, over_credit_limit, broken_promises"
+    )
     reasons: list[str]
 
 

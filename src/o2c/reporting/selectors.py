@@ -33,6 +33,7 @@ from django.db.models.functions import Cast, Coalesce
 from django.utils.translation import gettext
 
 from o2c.cash import selectors as cash_selectors
+from o2c.collections import selectors as collection_selectors
 from o2c.customers import selectors as customer_selectors
 from o2c.customers.models import Customer
 from o2c.ledger import selectors as ledger_selectors
@@ -767,6 +768,13 @@ def kpis(*, entity: LegalEntity, as_of: date, customer_ids: frozenset[int] | Non
         for key, balance in unapplied_cash(entity_ids=ids, as_of=as_of).items()
         if customer_ids is None or key[1] in customer_ids
     }
+    # the promises to pay broken in the CEI month
+    promises = collection_selectors.promise_figures(
+        entity_ids=ids,
+        first=months[0][0],
+        last=as_of,
+        customer_ids=None if customer_ids is None else set(customer_ids),
+    )
     rates: dict[str, Decimal] = {}
 
     def converted(minor: int, currency: str) -> int:
@@ -803,6 +811,10 @@ def kpis(*, entity: LegalEntity, as_of: date, customer_ids: frozenset[int] | Non
         unapplied_minor=sum(converted(minor, currency) for currency, minor in cash_by_currency.items()),
         disputed_minor=sum(
             converted(figures.disputed_minor, currency) for currency, figures in receivables.items()
+        ),
+        broken_promises=sum(figures.broken_count for figures in promises.values()),
+        broken_promises_minor=sum(
+            converted(figures.broken_minor, currency) for currency, figures in promises.items()
         ),
     )
     return KpiReport(

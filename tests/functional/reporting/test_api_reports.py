@@ -123,6 +123,8 @@ class TestKpis:
             "percent_over_90": 0.0,
             "unapplied_cash": "987.70",
             "disputed_amount": "0.00",
+            "broken_promises": 0,
+            "broken_promises_amount": "0.00",
         }
 
 

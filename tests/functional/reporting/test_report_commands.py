@@ -258,7 +258,9 @@ class TestKpisCommand:
             '  "percent_current": 0.00,\n'
             '  "percent_over_90": 0.00,\n'
             '  "unapplied_cash": "987.70",\n'
-            '  "disputed_amount": "0.00"\n'
+            '  "disputed_amount": "0.00",\n'
+            '  "broken_promises": 0,\n'
+            '  "broken_promises_amount": "0.00"\n'
             "}\n"
         )
         assert list(json.loads(out)) == [
@@ -274,6 +276,8 @@ class TestKpisCommand:
             "percent_over_90",
             "unapplied_cash",
             "disputed_amount",
+            "broken_promises",
+            "broken_promises_amount",
         ]
 
     def test_without_sales_the_ratios_are_null(self, capsys, entity):

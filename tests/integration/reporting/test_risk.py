@@ -12,12 +12,14 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 
+from o2c.collections import services as collection_services
+from o2c.core.money import Money
 from o2c.customers import services as customer_services
 from o2c.customers.models import Customer
 from o2c.ledger.models import LegalEntity
 from o2c.receivables import services as receivable_services
 from o2c.receivables.models import Document
-from o2c.reporting import risk
+from o2c.reporting import exports, risk, selectors
 from tests.conftest import customer_in, issued_invoice
 
 pytestmark = pytest.mark.django_db
@@ -150,3 +152,39 @@ def test_o2c_report_risk_lists_the_flagged_account_in_json_with_decimal_strings(
     call_command("report", "risk", "--as-of", "2026-09-30", "--format", "csv")
     [row] = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert (row["flags"], row["days_late"]) == ("well_past_due paying_slower over_credit_limit", "30.0")
+
+
+def test_a_promise_to_pay_broken_in_the_last_90_days_flags_the_account_and_counts_in_the_kpis(
+    entity: LegalEntity, customer: Customer, now: datetime
+) -> None:
+    # 1,190.00 due 2026-08-31; 500.00 promised on 09-01 for 09-10, never paid: broken once the grace
+    # (3 days, to 09-13) is over, judged on 09-14
+    invoice = issued_invoice(customer, issue_date=date(2026, 8, 1))
+    collection_services.promise_record(
+        customer=customer,
+        documents=[invoice],
+        amount=Money(Decimal("500.00"), "EUR"),
+        promised_date=date(2026, 9, 10),
+        contact="Frau Berg",
+        actor=None,
+        now=now,
+        made_on=date(2026, 9, 1),
+    )
+    collection_services.promises_review(entity=entity, as_of=date(2026, 9, 20), actor=None, now=now)
+
+    [account] = risk.accounts(entity_ids=[entity.pk], as_of=AS_OF)
+
+    assert (account.flags, account.broken_promises, account.broken_promises_minor) == (
+        ["broken_promises"],
+        1,
+        50000,
+    )
+    assert risk.reasons(account) == ["broke 1 promise to pay of 500.00 EUR in the last 90 days"]
+    report = selectors.kpis(entity=entity, as_of=AS_OF)
+    assert (report.kpis.broken_promises, report.kpis.broken_promises_minor) == (1, 50000)
+    values = exports.kpi_values(report)
+    assert (values["broken_promises"], values["broken_promises_amount"]) == (1, "500.00")
+    # a month later it is out of the CEI month, still within the account's 90 days
+    later = selectors.kpis(entity=entity, as_of=date(2026, 10, 31)).kpis
+    assert (later.broken_promises, later.broken_promises_minor) == (0, 0)
+    assert risk.accounts(entity_ids=[entity.pk], as_of=date(2026, 10, 31))[0].broken_promises == 1
