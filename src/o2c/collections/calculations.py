@@ -103,6 +103,57 @@ def promise_verdict(
     return Verdict("open", None, paid)
 
 
+PLAN_GRACE_DAYS = 10
+"""Days an instalment of a payment plan may be unpaid before the plan is defaulted: a plan whose
+instalment was due on 1 March defaults on 12 March when the cash has not covered it by the 11th. Fixed
+on the plan (`grace_days`) when it is proposed."""
+
+
+def plan_verdict(
+    *,
+    total_minor: int,
+    approved_on: date,
+    instalments: Iterable[tuple[date, int]],
+    grace_days: int,
+    payments: Iterable[tuple[date, int]],
+    as_of: date,
+) -> Verdict:
+    """A payment plan on `as_of`, on the cash applied to its documents from the day it was approved
+    (payments by posting date, reversals negative):
+
+    - `completed` on the day that cash first covers the plan's total;
+    - `defaulted` on the day after an instalment's due date plus `grace_days`, when the cash up to that
+      day does not cover all the instalments due by then (cumulatively: paying the first one late but
+      within its grace, or the second in advance, is fine), unless the plan was completed before;
+    - else `open` (it stays approved or active); `paid_minor` is the cash counted up to the verdict's
+      day (`as_of` when open)."""
+    counted = sorted((day, minor) for day, minor in payments if approved_on <= day <= as_of)
+
+    def paid_through(last: date) -> int:
+        return sum(minor for day, minor in counted if day <= last)
+
+    completed_on = None
+    running = 0
+    for day, minor in counted:
+        running += minor
+        if running >= total_minor:
+            completed_on = day
+            break
+    due = 0
+    for due_date, minor in sorted(instalments):
+        due += minor
+        deadline = due_date + timedelta(days=grace_days)
+        if completed_on is not None and completed_on <= deadline:
+            break
+        if deadline >= as_of:
+            break
+        if paid_through(deadline) < due:
+            return Verdict("defaulted", deadline + timedelta(days=1), paid_through(deadline))
+    if completed_on is not None:
+        return Verdict("completed", completed_on, paid_through(completed_on))
+    return Verdict("open", None, paid_through(as_of))
+
+
 @dataclass(frozen=True, slots=True)
 class CustomerFacts:
     id: int

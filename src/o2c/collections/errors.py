@@ -11,3 +11,11 @@ class UnableToRecordPromise(DomainError):
 
 class UnableToSetTarget(DomainError):
     pass
+
+
+class UnableToProposePlan(DomainError):
+    pass
+
+
+class UnableToDecidePlan(DomainError):
+    pass

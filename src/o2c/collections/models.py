@@ -261,3 +261,91 @@ class CollectionTarget(models.Model):
             ),
             models.CheckConstraint(condition=Q(amount_minor__gte=0), name="collection_target_not_negative"),
         ]
+
+
+class PaymentPlan(models.Model):
+    """A customer's documents paid off in instalments. A collector proposes it, a second person (an AR
+    manager) approves or rejects it; approved, it becomes active at the next review and ends completed
+    when the cash applied to its documents since its approval covers its total, or defaulted when an
+    instalment is more than `grace_days` days unpaid (the cash since approval, cumulatively, does not
+    cover the instalments due by then). Its documents are left out of dunning while it is proposed,
+    approved or active (docs/collections.md, "Payment plans")."""
+
+    class State(models.TextChoices):
+        PROPOSED = "proposed", _("Proposed")
+        APPROVED = "approved", _("Approved")
+        ACTIVE = "active", _("Active")
+        COMPLETED = "completed", _("Completed")
+        DEFAULTED = "defaulted", _("Defaulted")
+        REJECTED = "rejected", _("Rejected")
+
+    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="+", db_index=False)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    currency = models.CharField(max_length=3)
+    total_minor = models.BigIntegerField(help_text="the instalments' sum")
+    grace_days = models.PositiveSmallIntegerField(help_text="days an instalment may be late")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PROPOSED)
+    note = models.TextField(blank=True)
+    proposed_at = models.DateTimeField()
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True, help_text="approved or rejected")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decision_reason = models.CharField(max_length=500, blank=True)
+    approved_on = models.DateField(null=True, blank=True, help_text="cash counts from this day")
+    activated_on = models.DateField(null=True, blank=True)
+    judged_on = models.DateField(null=True, blank=True, help_text="completed or defaulted on")
+    judged_at = models.DateTimeField(null=True, blank=True)
+    paid_minor = models.BigIntegerField(default=0, help_text="the cash counted when judged")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(total_minor__gt=0), name="payment_plan_total_positive"),
+            models.CheckConstraint(
+                condition=Q(state__in=["proposed", "rejected"]) | Q(approved_on__isnull=False),
+                name="payment_plan_approved_on_once_approved",
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=["completed", "defaulted"], judged_on__isnull=False)
+                | (~Q(state__in=["completed", "defaulted"]) & Q(judged_on__isnull=True)),
+                name="payment_plan_judged_when_ended",
+            ),
+        ]
+        indexes = [models.Index(fields=["entity", "state"], name="payment_plan_state_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.total_minor} {self.currency}"
+
+
+class PlanInstalment(models.Model):
+    plan = models.ForeignKey(PaymentPlan, on_delete=models.CASCADE, related_name="instalments")
+    due_date = models.DateField()
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3, help_text="the plan's")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "due_date"], name="one_instalment_a_day"),
+            models.CheckConstraint(condition=Q(amount_minor__gt=0), name="instalment_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan_id} {self.due_date}"
+
+
+class PlanDocument(models.Model):
+    """A document a payment plan covers."""
+
+    plan = models.ForeignKey(PaymentPlan, on_delete=models.CASCADE, related_name="+")
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "document"], name="one_plan_document"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan_id} {self.document_id}"

@@ -15,6 +15,9 @@ from o2c.collections.models import (
     DunningPlan,
     DunningStep,
     DunningTemplate,
+    PaymentPlan,
+    PlanDocument,
+    PlanInstalment,
     PromisedDocument,
     PromiseToPay,
 )
@@ -183,24 +186,40 @@ def promise_payments(*, promise_ids: list[int]) -> dict[int, list[tuple[date, in
 
 
 def customers_stepped_up(*, entity_id: int, as_of: date) -> set[int]:
-    """The customers with a promise to pay broken on or before `as_of` that still has an open document
-    and was not followed by a dunning notice (level 1 or more) on or after the day it broke: their next
-    notice moves a step up."""
+    """The customers with a promise to pay broken (or a payment plan defaulted) on or before `as_of` that
+    still has an open document and was not followed by a dunning notice (level 1 or more) on or after
+    the day it broke: their next notice moves a step up."""
     noticed_since = DunningNotice.objects.filter(
         customer_id=OuterRef("customer_id"), level__gt=0, as_of__gte=OuterRef("judged_on")
     )
     still_open = PromisedDocument.objects.filter(
         promise_id=OuterRef("pk"), document__open_minor__gt=0, document__status=Document.Status.ISSUED
     )
-    return set(
+    promises = (
         PromiseToPay.objects.filter(
             entity_id=entity_id, state=PromiseToPay.State.BROKEN, judged_on__lte=as_of
         )
         .filter(Exists(still_open))
         .exclude(Exists(noticed_since))
         .values_list("customer_id", flat=True)
-        .distinct()
     )
+    plans = (
+        PaymentPlan.objects.filter(
+            entity_id=entity_id, state=PaymentPlan.State.DEFAULTED, judged_on__lte=as_of
+        )
+        .filter(
+            Exists(
+                PlanDocument.objects.filter(
+                    plan_id=OuterRef("pk"),
+                    document__open_minor__gt=0,
+                    document__status=Document.Status.ISSUED,
+                )
+            )
+        )
+        .exclude(Exists(noticed_since))
+        .values_list("customer_id", flat=True)
+    )
+    return set(promises) | set(plans)
 
 
 def customers_noticed_on(*, entity_id: int, as_of: date) -> set[tuple[int, bool]]:
@@ -305,3 +324,119 @@ def promise_figures(
         )
         for row in rows
     }
+
+
+RUNNING_PLAN_STATES = ("proposed", "approved", "active")
+"""A payment plan in one of these states keeps its documents out of dunning."""
+
+
+def planned_document_ids(*, entity_id: int) -> set[int]:
+    """Documents in a proposed, approved or active payment plan of the entity."""
+    return set(
+        PlanDocument.objects.filter(
+            plan__entity_id=entity_id, plan__state__in=RUNNING_PLAN_STATES
+        ).values_list("document_id", flat=True)
+    )
+
+
+def running_plan_document_ids(*, document_ids: set[int]) -> set[int]:
+    """Which of these documents are in a proposed, approved or active payment plan already."""
+    return set(
+        PlanDocument.objects.filter(
+            document_id__any=frozenset(document_ids), plan__state__in=RUNNING_PLAN_STATES
+        ).values_list("document_id", flat=True)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PlanFacts:
+    id: int
+    entity_id: int
+    customer_id: int
+    customer_number: str
+    state: str
+    total_minor: int
+    currency: str
+    approved_on: date | None
+    """set on every plan judged (approved or active)"""
+    grace_days: int
+
+
+def plans_to_judge(*, entity_id: int, as_of: date, lock: bool = False) -> list[PlanFacts]:
+    """The entity's approved and active payment plans approved on or before `as_of`, by id; locked
+    (in id order) for a review that judges them."""
+    plans = PaymentPlan.objects.filter(
+        entity_id=entity_id,
+        state__in=[PaymentPlan.State.APPROVED, PaymentPlan.State.ACTIVE],
+        approved_on__lte=as_of,
+    )
+    if lock:
+        plans = plans.select_for_update(of=("self",))
+    return [
+        PlanFacts(*row)
+        for row in plans.order_by("pk").values_list(
+            "pk",
+            "entity_id",
+            "customer_id",
+            "customer__number",
+            "state",
+            "total_minor",
+            "currency",
+            "approved_on",
+            "grace_days",
+        )
+    ]
+
+
+def plan_instalments(*, plan_ids: list[int]) -> dict[int, list[tuple[date, int]]]:
+    found: dict[int, list[tuple[date, int]]] = {}
+    for plan_id, due_date, amount_minor in (
+        PlanInstalment.objects.filter(plan_id__any=frozenset(plan_ids))
+        .order_by("plan_id", "due_date")
+        .values_list("plan_id", "due_date", "amount_minor")
+    ):
+        found.setdefault(plan_id, []).append((due_date, amount_minor))
+    return found
+
+
+def plan_payments(*, plan_ids: list[int]) -> dict[int, list[tuple[date, int]]]:
+    """For each plan: (posting date, amount) of the payment allocations (reversals negative) on its
+    documents posted on or after the day it was approved. One query."""
+    found: dict[int, list[tuple[date, int]]] = {}
+    rows = PlanDocument.objects.filter(
+        plan_id__any=frozenset(plan_ids),
+        document__allocations__kind=Allocation.Kind.PAYMENT,
+        document__allocations__posting_date__gte=F("plan__approved_on"),
+    ).values_list("plan_id", "document__allocations__posting_date", "document__allocations__amount_minor")
+    for plan_id, posting_date, amount_minor in rows:
+        found.setdefault(plan_id, []).append((posting_date, amount_minor))
+    return found
+
+
+def plan_document_ids(*, plan_ids: set[int]) -> frozenset[int]:
+    if not plan_ids:
+        return frozenset()
+    return frozenset(
+        PlanDocument.objects.filter(plan_id__any=frozenset(plan_ids)).values_list("document_id", flat=True)
+    )
+
+
+def payment_plan_list(*, entity_ids: list[int]) -> QuerySet[PaymentPlan]:
+    return PaymentPlan.objects.filter(entity_id__in=entity_ids).select_related(
+        "entity", "customer", "proposed_by", "decided_by"
+    )
+
+
+def payment_plan_get(*, entity_ids: list[int], plan_id: int) -> PaymentPlan:
+    """The plan, with its instalments and documents at hand; DoesNotExist outside the entities."""
+    return payment_plan_list(entity_ids=entity_ids).prefetch_related("instalments").get(pk=plan_id)
+
+
+def payment_plan_documents(*, plan_id: int) -> list[tuple[int, str]]:
+    """(id, number) of the plan's documents, by number."""
+    return [
+        (document_id, number or "")
+        for document_id, number in PlanDocument.objects.filter(plan_id=plan_id)
+        .order_by("document__number")
+        .values_list("document_id", "document__number")
+    ]

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from o2c.audit import services as audit_services
 from o2c.collections import calculations, delivery, selectors
+from o2c.collections import plans as payment_plans
 from o2c.collections.defaults import DEFAULT_PLAN_NAME, DEFAULT_STEPS
 from o2c.collections.errors import UnableToRecordPromise, UnableToSetTarget
 from o2c.collections.models import (
@@ -27,6 +28,7 @@ from o2c.collections.models import (
     DunningPlan,
     DunningStep,
     DunningTemplate,
+    PaymentPlan,
     PromisedDocument,
     PromiseToPay,
 )
@@ -110,7 +112,7 @@ def dunning_run(
         plan_default_ensure(entity=entity, actor=actor, now=now)
         DunningPlan.objects.select_for_update().filter(entity=entity, is_default=True).get()
     # promises first: a promise broken today puts its items back, a step up, on today's notice
-    review = _promises_judge(entity_id=entity.pk, as_of=as_of, actor=actor, now=now, write=not dry_run)
+    review = _review(entity_id=entity.pk, as_of=as_of, actor=actor, now=now, write=not dry_run)
     plans = selectors.plan_list(entity_id=entity.pk) or [default_plan()]
     due_through = as_of + timedelta(days=_reminder_window(plans))
     items = selectors.open_items_for_dunning(entity_id=entity.pk, as_of=as_of, due_through=due_through)
@@ -134,9 +136,14 @@ def dunning_run(
         customers=customers,
         plans=customer_plans,
         last_levels=selectors.last_dunned_levels(entity_id=entity.pk, due_through=due_through),
-        promised=selectors.promised_document_ids(entity_id=entity.pk, as_of=as_of) - review.judged_documents,
+        promised=(
+            selectors.promised_document_ids(entity_id=entity.pk, as_of=as_of)
+            | selectors.planned_document_ids(entity_id=entity.pk)
+        )
+        - review.judged_documents,
         noticed=selectors.customers_noticed_on(entity_id=entity.pk, as_of=as_of),
-        stepped_up=selectors.customers_stepped_up(entity_id=entity.pk, as_of=as_of) | review.broken_customers,
+        stepped_up=selectors.customers_stepped_up(entity_id=entity.pk, as_of=as_of)
+        | review.stepped_up_customers,
     )
     if dry_run or not notices:
         return DunningRunResult(entity.code, as_of, dry_run, notices, [])
@@ -321,8 +328,11 @@ class PromiseReview:
     entity_code: str
     as_of: date
     judged: list[PromiseJudgement]
+    plans: list[payment_plans.PlanJudgement]
+    """the payment plans that became active, completed or defaulted"""
     judged_documents: frozenset[int]
-    """the documents of the judged promises (a dry run's notices leave them in without a write)"""
+    """the documents of the judged promises and of the plans that ended (a dry run's notices leave
+    them in without a write)"""
 
     @property
     def kept(self) -> list[PromiseJudgement]:
@@ -335,8 +345,12 @@ class PromiseReview:
         ]
 
     @property
-    def broken_customers(self) -> set[int]:
-        return {judgement.customer_id for judgement in self.broken}
+    def stepped_up_customers(self) -> set[int]:
+        """The customers of the promises broken and of the plans defaulted: a step up at their next
+        notice."""
+        return {judgement.customer_id for judgement in self.broken} | {
+            plan.customer_id for plan in self.plans if plan.state == PaymentPlan.State.DEFAULTED
+        }
 
 
 @transaction.atomic
@@ -345,9 +359,10 @@ def promises_review(*, entity: LegalEntity, as_of: date, actor: User | None, now
     cash on their documents): *kept* when the payments applied to their documents from the day they were
     made through their promised date plus grace add up to the promised amount, *broken* once that day
     has passed without it. Each judgement is saved with its day (`judged_on`) and the cash counted, and
-    audited as `collections.promise.kept` or `collections.promise.broken`. The dunning run calls this
-    first; judging twice changes nothing."""
-    review = _promises_judge(entity_id=entity.pk, as_of=as_of, actor=actor, now=now, write=True)
+    audited as `collections.promise.kept` or `collections.promise.broken`. Then the approved and active
+    payment plans (`plans.plans_judge`): completed, defaulted, or an approved one made active. The
+    dunning run calls this first; judging twice changes nothing."""
+    review = _review(entity_id=entity.pk, as_of=as_of, actor=actor, now=now, write=True)
     return replace(review, entity_code=entity.code)
 
 
@@ -387,6 +402,20 @@ def _judgement(
     )
 
 
+def _review(*, entity_id: int, as_of: date, actor: User | None, now: datetime, write: bool) -> PromiseReview:
+    """The promises judged, then the payment plans."""
+    review = _promises_judge(entity_id=entity_id, as_of=as_of, actor=actor, now=now, write=write)
+    judged_plans = payment_plans.plans_judge(
+        entity_id=entity_id, as_of=as_of, actor=actor, now=now, write=write
+    )
+    ended = {plan.plan_id for plan in judged_plans if plan.state != PaymentPlan.State.ACTIVE}
+    return replace(
+        review,
+        plans=judged_plans,
+        judged_documents=review.judged_documents | selectors.plan_document_ids(plan_ids=ended),
+    )
+
+
 def _promises_judge(
     *, entity_id: int, as_of: date, actor: User | None, now: datetime, write: bool
 ) -> PromiseReview:
@@ -413,7 +442,7 @@ def _promises_judge(
         if judged
         else frozenset()
     )
-    return PromiseReview("", as_of, judged, documents)
+    return PromiseReview("", as_of, judged, [], documents)
 
 
 def _save_judgements(judged: list[PromiseJudgement], *, actor: User | None, now: datetime) -> None:

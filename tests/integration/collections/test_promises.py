@@ -200,7 +200,8 @@ class TestTheReview:
             '      "paid": "0.00",\n'
             '      "currency": "EUR"\n'
             "    }\n"
-            "  ]\n"
+            "  ],\n"
+            '  "plans": []\n'
             "}\n"
         )
 

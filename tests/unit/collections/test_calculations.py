@@ -82,3 +82,44 @@ class TestSteppedUp:
 
     def test_a_customer_never_dunned_gets_the_first_step(self) -> None:
         assert _notices({}, {7}) == [(1, "email", [("A", 1), ("B", 1)])]
+
+
+APPROVED = date(2026, 2, 10)
+INSTALMENTS = [(date(2026, 3, 1), 10000), (date(2026, 4, 1), 10000), (date(2026, 5, 1), 10000)]
+
+
+def _plan(payments: list[tuple[date, int]], as_of: date) -> Verdict:
+    return calculations.plan_verdict(
+        total_minor=30000,
+        approved_on=APPROVED,
+        instalments=INSTALMENTS,
+        grace_days=10,
+        payments=payments,
+        as_of=as_of,
+    )
+
+
+class TestPlanVerdict:
+    def test_an_instalment_may_be_ten_days_late(self) -> None:
+        assert _plan([(date(2026, 3, 11), 10000)], date(2026, 3, 31)) == Verdict("open", None, 10000)
+        assert _plan([], date(2026, 3, 11)) == Verdict("open", None, 0)
+
+    def test_the_eleventh_day_without_the_cash_defaults_the_plan(self) -> None:
+        assert _plan([(date(2026, 3, 12), 10000)], date(2026, 3, 12)) == Verdict(
+            "defaulted", date(2026, 3, 12), 0
+        )
+
+    def test_the_instalments_are_covered_cumulatively(self) -> None:
+        # the first and most of the second in advance, the rest of the second late but within its grace
+        payments = [(date(2026, 2, 20), 19000), (date(2026, 4, 11), 1000)]
+        assert _plan(payments, date(2026, 4, 30)) == Verdict("open", None, 20000)
+        assert _plan(payments[:1], date(2026, 4, 12)) == Verdict("defaulted", date(2026, 4, 12), 19000)
+
+    def test_cash_before_the_approval_does_not_count(self) -> None:
+        assert _plan([(date(2026, 2, 9), 30000)], date(2026, 3, 12)) == Verdict(
+            "defaulted", date(2026, 3, 12), 0
+        )
+
+    def test_completed_on_the_day_the_total_is_covered_even_after_a_late_instalment(self) -> None:
+        payments = [(date(2026, 3, 1), 10000), (date(2026, 3, 20), 20000)]
+        assert _plan(payments, date(2026, 6, 1)) == Verdict("completed", date(2026, 3, 20), 30000)

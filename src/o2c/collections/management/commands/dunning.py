@@ -4,8 +4,10 @@ notices and pre-due reminders due on that day (docs/collections.md). JSON:
 "days_overdue", "open_amount"}]}]}`; the table is for people, in their locale.
 
 `o2c dunning promises --as-of DATE [--format table|json] [--entity CODE]`: judge the open promises to pay
-as of that day (the run does it first too). JSON: `{"as_of": ..., "promises": [{"id", "customer_number",
-"state", "judged_on", "amount", "paid", "currency"}]}`, the promises that became kept or broken."""
+and the payment plans as of that day (the run does it first too). JSON: `{"as_of": ..., "promises":
+[{"id", "customer_number", "state", "judged_on", "amount", "paid", "currency"}], "plans": [{"id",
+"customer_number", "state", "on", "total", "paid", "currency"}]}`, the promises that became kept or
+broken and the plans that became active, completed or defaulted."""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from o2c.collections import services
-from o2c.collections.models import Channel, PromiseToPay
+from o2c.collections.models import Channel, PaymentPlan, PromiseToPay
 from o2c.core import clock
 from o2c.core.cli import O2CCommand
 from o2c.core.exceptions import InputError
@@ -88,8 +90,20 @@ class Command(O2CCommand):
             }
             for judgement in review.judged
         ]
+        plan_rows = [
+            {
+                "id": plan.plan_id,
+                "customer_number": plan.customer_number,
+                "state": plan.state,
+                "on": str(plan.judged_on),
+                "total": format_minor(plan.total_minor, plan.currency),
+                "paid": format_minor(plan.paid_minor, plan.currency),
+                "currency": plan.currency,
+            }
+            for plan in review.plans
+        ]
         if output == "json":
-            record = {"as_of": review.as_of.isoformat(), "promises": rows}
+            record = {"as_of": review.as_of.isoformat(), "promises": rows, "plans": plan_rows}
             sys.stdout.write(json.dumps(record, ensure_ascii=False, indent=2) + "\n")
             return
         locale = cli_locale()
@@ -115,6 +129,24 @@ class Command(O2CCommand):
             )
         if review.judged:
             Console(width=160).print(table)
+        if review.plans:
+            plans = Table(title=_("Payment plans"))
+            for column in (_("Plan"), _("Customer"), _("State"), _("Since")):
+                plans.add_column(column)
+            plans.add_column(_("Total"), justify="right")
+            plans.add_column(_("Paid"), justify="right")
+            plans.add_column(_("Currency"))
+            for plan in review.plans:
+                plans.add_row(
+                    str(plan.plan_id),
+                    plan.customer_number,
+                    str(PaymentPlan.State(plan.state).label),
+                    date_human(plan.judged_on, locale) if plan.judged_on else "",
+                    amount_human(plan.total_minor, plan.currency, locale),
+                    amount_human(plan.paid_minor, plan.currency, locale),
+                    plan.currency,
+                )
+            Console(width=160).print(plans)
         kept, broken = len(review.kept), len(review.broken)
         sys.stdout.write(_("%(kept)s kept, %(broken)s broken") % {"kept": kept, "broken": broken} + "\n")
 
