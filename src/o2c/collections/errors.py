@@ -19,3 +19,7 @@ class UnableToProposePlan(DomainError):
 
 class UnableToDecidePlan(DomainError):
     pass
+
+
+class UnableToLogActivity(DomainError):
+    pass

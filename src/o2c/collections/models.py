@@ -349,3 +349,75 @@ class PlanDocument(models.Model):
 
     def __str__(self) -> str:
         return f"{self.plan_id} {self.document_id}"
+
+
+class Activity(models.Model):
+    """A call, e-mail, letter or note a collector logged on a customer, with its outcome and the day of
+    the next action; optionally about some of the customer's documents. Kept as logged, for the audit:
+    nothing changes or deletes it, a later activity follows it up."""
+
+    class Kind(models.TextChoices):
+        CALL = "call", _("Call")
+        EMAIL = "email", _("E-mail")
+        LETTER = "letter", _("Letter")
+        NOTE = "note", _("Note")
+
+    class Outcome(models.TextChoices):
+        REACHED = "reached", _("Reached")
+        NO_ANSWER = "no_answer", _("No answer")
+        LEFT_MESSAGE = "left_message", _("Left a message")
+        PROMISED = "promised", _("Promised to pay")
+        DISPUTED = "disputed", _("Disputed")
+        REFUSED = "refused", _("Refused")
+        OTHER = "other", _("Other")
+
+    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="+", db_index=False)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    outcome = models.CharField(max_length=15, choices=Outcome.choices)
+    text = models.TextField(blank=True)
+    next_action_date = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["call", "email", "letter", "note"]), name="activity_kind_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    outcome__in=[
+                        "reached",
+                        "no_answer",
+                        "left_message",
+                        "promised",
+                        "disputed",
+                        "refused",
+                        "other",
+                    ]
+                ),
+                name="activity_outcome_known",
+            ),
+        ]
+        indexes = [models.Index(fields=["entity", "next_action_date"], name="activity_next_action_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.kind} {self.outcome}"
+
+
+class ActivityDocument(models.Model):
+    """A document an activity was about."""
+
+    activity = models.ForeignKey(Activity, on_delete=models.PROTECT, related_name="documents")
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["activity", "document"], name="one_activity_document"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.activity_id} {self.document_id}"

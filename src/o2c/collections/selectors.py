@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Sum
 
 from o2c.collections import calculations
 from o2c.collections.models import (
+    Activity,
     DunningNotice,
     DunningNoticeItem,
     DunningPlan,
@@ -440,3 +441,50 @@ def payment_plan_documents(*, plan_id: int) -> list[tuple[int, str]]:
         .order_by("document__number")
         .values_list("document_id", "document__number")
     ]
+
+
+def activity_list(*, entity_ids: list[int], customer_id: int | None = None) -> QuerySet[Activity]:
+    """Activities of the entities (of one customer), with who logged them and the documents."""
+    activities = Activity.objects.filter(entity_id__in=entity_ids)
+    if customer_id is not None:
+        activities = activities.filter(customer_id=customer_id)
+    return activities.select_related("customer", "created_by").prefetch_related("documents__document")
+
+
+@dataclass(frozen=True)
+class CollectorTasks:
+    """A collector's tasks for a day: the follow-ups due and the promises to pay falling due."""
+
+    activities: list[Activity]
+    """the latest activity of each customer of the portfolio whose next action date is the day or
+    earlier, the oldest next action first"""
+    promises: list[PromiseToPay]
+    """the open promises of the portfolio's customers whose promised date is the day or earlier"""
+
+
+def collector_tasks(*, entity_ids: list[int], collector_id: int, today: date) -> CollectorTasks:
+    """What a collector works on `today`, for the customers of the portfolio (`Customer.collector`). A
+    follow-up is done when a later activity is logged on the customer, so only each customer's latest
+    activity counts. Three queries."""
+    portfolio = Customer.objects.filter(entity_id__in=entity_ids, collector_id=collector_id).values("pk")
+    latest = (
+        Activity.objects.filter(customer_id=OuterRef("customer_id"))
+        .order_by("-created_at", "-pk")
+        .values("pk")[:1]
+    )
+    activities = list(
+        activity_list(entity_ids=entity_ids)
+        .filter(customer_id__in=portfolio, next_action_date__lte=today, pk=Subquery(latest))
+        .order_by("next_action_date", "customer__number", "pk")
+    )
+    promises = list(
+        PromiseToPay.objects.filter(
+            entity_id__in=entity_ids,
+            customer_id__in=portfolio,
+            state=PromiseToPay.State.OPEN,
+            promised_date__lte=today,
+        )
+        .select_related("customer")
+        .order_by("promised_date", "customer__number", "pk")
+    )
+    return CollectorTasks(activities, promises)

@@ -144,6 +144,7 @@ LABELS: dict[str, Promise] = {
     "collections.payment_plan.activated": _("Payment plan active"),
     "collections.payment_plan.completed": _("Payment plan completed"),
     "collections.payment_plan.defaulted": _("Payment plan defaulted"),
+    "collections.activity.logged": _("Collection activity logged"),
     "collections.target.set": _("Collection target set"),
     "ledger.bank_account.registered": _("Own bank account registered"),
     "cash.bank_file.imported": _("Bank file imported"),
