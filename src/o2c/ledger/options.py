@@ -23,3 +23,14 @@ def entity_option(code: str | None) -> LegalEntity:
     if entity is None:
         raise InputError(_("there is no legal entity yet: run o2c migrate"), code="unknown_entity")
     return entity
+
+
+def entities_option(text: str | None) -> list[LegalEntity]:
+    """`--entity` for reports that may cover several legal entities: codes separated by commas, or
+    `all`, else the default entity. Ordered by code; an unknown code is a one-line error."""
+    if text is None or not text.strip():
+        return [entity_option(None)]
+    if text.strip().lower() == "all":
+        return list(ledger_selectors.entity_list())
+    codes = sorted({code.strip() for code in text.split(",") if code.strip()})
+    return [entity_option(code) for code in codes]

@@ -29,6 +29,10 @@ def entity_get(*, code: str) -> LegalEntity:
     return LegalEntity.objects.get(code=code)
 
 
+def entity_list() -> QuerySet[LegalEntity]:
+    return LegalEntity.objects.order_by("code")
+
+
 def entity_default() -> LegalEntity | None:
     return LegalEntity.objects.filter(is_default=True).first() or LegalEntity.objects.order_by("pk").first()
 

@@ -52,9 +52,11 @@ GROUP_COLUMNS = {
     "customer": "customer_number",
     "parent": "parent_number",
     "collector": "collector",
+    "entity": "",
     "currency": "",
 }
-"""The column that names a row's group, per `--group-by` (none when grouped by currency)."""
+"""The column that names a row's group, per `--group-by` (none when grouped by entity or currency: the
+`entity` column and the currency name the row)."""
 
 
 def aging_columns(group_by: str = "customer", buckets: tuple[str, ...] = BUCKETS) -> list[str]:

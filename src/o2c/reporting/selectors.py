@@ -463,15 +463,17 @@ def aging_in_currency(report: AgingReport, currency: str) -> AgingReport:
     )
 
 
-GROUPINGS = ("customer", "parent", "collector", "currency")
+GROUPINGS = ("customer", "parent", "collector", "entity", "currency")
 
 
 def aging_grouped(report: AgingReport, by: str) -> AgingReport:
     """The aging's rows summed by group: `customer` (as it is), `parent` (a customer's topmost parent,
     its whole group in one row), `collector` (the user name of the customer's collector, empty when
-    none) or `currency` (every customer together, cash nobody identified included). Otherwise cash nobody
+    none), `entity` (every customer of a legal entity together, cash nobody identified included, per
+    currency) or `currency` (every customer of every entity in the report together: with one entity the
+    same as `entity`; with several, `entity_code` joins their codes with "+"). Otherwise cash nobody
     identified stays a row of its own, last in its entity; `customer_number` holds the group's key
-    (empty for `currency`)."""
+    (empty for `entity` and `currency`)."""
     if by not in GROUPINGS:
         raise ValueError(by)
     if by == "customer":
@@ -503,10 +505,11 @@ def aging_grouped(report: AgingReport, by: str) -> AgingReport:
             key_of[customer_id] = (username or "", "")
     sums: dict[tuple[str, str, str, bool], list[int]] = {}
     names: dict[tuple[str, str, str, bool], str] = {}
+    together = "+".join(sorted({row.entity_code for row in report.rows}))
     for row in report.rows:
-        identified = row.customer_id is not None or by == "currency"
+        identified = row.customer_id is not None or by in ("entity", "currency")
         number, name = key_of.get(row.customer_id, ("", "")) if row.customer_id is not None else ("", "")
-        key = (row.entity_code, number, row.currency, identified)
+        key = (together if by == "currency" else row.entity_code, number, row.currency, identified)
         values = sums.setdefault(key, [0] * (len(report.bucket_names) + 1))
         for index, minor in enumerate(row.buckets):
             values[index] += minor

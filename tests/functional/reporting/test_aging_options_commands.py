@@ -7,12 +7,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.core.management import call_command
 from openpyxl import load_workbook
 
+from o2c.customers import services as customer_services
+from o2c.receivables.calculations import LineIn
+from tests.conftest import NOW, customer_in, issued_invoice
 from tests.functional.test_import_commands import run_failing
 from tests.integration.reporting.test_aging_options import (
     boundary_history,
@@ -232,3 +237,90 @@ class TestDeductions:
         assert run_failing(capsys, "report", "aging", "--as-of", "2026-04-30", "--deductions") == (
             "error: --deductions: the deductions are a column of the Excel Data sheet: add --format xlsx"
         )
+
+
+class TestSeveralEntities:
+    """A shared-service centre's aging over its clients' legal entities: MAIN owes 1,190.00 due 2026-04-01
+    (29 days past due on 04-30) and 119.00 current; FR01's customer 595.00 due 2026-03-31 (30 days)."""
+
+    @pytest.fixture
+    def two_books(self, entity, other_entity, customer):
+        issued_invoice(customer, issue_date=date(2026, 3, 2))
+        issued_invoice(
+            customer,
+            issue_date=date(2026, 4, 20),
+            lines=[LineIn("Consulting", Decimal(1), Decimal("100.00"), Decimal("19"))],
+        )
+        french = customer_services.customer_create(
+            entity=other_entity,
+            data=customer_in("F-1000", name="Dupont SA", country="FR"),
+            actor=None,
+            now=NOW,
+        )
+        issued_invoice(
+            french,
+            issue_date=date(2026, 3, 1),
+            lines=[LineIn("Conseil", Decimal(5), Decimal("100.00"), Decimal("19"))],
+        )
+
+    def test_every_entity_named_has_its_rows_and_the_rows_group_per_entity(self, capsys, two_books):
+        out = _out(capsys, "aging", "--as-of", "2026-04-30", "--entity", "MAIN,FR01", "--format", "csv")
+        assert out.splitlines() == [
+            "entity,customer_number,currency,current,1_30,31_60,61_90,91_120,over_120,unapplied,total",
+            "FR01,F-1000,EUR,0.00,595.00,0.00,0.00,0.00,0.00,0.00,595.00",
+            "MAIN,C-1000,EUR,119.00,1190.00,0.00,0.00,0.00,0.00,0.00,1309.00",
+        ]
+        by_entity = _out(
+            capsys,
+            "aging",
+            "--as-of",
+            "2026-04-30",
+            "--entity",
+            "all",
+            "--group-by",
+            "entity",
+            "--format",
+            "csv",
+        )
+        assert by_entity.splitlines() == [
+            "entity,currency,current,1_30,31_60,61_90,91_120,over_120,unapplied,total",
+            "FR01,EUR,0.00,595.00,0.00,0.00,0.00,0.00,0.00,595.00",
+            "MAIN,EUR,119.00,1190.00,0.00,0.00,0.00,0.00,0.00,1309.00",
+        ]
+
+    def test_by_currency_every_entity_adds_up_in_one_row(self, capsys, two_books):
+        out = _out(
+            capsys,
+            "aging",
+            "--as-of",
+            "2026-04-30",
+            "--entity",
+            "all",
+            "--group-by",
+            "currency",
+            "--format",
+            "json",
+        )
+        assert json.loads(out)["rows"] == [
+            {
+                "entity": "FR01+MAIN",
+                "currency": "EUR",
+                "current": "119.00",
+                "1_30": "1785.00",
+                "31_60": "0.00",
+                "61_90": "0.00",
+                "91_120": "0.00",
+                "over_120": "0.00",
+                "unapplied": "0.00",
+                "total": "1904.00",
+            }
+        ]
+
+    def test_the_table_has_an_entity_column_for_several_entities(self, capsys, two_books):
+        out = _out(capsys, "aging", "--as-of", "2026-04-30", "--entity", "MAIN,FR01")
+        assert "Aging of FR01, MAIN as of" in out
+        assert "FR01" in out.split("\n", 3)[3]
+
+    def test_an_unknown_entity_among_several_is_one_line_and_exit_status_2(self, capsys, entity):
+        message = run_failing(capsys, "report", "aging", "--as-of", "2026-04-30", "--entity", "MAIN,XX99")
+        assert message == "error: --entity: unknown legal entity 'XX99'"

@@ -46,7 +46,7 @@ from o2c.core.money import format_minor
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger.errors import UnableToConvertCurrency
 from o2c.ledger.models import LegalEntity
-from o2c.ledger.options import entity_option
+from o2c.ledger.options import entities_option, entity_option
 from o2c.reporting import calculations, collectors, exports, risk, rollforward, selectors, snapshots
 from o2c.reporting.rollforward import month_start
 
@@ -115,7 +115,8 @@ class Command(O2CCommand):
             "--group-by",
             choices=list(selectors.GROUPINGS),
             default="customer",
-            help="aging: one row per customer (default), parent (its group), collector or currency",
+            help="aging: one row per customer (default), parent (its group), collector, entity, or currency "
+            "(every entity together)",
         )
         parser.add_argument(
             "--buckets",
@@ -132,7 +133,11 @@ class Command(O2CCommand):
             action="store_true",
             help="aging --format xlsx: a deduction column in the Data sheet (short pays left open)",
         )
-        parser.add_argument("--entity", help="legal entity code (default: the default entity)")
+        parser.add_argument(
+            "--entity",
+            help="legal entity code (default: the default entity); aging: several codes, comma-separated, "
+            "or all",
+        )
         parser.add_argument(
             "--through", help="snapshots: take the weeks ending up to this date (default: the last week over)"
         )
@@ -166,6 +171,10 @@ class Command(O2CCommand):
             return
         with translation.override(cli_language()):
             as_of = _as_of(options["as_of"])
+            if report == "aging":
+                # the aging may cover several legal entities (a shared-service centre's clients)
+                self._aging(entities_option(options["entity"]), as_of, options)
+                return
             entity = entity_option(options["entity"])
             if report == "risk":
                 self._risk(entity, as_of, options)
@@ -173,10 +182,7 @@ class Command(O2CCommand):
             if report == "tie-out":
                 self._tie_out(entity, as_of, options["format"])
                 return
-            if report == "aging":
-                self._aging(entity, as_of, options)
-            else:
-                self._kpis(entity, as_of, options["format"])
+            self._kpis(entity, as_of, options["format"])
 
     def _trial_balance(self, options: dict[str, Any]) -> None:
         as_of = _as_of(options["as_of"])
@@ -245,7 +251,7 @@ class Command(O2CCommand):
 
     # --- aging ----------------------------------------------------------------------------------------
 
-    def _aging(self, entity: LegalEntity, as_of: date, options: dict[str, Any]) -> None:
+    def _aging(self, entities: list[LegalEntity], as_of: date, options: dict[str, Any]) -> None:
         fmt, basis, output = options["format"], options["basis"], options["output"]
         bounds = (
             calculations.parse_bucket_bounds(options["buckets"])
@@ -262,9 +268,8 @@ class Command(O2CCommand):
             raise InputError(
                 _("--deductions: the deductions are a column of the Excel Data sheet: add --format xlsx")
             )
-        unconverted = report = selectors.aging(
-            entity_ids=[entity.pk], as_of=as_of, basis=basis, bounds=bounds
-        )
+        entity_ids = [entity.pk for entity in entities]
+        unconverted = report = selectors.aging(entity_ids=entity_ids, as_of=as_of, basis=basis, bounds=bounds)
         if currency is not None:
             try:
                 report = selectors.aging_in_currency(report, currency)
@@ -277,13 +282,13 @@ class Command(O2CCommand):
             data = exports.aging_workbook(
                 report,
                 selectors.aging_items(
-                    entity_ids=[entity.pk],
+                    entity_ids=entity_ids,
                     as_of=as_of,
                     basis=basis,
                     bounds=bounds,
                     with_deductions=deductions,
                 ),
-                entity_names={entity.code: entity.name},
+                entity_names={entity.code: entity.name for entity in entities},
                 deductions=deductions,
                 unconverted=unconverted if currency is not None else None,
             )
@@ -298,7 +303,7 @@ class Command(O2CCommand):
                 sys.stdout.buffer.flush()
             return
         if fmt == "table":
-            self._aging_table(report, entity, group_by)
+            self._aging_table(report, entities, group_by)
             return
         if fmt == "json":
             text = json.dumps(exports.aging_json(report, group_by), ensure_ascii=False, indent=2) + "\n"
@@ -315,11 +320,12 @@ class Command(O2CCommand):
         else:
             sys.stdout.write(text)
 
-    def _aging_table(self, report: selectors.AgingReport, entity: LegalEntity, group_by: str) -> None:
+    def _aging_table(self, report: selectors.AgingReport, entities: list[LegalEntity], group_by: str) -> None:
         locale = cli_locale()
         labels = exports.bucket_labels(report.bucket_names)
         basis = _("due date") if report.basis == selectors.DUE else _("invoice date")
-        values = {"entity": entity.code, "date": date_human(report.as_of, locale), "basis": basis}
+        codes = ", ".join(entity.code for entity in entities)
+        values = {"entity": codes, "date": date_human(report.as_of, locale), "basis": basis}
         title = (
             _("Aging of %(entity)s as of %(date)s by %(basis)s in %(currency)s")
             % {**values, "currency": report.reporting_currency}
@@ -327,22 +333,27 @@ class Command(O2CCommand):
             else _("Aging of %(entity)s as of %(date)s by %(basis)s") % values
         )
         table = Table(title=title)
+        several = len(entities) > 1
         heading = {
             "customer": _("Customer"),
             "parent": _("Group (parent)"),
             "collector": _("Collector"),
+            "entity": _("Customers"),
             "currency": _("Customers"),
         }[group_by]
+        if several:
+            table.add_column(_("Entity"))
         table.add_column(heading)
         table.add_column(_("Currency"))
         for key in (*report.bucket_names, "unapplied", "total"):
             table.add_column(labels[key], justify="right")
         for row in report.rows:
             table.add_row(
+                *((row.entity_code,) if several else ()),
                 row.customer_number
                 or (
                     _("all")
-                    if group_by == "currency"
+                    if group_by in ("entity", "currency")
                     else "—"
                     if group_by == "collector"
                     else _("(not identified)")
@@ -357,6 +368,7 @@ class Command(O2CCommand):
             table.add_section()
             for total in totals.values():
                 table.add_row(
+                    *((total.entity_code,) if several else ()),
                     pgettext("aging", "Total"),
                     total.currency,
                     *(amount_human(minor, total.currency, locale) for minor in total.buckets),
