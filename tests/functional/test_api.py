@@ -570,6 +570,13 @@ class TestOpenApi:
             "/api/disputes/{case_id}/resolve": ["post"],
             "/api/disputes/{case_id}/approve-write-off": ["post"],
             "/api/disputes/{case_id}/reject-write-off": ["post"],
+            "/api/collections/promises": ["get", "post"],
+            "/api/collections/plans": ["get", "post"],
+            "/api/collections/plans/{plan_id}/approve": ["post"],
+            "/api/collections/plans/{plan_id}/reject": ["post"],
+            "/api/collections/activities": ["get", "post"],
+            "/api/collections/tasks": ["get"],
+            "/api/collections/targets": ["get", "put"],
         }
         assert document["components"]["securitySchemes"] == {
             "BearerToken": {"type": "http", "scheme": "bearer"}

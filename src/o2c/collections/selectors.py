@@ -11,6 +11,7 @@ from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subqu
 from o2c.collections import calculations
 from o2c.collections.models import (
     Activity,
+    CollectionTarget,
     DunningNotice,
     DunningNoticeItem,
     DunningPlan,
@@ -488,3 +489,39 @@ def collector_tasks(*, entity_ids: list[int], collector_id: int, today: date) ->
         .order_by("promised_date", "customer__number", "pk")
     )
     return CollectorTasks(activities, promises)
+
+
+def promise_list(*, entity_ids: list[int]) -> QuerySet[PromiseToPay]:
+    return PromiseToPay.objects.filter(entity_id__in=entity_ids).select_related(
+        "entity", "customer", "created_by"
+    )
+
+
+def promise_documents(*, promise_ids: list[int]) -> dict[int, list[int]]:
+    """The ids of each promise's documents, ascending."""
+    found: dict[int, list[int]] = {}
+    for promise_id, document_id in (
+        PromisedDocument.objects.filter(promise_id__in=promise_ids)
+        .order_by("promise_id", "document_id")
+        .values_list("promise_id", "document_id")
+    ):
+        found.setdefault(promise_id, []).append(document_id)
+    return found
+
+
+def payment_plans_documents(*, plan_ids: list[int]) -> dict[int, list[int]]:
+    """The ids of each payment plan's documents, ascending."""
+    found: dict[int, list[int]] = {}
+    for plan_id, document_id in (
+        PlanDocument.objects.filter(plan_id__in=plan_ids)
+        .order_by("plan_id", "document_id")
+        .values_list("plan_id", "document_id")
+    ):
+        found.setdefault(plan_id, []).append(document_id)
+    return found
+
+
+def target_list(*, entity_ids: list[int]) -> QuerySet[CollectionTarget]:
+    return CollectionTarget.objects.filter(entity_id__in=entity_ids).select_related(
+        "entity", "collector", "updated_by"
+    )

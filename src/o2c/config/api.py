@@ -42,6 +42,7 @@ from ninja.security import HttpBearer
 from o2c.billing import api as billing_api
 from o2c.cash import api as cash_api
 from o2c.close import api as close_api
+from o2c.collections import api as collections_api
 from o2c.core import clock
 from o2c.core.exceptions import DomainError
 from o2c.customers import api as customers_api
@@ -69,6 +70,9 @@ CAPABILITY_ROLES: dict[str, frozenset[str]] = {
     disputes_api.VIEW_DISPUTES: roles.VIEW_DISPUTES,
     disputes_api.CHANGE_DISPUTES: roles.CHANGE_DISPUTES,
     disputes_api.APPROVE_WRITE_OFFS: roles.APPROVE_CREDITS,
+    collections_api.VIEW_COLLECTIONS: roles.VIEW_COLLECTIONS,
+    collections_api.CHANGE_COLLECTIONS: roles.CHANGE_COLLECTIONS,
+    collections_api.APPROVE_PLANS: roles.APPROVE_CREDITS,
 }
 
 
@@ -154,6 +158,7 @@ api.add_router("/cash", cash_api.router)
 api.add_router("/reports", reporting_api.router)
 api.add_router("/close", close_api.router)
 api.add_router("/disputes", disputes_api.router)
+api.add_router("/collections", collections_api.router)
 
 
 def problem(

@@ -28,6 +28,10 @@ VIEW_LEDGER = frozenset({AR_MANAGER, AUDITOR, ADMIN, BILLING, CASH_APPLICATION})
 # and auditors; write-offs above the threshold approved as credit memos are (APPROVE_CREDITS)
 CHANGE_DISPUTES = frozenset({DISPUTES, AR_MANAGER, ADMIN})
 VIEW_DISPUTES = CHANGE_DISPUTES | {COLLECTOR, AUDITOR}
+# collections: promises to pay, payment plans, activities and targets, changed by the collectors (and
+# AR managers), read by auditors; a payment plan is approved as credits are (APPROVE_CREDITS)
+CHANGE_COLLECTIONS = frozenset({COLLECTOR, AR_MANAGER, ADMIN})
+VIEW_COLLECTIONS = CHANGE_COLLECTIONS | {AUDITOR}
 
 
 def roles_of(user: AbstractBaseUser | AnonymousUser) -> frozenset[str]:
