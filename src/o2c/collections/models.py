@@ -1,5 +1,6 @@
-"""Collections: dunning plans with their steps and templates, the notices a dunning run creates, and
-promises to pay (as far as the dunning run needs them: an item under an open promise is not dunned).
+"""Collections: dunning plans with their steps and templates, the notices a dunning run creates, promises
+to pay and payment plans (their items are not dunned while they run), a collector's activities and
+collection targets.
 
 A dunning plan belongs to one legal entity; a customer follows the first plan whose segment criteria
 it meets (by `priority`, then id), else the entity's default plan. Each step says from how many days
