@@ -526,6 +526,8 @@ class TestOpenApi:
         assert {path: sorted(methods) for path, methods in document["paths"].items()} == {
             "/api/customers": ["get", "post"],
             "/api/customers/{customer_id}": ["get", "patch"],
+            "/api/customers/{number}/statement": ["get"],
+            "/api/customers/{number}/statement/send": ["post"],
             "/api/invoices": ["get", "post"],
             "/api/invoices/{document_id}": ["get"],
             "/api/invoices/{document_id}/issue": ["post"],

@@ -16,6 +16,7 @@ from django.core.mail import get_connection
 from o2c.billing.models import InvoiceDelivery, InvoiceProfile
 from o2c.core import clock, events
 from o2c.core.money import Money
+from o2c.documents import statement
 from o2c.documents.invoice_pdf import (
     BankPrint,
     DocumentType,
@@ -28,7 +29,7 @@ from o2c.documents.invoice_pdf import (
 )
 from o2c.documents.mail import invoice_message
 from o2c.documents.references import rf_reference
-from o2c.ledger.models import EntityBankAccount, TaxRegistration
+from o2c.ledger.models import EntityBankAccount, LegalEntity, TaxRegistration
 from o2c.receivables.models import Document
 
 logger = logging.getLogger(__name__)
@@ -42,14 +43,28 @@ def _amount(minor: int, currency: str) -> Decimal:
     return Money.from_minor(abs(minor), currency).amount
 
 
+def seller_print(entity: LegalEntity) -> PartyPrint:
+    """The entity as its documents print the seller: its invoice profile's address and e-mail, its VAT
+    ID in its own country and its other tax numbers."""
+    profile = InvoiceProfile.objects.filter(entity=entity).first()
+    registrations = list(TaxRegistration.objects.filter(entity=entity).order_by("pk"))
+    vat_id = next((r.number for r in registrations if r.scheme == "vat" and r.country == entity.country), "")
+    return PartyPrint(
+        name=entity.name,
+        address_lines=tuple(profile.address.splitlines()) if profile else (),
+        country=entity.country,
+        vat_id=vat_id,
+        tax_numbers=tuple(r.number for r in registrations if r.number != vat_id),
+        email=profile.email if profile else "",
+    )
+
+
 def invoice_print(document: Document) -> InvoicePrint:
     """The plain data the documents app renders, read from an issued document and its seller."""
     if document.number is None:
         raise ValueError(f"draft {document.pk} has no number yet")
     entity, customer, currency = document.entity, document.customer, document.currency
     profile = InvoiceProfile.objects.filter(entity=entity).first()
-    registrations = list(TaxRegistration.objects.filter(entity=entity).order_by("pk"))
-    vat_id = next((r.number for r in registrations if r.scheme == "vat" and r.country == entity.country), "")
     # an account the customer can pay to: with an IBAN, else (a US account) with an account number
     banks = EntityBankAccount.objects.filter(entity=entity, currency=currency).exclude(
         iban="", account_number=""
@@ -65,14 +80,7 @@ def invoice_print(document: Document) -> InvoicePrint:
         issue_date=document.issue_date,
         due_date=None if document.total_minor < 0 else document.due_date,
         currency=currency,
-        seller=PartyPrint(
-            name=entity.name,
-            address_lines=tuple(profile.address.splitlines()) if profile else (),
-            country=entity.country,
-            vat_id=vat_id,
-            tax_numbers=tuple(r.number for r in registrations if r.number != vat_id),
-            email=profile.email if profile else "",
-        ),
+        seller=seller_print(entity),
         buyer=PartyPrint(
             name=customer.name,
             address_lines=tuple(line for line in customer.address.splitlines() if line.strip()),
@@ -175,3 +183,4 @@ def on_invoice_issued(*, document_id: int, deliver: bool = True) -> None:
 
 def register() -> None:
     events.subscribe(INVOICE_ISSUED, on_invoice_issued)
+    statement.seller_register(seller_print)

@@ -47,6 +47,7 @@ from o2c.core import clock
 from o2c.core.exceptions import DomainError
 from o2c.customers import api as customers_api
 from o2c.disputes import api as disputes_api
+from o2c.documents import api as documents_api
 from o2c.receivables import api as receivables_api
 from o2c.reporting import api as reporting_api
 from o2c.workspace import roles
@@ -70,6 +71,8 @@ CAPABILITY_ROLES: dict[str, frozenset[str]] = {
     disputes_api.VIEW_DISPUTES: roles.VIEW_DISPUTES,
     disputes_api.CHANGE_DISPUTES: roles.CHANGE_DISPUTES,
     disputes_api.APPROVE_WRITE_OFFS: roles.APPROVE_CREDITS,
+    # statements of account: read by everyone who sees customers, e-mailed by who works collections
+    documents_api.SEND_STATEMENTS: frozenset({roles.COLLECTOR, roles.AR_MANAGER, roles.ADMIN}),
     collections_api.VIEW_COLLECTIONS: roles.VIEW_COLLECTIONS,
     collections_api.CHANGE_COLLECTIONS: roles.CHANGE_COLLECTIONS,
     collections_api.APPROVE_PLANS: roles.APPROVE_CREDITS,
@@ -152,6 +155,7 @@ api = O2CApi(
     urls_namespace="api",
 )
 api.add_router("/customers", customers_api.router)
+api.add_router("/customers", documents_api.router)
 api.add_router("/invoices", receivables_api.router)
 api.add_router("/billing", billing_api.router)
 api.add_router("/cash", cash_api.router)

@@ -1,4 +1,5 @@
-"""The e-mail that carries an invoice, credit memo or debit memo PDF to the billing contacts.
+"""The e-mail that carries an invoice, credit memo or debit memo PDF (or a statement of account) to the
+billing contacts.
 
 Only the message is built here, in the document's language; the caller sends it (Django's
 `get_connection()` / `send()`) as background work after its transaction commits.
@@ -12,7 +13,10 @@ from django.core.mail import EmailMessage
 from django.utils import translation
 from django.utils.translation import pgettext
 
+from o2c.core.formatting import date_human
 from o2c.documents.invoice_pdf import InvoicePrint, date_text, money_text, payment_sentence
+from o2c.documents.statement import Statement
+from o2c.documents.statement import attachment_filename as statement_attachment_filename
 
 PDF_MIMETYPE = "application/pdf"
 _UNSAFE_IN_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -84,3 +88,40 @@ def _body(data: InvoicePrint) -> str:
     regards = pgettext("invoice email", "Kind regards")
     paragraphs.append(f"{regards}\n{data.seller.name}")
     return "\n\n".join(paragraphs) + "\n"
+
+
+def statement_message(data: Statement, *, to: list[str], from_email: str, pdf: bytes) -> EmailMessage:
+    """A statement of account in the customer's language, the PDF attached; ValueError as above."""
+    recipients = [address.strip() for address in to if address.strip()]
+    if not recipients:
+        raise ValueError(f"customer {data.customer_number} has no billing contact to send it to")
+    if not pdf.startswith(b"%PDF-"):
+        raise ValueError(f"the statement for {data.customer_number} is not a PDF")
+    values = {
+        "number": data.customer_number,
+        "seller": data.seller.name,
+        "date": date_human(data.as_of, data.locale),
+    }
+    with translation.override(data.language):
+        paragraphs = [
+            pgettext("invoice email", "Dear Sir or Madam,"),
+            pgettext(
+                "statement email",
+                "Please find attached the statement of your account %(number)s with us as of %(date)s.",
+            )
+            % values,
+            pgettext(
+                "statement email",
+                "If anything on it does not match your records, please let us know.",
+            ),
+            f"{pgettext('invoice email', 'Kind regards')}\n{data.seller.name}",
+        ]
+        message = EmailMessage(
+            subject=pgettext("statement email", "Statement of account %(number)s from %(seller)s") % values,
+            body="\n\n".join(paragraphs) + "\n",
+            from_email=from_email,
+            to=recipients,
+            headers={"Content-Language": data.language},
+        )
+    message.attach(statement_attachment_filename(data), pdf, PDF_MIMETYPE)
+    return message

@@ -262,14 +262,19 @@ def own_bank_account_find(
 
 
 def credit_balances_by_customer(
-    *, account_type: AccountType, entity_ids: list[int] | None = None, as_of: date | None = None
+    *,
+    account_type: AccountType,
+    entity_ids: list[int] | None = None,
+    as_of: date | None = None,
+    customer_id: int | None = None,
 ) -> dict[tuple[int, int | None, str], int]:
-    """Credit balance (credits − debits) of an account type per (entity, customer, currency)."""
-    totals = (
-        posted_lines(entity_ids=entity_ids, as_of=as_of)
-        .filter(account__type=account_type)
-        .values("entry__entity_id", "customer_id", "currency")
-        .annotate(debit=Sum("debit_minor"), credit=Sum("credit_minor"))
+    """Credit balance (credits − debits) of an account type per (entity, customer, currency); with
+    `customer_id`, that customer's only."""
+    lines = posted_lines(entity_ids=entity_ids, as_of=as_of).filter(account__type=account_type)
+    if customer_id is not None:
+        lines = lines.filter(customer_id=customer_id)
+    totals = lines.values("entry__entity_id", "customer_id", "currency").annotate(
+        debit=Sum("debit_minor"), credit=Sum("credit_minor")
     )
     return {
         (t["entry__entity_id"], t["customer_id"], t["currency"]): t["credit"] - t["debit"]

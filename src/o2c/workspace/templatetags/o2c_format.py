@@ -116,6 +116,7 @@ LABELS: dict[str, Promise] = {
     "customers.customer.changed": _("Customer changed"),
     "customers.contact.added": _("Contact added"),
     "customers.bank_account.added": _("Bank account added"),
+    "documents.statement.sent": _("Statement of account sent"),
     "receivables.document.created": _("Document created"),
     "receivables.document.issued": _("Document issued"),
     "receivables.allocation.created": _("Allocation posted"),
