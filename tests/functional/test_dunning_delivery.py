@@ -69,11 +69,16 @@ def test_a_notice_is_mailed_in_the_customers_language_and_locale(
     assert (notice.status, notice.delivery_error) == ("sent", "")
     assert notice.sent_at is not None
     assert (notice.subject, notice.body) == (mail.message["Subject"], body)
+    # the statement of account goes with it
+    [statement] = list(mail.message.iter_attachments())
+    assert statement.get_content_type() == "application/pdf"
+    assert statement.get_filename() == "statement-C-1000-2026-02-02.pdf"
+    assert statement.get_content().startswith(b"%PDF-")
 
 
 def _text(message: Any) -> str:
     """A received message's text with the line ends it had before SMTP (CRLF on the wire)."""
-    return str(message.get_content()).replace("\r\n", "\n")
+    return str(message.get_body(preferencelist=("plain",)).get_content()).replace("\r\n", "\n")
 
 
 def test_each_customer_gets_its_own_language_and_english_where_there_is_no_template(

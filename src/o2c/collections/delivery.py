@@ -22,6 +22,7 @@ from o2c.billing.models import InvoiceProfile
 from o2c.collections.models import DunningNotice, DunningNoticeItem, DunningTemplate
 from o2c.core import clock
 from o2c.core.formatting import date_human, money_human
+from o2c.documents.statement import statement_pdf
 
 logger = logging.getLogger(__name__)
 
@@ -155,6 +156,16 @@ def _send(
         connection=connection,
         headers={"Content-Language": notice.language},
     )
+    try:
+        # the customer's statement of account goes with every notice (docs/statements.md)
+        message.attach(
+            f"statement-{notice.customer.number}-{notice.as_of.isoformat()}.pdf",
+            statement_pdf(customer=notice.customer, as_of=notice.as_of),
+            "application/pdf",
+        )
+    except (LookupError, TemplateSyntaxError, OSError, ValueError) as error:
+        _failed(notice, f"statement: {error}")
+        return
     try:
         message.send()
     except (smtplib.SMTPException, OSError) as error:
