@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Sum
 
@@ -497,28 +498,26 @@ def promise_list(*, entity_ids: list[int]) -> QuerySet[PromiseToPay]:
     )
 
 
+def _documents_by(rows: QuerySet[Any], owner: str, owner_ids: list[int]) -> dict[int, list[int]]:
+    """The document ids per owner (`owner` the link rows' field naming it), ascending."""
+    found: dict[int, list[int]] = {}
+    for owner_id, document_id in (
+        rows.filter(**{f"{owner}__in": owner_ids})
+        .order_by(owner, "document_id")
+        .values_list(owner, "document_id")
+    ):
+        found.setdefault(owner_id, []).append(document_id)
+    return found
+
+
 def promise_documents(*, promise_ids: list[int]) -> dict[int, list[int]]:
     """The ids of each promise's documents, ascending."""
-    found: dict[int, list[int]] = {}
-    for promise_id, document_id in (
-        PromisedDocument.objects.filter(promise_id__in=promise_ids)
-        .order_by("promise_id", "document_id")
-        .values_list("promise_id", "document_id")
-    ):
-        found.setdefault(promise_id, []).append(document_id)
-    return found
+    return _documents_by(PromisedDocument.objects.all(), "promise_id", promise_ids)
 
 
 def payment_plans_documents(*, plan_ids: list[int]) -> dict[int, list[int]]:
     """The ids of each payment plan's documents, ascending."""
-    found: dict[int, list[int]] = {}
-    for plan_id, document_id in (
-        PlanDocument.objects.filter(plan_id__in=plan_ids)
-        .order_by("plan_id", "document_id")
-        .values_list("plan_id", "document_id")
-    ):
-        found.setdefault(plan_id, []).append(document_id)
-    return found
+    return _documents_by(PlanDocument.objects.all(), "plan_id", plan_ids)
 
 
 def target_list(*, entity_ids: list[int]) -> QuerySet[CollectionTarget]:
