@@ -13,10 +13,13 @@ the same service the command calls (`collections.services.dunning_run`):
   commit but not sent here: the issue measures sending apart;
 - the same run again on the same day (sends nothing twice);
 - sending the first `--mail` e-mail notices through Django's SMTP backend to a real SMTP server on
-  loopback (aiosmtpd), reported as notices per second.
+  loopback (aiosmtpd), reported as notices per second;
+- a collector's worklist (`collections.selectors.worklist`, what `GET /api/collections/worklist` reads):
+  the customers are split between 20 collectors, the median of five reads of one portfolio.
 
-Figures go to stdout and to bench/results/dunning_<database>.json. Target (issue 6): the run over
-100,000 customers and 1,000,000 open items in at most 60 s on PostgreSQL.
+Figures go to stdout and to bench/results/dunning_<database>.json. Targets (issue 6): the run over
+100,000 customers and 1,000,000 open items in at most 60 s on PostgreSQL; a collector's worklist under
+200 ms server time at 1,000,000 open items.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import socket
+import statistics
 import sys
 import time
 from datetime import UTC, date, datetime
@@ -33,6 +37,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = date(2026, 10, 30)
 TARGET_SECONDS = 60.0
+WORKLIST_TARGET_MS = 200.0
+COLLECTORS = 20
 
 
 def _say(message: str) -> None:
@@ -96,12 +102,13 @@ def main(argv: list[str] | None = None) -> None:
     django.setup()
     from aiosmtpd.controller import Controller
     from django.conf import settings
+    from django.contrib.auth.models import User
     from django.core.management import call_command
     from django.db import connection, transaction
 
     from bench.run import _write as write_results
     from bench.run import machine
-    from o2c.collections import delivery, services
+    from o2c.collections import delivery, selectors, services
     from o2c.collections.models import DunningNotice
     from o2c.ledger.models import LegalEntity
 
@@ -110,7 +117,12 @@ def main(argv: list[str] | None = None) -> None:
     entity = LegalEntity.objects.get(is_default=True)
     with transaction.atomic(), connection.cursor() as cursor:
         _load(cursor, entity_id=entity.pk, customers=args.customers, items=args.items)
+    collectors = [User.objects.create_user(f"collector{n:02d}") for n in range(COLLECTORS)]
     with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE customers_customer SET collector_id = (%s::bigint[])[1 + id %% %s] WHERE entity_id = %s",
+            [[user.pk for user in collectors], COLLECTORS, entity.pk],
+        )
         cursor.execute("VACUUM ANALYZE")
     loaded = round(time.perf_counter() - started, 1)
     _say(f"{args.items:,} open items of {args.customers:,} customers in {loaded} s")
@@ -156,6 +168,13 @@ def main(argv: list[str] | None = None) -> None:
         mail_seconds = round(time.perf_counter() - began, 2)
     finally:
         controller.stop()
+    reads = []
+    for _ in range(5):
+        began = time.perf_counter()
+        lines = selectors.worklist(entity_ids=[entity.pk], collector_id=collectors[0].pk, today=AS_OF)
+        reads.append((time.perf_counter() - began) * 1000)
+    worklist_ms = round(statistics.median(reads), 1)
+    _say(f"worklist: {len(lines):,} customers of one collector in {worklist_ms} ms (median of 5)")
     sent = DunningNotice.objects.filter(pk__in=sample, status="sent").count()
     rate = round(sent / mail_seconds, 1) if mail_seconds else None
     _say(
@@ -175,7 +194,8 @@ def main(argv: list[str] | None = None) -> None:
         "again_seconds": again_seconds,
         "again_notices": len(again.notices),
         "mail": {"sent": sent, "seconds": mail_seconds, "per_second": rate, "received": Received.count},
-        "targets": {"run_seconds": TARGET_SECONDS},
+        "worklist": {"collectors": COLLECTORS, "lines": len(lines), "milliseconds": worklist_ms},
+        "targets": {"run_seconds": TARGET_SECONDS, "worklist_milliseconds": WORKLIST_TARGET_MS},
     }
     path = write_results(result_json["name"], result_json)
     _say(f"written {path.relative_to(ROOT)}")

@@ -578,6 +578,7 @@ class TestOpenApi:
             "/api/collections/plans/{plan_id}/reject": ["post"],
             "/api/collections/activities": ["get", "post"],
             "/api/collections/tasks": ["get"],
+            "/api/collections/worklist": ["get"],
             "/api/collections/targets": ["get", "put"],
         }
         assert document["components"]["securitySchemes"] == {

@@ -5,6 +5,7 @@ entities. The invoice is 1,190.00 EUR (1,000.00 net, 19 % tax), issued 2 March 2
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 import pytest
@@ -394,3 +395,44 @@ class TestTargets:
         )
         assert (not_granted.status_code, body(not_granted)["code"]) == (404, "not_found")
         assert not CollectionTarget.objects.exists()
+
+
+class TestWorklist:
+    def test_a_collector_reads_her_worklist_with_each_priority_s_parts(
+        self, collector, collector_user, customer
+    ):
+        Customer.objects.filter(pk=customer.pk).update(collector=collector_user)
+        issued_invoice(customer, issue_date=date(2026, 1, 2))  # 1,190.00 due 02-01: 43 days overdue
+
+        response = collector.get("/api/collections/worklist")
+
+        assert response.status_code == 200
+        assert body(response) == {
+            "entity": "MAIN",
+            "collector": "carla",
+            "today": "2026-03-16",
+            "lines": [
+                {
+                    "customer_number": "C-1000",
+                    "customer_name": customer.name,
+                    "currency": "EUR",
+                    "overdue": "1190.00",
+                    "items": 1,
+                    "oldest_due_date": "2026-02-01",
+                    "days_overdue": 43,
+                    "broken_promises": 0,
+                    "promised": False,
+                    "priority": {"score": 15, "amount_points": 1, "days_points": 14, "promise_points": 0},
+                }
+            ],
+        }
+
+    def test_another_collector_s_worklist_is_for_those_who_review_portfolios(
+        self, collector, collector_user, manager, entity
+    ):
+        make_user("dora", "collector", entities=[entity])
+        assert collector.get("/api/collections/worklist?collector=dora").status_code == 403
+        assert collector.get("/api/collections/worklist?collector=carla").status_code == 200
+        review = manager.get("/api/collections/worklist?collector=carla")
+        assert (review.status_code, body(review)["collector"], body(review)["lines"]) == (200, "carla", [])
+        assert manager.get("/api/collections/worklist?collector=nobody").status_code == 404

@@ -12,11 +12,12 @@ from __future__ import annotations
 from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest
 from ninja import Query, Router, Status
+from ninja.errors import AuthorizationError
 
 from o2c.collections import activities, plans, schemas, selectors, services
 from o2c.core import clock
 from o2c.core.exceptions import InputError
-from o2c.core.money import Money
+from o2c.core.money import Money, format_minor
 from o2c.customers import api as customers_api
 from o2c.customers import schemas as customer_schemas
 from o2c.customers import selectors as customer_selectors
@@ -31,6 +32,7 @@ router = Router(tags=["collections"])
 # The capabilities of the collections endpoints; o2c.config.api maps them to the roles that grant them.
 VIEW_COLLECTIONS = "view_collections"
 CHANGE_COLLECTIONS = "change_collections"
+REVIEW_PORTFOLIOS = "review_portfolios"
 APPROVE_PLANS = "approve_payment_plans"
 
 
@@ -236,6 +238,51 @@ def collector_tasks(request: HttpRequest, entity: str | None = None) -> schemas.
         promises=[
             schemas.PromiseOut.of(promises[promise.pk], documents.get(promise.pk, []))
             for promise in tasks.promises
+        ],
+    )
+
+
+@router.get("/worklist", response=schemas.WorklistOut, summary="A collector's prioritised worklist")
+def collector_worklist(
+    request: HttpRequest, entity: str | None = None, collector: str | None = None
+) -> schemas.WorklistOut:
+    """The customers of a collector's portfolio with anything overdue today (the entity's date), highest
+    priority first, each priority with its parts (docs/collections.md, "Worklist"). `collector`: a
+    username (default the caller), for managers reviewing another collector's list."""
+    who = customers_api.caller(request, VIEW_COLLECTIONS)
+    chosen = _entity(who, entity)
+    user = who.user
+    if collector is not None and collector != user.username:
+        if not who.may(REVIEW_PORTFOLIOS):
+            raise AuthorizationError(message="you may see your own worklist only")
+        found = User.objects.filter(username=collector).first()
+        if found is None:
+            raise Http404(collector)
+        user = found
+    today = clock.today_in(chosen.time_zone)
+    return schemas.WorklistOut(
+        entity=chosen.code,
+        collector=user.username,
+        today=today,
+        lines=[
+            schemas.WorklistLineOut(
+                customer_number=line.customer_number,
+                customer_name=line.customer_name,
+                currency=line.currency,
+                overdue=format_minor(line.overdue_minor, line.currency),
+                items=line.items,
+                oldest_due_date=line.oldest_due_date,
+                days_overdue=line.days_overdue,
+                broken_promises=line.broken_promises,
+                promised=line.promised,
+                priority=schemas.PriorityOut(
+                    score=line.priority.score,
+                    amount_points=line.priority.amount_points,
+                    days_points=line.priority.days_points,
+                    promise_points=line.priority.promise_points,
+                ),
+            )
+            for line in selectors.worklist(entity_ids=[chosen.pk], collector_id=user.pk, today=today)
         ],
     )
 

@@ -319,3 +319,37 @@ def _notice(customer: CustomerFacts, plan: Plan, step: Step, items: list[NoticeI
         recipient=customer.email,
         items=tuple(items),
     )
+
+
+# --- the collector's worklist -----------------------------------------------------------------------
+
+AMOUNT_POINTS_PER = 1000  # major units of overdue amount per point
+AMOUNT_POINTS_MAX = 50
+DAYS_PER_POINT = 3
+DAYS_POINTS_MAX = 30
+BROKEN_PROMISE_POINTS = 10
+BROKEN_PROMISE_POINTS_MAX = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Priority:
+    """A worklist line's score and the parts it adds up from (docs/collections.md, "Worklist")."""
+
+    amount_points: int
+    days_points: int
+    promise_points: int
+
+    @property
+    def score(self) -> int:
+        return self.amount_points + self.days_points + self.promise_points
+
+
+def priority(*, overdue_minor: int, decimals: int, days_overdue: int, broken_promises: int) -> Priority:
+    """One point per 1,000 (in the currency's major units) overdue, at most 50; one point per 3 days the
+    oldest item is overdue, at most 30 (90 days and more); 10 points per promise broken in the last 90
+    days, at most 20. Whole points, rounded down: 2,999.99 overdue is 2 points."""
+    return Priority(
+        amount_points=min(AMOUNT_POINTS_MAX, overdue_minor // (AMOUNT_POINTS_PER * 10**decimals)),
+        days_points=min(DAYS_POINTS_MAX, max(0, days_overdue) // DAYS_PER_POINT),
+        promise_points=min(BROKEN_PROMISE_POINTS_MAX, BROKEN_PROMISE_POINTS * broken_promises),
+    )

@@ -211,6 +211,33 @@ class TasksOut(Schema):
     promises: list[PromiseOut]
 
 
+class PriorityOut(Schema):
+    score: int
+    amount_points: int = Field(description="one a 1,000 overdue, at most 50")
+    days_points: int = Field(description="one a 3 days the oldest item is overdue, at most 30")
+    promise_points: int = Field(description="10 a promise broken in the last 90 days, at most 20")
+
+
+class WorklistLineOut(Schema):
+    customer_number: str
+    customer_name: str
+    currency: str
+    overdue: DecimalString = Field(description="overdue invoices and debit memos, disputed ones left out")
+    items: int
+    oldest_due_date: date
+    days_overdue: int
+    broken_promises: int
+    promised: bool = Field(description="an open promise to pay covers some of its documents")
+    priority: PriorityOut
+
+
+class WorklistOut(Schema):
+    entity: str
+    collector: str
+    today: date
+    lines: list[WorklistLineOut]
+
+
 class TargetFilter(Schema):
     entity: str | None = Field(None, description="legal entity code; default the caller's")
     month: date | None = Field(None, description="the first day of a month")

@@ -4,10 +4,10 @@ grouped queries whatever the number of customers and items."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
 
 from o2c.collections import calculations
 from o2c.collections.models import (
@@ -24,6 +24,7 @@ from o2c.collections.models import (
     PromisedDocument,
     PromiseToPay,
 )
+from o2c.core.money import currency_decimals
 from o2c.customers.models import Contact, Customer
 from o2c.receivables.models import Allocation, Document, DocumentType
 
@@ -524,3 +525,89 @@ def target_list(*, entity_ids: list[int]) -> QuerySet[CollectionTarget]:
     return CollectionTarget.objects.filter(entity_id__in=entity_ids).select_related(
         "entity", "collector", "updated_by"
     )
+
+
+@dataclass(frozen=True, slots=True)
+class WorklistLine:
+    """One customer and currency of a collector's portfolio with something overdue: what and how long,
+    the promises it broke lately, and its priority (`calculations.priority`)."""
+
+    customer_id: int
+    customer_number: str
+    customer_name: str
+    currency: str
+    overdue_minor: int  # overdue invoices and debit memos, disputed ones left out
+    items: int
+    oldest_due_date: date
+    days_overdue: int  # of the oldest overdue item
+    broken_promises: int  # judged broken in the last 90 days
+    promised: bool  # an open promise covers some of its documents
+    priority: calculations.Priority
+
+
+WORKLIST_PROMISE_DAYS = 90
+
+
+def worklist(*, entity_ids: list[int], collector_id: int, today: date) -> list[WorklistLine]:
+    """The collector's portfolio (`Customer.collector`) per customer and currency with anything overdue
+    today and not disputed, highest priority first (then the larger amount, then the customer number).
+    Three grouped queries, whatever the size of the portfolio."""
+    overdue = (
+        Document.objects.filter(
+            entity_id__in=entity_ids,
+            customer__collector_id=collector_id,
+            status=Document.Status.ISSUED,
+            document_type__in=DUNNED_TYPES,
+            open_minor__gt=0,
+            due_date__lt=today,
+            is_disputed=False,
+        )
+        .values("customer_id", "customer__number", "customer__name", "currency")
+        .annotate(total=Sum("open_minor"), items=Count("pk"), oldest=Min("due_date"))
+        .order_by()
+    )
+    broken = dict(
+        PromiseToPay.objects.filter(
+            entity_id__in=entity_ids,
+            customer__collector_id=collector_id,
+            state=PromiseToPay.State.BROKEN,
+            judged_on__gt=today - timedelta(days=WORKLIST_PROMISE_DAYS),
+            judged_on__lte=today,
+        )
+        .values("customer_id")
+        .annotate(count=Count("pk"))
+        .order_by()
+        .values_list("customer_id", "count")
+    )
+    promised = set(
+        PromiseToPay.objects.filter(
+            entity_id__in=entity_ids, customer__collector_id=collector_id, state=PromiseToPay.State.OPEN
+        ).values_list("customer_id", flat=True)
+    )
+    lines = []
+    for row in overdue:
+        days = (today - row["oldest"]).days
+        lines.append(
+            WorklistLine(
+                customer_id=row["customer_id"],
+                customer_number=row["customer__number"],
+                customer_name=row["customer__name"],
+                currency=row["currency"],
+                overdue_minor=int(row["total"]),
+                items=row["items"],
+                oldest_due_date=row["oldest"],
+                days_overdue=days,
+                broken_promises=broken.get(row["customer_id"], 0),
+                promised=row["customer_id"] in promised,
+                priority=calculations.priority(
+                    overdue_minor=int(row["total"]),
+                    decimals=currency_decimals(row["currency"]),
+                    days_overdue=days,
+                    broken_promises=broken.get(row["customer_id"], 0),
+                ),
+            )
+        )
+    lines.sort(
+        key=lambda line: (-line.priority.score, -line.overdue_minor, line.customer_number, line.currency)
+    )
+    return lines

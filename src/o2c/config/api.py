@@ -76,6 +76,8 @@ CAPABILITY_ROLES: dict[str, frozenset[str]] = {
     collections_api.VIEW_COLLECTIONS: roles.VIEW_COLLECTIONS,
     collections_api.CHANGE_COLLECTIONS: roles.CHANGE_COLLECTIONS,
     collections_api.APPROVE_PLANS: roles.APPROVE_CREDITS,
+    # another collector's worklist: who reviews portfolios (a collector sees her own)
+    collections_api.REVIEW_PORTFOLIOS: frozenset({roles.AR_MANAGER, roles.AUDITOR, roles.ADMIN}),
 }
 
 
