@@ -579,6 +579,7 @@ class TestOpenApi:
             "/api/collections/activities": ["get", "post"],
             "/api/collections/tasks": ["get"],
             "/api/collections/worklist": ["get"],
+            "/api/collections/assignments": ["post"],
             "/api/collections/targets": ["get", "put"],
         }
         assert document["components"]["securitySchemes"] == {

@@ -436,3 +436,73 @@ class TestWorklist:
         review = manager.get("/api/collections/worklist?collector=carla")
         assert (review.status_code, body(review)["collector"], body(review)["lines"]) == (200, "carla", [])
         assert manager.get("/api/collections/worklist?collector=nobody").status_code == 404
+
+
+class TestAssignments:
+    def test_a_manager_moves_customers_to_a_collector_in_bulk_with_the_reason_audited(
+        self, manager, manager_user, collector_user, customer, entity
+    ):
+        second = customer_services.customer_create(
+            entity=entity, data=customer_in("C-2000", name="Schmidt Logistik AG"), actor=None, now=NOW
+        )
+        Customer.objects.filter(pk=second.pk).update(collector=collector_user)
+
+        response = send(
+            manager,
+            "post",
+            "/api/collections/assignments",
+            {"collector": "carla", "customers": ["C-2000", "C-1000"], "reason": "portfolio review"},
+        )
+
+        assert response.status_code == 200
+        assert body(response) == {
+            "entity": "MAIN",
+            "collector": "carla",
+            "customers": ["C-1000", "C-2000"],
+            "moved": 1,  # C-2000 was hers already
+        }
+        assert set(Customer.objects.filter(collector=collector_user).values_list("number", flat=True)) == {
+            "C-1000",
+            "C-2000",
+        }
+        event = AuditEvent.objects.get(action="customers.customer.changed", object_id=customer.pk)
+        assert (event.actor, event.changes, event.reason) == (
+            manager_user,
+            {"collector": [None, "carla"]},
+            "portfolio review",
+        )
+        out = send(
+            manager,
+            "post",
+            "/api/collections/assignments",
+            {"collector": None, "customers": ["C-1000"], "reason": "x"},
+        )
+        assert (out.status_code, body(out)["moved"]) == (200, 1)
+        assert Customer.objects.get(pk=customer.pk).collector_id is None
+
+    def test_an_unknown_customer_or_user_moves_nothing_and_collectors_may_not_assign(
+        self, manager, collector, customer
+    ):
+        unknown = send(
+            manager,
+            "post",
+            "/api/collections/assignments",
+            {"collector": "carla", "customers": ["C-1000", "C-404"], "reason": "x"},
+        )
+        assert unknown.status_code == 422
+        assert "C-404" in unknown.content.decode()
+        nobody = send(
+            manager,
+            "post",
+            "/api/collections/assignments",
+            {"collector": "nobody", "customers": ["C-1000"], "reason": "x"},
+        )
+        assert nobody.status_code == 422
+        assert Customer.objects.get(pk=customer.pk).collector_id is None
+        refused = send(
+            collector,
+            "post",
+            "/api/collections/assignments",
+            {"collector": "carla", "customers": ["C-1000"], "reason": "x"},
+        )
+        assert refused.status_code == 403

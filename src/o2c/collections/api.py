@@ -21,6 +21,7 @@ from o2c.core.money import Money, format_minor
 from o2c.customers import api as customers_api
 from o2c.customers import schemas as customer_schemas
 from o2c.customers import selectors as customer_selectors
+from o2c.customers import services as customer_services
 from o2c.customers.models import Customer
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger.models import LegalEntity
@@ -33,6 +34,7 @@ router = Router(tags=["collections"])
 VIEW_COLLECTIONS = "view_collections"
 CHANGE_COLLECTIONS = "change_collections"
 REVIEW_PORTFOLIOS = "review_portfolios"
+ASSIGN_PORTFOLIOS = "assign_portfolios"
 APPROVE_PLANS = "approve_payment_plans"
 
 
@@ -284,6 +286,37 @@ def collector_worklist(
             )
             for line in selectors.worklist(entity_ids=[chosen.pk], collector_id=user.pk, today=today)
         ],
+    )
+
+
+@router.post("/assignments", response=schemas.AssignmentOut, summary="Move customers to a collector")
+def portfolio_assign(request: HttpRequest, payload: schemas.AssignmentIn) -> schemas.AssignmentOut:
+    """Put customers (by number, in one entity) into a collector's portfolio, or out of any with
+    `collector: null`, in bulk, with the reason; audited per customer moved. For AR managers and admins.
+    An unknown customer or user is refused (422) and nothing moves."""
+    who = customers_api.caller(request, ASSIGN_PORTFOLIOS)
+    chosen = _entity(who, payload.entity)
+    numbers = sorted(set(payload.customers))
+    found = dict(Customer.objects.filter(entity=chosen, number__in=numbers).values_list("number", "pk"))
+    missing = [number for number in numbers if number not in found]
+    if missing:
+        raise InputError(
+            f"customers: unknown in {chosen.code}: {', '.join(missing)}", code="unknown_customer"
+        )
+    collector = None
+    if payload.collector is not None:
+        collector = User.objects.filter(username=payload.collector, is_active=True).first()
+        if collector is None:
+            raise InputError(f"collector: unknown user {payload.collector}", code="unknown_collector")
+    moved = customer_services.customers_assign_collector(
+        customer_ids=list(found.values()),
+        collector=collector,
+        actor=who.user,
+        now=clock.now(),
+        reason=payload.reason,
+    )
+    return schemas.AssignmentOut(
+        entity=chosen.code, collector=payload.collector, customers=numbers, moved=moved
     )
 
 

@@ -238,6 +238,20 @@ class WorklistOut(Schema):
     lines: list[WorklistLineOut]
 
 
+class AssignmentIn(Schema):
+    entity: str | None = Field(None, description="legal entity code; default the caller's")
+    collector: str | None = Field(description="the collector's username; null takes the customers out of any")
+    customers: list[str] = Field(min_length=1, description="customer numbers")
+    reason: str = Field(min_length=1, max_length=300)
+
+
+class AssignmentOut(Schema):
+    entity: str
+    collector: str | None
+    customers: list[str]
+    moved: int = Field(description="how many changed portfolio (the others were in it already)")
+
+
 class TargetFilter(Schema):
     entity: str | None = Field(None, description="legal entity code; default the caller's")
     month: date | None = Field(None, description="the first day of a month")

@@ -78,6 +78,7 @@ CAPABILITY_ROLES: dict[str, frozenset[str]] = {
     collections_api.APPROVE_PLANS: roles.APPROVE_CREDITS,
     # another collector's worklist: who reviews portfolios (a collector sees her own)
     collections_api.REVIEW_PORTFOLIOS: frozenset({roles.AR_MANAGER, roles.AUDITOR, roles.ADMIN}),
+    collections_api.ASSIGN_PORTFOLIOS: frozenset({roles.AR_MANAGER, roles.ADMIN}),
 }
 
 
