@@ -9,11 +9,11 @@ from __future__ import annotations
 import logging
 import smtplib
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from babel import Locale, UnknownLocaleError
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.template import Context, Template, TemplateSyntaxError
@@ -21,21 +21,10 @@ from django.template import Context, Template, TemplateSyntaxError
 from o2c.billing.models import InvoiceProfile
 from o2c.collections.models import DunningNotice, DunningNoticeItem, DunningTemplate
 from o2c.core import clock
-from o2c.core.formatting import date_human, money_human
+from o2c.core.formatting import date_human, locale_of, money_human
 from o2c.documents.statement import statement_pdf
 
 logger = logging.getLogger(__name__)
-
-
-def locale_of(language: str, country: str) -> str:
-    """The customer's locale: its language in its country where Babel knows that (de_CH formats
-    amounts unlike de_DE), else the language alone."""
-    for candidate in (f"{language}_{country.upper()}", language):
-        try:
-            return str(Locale.parse(candidate))
-        except (ValueError, UnknownLocaleError):
-            continue
-    return "en"
 
 
 @dataclass(frozen=True)
@@ -96,14 +85,26 @@ def _template(notice: DunningNotice) -> tuple[str, str]:
     return found
 
 
-def notices_deliver(*, notice_ids: list[int]) -> None:
+def notices_deliver(
+    *,
+    notice_ids: list[int],
+    on_total: Callable[[int], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> None:
     """The after-commit work of a dunning run: send its e-mail notices (pending ones only: idempotent)."""
-    notices_send(notice_ids=notice_ids, now=clock.now())
+    notices_send(notice_ids=notice_ids, now=clock.now(), on_total=on_total, progress=progress)
 
 
-def notices_send(*, notice_ids: list[int], now: datetime) -> None:
+def notices_send(
+    *,
+    notice_ids: list[int],
+    now: datetime,
+    on_total: Callable[[int], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> None:
     """Render and send the pending e-mail notices among these ids (a notice sent already is not sent
-    again). Each notice ends `sent` or `failed` with the reason."""
+    again). Each notice ends `sent` or `failed` with the reason. `on_total` learns how many are to be
+    sent, `progress` is told of each one done (the command's progress bar)."""
     notices = list(
         DunningNotice.objects.filter(pk__in=notice_ids, channel="email", status=DunningNotice.Status.PENDING)
         .select_related("customer", "entity")
@@ -111,6 +112,8 @@ def notices_send(*, notice_ids: list[int], now: datetime) -> None:
     )
     if not notices:
         return
+    if on_total is not None:
+        on_total(len(notices))
     items: dict[int, list[DunningNoticeItem]] = defaultdict(list)
     for item in (
         DunningNoticeItem.objects.filter(notice_id__in=[notice.pk for notice in notices])
@@ -131,6 +134,8 @@ def notices_send(*, notice_ids: list[int], now: datetime) -> None:
             if notice.entity_id not in senders:
                 senders[notice.entity_id] = _sender(notice.entity_id)
             _send(notice, items[notice.pk], connection, senders[notice.entity_id], now)
+            if progress is not None:
+                progress(1)
     finally:
         connection.close()
 

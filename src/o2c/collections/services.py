@@ -7,6 +7,7 @@ transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -100,13 +101,21 @@ def _reminder_window(plans: list[calculations.Plan]) -> int:
 
 @transaction.atomic
 def dunning_run(
-    *, entity: LegalEntity, as_of: date, dry_run: bool, actor: User | None, now: datetime
+    *,
+    entity: LegalEntity,
+    as_of: date,
+    dry_run: bool,
+    actor: User | None,
+    now: datetime,
+    on_mail_total: Callable[[int], None] | None = None,
+    mail_progress: Callable[[int], None] | None = None,
 ) -> DunningRunResult:
     """Send the dunning notices and pre-due reminders that are due on `as_of` (docs/collections.md): one
     notice per customer with an item due for dunning, listing all its overdue items that are neither
     disputed nor under an open promise to pay, at the highest level they reached; a reminder of items
     falling due within the level-0 window. A dry run writes nothing and returns the same notices;
-    running twice on one day sends nothing twice. E-mail notices are sent after commit."""
+    running twice on one day sends nothing twice. E-mail notices are sent after commit (`on_mail_total`
+    and `mail_progress` follow the sending, as `delivery.notices_send` says)."""
     if not dry_run:
         # one run per entity at a time: the default plan's row is the entity's dunning lock
         plan_default_ensure(entity=entity, actor=actor, now=now)
@@ -170,7 +179,11 @@ def dunning_run(
     )
     to_mail = [pk for pk, notice in zip(notice_ids, notices, strict=True) if notice.channel == Channel.EMAIL]
     if to_mail:
-        transaction.on_commit(lambda: delivery.notices_deliver(notice_ids=to_mail))
+        transaction.on_commit(
+            lambda: delivery.notices_deliver(
+                notice_ids=to_mail, on_total=on_mail_total, progress=mail_progress
+            )
+        )
     return DunningRunResult(entity.code, as_of, dry_run, notices, notice_ids)
 
 

@@ -13,6 +13,17 @@ from babel.numbers import format_currency, format_decimal
 from o2c.core.money import currency_decimals
 
 
+def locale_of(language: str, country: str) -> str:
+    """The customer's locale: its language in its country where Babel knows that (de_CH formats
+    amounts unlike de_DE), else the language alone."""
+    for candidate in (f"{language}_{country.upper()}", language):
+        try:
+            return str(Locale.parse(candidate))
+        except (ValueError, UnknownLocaleError):
+            continue
+    return "en"
+
+
 def cli_locale() -> str:
     """The locale of the person at the terminal: O2C_LOCALE, else LC_ALL / LANG, else English."""
     for variable in ("O2C_LOCALE", "LC_ALL", "LC_MESSAGES", "LANG"):

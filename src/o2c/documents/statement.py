@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, cast
 
-from babel import Locale, UnknownLocaleError
+from babel import Locale
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import pgettext
 
 from o2c.core.exceptions import InputError
-from o2c.core.formatting import date_human, money_human
+from o2c.core.formatting import date_human, locale_of, money_human
 from o2c.customers.models import Customer
 from o2c.documents.invoice_pdf import Language, PartyPrint, html_to_pdf
 from o2c.ledger import selectors as ledger_selectors
@@ -97,16 +97,6 @@ def language_of(customer: Customer) -> Language:
     """The customer's language when statements are written in it (de_AT -> de), else English."""
     language = customer.language.replace("_", "-").split("-")[0].lower()
     return cast(Language, language) if language in LANGUAGES else "en"
-
-
-def locale_of(language: str, country: str) -> str:
-    """The customer's locale: its language in its country where Babel knows that, else the language."""
-    for candidate in (f"{language}_{country.upper()}", language):
-        try:
-            return str(Locale.parse(candidate))
-        except (ValueError, UnknownLocaleError):
-            continue
-    return "en"
 
 
 def aging_bucket(days_overdue: int) -> int:

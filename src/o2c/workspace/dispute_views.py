@@ -36,8 +36,8 @@ from o2c.workspace.views import (
     _actor,
     _entity_ids,
     _page_number,
-    _plain,
     _query_without_page,
+    rebill_lines_of,
     role_required,
     slice_page,
 )
@@ -366,26 +366,7 @@ def case_rebill(request: HttpRequest, case_id: int) -> HttpResponse:
         return redirect("dispute_case_detail", case_id=case.pk)
     invoice = _invoice_or_404(request, case.document_id)
     if request.method != "POST":
-        lines = cast(
-            forms.BaseRebillLineFormSet,
-            forms.RebillLineFormSet(
-                prefix="lines",
-                initial=[
-                    {
-                        "description": line.description,
-                        "quantity": _plain(line.quantity),
-                        "unit_price": _plain(line.unit_price),
-                        "discount_percent": _plain(line.discount_percent),
-                        "tax_rate": _plain(line.tax_rate),
-                        "tax_category": line.tax_category,
-                        "item_code": line.item_code,
-                        "period_start": line.period_start,
-                        "period_end": line.period_end,
-                    }
-                    for line in sorted(invoice.lines.all(), key=lambda line: line.position)
-                ],
-            ),
-        )
+        lines = rebill_lines_of(invoice)
         return _rebill_page(request, case, invoice, dispute_forms.RebillForm(), lines)
     form = dispute_forms.RebillForm(request.POST)
     lines = cast(forms.BaseRebillLineFormSet, forms.RebillLineFormSet(request.POST, prefix="lines"))

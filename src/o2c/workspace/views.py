@@ -439,6 +439,30 @@ def document_issue(request: HttpRequest, document_id: int) -> HttpResponse:
 # --- corrections: credit memos, credit-and-rebill, approvals ------------------------------------
 
 
+def rebill_lines_of(invoice: Document) -> forms.BaseRebillLineFormSet:
+    """The rebill's line forms, starting from the invoice's lines (credit-and-rebill pages)."""
+    return cast(
+        forms.BaseRebillLineFormSet,
+        forms.RebillLineFormSet(
+            prefix="lines",
+            initial=[
+                {
+                    "description": line.description,
+                    "quantity": _plain(line.quantity),
+                    "unit_price": _plain(line.unit_price),
+                    "discount_percent": _plain(line.discount_percent),
+                    "tax_rate": _plain(line.tax_rate),
+                    "tax_category": line.tax_category,
+                    "item_code": line.item_code,
+                    "period_start": line.period_start,
+                    "period_end": line.period_end,
+                }
+                for line in sorted(invoice.lines.all(), key=lambda line: line.position)
+            ],
+        ),
+    )
+
+
 def _plain(value: Decimal) -> Decimal:
     """10.000000 -> 10, 2.500000 -> 2.5: stored quantities as a person types them."""
     return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
@@ -566,26 +590,7 @@ def credit_and_rebill(request: HttpRequest, document_id: int) -> HttpResponse:
         return redirect("document_detail", document_id=document_id)
     if request.method != "POST":
         form = forms.CreditAndRebillForm(initial={"issue_date": _today(invoice.entity)})
-        lines = cast(
-            forms.BaseRebillLineFormSet,
-            forms.RebillLineFormSet(
-                prefix="lines",
-                initial=[
-                    {
-                        "description": line.description,
-                        "quantity": _plain(line.quantity),
-                        "unit_price": _plain(line.unit_price),
-                        "discount_percent": _plain(line.discount_percent),
-                        "tax_rate": _plain(line.tax_rate),
-                        "tax_category": line.tax_category,
-                        "item_code": line.item_code,
-                        "period_start": line.period_start,
-                        "period_end": line.period_end,
-                    }
-                    for line in sorted(invoice.lines.all(), key=lambda line: line.position)
-                ],
-            ),
-        )
+        lines = rebill_lines_of(invoice)
         return _rebill_page(request, invoice, form, lines)
     form = forms.CreditAndRebillForm(request.POST)
     lines = cast(forms.BaseRebillLineFormSet, forms.RebillLineFormSet(request.POST, prefix="lines"))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import sys
 from argparse import ArgumentParser
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -26,7 +27,7 @@ from rich.table import Table
 from o2c.collections import services
 from o2c.collections.models import Channel, PaymentPlan, PromiseToPay
 from o2c.core import clock
-from o2c.core.cli import O2CCommand
+from o2c.core.cli import O2CCommand, progress_stages
 from o2c.core.exceptions import InputError
 from o2c.core.formatting import amount_human, cli_language, cli_locale, date_human
 from o2c.core.money import format_minor
@@ -69,9 +70,18 @@ class Command(O2CCommand):
                     options["format"],
                 )
                 return
-            result = services.dunning_run(
-                entity=entity, as_of=as_of, dry_run=options["dry_run"], actor=None, now=clock.now()
-            )
+            # sending the e-mail after commit is the long part (a statement PDF each): a bar on stderr
+            with progress_stages() as stage:
+                advance: list[Callable[[int], None]] = []
+                result = services.dunning_run(
+                    entity=entity,
+                    as_of=as_of,
+                    dry_run=options["dry_run"],
+                    actor=None,
+                    now=clock.now(),
+                    on_mail_total=lambda total: advance.append(stage(_("sending e-mail notices"), total)),
+                    mail_progress=lambda done: advance[0](done) if advance else None,
+                )
             if options["format"] == "json":
                 sys.stdout.write(json.dumps(_record(result), ensure_ascii=False, indent=2) + "\n")
             else:
