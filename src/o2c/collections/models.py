@@ -422,3 +422,140 @@ class ActivityDocument(models.Model):
 
     def __str__(self) -> str:
         return f"{self.activity_id} {self.document_id}"
+
+
+class ReferenceRate(models.Model):
+    """A published reference interest rate, valid from a day until the next one of the same name (for
+    example `de_base`, the Deutsche Bundesbank's base rate under §247 BGB, set on 1 January and 1 July).
+    `annual_percent` may be negative (the German base rate was -0.88 from 2016 to 2022)."""
+
+    name = models.CharField(max_length=30)
+    valid_from = models.DateField()
+    annual_percent = models.DecimalField(max_digits=7, decimal_places=4)
+    source = models.CharField(max_length=200, blank=True, help_text="where it is published")
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["name", "valid_from"], name="one_reference_rate_a_day"),
+            models.CheckConstraint(condition=Q(name__regex=r"^[a-z][a-z0-9_]*$"), name="reference_rate_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.valid_from} {self.annual_percent}"
+
+
+class LatePaymentPolicy(models.Model):
+    """An entity's late-payment interest and recovery fee for its items in one currency.
+
+    Interest runs on each overdue item's open amount from the day after its due date plus `grace_days`:
+    at `annual_percent` a year when `reference_rate` is empty, else at that reference rate plus
+    `annual_percent` (the margin), counted `act_365` or `act_360`. The recovery fee `fee_minor` is owed
+    once per overdue invoice. Below `minimum_minor` (interest and fees of a customer in the currency)
+    nothing is shown or charged. They are shown on notices; they are charged (a debit memo by
+    `o2c dunning charge`) only where `charge_interest` / `charge_fee` say so."""
+
+    class DayCount(models.TextChoices):
+        ACT_365 = "act_365", _("Actual/365")
+        ACT_360 = "act_360", _("Actual/360")
+
+    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="+", db_index=False)
+    currency = models.CharField(max_length=3)
+    reference_rate = models.CharField(max_length=30, blank=True, help_text="empty: a fixed rate")
+    annual_percent = models.DecimalField(
+        max_digits=7, decimal_places=4, help_text="the fixed rate, or the margin over the reference rate"
+    )
+    day_count = models.CharField(max_length=10, choices=DayCount.choices, default=DayCount.ACT_365)
+    grace_days = models.PositiveSmallIntegerField(default=0)
+    fee_minor = models.BigIntegerField(default=0, help_text="per overdue invoice, once")
+    minimum_minor = models.BigIntegerField(default=0)
+    charge_interest = models.BooleanField(default=False)
+    charge_fee = models.BooleanField(default=False)
+    updated_at = models.DateTimeField()
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["entity", "currency"], name="one_late_payment_policy"),
+            models.CheckConstraint(
+                condition=Q(fee_minor__gte=0, minimum_minor__gte=0, annual_percent__gte=0),
+                name="late_payment_policy_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(day_count__in=["act_365", "act_360"]), name="late_payment_day_count_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entity_id} {self.currency}"
+
+
+class LateCharge(models.Model):
+    """A debit memo of late-payment interest and recovery fees issued to a customer in one currency on
+    one day (`o2c dunning charge`), with what it charged per item in `LateChargeItem`."""
+
+    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="+", db_index=False)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    document = models.OneToOneField(Document, on_delete=models.PROTECT, related_name="+")
+    as_of = models.DateField()
+    currency = models.CharField(max_length=3)
+    interest_minor = models.BigIntegerField()
+    fee_minor = models.BigIntegerField()
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "currency", "as_of"], name="one_late_charge_a_day"),
+            models.CheckConstraint(
+                condition=Q(interest_minor__gte=0, fee_minor__gte=0), name="late_charge_not_negative"
+            ),
+        ]
+        indexes = [models.Index(fields=["entity", "as_of"], name="late_charge_as_of_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.as_of} {self.currency}"
+
+
+class LateChargeItem(models.Model):
+    """What a late charge charged for one overdue item: interest from `interest_from` through
+    `interest_through` (both empty when it charged only the fee) and the recovery fee. The next charge
+    starts the day after the latest `interest_through`; the fee is charged once per item."""
+
+    charge = models.ForeignKey(LateCharge, on_delete=models.PROTECT, related_name="items")
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="+")
+    interest_from = models.DateField(null=True, blank=True)
+    interest_through = models.DateField(null=True, blank=True)
+    interest_minor = models.BigIntegerField(default=0)
+    fee_minor = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["charge", "document"], name="one_late_charge_item"),
+            models.UniqueConstraint(
+                fields=["document"], condition=Q(fee_minor__gt=0), name="late_fee_once_per_document"
+            ),
+            models.UniqueConstraint(
+                fields=["document", "interest_through"],
+                condition=Q(interest_through__isnull=False),
+                name="late_interest_once_per_day",
+            ),
+            models.CheckConstraint(
+                condition=Q(interest_minor__gte=0, fee_minor__gte=0), name="late_charge_item_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(interest_from__isnull=True, interest_through__isnull=True)
+                | Q(interest_through__gte=models.F("interest_from")),
+                name="late_charge_item_period",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.charge_id} {self.document_id}"
