@@ -268,12 +268,60 @@ def plans_judge(
     return judged
 
 
+@transaction.atomic
+def plans_rejudge_returned(
+    *, document_ids: list[int], returned_on: date, now: datetime
+) -> list[PlanJudgement]:
+    """A payment came back from these documents: each completed plan covering them is judged again as of
+    the day it came back, on the cash that stayed. Active again when no instalment's grace has passed
+    unpaid meanwhile (its documents leave dunning again), else defaulted on that day; still completed
+    when other cash covers it."""
+    plans = selectors.completed_plans(document_ids=set(document_ids), lock=True)
+    ids = [plan.id for plan in plans]
+    instalments = selectors.plan_instalments(plan_ids=ids)
+    payments = selectors.plan_payments(plan_ids=ids)
+    judged: list[PlanJudgement] = []
+    for plan in plans:
+        assert plan.approved_on is not None
+        verdict = calculations.plan_verdict(
+            total_minor=plan.total_minor,
+            approved_on=plan.approved_on,
+            instalments=instalments.get(plan.id, []),
+            grace_days=plan.grace_days,
+            payments=payments.get(plan.id, []),
+            as_of=returned_on,
+        )
+        if verdict.state == PaymentPlan.State.COMPLETED:
+            continue
+        state = PaymentPlan.State.ACTIVE if verdict.state == "open" else PaymentPlan.State.DEFAULTED
+        judged.append(
+            PlanJudgement(
+                plan.id,
+                plan.customer_id,
+                plan.customer_number,
+                plan.currency,
+                plan.total_minor,
+                plan.state,
+                state.value,
+                None if state == PaymentPlan.State.ACTIVE else returned_on,
+                0 if state == PaymentPlan.State.ACTIVE else verdict.paid_minor,
+            )
+        )
+    for entity_id in sorted({plan.entity_id for plan in plans}):
+        mine = {plan.id for plan in plans if plan.entity_id == entity_id}
+        if of_entity := [judgement for judgement in judged if judgement.plan_id in mine]:
+            _save(of_entity, actor=None, now=now, entity_id=entity_id)
+    return judged
+
+
 def _save(judged: list[PlanJudgement], *, actor: User | None, now: datetime, entity_id: int) -> None:
     plans = PaymentPlan.objects.in_bulk([judgement.plan_id for judgement in judged])
     for judgement in judged:
         plan = plans[judgement.plan_id]
         plan.state = judgement.state
-        if judgement.state == PaymentPlan.State.ACTIVE:
+        if judgement.state == PaymentPlan.State.ACTIVE and judgement.before == PaymentPlan.State.COMPLETED:
+            plan.judged_on, plan.judged_at, plan.paid_minor = None, None, 0
+        elif judgement.state == PaymentPlan.State.ACTIVE:
             plan.activated_on = judgement.judged_on
         else:
             plan.judged_on = judgement.judged_on
@@ -284,11 +332,19 @@ def _save(judged: list[PlanJudgement], *, actor: User | None, now: datetime, ent
         ["state", "activated_on", "judged_on", "judged_at", "paid_minor"],
         batch_size=2000,
     )
-    for state in (PaymentPlan.State.ACTIVE, PaymentPlan.State.COMPLETED, PaymentPlan.State.DEFAULTED):
+    for state, reopened in (
+        (PaymentPlan.State.ACTIVE, False),
+        (PaymentPlan.State.ACTIVE, True),
+        (PaymentPlan.State.COMPLETED, False),
+        (PaymentPlan.State.DEFAULTED, False),
+        (PaymentPlan.State.DEFAULTED, True),
+    ):
         audit_services.record_for_each(
             actor=actor,
             action=(
-                "collections.payment_plan.activated"
+                "collections.payment_plan.reopened"
+                if reopened and state == PaymentPlan.State.ACTIVE
+                else "collections.payment_plan.activated"
                 if state == PaymentPlan.State.ACTIVE
                 else "collections.payment_plan.completed"
                 if state == PaymentPlan.State.COMPLETED
@@ -304,11 +360,11 @@ def _save(judged: list[PlanJudgement], *, actor: User | None, now: datetime, ent
                     {
                         "payment_plan": (None, judgement.plan_id),
                         "state": (judgement.before, judgement.state),
-                        "on": (None, str(judgement.judged_on)),
+                        "on": (None, str(judgement.judged_on or "")),
                         "paid": (None, format_with_currency(judgement.paid_minor, judgement.currency)),
                     },
                 )
                 for judgement in judged
-                if judgement.state == state
+                if judgement.state == state and (judgement.before == PaymentPlan.State.COMPLETED) == reopened
             ),
         )

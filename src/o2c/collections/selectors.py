@@ -140,20 +140,8 @@ class PromiseFacts:
     grace_until: date
 
 
-def open_promises(
-    *, entity_id: int | None = None, document_ids: set[int] | None = None, lock: bool = False
-) -> list[PromiseFacts]:
-    """The open promises of an entity, or those covering any of `document_ids`, by id; locked (in id
-    order) for a review that judges them."""
-    promises = PromiseToPay.objects.filter(state=PromiseToPay.State.OPEN)
-    if entity_id is not None:
-        promises = promises.filter(entity_id=entity_id)
-    if document_ids is not None:
-        promises = promises.filter(
-            pk__in=PromisedDocument.objects.filter(document_id__any=frozenset(document_ids)).values(
-                "promise_id"
-            )
-        )
+def _promise_facts(promises: QuerySet[PromiseToPay], *, lock: bool) -> list[PromiseFacts]:
+    """The promises' facts by id, locked in id order when asked."""
     if lock:
         promises = promises.select_for_update(of=("self",))
     return [
@@ -171,9 +159,36 @@ def open_promises(
     ]
 
 
+def open_promises(
+    *, entity_id: int | None = None, document_ids: set[int] | None = None, lock: bool = False
+) -> list[PromiseFacts]:
+    """The open promises of an entity, or those covering any of `document_ids`, by id; locked (in id
+    order) for a review that judges them."""
+    promises = PromiseToPay.objects.filter(state=PromiseToPay.State.OPEN)
+    if entity_id is not None:
+        promises = promises.filter(entity_id=entity_id)
+    if document_ids is not None:
+        promises = promises.filter(
+            pk__in=PromisedDocument.objects.filter(document_id__any=frozenset(document_ids)).values(
+                "promise_id"
+            )
+        )
+    return _promise_facts(promises, lock=lock)
+
+
+def kept_promises(*, document_ids: set[int], lock: bool = False) -> list[PromiseFacts]:
+    """The kept promises covering any of `document_ids`, by id; locked for a re-judgement."""
+    promises = PromiseToPay.objects.filter(
+        state=PromiseToPay.State.KEPT,
+        pk__in=PromisedDocument.objects.filter(document_id__any=frozenset(document_ids)).values("promise_id"),
+    )
+    return _promise_facts(promises, lock=lock)
+
+
 def promise_payments(*, promise_ids: list[int]) -> dict[int, list[tuple[date, int]]]:
-    """For each promise: (posting date, amount) of the payment allocations (reversals negative) on its
-    documents posted from the day it was made through its grace. One query."""
+    """For each promise: (posting date, amount) of the payment allocations on its documents posted from
+    the day it was made through its grace, leaving out the reversed ones (a returned payment) and their
+    reversals, so cash that came back never counts, whenever it came back. One query."""
     found: dict[int, list[tuple[date, int]]] = {}
     for offset in range(0, len(promise_ids), _CHUNK):
         rows = PromisedDocument.objects.filter(
@@ -181,6 +196,8 @@ def promise_payments(*, promise_ids: list[int]) -> dict[int, list[tuple[date, in
             document__allocations__kind=Allocation.Kind.PAYMENT,
             document__allocations__posting_date__gte=F("promise__made_on"),
             document__allocations__posting_date__lte=F("promise__grace_until"),
+            document__allocations__reversed_by__isnull=True,
+            document__allocations__reverses__isnull=True,
         ).values_list(
             "promise_id", "document__allocations__posting_date", "document__allocations__amount_minor"
         )
@@ -374,6 +391,19 @@ def plans_to_judge(*, entity_id: int, as_of: date, lock: bool = False) -> list[P
         state__in=[PaymentPlan.State.APPROVED, PaymentPlan.State.ACTIVE],
         approved_on__lte=as_of,
     )
+    return _plan_facts(plans, lock=lock)
+
+
+def completed_plans(*, document_ids: set[int], lock: bool = False) -> list[PlanFacts]:
+    """The completed payment plans covering any of `document_ids`, by id; locked for a re-judgement."""
+    plans = PaymentPlan.objects.filter(
+        state=PaymentPlan.State.COMPLETED,
+        pk__in=PlanDocument.objects.filter(document_id__any=frozenset(document_ids)).values("plan_id"),
+    )
+    return _plan_facts(plans, lock=lock)
+
+
+def _plan_facts(plans: QuerySet[PaymentPlan], *, lock: bool) -> list[PlanFacts]:
     if lock:
         plans = plans.select_for_update(of=("self",))
     return [
@@ -404,13 +434,16 @@ def plan_instalments(*, plan_ids: list[int]) -> dict[int, list[tuple[date, int]]
 
 
 def plan_payments(*, plan_ids: list[int]) -> dict[int, list[tuple[date, int]]]:
-    """For each plan: (posting date, amount) of the payment allocations (reversals negative) on its
-    documents posted on or after the day it was approved. One query."""
+    """For each plan: (posting date, amount) of the payment allocations on its documents posted on or
+    after the day it was approved, leaving out the reversed ones and their reversals (as for promises).
+    One query."""
     found: dict[int, list[tuple[date, int]]] = {}
     rows = PlanDocument.objects.filter(
         plan_id__any=frozenset(plan_ids),
         document__allocations__kind=Allocation.Kind.PAYMENT,
         document__allocations__posting_date__gte=F("plan__approved_on"),
+        document__allocations__reversed_by__isnull=True,
+        document__allocations__reverses__isnull=True,
     ).values_list("plan_id", "document__allocations__posting_date", "document__allocations__amount_minor")
     for plan_id, posting_date, amount_minor in rows:
         found.setdefault(plan_id, []).append((posting_date, amount_minor))

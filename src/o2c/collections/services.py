@@ -396,6 +396,42 @@ def promises_judge_paid(*, document_ids: list[int], now: datetime) -> list[Promi
     return judged
 
 
+@dataclass(frozen=True)
+class ReturnReview:
+    """What a returned payment undid: promises reopened (their window still running) or broken, and
+    completed payment plans made active again or defaulted."""
+
+    promises: list[PromiseJudgement]
+    plans: list[payment_plans.PlanJudgement]
+
+
+@transaction.atomic
+def promises_judge_returned(*, document_ids: list[int], returned_on: date, now: datetime) -> ReturnReview:
+    """A payment came back (`cash.payment_returned`) from these documents: the kept promises and the
+    completed payment plans covering them are judged again on the cash that stayed, as of the day it
+    came back. A promise whose window still runs is open again (and its documents leave dunning again);
+    one whose grace has passed is broken on the day the cash came back, so the next notice steps up. A
+    plan is active again, or defaulted when an instalment's grace has passed meanwhile. Cash that still
+    covers them changes nothing."""
+    promises = selectors.kept_promises(document_ids=set(document_ids), lock=True)
+    payments = selectors.promise_payments(promise_ids=[promise.id for promise in promises])
+    undone = [
+        judgement
+        for promise in promises
+        if (judgement := _judgement(promise, payments.get(promise.id, []), returned_on)).verdict.state
+        != PromiseToPay.State.KEPT
+    ]
+    undone = [
+        replace(judgement, verdict=replace(judgement.verdict, judged_on=returned_on))
+        if judgement.verdict.state == PromiseToPay.State.BROKEN
+        else judgement
+        for judgement in undone
+    ]
+    _save_judgements(undone, actor=None, now=now, before=PromiseToPay.State.KEPT)
+    plans = payment_plans.plans_rejudge_returned(document_ids=document_ids, returned_on=returned_on, now=now)
+    return ReturnReview(undone, plans)
+
+
 def _judgement(
     promise: selectors.PromiseFacts, payments: list[tuple[date, int]], as_of: date
 ) -> PromiseJudgement:
@@ -458,27 +494,38 @@ def _promises_judge(
     return PromiseReview("", as_of, judged, [], documents)
 
 
-def _save_judgements(judged: list[PromiseJudgement], *, actor: User | None, now: datetime) -> None:
+def _save_judgements(
+    judged: list[PromiseJudgement],
+    *,
+    actor: User | None,
+    now: datetime,
+    before: str = PromiseToPay.State.OPEN,
+) -> None:
     """Each judged promise's state, day and cash counted (one update per promise), audited on its
-    customer."""
+    customer; `before` is the state they were judged from (kept, when a returned payment undoes it)."""
     if not judged:
         return
     promises = PromiseToPay.objects.in_bulk([judgement.promise_id for judgement in judged])
     for judgement in judged:
         promise = promises[judgement.promise_id]
+        reopened = judgement.verdict.state == PromiseToPay.State.OPEN
         promise.state = judgement.verdict.state
         promise.judged_on = judgement.verdict.judged_on
-        promise.judged_at = now
-        promise.paid_minor = judgement.verdict.paid_minor
+        promise.judged_at = None if reopened else now
+        promise.paid_minor = 0 if reopened else judgement.verdict.paid_minor
     PromiseToPay.objects.bulk_update(
         list(promises.values()), ["state", "judged_on", "judged_at", "paid_minor"], batch_size=2000
     )
-    for state in (PromiseToPay.State.KEPT, PromiseToPay.State.BROKEN):
+    for state in (PromiseToPay.State.KEPT, PromiseToPay.State.BROKEN, PromiseToPay.State.OPEN):
         audit_services.record_for_each(
             actor=actor,
-            action="collections.promise.kept"
-            if state == PromiseToPay.State.KEPT
-            else "collections.promise.broken",
+            action=(
+                "collections.promise.kept"
+                if state == PromiseToPay.State.KEPT
+                else "collections.promise.broken"
+                if state == PromiseToPay.State.BROKEN
+                else "collections.promise.reopened"
+            ),
             object_type="customer",
             now=now,
             objects=(
@@ -488,8 +535,8 @@ def _save_judgements(judged: list[PromiseJudgement], *, actor: User | None, now:
                     promises[judgement.promise_id].entity_id,
                     {
                         "promise": (None, judgement.promise_id),
-                        "state": (PromiseToPay.State.OPEN.value, state.value),
-                        "judged_on": (None, str(judgement.verdict.judged_on)),
+                        "state": (str(before), state.value),
+                        "judged_on": (None, str(judgement.verdict.judged_on or "")),
                         "promised_amount": (
                             None,
                             format_with_currency(judgement.amount_minor, judgement.currency),
