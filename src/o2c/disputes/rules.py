@@ -7,6 +7,8 @@ import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from dateutil.relativedelta import relativedelta
+
 from django.utils.translation import gettext as _
 
 from o2c.disputes.errors import UnableToChangeCase
@@ -65,6 +67,27 @@ APPROVE_WRITE_OFFS = frozenset({"ar_manager", "admin"})
 disputes app sits below the workspace, so it names the groups; a test keeps them equal)."""
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+
+DEFAULT_WRITE_OFF_VAT_RELIEF: dict[str, int] = {
+    "DE": 0,  # UStG section 17(2) no. 1: the tax is corrected once the receivable is uncollectible
+    "GB": 6,  # VAT bad debt relief (HMRC Notice 700/18): unpaid six months after the later of due and supply
+}
+"""Where a case's write-off posts bad-debt VAT relief by default: the seller entity's country and the
+months that must have passed since the later of the invoice's due date and issue date. Overridden as a
+whole by the setting `O2C_WRITE_OFF_VAT_RELIEF`; a default the entity's accountant confirms
+(docs/disputes.md, "VAT relief on write-offs")."""
+
+
+def vat_relief_applies(
+    *, relief: dict[str, int], country: str, issue_date: date, due_date: date, write_off_date: date
+) -> bool:
+    """Whether a write-off on `write_off_date` posts the VAT relief: the seller's country is in `relief`
+    with 0 months (at once), or its months have passed since the later of the due date and the issue
+    date."""
+    months = relief.get(country)
+    if months is None:
+        return False
+    return months <= 0 or write_off_date >= max(due_date, issue_date) + relativedelta(months=months)
 
 
 def ensure_transition(case_state: str, to: str) -> None:

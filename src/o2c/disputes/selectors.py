@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 
@@ -144,3 +145,13 @@ def reason_mapping_list(*, entity_ids: list[int]) -> QuerySet[ReasonMapping]:
 
 def write_off_policy_for(*, entity_id: int, currency: str) -> WriteOffPolicy | None:
     return WriteOffPolicy.objects.filter(entity_id=entity_id, currency=currency).first()
+
+
+def write_off_vat_relief() -> dict[str, int]:
+    """Per seller country, the months after the later of due and issue date from which a case's
+    write-off posts the VAT relief: the setting `O2C_WRITE_OFF_VAT_RELIEF`, else
+    `rules.DEFAULT_WRITE_OFF_VAT_RELIEF`."""
+    configured = getattr(settings, "O2C_WRITE_OFF_VAT_RELIEF", None)
+    if configured is None:
+        return dict(rules.DEFAULT_WRITE_OFF_VAT_RELIEF)
+    return {str(country).upper(): int(months) for country, months in configured.items()}

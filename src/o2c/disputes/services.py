@@ -708,17 +708,47 @@ def _ensure_open_enough(case: Case) -> None:
 def _post_write_off(
     case: Case, *, resolution: str, resolved_by: User | None, actor: User | None, now: datetime
 ) -> Case:
+    """Post the write-off allocation: where the seller entity's country allows bad-debt VAT relief
+    (`selectors.write_off_vat_relief`, `rules.vat_relief_applies`), the VAT inside the amount, per rate
+    in the invoice's proportions, reduces the output VAT and the net goes to the write-off account;
+    otherwise the gross goes to the write-off account."""
+    day = rules.business_date(now, case.entity.time_zone)
+    document = case.document
+    relief = rules.vat_relief_applies(
+        relief=selectors.write_off_vat_relief(),
+        country=case.entity.country,
+        issue_date=document.issue_date,
+        due_date=document.due_date,
+        write_off_date=day,
+    )
+    tax_minor = (
+        sum(
+            part
+            for _, part in receivables_services.write_off_tax_parts(
+                document=document, amount_minor=case.amount_minor
+            )
+        )
+        if relief
+        else 0
+    )
     allocation = receivables_services.allocation_create(
         document_id=case.document_id,
         kind=Allocation.Kind.WRITE_OFF,
         amount_minor=case.amount_minor,
-        posting_date=rules.business_date(now, case.entity.time_zone),
+        posting_date=day,
         actor=actor,
         now=now,
         reason=f"case {case.pk}: {resolution.strip()}"[:300],
+        vat_relief=relief,
     )
     case.write_off = allocation
     case.save(update_fields=["write_off", "approved_by"])
+    extra: dict[str, tuple[object, object]] = {
+        "write_off": (None, format_with_currency(case.amount_minor, case.currency))
+    }
+    if tax_minor:
+        extra["write_off_net"] = (None, format_with_currency(case.amount_minor - tax_minor, case.currency))
+        extra["vat_relief"] = (None, format_with_currency(tax_minor, case.currency))
     return _close(
         case,
         Case.State.WRITTEN_OFF,
@@ -727,7 +757,7 @@ def _post_write_off(
         resolved_by=resolved_by,
         actor=actor,
         now=now,
-        extra={"write_off": (None, format_with_currency(case.amount_minor, case.currency))},
+        extra=extra,
     )
 
 

@@ -229,3 +229,23 @@ def discount_tax_part(*, discount_minor: int, tax_minor: int, total_minor: int) 
         return 0
     exact = Decimal(discount_minor) * Decimal(tax_minor) / Decimal(total_minor)
     return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def tax_parts_by_rate(
+    *, amount_minor: int, rates: Sequence[tuple[TaxKey, int, int]]
+) -> list[tuple[TaxKey, int]]:
+    """The VAT inside a gross amount taken off a document, per tax rate: the amount spread over the
+    document's rates in proportion to their gross (base + tax) with the largest-remainder method, then
+    each rate's part at that rate's share of tax in its gross, rounded half up. `rates` are the document's
+    (key, base, tax) per rate; rates with no tax get none (they are left out)."""
+    weighted = [(key, base + tax, tax) for key, base, tax in rates if base + tax > 0]
+    if not weighted or not amount_minor:
+        return []
+    parts = allocate(amount_minor, [gross for _, gross, _ in weighted])
+    found = []
+    for (key, gross, tax), part in zip(weighted, parts, strict=True):
+        exact = Decimal(part) * Decimal(tax) / Decimal(gross)
+        tax_part = int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        if tax_part:
+            found.append((key, tax_part))
+    return found

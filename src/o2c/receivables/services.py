@@ -287,8 +287,11 @@ def _posting_date(entity_id: int, day: date) -> date:
 
 
 @transaction.atomic
-def document_issue(*, document_id: int, actor: User | None, now: datetime) -> Document:
-    """Give a draft its gapless number, post it to the ledger and make it immutable."""
+def document_issue(
+    *, document_id: int, actor: User | None, now: datetime, net_account_id: int | None = None
+) -> Document:
+    """Give a draft its gapless number, post it to the ledger and make it immutable. The net posts to
+    the entity's revenue account, or to `net_account_id` (late-payment interest and fees: other income)."""
     document = locks.document_qs_for_update().select_related("entity", "customer").get(pk=document_id)
     if document.status != Document.Status.DRAFT:
         raise UnableToIssueDocument(f"{document} is issued already", code="not_draft")
@@ -317,7 +320,8 @@ def document_issue(*, document_id: int, actor: User | None, now: datetime) -> Do
         lines=issue_postings(
             document,
             receivable_id=ledger_selectors.account_id_for(entity=entity, type=AccountType.RECEIVABLE),
-            revenue_id=ledger_selectors.account_id_for(entity=entity, type=AccountType.REVENUE),
+            revenue_id=net_account_id
+            or ledger_selectors.account_id_for(entity=entity, type=AccountType.REVENUE),
             tax_id=ledger_selectors.account_id_for(entity=entity, type=AccountType.TAX),
         ),
         posting_date=document.issue_date,
@@ -370,6 +374,35 @@ COUNTER_ACCOUNT: dict[str, AccountType] = {
 }
 
 
+def _tax_moved(
+    counter: PostingLine, parts: Sequence[tuple[int, str]], *, document: Document, tax_id: int
+) -> list[PostingLine]:
+    """The counter line less the tax parts, which move to the tax account on the same side (the output
+    VAT is corrected): one line per part with its memo."""
+    amount = counter.debit_minor or counter.credit_minor
+    moved = sum(part for part, _ in parts)
+    if not moved:
+        return [counter]
+    debit = bool(counter.debit_minor)
+    return [
+        counter._replace(
+            debit_minor=amount - moved if debit else 0, credit_minor=0 if debit else amount - moved
+        ),
+        *(
+            PostingLine(
+                account_id=tax_id,
+                currency=counter.currency,
+                debit_minor=part if debit else 0,
+                credit_minor=0 if debit else part,
+                document_id=document.pk,
+                memo=memo,
+            )
+            for part, memo in parts
+            if part
+        ),
+    ]
+
+
 def discount_lines(
     counter: PostingLine, *, document: Document, country: str, tax_id: int
 ) -> list[PostingLine]:
@@ -382,22 +415,34 @@ def discount_lines(
     tax_part = calculations.discount_tax_part(
         discount_minor=amount, tax_minor=abs(document.tax_minor), total_minor=abs(document.total_minor)
     )
-    if not tax_part:
-        return [counter]
-    debit = bool(counter.debit_minor)
-    return [
-        counter._replace(
-            debit_minor=amount - tax_part if debit else 0, credit_minor=0 if debit else amount - tax_part
-        ),
-        PostingLine(
-            account_id=tax_id,
-            currency=counter.currency,
-            debit_minor=tax_part if debit else 0,
-            credit_minor=0 if debit else tax_part,
-            document_id=document.pk,
-            memo="VAT on early-payment discount",
-        ),
+    return _tax_moved(
+        counter, [(tax_part, "VAT on early-payment discount")], document=document, tax_id=tax_id
+    )
+
+
+def write_off_tax_parts(*, document: Document, amount_minor: int) -> list[tuple[TaxKey, int]]:
+    """The VAT inside `amount_minor` written off a document, per tax rate, in the document's own
+    proportions (`calculations.tax_parts_by_rate`)."""
+    rates = [
+        (calculations.tax_key(rate, category), abs(base), abs(tax))
+        for rate, category, base, tax in TaxLine.objects.filter(document_id=document.pk)
+        .order_by("rate", "category")
+        .values_list("rate", "category", "base_minor", "tax_minor")
     ]
+    return calculations.tax_parts_by_rate(amount_minor=amount_minor, rates=rates)
+
+
+def write_off_relief_lines(counter: PostingLine, *, document: Document, tax_id: int) -> list[PostingLine]:
+    """A write-off's side of the posting with bad-debt VAT relief: the VAT inside the written-off amount,
+    per rate, corrects the output VAT (the tax account), and the write-off account holds the net."""
+    amount = counter.debit_minor or counter.credit_minor
+    parts = write_off_tax_parts(document=document, amount_minor=amount)
+    return _tax_moved(
+        counter,
+        [(part, f"VAT {key[0]}% relief on write-off") for key, part in parts],
+        document=document,
+        tax_id=tax_id,
+    )
 
 
 def _post_allocation(
@@ -409,6 +454,7 @@ def _post_allocation(
     now: datetime,
     counter_customer_id: int | None = None,
     counter_fx_rate: Decimal | None = None,
+    vat_relief: bool = False,
 ) -> None:
     """The settled document's receivable shrinks; the other side is the credit memo's receivable
     or the account of what settled it (unapplied cash, discount, write-off, migration clearing), under
@@ -456,16 +502,20 @@ def _post_allocation(
         if source is not None
         else at_rate(counter, counter_fx_rate, functional_currency=entity.currency)
     )
-    counters = (
-        discount_lines(
+    counters = [counter]
+    if allocation.kind == Allocation.Kind.DISCOUNT:
+        counters = discount_lines(
             counter,
             document=document,
             country=entity.country,
             tax_id=ledger_selectors.account_id_for(entity=entity, type=AccountType.TAX),
         )
-        if allocation.kind == Allocation.Kind.DISCOUNT
-        else [counter]
-    )
+    elif allocation.kind == Allocation.Kind.WRITE_OFF and vat_relief:
+        counters = write_off_relief_lines(
+            counter,
+            document=document,
+            tax_id=ledger_selectors.account_id_for(entity=entity, type=AccountType.TAX),
+        )
     ledger_services.journal_entry_post(
         entity=entity,
         lines=[*counters, settled],
@@ -512,9 +562,12 @@ def allocation_create(
     payment_id: int | None = None,
     counter_customer_id: int | None = None,
     counter_fx_rate: Decimal | None = None,
+    vat_relief: bool = False,
 ) -> Allocation:
     """Settle part of a document. Locks the documents in pk order; never lets an open amount cross zero.
-    Cash names its `payment_id` and, when the payer is another customer, `counter_customer_id`."""
+    Cash names its `payment_id` and, when the payer is another customer, `counter_customer_id`. A
+    write-off with `vat_relief` (the caller decides where the seller's country allows bad-debt relief)
+    posts the VAT inside it against the tax account and only the net to the write-off account."""
     ids = sorted({document_id, *([source_document_id] if source_document_id else [])})
     locked = {d.pk: d for d in locks.document_qs_for_update().select_related("entity").filter(pk__in=ids)}
     document = locked[document_id]
@@ -565,6 +618,7 @@ def allocation_create(
         now=now,
         counter_customer_id=counter_customer_id,
         counter_fx_rate=counter_fx_rate,
+        vat_relief=vat_relief,
     )
     if source is not None:
         _refresh_settlement(source)
