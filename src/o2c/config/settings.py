@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "o2c.documents",
     "o2c.billing",
     "o2c.cash",
+    "o2c.credit",
     "o2c.disputes",
     "o2c.collections",
     "o2c.reporting",
