@@ -572,6 +572,8 @@ class TestOpenApi:
             "/api/disputes/{case_id}/resolve": ["post"],
             "/api/disputes/{case_id}/approve-write-off": ["post"],
             "/api/disputes/{case_id}/reject-write-off": ["post"],
+            "/api/disputes/{case_id}/attachments": ["post"],
+            "/api/disputes/{case_id}/attachments/{attachment_id}": ["get"],
             "/api/collections/promises": ["get", "post"],
             "/api/collections/plans": ["get", "post"],
             "/api/collections/plans/{plan_id}/approve": ["post"],

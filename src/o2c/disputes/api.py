@@ -10,15 +10,17 @@ same roles and that the approver is not who asked). Another entity's case or doc
 from __future__ import annotations
 
 from django.contrib.auth.models import User
-from django.http import Http404, HttpRequest
-from ninja import Query, Router, Status
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.http import content_disposition_header
+from ninja import File, Form, Query, Router, Status, UploadedFile
 
 from o2c.core import clock
 from o2c.core.exceptions import InputError
 from o2c.core.money import format_minor
 from o2c.customers import api as customers_api
 from o2c.customers import schemas as customer_schemas
-from o2c.disputes import reports, schemas, selectors, services
+from o2c.disputes import reports, rules, schemas, selectors, services
+from o2c.disputes.errors import UnableToChangeCase
 from o2c.disputes.models import Case
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger.models import LegalEntity
@@ -277,3 +279,55 @@ def case_write_off_reject(
     who, entity_ids, case = _case(request, APPROVE_WRITE_OFFS, case_id)
     services.case_write_off_reject(case_id=case.pk, actor=who.user, now=clock.now(), reason=payload.reason)
     return _detail(entity_ids, case.pk)
+
+
+@router.post(
+    "/{int:case_id}/attachments",
+    response={201: schemas.AttachmentOut},
+    summary="Add a file to a case (multipart)",
+)
+def case_attachment_add(
+    request: HttpRequest, case_id: int, file: File[UploadedFile], description: Form[str] = ""
+) -> Status[schemas.AttachmentOut]:
+    """Multipart: `file` and an optional `description`. At most 10 MB (422 `file_too_large`); PDF,
+    images, CSV, e-mails (.eml) and office documents whose name's extension goes with their type
+    (422 `file_type_not_allowed`, `file_content_mismatch`); an empty file is 422 `empty_file`. Open and
+    ended cases take files. Audited as `disputes.case.attachment_added`."""
+    who, _, case = _case(request, CHANGE_DISPUTES, case_id)
+    if file.size is not None and file.size > rules.MAX_ATTACHMENT_BYTES:
+        raise UnableToChangeCase(
+            f"the file is larger than {rules.MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB", code="file_too_large"
+        )
+    attachment = services.case_attachment_add(
+        case_id=case.pk,
+        file_name=file.name or "attachment",
+        content=file.read(rules.MAX_ATTACHMENT_BYTES + 1),
+        content_type=file.content_type or "",
+        description=description,
+        actor=who.user,
+        now=clock.now(),
+    )
+    return Status(201, schemas.AttachmentOut.of(attachment))
+
+
+@router.get(
+    "/{int:case_id}/attachments/{int:attachment_id}",
+    summary="Download a case's file",
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The file with the content type it was kept with, as a download",
+                "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+            }
+        }
+    },
+)
+def case_attachment_get(request: HttpRequest, case_id: int, attachment_id: int) -> HttpResponse:
+    """The file as it was uploaded, with its content type, as a download."""
+    _, _, case = _case(request, VIEW_DISPUTES, case_id)
+    attachment = selectors.case_attachment_get(case_id=case.pk, attachment_id=attachment_id)
+    response = HttpResponse(bytes(attachment.content), content_type=attachment.content_type)
+    response["Content-Disposition"] = content_disposition_header(True, attachment.file_name) or "attachment"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Length"] = str(attachment.size)
+    return response

@@ -184,6 +184,7 @@ class CaseAttachment(models.Model):
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="attachments")
     file_name = models.CharField(max_length=200)
+    description = models.CharField(max_length=300, blank=True, default="")
     content_type = models.CharField(max_length=100)
     size = models.PositiveIntegerField()
     sha256 = models.CharField(max_length=64)

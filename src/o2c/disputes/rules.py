@@ -8,7 +8,6 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
-
 from django.utils.translation import gettext as _
 
 from o2c.disputes.errors import UnableToChangeCase
@@ -67,6 +66,65 @@ APPROVE_WRITE_OFFS = frozenset({"ar_manager", "admin"})
 disputes app sits below the workspace, so it names the groups; a test keeps them equal)."""
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+
+ATTACHMENT_TYPES: dict[str, frozenset[str]] = {
+    "application/pdf": frozenset({".pdf"}),
+    "image/png": frozenset({".png"}),
+    "image/jpeg": frozenset({".jpg", ".jpeg"}),
+    "image/gif": frozenset({".gif"}),
+    "image/webp": frozenset({".webp"}),
+    "image/tiff": frozenset({".tif", ".tiff"}),
+    "image/heic": frozenset({".heic"}),
+    "text/csv": frozenset({".csv"}),
+    "message/rfc822": frozenset({".eml"}),
+    "application/msword": frozenset({".doc"}),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": frozenset({".docx"}),
+    # Windows sends a CSV file as an Excel one
+    "application/vnd.ms-excel": frozenset({".xls", ".csv"}),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": frozenset({".xlsx"}),
+    "application/vnd.ms-powerpoint": frozenset({".ppt"}),
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": frozenset({".pptx"}),
+    "application/vnd.oasis.opendocument.text": frozenset({".odt"}),
+    "application/vnd.oasis.opendocument.spreadsheet": frozenset({".ods"}),
+    "application/vnd.oasis.opendocument.presentation": frozenset({".odp"}),
+}
+"""The files a case takes (PDF, images, CSV, e-mails, office documents): content type and the name's
+extensions that go with it."""
+
+_SIGNATURES: dict[str, tuple[bytes, ...]] = {
+    "application/pdf": (b"%PDF-",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/jpeg": (b"\xff\xd8",),
+    "image/gif": (b"GIF87a", b"GIF89a"),
+}
+
+
+def attachment_type(file_name: str, content_type: str, head: bytes) -> str:
+    """The content type a file is kept with: the given one (without parameters), or, when the sender
+    gave none or `application/octet-stream`, the one of its name's extension. Refused
+    (`file_type_not_allowed`) when the type is not in `ATTACHMENT_TYPES` or the name's extension does
+    not go with it, and (`file_content_mismatch`) when a PDF or an image does not start as one."""
+    given = content_type.split(";")[0].strip().lower()
+    extension = ("." + file_name.rsplit(".", 1)[-1].lower()) if "." in file_name else ""
+    if given in ("", "application/octet-stream"):
+        given = next((kind for kind, names in ATTACHMENT_TYPES.items() if extension in names), given)
+    if given not in ATTACHMENT_TYPES or extension not in ATTACHMENT_TYPES[given]:
+        raise UnableToChangeCase(
+            _(
+                "%(name)s (%(type)s) is not a file a case takes: "
+                "PDF, images, CSV, e-mails (.eml) or office documents"
+            )
+            % {"name": file_name, "type": given or "?"},
+            code="file_type_not_allowed",
+        )
+    signatures = _SIGNATURES.get(given)
+    if signatures and not head.startswith(signatures):
+        raise UnableToChangeCase(
+            _("%(name)s is not what its type %(type)s says") % {"name": file_name, "type": given},
+            code="file_content_mismatch",
+        )
+    return given
+
 
 DEFAULT_WRITE_OFF_VAT_RELIEF: dict[str, int] = {
     "DE": 0,  # UStG section 17(2) no. 1: the tax is corrected once the receivable is uncollectible

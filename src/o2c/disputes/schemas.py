@@ -112,6 +112,7 @@ class NoteOut(Schema):
 class AttachmentOut(Schema):
     id: int
     file_name: str
+    description: str
     content_type: str
     size: int
     sha256: str
@@ -122,6 +123,7 @@ class AttachmentOut(Schema):
         return AttachmentOut(
             id=attachment.pk,
             file_name=attachment.file_name,
+            description=attachment.description,
             content_type=attachment.content_type,
             size=attachment.size,
             sha256=attachment.sha256,

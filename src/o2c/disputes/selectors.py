@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 
 from o2c.disputes import rules
-from o2c.disputes.models import Case, ReasonMapping, ReasonPolicy, WriteOffPolicy
+from o2c.disputes.models import Case, CaseAttachment, ReasonMapping, ReasonPolicy, WriteOffPolicy
 
 
 def case_list(
@@ -155,3 +155,8 @@ def write_off_vat_relief() -> dict[str, int]:
     if configured is None:
         return dict(rules.DEFAULT_WRITE_OFF_VAT_RELIEF)
     return {str(country).upper(): int(months) for country, months in configured.items()}
+
+
+def case_attachment_get(*, case_id: int, attachment_id: int) -> CaseAttachment:
+    """A file of a case, with its content (CaseAttachment.DoesNotExist otherwise: 404)."""
+    return CaseAttachment.objects.get(case_id=case_id, pk=attachment_id)

@@ -394,9 +394,17 @@ def case_note_add(*, case_id: int, text: str, actor: User | None, now: datetime)
 
 @transaction.atomic
 def case_attachment_add(
-    *, case_id: int, file_name: str, content: bytes, content_type: str, actor: User | None, now: datetime
+    *,
+    case_id: int,
+    file_name: str,
+    content: bytes,
+    content_type: str,
+    actor: User | None,
+    now: datetime,
+    description: str = "",
 ) -> CaseAttachment:
-    """A file on a case, kept in the database (at most `rules.MAX_ATTACHMENT_BYTES`)."""
+    """A file on a case (open or ended, like a note), kept in the database: at most
+    `rules.MAX_ATTACHMENT_BYTES`, of a type in `rules.ATTACHMENT_TYPES` (`rules.attachment_type`)."""
     case = _locked(case_id)
     if not content:
         raise UnableToChangeCase(_("the file is empty"), code="empty_file")
@@ -405,11 +413,14 @@ def case_attachment_add(
             _("the file is larger than %(size)s MB") % {"size": rules.MAX_ATTACHMENT_BYTES // (1024 * 1024)},
             code="file_too_large",
         )
+    name = file_name.replace("\\", "/").rsplit("/", 1)[-1].strip()[:200] or "attachment"
+    kind = rules.attachment_type(name, content_type, content[:16])
     digest = hashlib.sha256(content).hexdigest()
     attachment = CaseAttachment.objects.create(
         case=case,
-        file_name=(file_name.strip() or "attachment")[:200],
-        content_type=(content_type or "application/octet-stream")[:100],
+        file_name=name,
+        description=description.strip()[:300],
+        content_type=kind,
         size=len(content),
         sha256=digest,
         content=content,
@@ -422,6 +433,7 @@ def case_attachment_add(
         actor=actor,
         now=now,
         changes={"attachment": (None, f"{attachment.file_name} ({attachment.size} bytes, sha256 {digest})")},
+        reason=attachment.description,
     )
     return attachment
 
