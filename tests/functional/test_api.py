@@ -583,6 +583,16 @@ class TestOpenApi:
             "/api/collections/worklist": ["get"],
             "/api/collections/assignments": ["post"],
             "/api/collections/targets": ["get", "put"],
+            "/api/collections/escalations": ["get"],
+            "/api/collections/escalations/{customer_id}": ["get"],
+            "/api/collections/escalations/escalate": ["post"],
+            "/api/collections/escalations/de-escalate": ["post"],
+            "/api/collections/escalation-rules": ["get", "post"],
+            "/api/collections/escalation-rules/{rule_id}": ["put"],
+            "/api/collections/agencies": ["get", "post"],
+            "/api/collections/agency-placements": ["get", "post"],
+            "/api/collections/agency-placements/{placement_id}/recall": ["post"],
+            "/api/collections/agency-placements/export": ["get"],
         }
         assert document["components"]["securitySchemes"] == {
             "BearerToken": {"type": "http", "scheme": "bearer"}

@@ -559,3 +559,203 @@ class LateChargeItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.charge_id} {self.document_id}"
+
+
+class EscalationLevel(models.TextChoices):
+    """Who works a customer's account, in rising order (docs/escalation.md). Every customer starts at
+    `collector`; `legal` and `agency` are only ever reached by a person's decision."""
+
+    COLLECTOR = "collector", _("Collector")
+    TEAM_LEAD = "team_lead", _("Team lead")
+    AR_MANAGER = "ar_manager", _("AR manager")
+    LEGAL = "legal", _("Legal")
+    AGENCY = "agency", _("Collection agency")
+
+
+ESCALATION_ORDER = tuple(level.value for level in EscalationLevel)
+"""The levels from lowest to highest."""
+
+
+class EscalationReason(models.TextChoices):
+    NO_RESPONSE = "no_response", _("No response")
+    BROKEN_PROMISES = "broken_promises", _("Broken promises")
+    DISPUTE_WITHOUT_GROUNDS = "dispute_without_grounds", _("Dispute without grounds")
+    INSOLVENCY = "insolvency", _("Insolvency")
+    REFUSES_TO_PAY = "refuses_to_pay", _("Refuses to pay")
+    OTHER = "other", _("Other")
+
+
+class EscalationRule(models.Model):
+    """One rule of an entity's escalation matrix: the level it calls for and its conditions, any one of
+    which fires it (those left empty are not looked at): the oldest overdue item at least
+    `min_days_overdue` days past due; the overdue amount in `currency` at least `min_overdue_minor`;
+    at least `min_broken_promises` promises broken in the last 90 days; an open item dunned at level
+    `min_dunning_level` or higher at least `min_dunning_days` days ago. Rules are never deleted: an AR
+    manager switches one off (`is_active`)."""
+
+    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="+")
+    level = models.CharField(max_length=12, choices=EscalationLevel.choices)
+    name = models.CharField(max_length=100)
+    min_days_overdue = models.PositiveIntegerField(null=True, blank=True)
+    min_overdue_minor = models.BigIntegerField(null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True, help_text="of min_overdue_minor")
+    min_broken_promises = models.PositiveSmallIntegerField(null=True, blank=True)
+    min_dunning_level = models.PositiveSmallIntegerField(null=True, blank=True)
+    min_dunning_days = models.PositiveIntegerField(default=0, help_text="days since min_dunning_level")
+    is_active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField()
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["entity", "name"], name="unique_escalation_rule_name"),
+            models.CheckConstraint(
+                condition=Q(level__in=["team_lead", "ar_manager", "legal", "agency"]),
+                name="escalation_rule_level_above_collector",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_overdue_minor__isnull=True, currency="")
+                | Q(min_overdue_minor__gt=0, currency__regex=r"^[A-Z]{3}$"),
+                name="escalation_rule_amount_with_currency",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_days_overdue__isnull=False)
+                | Q(min_overdue_minor__isnull=False)
+                | Q(min_broken_promises__isnull=False)
+                | Q(min_dunning_level__isnull=False),
+                name="escalation_rule_has_a_condition",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.level})"
+
+
+class CustomerEscalation(models.Model):
+    """A customer's current escalation level (no row: `collector`), since `since` (the entity's date)."""
+
+    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="+", db_index=False)
+    customer = models.OneToOneField(Customer, on_delete=models.PROTECT, related_name="+")
+    level = models.CharField(max_length=12, choices=EscalationLevel.choices)
+    since = models.DateField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["entity", "level"], name="customer_escalation_level_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.level}"
+
+
+class EscalationChange(models.Model):
+    """One step of a customer's escalation history: who moved it from which level to which, when and
+    why. Kept as recorded."""
+
+    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="+", db_index=False)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    from_level = models.CharField(max_length=12, choices=EscalationLevel.choices)
+    to_level = models.CharField(max_length=12, choices=EscalationLevel.choices)
+    reason_code = models.CharField(max_length=30, choices=EscalationReason.choices)
+    reason_text = models.TextField()
+    changed_on = models.DateField(help_text="the entity's date")
+    changed_at = models.DateTimeField()
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(from_level=models.F("to_level")), name="escalation_changes_level"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.from_level}->{self.to_level}"
+
+
+class CollectionAgency(models.Model):
+    """A collection agency an entity places accounts with."""
+
+    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="+", db_index=False)
+    code = models.CharField(max_length=30)
+    name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["entity", "code"], name="unique_collection_agency_code"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class AgencyPlacement(models.Model):
+    """A customer's account placed with a collection agency on `placed_on`, with its items and their
+    open amounts at placement (`PlacedItem`); recalled with a reason, its items come back to dunning."""
+
+    class State(models.TextChoices):
+        PLACED = "placed", _("Placed")
+        RECALLED = "recalled", _("Recalled")
+
+    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="+", db_index=False)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    agency = models.ForeignKey(CollectionAgency, on_delete=models.PROTECT, related_name="placements")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PLACED)
+    placed_on = models.DateField()
+    reason_code = models.CharField(max_length=30, choices=EscalationReason.choices)
+    reason_text = models.TextField()
+    placed_at = models.DateTimeField()
+    placed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recalled_on = models.DateField(null=True, blank=True)
+    recall_reason = models.TextField(blank=True)
+    recalled_at = models.DateTimeField(null=True, blank=True)
+    recalled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state="placed", recalled_on__isnull=True)
+                | Q(state="recalled", recalled_on__isnull=False),
+                name="agency_placement_recalled_on_when_recalled",
+            ),
+        ]
+        indexes = [models.Index(fields=["entity", "state"], name="agency_placement_state_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.agency_id} {self.placed_on}"
+
+
+class PlacedItem(models.Model):
+    """A document placed with an agency and its open amount then. `is_placed` while its placement runs:
+    a document is with one agency at a time, and left out of dunning while it is."""
+
+    placement = models.ForeignKey(AgencyPlacement, on_delete=models.PROTECT, related_name="items")
+    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="+", db_index=False)
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="+")
+    currency = models.CharField(max_length=3)
+    open_minor = models.BigIntegerField(help_text="at placement")
+    is_placed = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["document"], condition=Q(is_placed=True), name="document_placed_once"
+            ),
+            models.UniqueConstraint(fields=["placement", "document"], name="one_placed_item_per_document"),
+        ]
+        indexes = [
+            models.Index(fields=["entity"], condition=Q(is_placed=True), name="placed_item_entity_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.placement_id} {self.document_id}"

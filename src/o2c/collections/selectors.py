@@ -19,6 +19,7 @@ from o2c.collections.models import (
     DunningStep,
     DunningTemplate,
     PaymentPlan,
+    PlacedItem,
     PlanDocument,
     PlanInstalment,
     PromisedDocument,
@@ -125,6 +126,13 @@ def promised_document_ids(*, entity_id: int, as_of: date) -> set[int]:
             promise__made_on__lte=as_of,
             promise__grace_until__gte=as_of,
         ).values_list("document_id", flat=True)
+    )
+
+
+def placed_document_ids(*, entity_id: int) -> set[int]:
+    """Documents of the entity placed with a collection agency (a running placement): not dunned."""
+    return set(
+        PlacedItem.objects.filter(entity_id=entity_id, is_placed=True).values_list("document_id", flat=True)
     )
 
 

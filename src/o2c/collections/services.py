@@ -149,7 +149,8 @@ def dunning_run(
             selectors.promised_document_ids(entity_id=entity.pk, as_of=as_of)
             | selectors.planned_document_ids(entity_id=entity.pk)
         )
-        - review.judged_documents,
+        - review.judged_documents
+        | selectors.placed_document_ids(entity_id=entity.pk),
         noticed=selectors.customers_noticed_on(entity_id=entity.pk, as_of=as_of),
         stepped_up=selectors.customers_stepped_up(entity_id=entity.pk, as_of=as_of)
         | review.stepped_up_customers,
