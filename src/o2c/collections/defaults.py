@@ -50,14 +50,89 @@ _CLOSING = {
 }
 
 
+def _late(heading: str, interest: str, fee: str, total: str, charged: str, informative: str) -> str:
+    """The late-charges paragraph (docs/late-charges.md): shown only when the notice has late-payment
+    interest or recovery fees to show, one line per item with either, then their total."""
+    return (
+        "{% if late_charges_total %}\n"
+        + heading
+        + "\n{% for item in items %}{% if item.interest or item.fee %}- {{ item.number }}:"
+        + "{% if item.interest %} "
+        + interest
+        + " {{ item.interest }}{% endif %}{% if item.interest and item.fee %},{% endif %}"
+        + "{% if item.fee %} "
+        + fee
+        + " {{ item.fee }}{% endif %}\n{% endif %}{% endfor %}"
+        + total
+        + " {% if late_charges_charged %}"
+        + charged
+        + "{% else %}"
+        + informative
+        + "{% endif %}\n{% endif %}"
+    )
+
+
+LATE_CHARGES = {
+    "en": _late(
+        "Late-payment charges as of {{ as_of }} (interest at {{ late_charges_rate }} a year"
+        "{% if late_charges_rate_from %}, on the reference rate of {{ late_charges_rate_from }}{% endif %}):",
+        "interest",
+        "recovery fee",
+        "Late charges: {{ late_charges_total }}.",
+        "We will invoice them separately.",
+        "For your information: we do not charge them at this time.",
+    ),
+    "de": _late(
+        "Verzugskosten zum {{ as_of }} (Verzugszinsen von {{ late_charges_rate }} jährlich"
+        "{% if late_charges_rate_from %}, auf Grundlage des Referenzzinssatzes vom {{ late_charges_rate_from }}"
+        "{% endif %}):",
+        "Verzugszinsen",
+        "Verzugspauschale",
+        "Verzugskosten gesamt: {{ late_charges_total }}.",
+        "Wir stellen sie Ihnen gesondert in Rechnung.",
+        "Zu Ihrer Information: Wir berechnen sie derzeit nicht.",
+    ),
+    "fr": _late(
+        "Pénalités de retard au {{ as_of }} (intérêts au taux annuel de {{ late_charges_rate }}"
+        "{% if late_charges_rate_from %}, sur la base du taux de référence du {{ late_charges_rate_from }}"
+        "{% endif %}) :",
+        "intérêts",
+        "indemnité forfaitaire pour frais de recouvrement",
+        "Total des pénalités de retard : {{ late_charges_total }}.",
+        "Nous vous les facturerons séparément.",
+        "Pour information : nous ne les facturons pas pour le moment.",
+    ),
+    "es": _late(
+        "Recargos por demora a {{ as_of }} (intereses al {{ late_charges_rate }} anual"
+        "{% if late_charges_rate_from %}, según el tipo de referencia del {{ late_charges_rate_from }}"
+        "{% endif %}):",
+        "intereses",
+        "indemnización por costes de cobro",
+        "Total de recargos por demora: {{ late_charges_total }}.",
+        "Se los facturaremos por separado.",
+        "A título informativo: por ahora no se los cobramos.",
+    ),
+}
+"""The late-charges paragraph per language, after the closing paragraph of every standard message
+(collections 0008 adds it to the standard texts that were not edited)."""
+
+
 def _letter(language: str, opening: str, after: str) -> str:
     return (
-        _GREETING[language] + opening + "\n\n" + _ITEMS[language] + "\n" + after + "\n" + _CLOSING[language]
+        _GREETING[language]
+        + opening
+        + "\n\n"
+        + _ITEMS[language]
+        + "\n"
+        + after
+        + "\n"
+        + LATE_CHARGES[language]
+        + _CLOSING[language]
     )
 
 
 def _task(language: str, opening: str, after: str) -> str:
-    return opening + "\n\n" + _ITEMS[language] + "\n" + after + "\n"
+    return opening + "\n\n" + _ITEMS[language] + "\n" + after + "\n" + LATE_CHARGES[language]
 
 
 def _texts(level: int, *, letter: bool = True) -> dict[str, tuple[str, str]]:

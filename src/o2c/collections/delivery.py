@@ -19,6 +19,7 @@ from django.core.mail import EmailMessage, get_connection
 from django.template import Context, Template, TemplateSyntaxError
 
 from o2c.billing.models import InvoiceProfile
+from o2c.collections import late_charges
 from o2c.collections.models import DunningNotice, DunningNoticeItem, DunningTemplate
 from o2c.core import clock
 from o2c.core.formatting import date_human, locale_of, money_human
@@ -44,11 +45,16 @@ def render(subject: str, body: str, context: dict[str, Any]) -> Rendered:
 
 def notice_context(notice: DunningNotice, items: list[DunningNoticeItem]) -> dict[str, Any]:
     """What a template may use: customer_name, customer_number, entity_name, as_of, level, items (each
-    with number, due_date, days_overdue, days_until_due, open_amount) and total (per currency, joined)."""
+    with number, due_date, days_overdue, days_until_due, open_amount, interest and fee), total (per
+    currency, joined) and the late charges (docs/late-charges.md): late_charges_total (empty when there
+    is nothing to show), late_charges_charged, late_charges_rate, late_charges_rate_from."""
     locale = locale_of(notice.language, notice.customer.country)
     totals: dict[str, int] = defaultdict(int)
     for item in items:
         totals[item.currency] += item.open_minor
+    late = late_charges.notice_charges(
+        entity_id=notice.entity_id, as_of=notice.as_of, document_ids=[item.document_id for item in items]
+    )
     return {
         "customer_name": notice.customer.name,
         "customer_number": notice.customer.number,
@@ -62,12 +68,14 @@ def notice_context(notice: DunningNotice, items: list[DunningNoticeItem]) -> dic
                 "days_overdue": item.days_overdue,
                 "days_until_due": -item.days_overdue,
                 "open_amount": money_human(item.open_minor, item.currency, locale),
+                **late.item_texts(item.document_id, locale),
             }
             for item in items
         ],
         "total": " + ".join(
             money_human(minor, currency, locale) for currency, minor in sorted(totals.items())
         ),
+        **late.texts(locale),
     }
 
 

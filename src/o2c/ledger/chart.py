@@ -15,6 +15,7 @@ STANDARD_CHART: tuple[tuple[str, str, str], ...] = (
     ("2500", "Output tax (VAT / sales tax)", AccountType.TAX),
     ("3000", "Equity and other", AccountType.OTHER),
     ("4000", "Revenue", AccountType.REVENUE),
+    ("4830", "Late-payment interest and recovery fees", AccountType.OTHER),
     ("4900", "Early-payment discounts granted", AccountType.DISCOUNT),
     ("6800", "Small balance write-offs", AccountType.WRITE_OFF),
     ("6850", "Bank and card fees", AccountType.OTHER),
@@ -42,3 +43,6 @@ contra-asset to the receivables, of type `other` and without customers, so the r
 the tie-out and the rollforward do not see it."""
 BAD_DEBT = "6900"
 """Bad debt expense: the month's expected-credit-loss provision is charged to it."""
+LATE_CHARGES = "4830"
+"""Late-payment interest and recovery fees charged to customers (`o2c dunning charge`): other income
+(type `other`, so revenue stays what was sold); the debit memos' net posts here, not to 4000."""
