@@ -23,3 +23,7 @@ class UnableToDecidePlan(DomainError):
 
 class UnableToLogActivity(DomainError):
     pass
+
+
+class UnableToChangeDunningPlan(DomainError):
+    pass

@@ -41,6 +41,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         (_("Approvals"), reverse("approval_list"), roles.ISSUE_DOCUMENTS | roles.APPROVE_CREDITS),
         (_("Cash"), reverse("cash_payment_list"), VIEW_CASH),
         (_("Disputes"), reverse("dispute_case_list"), roles.VIEW_DISPUTES),
+        (_("Collections"), reverse("collections_worklist"), roles.VIEW_COLLECTIONS),
         (_("Trial balance"), reverse("trial_balance"), roles.VIEW_LEDGER),
         (_("Audit trail"), reverse("audit_list"), VIEW_AUDIT_TRAIL),
     ]

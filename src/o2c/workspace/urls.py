@@ -1,7 +1,15 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from o2c.workspace import billing_views, cash_views, close_views, dashboard_views, dispute_views, views
+from o2c.workspace import (
+    billing_views,
+    cash_views,
+    close_views,
+    collection_views,
+    dashboard_views,
+    dispute_views,
+    views,
+)
 
 urlpatterns = [
     path(
@@ -138,4 +146,56 @@ urlpatterns = [
         name="dispute_write_off_reject",
     ),
     path("invoices/<int:document_id>/dispute/", dispute_views.case_open, name="dispute_case_open"),
+    path("collections/", collection_views.worklist, name="collections_worklist"),
+    path(
+        "collections/customers/<str:number>/",
+        collection_views.customer_collections,
+        name="collections_customer",
+    ),
+    path(
+        "collections/customers/<str:number>/activities/",
+        collection_views.activity_log,
+        name="collections_activity_log",
+    ),
+    path(
+        "collections/customers/<str:number>/promises/",
+        collection_views.promise_record,
+        name="collections_promise_record",
+    ),
+    path(
+        "collections/customers/<str:number>/payment-plans/",
+        collection_views.payment_plan_propose,
+        name="collections_plan_propose",
+    ),
+    path(
+        "collections/payment-plans/<int:plan_id>/approve/",
+        collection_views.payment_plan_approve,
+        name="collections_plan_approve",
+    ),
+    path(
+        "collections/payment-plans/<int:plan_id>/reject/",
+        collection_views.payment_plan_reject,
+        name="collections_plan_reject",
+    ),
+    path("collections/plans/", collection_views.dunning_plan_list, name="collections_dunning_plans"),
+    path(
+        "collections/plans/<int:plan_id>/",
+        collection_views.dunning_plan_detail,
+        name="collections_dunning_plan",
+    ),
+    path(
+        "collections/plans/<int:plan_id>/steps/<int:level>/",
+        collection_views.dunning_step,
+        name="collections_dunning_step",
+    ),
+    path(
+        "collections/plans/<int:plan_id>/steps/<int:level>/<str:language>/",
+        collection_views.dunning_template,
+        name="collections_dunning_template",
+    ),
+    path(
+        "collections/plans/<int:plan_id>/steps/<int:level>/<str:language>/preview/",
+        collection_views.dunning_template_preview,
+        name="collections_dunning_template_preview",
+    ),
 ]
