@@ -24,7 +24,6 @@ from o2c.collections.models import CustomerEscalation, EscalationChange, Escalat
 from o2c.core.money import Money
 from o2c.customers import services as customer_services
 from o2c.customers.models import Customer
-from o2c.ledger import services as ledger_services
 from o2c.ledger.models import LegalEntity
 from o2c.receivables.calculations import LineIn
 from o2c.receivables.models import Document
