@@ -189,3 +189,299 @@ class SalesOrder(models.Model):
 # --- scoring: scorecards, applications, scores, reviews and raise requests (docs/credit-scoring.md) ----
 
 
+class ScorecardVersion(models.Model):
+    """One version of the credit scorecard (its weights, bands, class thresholds, limit rules and review
+    intervals as JSON, read by `scorecard.scorecard_from_definition`). The highest version is in force;
+    a change adds a version, so every stored score names the card that made it."""
+
+    version = models.PositiveIntegerField(unique=True)
+    definition = models.JSONField()
+    note = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"scorecard v{self.version}"
+
+
+class CreditApplication(models.Model):
+    """A new account's request for credit: company data, the limit asked for, trade references,
+    financial statements and bureau reports; scored, then approved with a decided limit or declined."""
+
+    class State(models.TextChoices):
+        SUBMITTED = "submitted", _("Submitted")
+        SCORED = "scored", _("Scored")
+        APPROVED = "approved", _("Approved")
+        DECLINED = "declined", _("Declined")
+
+    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="+")
+    company_name = models.CharField(max_length=200)
+    country = models.CharField(max_length=2)
+    vat_id = models.CharField(max_length=30, blank=True)
+    registration_number = models.CharField(max_length=40, blank=True)
+    address = models.TextField(blank=True)
+    requested_limit_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.SUBMITTED)
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    decided_limit_minor = models.BigIntegerField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    limit_request_id = models.BigIntegerField(null=True, blank=True, help_text="the limit it asked for")
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(requested_limit_minor__gte=0), name="application_requested_not_negative"
+            ),
+        ]
+        indexes = [models.Index(fields=["entity", "registration_number"]), models.Index(fields=["vat_id"])]
+
+    def __str__(self) -> str:
+        return f"application {self.pk} {self.company_name}"
+
+
+class TradeReference(models.Model):
+    class Experience(models.TextChoices):
+        PROMPT = "prompt", _("Pays promptly")
+        SLOW = "slow", _("Pays slowly")
+        POOR = "poor", _("Pays poorly")
+
+    application = models.ForeignKey(
+        CreditApplication, on_delete=models.CASCADE, related_name="trade_references"
+    )
+    name = models.CharField(max_length=200)
+    contact = models.CharField(max_length=200, blank=True)
+    years_known = models.PositiveSmallIntegerField(default=0)
+    highest_credit_minor = models.BigIntegerField(default=0)
+    currency = models.CharField(max_length=3)
+    payment_experience = models.CharField(max_length=10, choices=Experience.choices)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FinancialStatement(models.Model):
+    """Key figures of a company's financial statements on a date, in one currency (minor units): of an
+    application, or of a customer (an approved application's pass to the customer)."""
+
+    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="+", db_index=False)
+    application = models.ForeignKey(
+        CreditApplication,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="financial_statements",
+    )
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    statement_date = models.DateField()
+    currency = models.CharField(max_length=3)
+    current_assets_minor = models.BigIntegerField()
+    current_liabilities_minor = models.BigIntegerField()
+    total_assets_minor = models.BigIntegerField()
+    total_liabilities_minor = models.BigIntegerField()
+    retained_earnings_minor = models.BigIntegerField()
+    ebit_minor = models.BigIntegerField()
+    sales_minor = models.BigIntegerField()
+    equity_minor = models.BigIntegerField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(application__isnull=False) | Q(customer__isnull=False), name="statement_has_owner"
+            ),
+        ]
+        indexes = [models.Index(fields=["customer", "statement_date"])]
+
+    def __str__(self) -> str:
+        return f"statements {self.statement_date}"
+
+
+class BureauReport(models.Model):
+    """A credit bureau's figures on a company as of a date (a D&B or Creditsafe export's row): a score
+    0-100, a failure class 1-5 (1 the lowest risk) and a payment index 0-100 (80 pays on terms)."""
+
+    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="+", db_index=False)
+    application = models.ForeignKey(
+        CreditApplication, null=True, blank=True, on_delete=models.PROTECT, related_name="bureau_reports"
+    )
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    bureau = models.CharField(max_length=40)
+    registration_number = models.CharField(max_length=40, blank=True)
+    vat_id = models.CharField(max_length=30, blank=True)
+    as_of = models.DateField()
+    score = models.PositiveSmallIntegerField()
+    failure_class = models.PositiveSmallIntegerField(null=True, blank=True)
+    payment_index = models.PositiveSmallIntegerField(null=True, blank=True)
+    imported_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entity", "bureau", "registration_number", "vat_id", "as_of"],
+                name="unique_bureau_report",
+            ),
+            models.CheckConstraint(condition=Q(score__lte=100), name="bureau_score_range"),
+        ]
+        indexes = [models.Index(fields=["customer", "as_of"])]
+
+    def __str__(self) -> str:
+        return f"{self.bureau} {self.as_of} {self.score}"
+
+
+class CreditScore(models.Model):
+    """One scoring: the total, the risk class, the recommended limit, and every factor with its value,
+    band, points and weight (`factors`, as `scorecard.result_record` writes it); the history of a
+    customer's or an application's scores."""
+
+    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="+", db_index=False)
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="credit_scores"
+    )
+    application = models.ForeignKey(
+        CreditApplication, null=True, blank=True, on_delete=models.PROTECT, related_name="scores"
+    )
+    scorecard = models.ForeignKey(ScorecardVersion, on_delete=models.PROTECT, related_name="+")
+    as_of = models.DateField()
+    total = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
+    risk_class = models.CharField(max_length=1, blank=True)
+    recommended_limit_minor = models.BigIntegerField(null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    limit_basis = models.CharField(max_length=20, blank=True)
+    factors = models.JSONField(default=list)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(application__isnull=False) | Q(customer__isnull=False), name="score_has_subject"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"score {self.total} {self.risk_class}"
+
+
+class CreditReview(models.Model):
+    """A customer's periodic credit review, due by its risk class's interval after a scoring; completed
+    with a rescore, a decision and a note. A customer has at most one open review."""
+
+    class State(models.TextChoices):
+        OPEN = "open", _("Open")
+        COMPLETED = "completed", _("Completed")
+
+    class Decision(models.TextChoices):
+        KEEP = "keep", _("Keep the limit")
+        RAISE = "raise", _("Raise the limit")
+        LOWER = "lower", _("Lower the limit")
+        BLOCK = "block", _("Block the customer")
+
+    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="+", db_index=False)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="credit_reviews")
+    risk_class = models.CharField(max_length=1, help_text="the class that set the due date")
+    due_date = models.DateField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    score = models.ForeignKey(CreditScore, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decision = models.CharField(max_length=10, choices=Decision.choices, blank=True)
+    note = models.TextField(blank=True)
+    completed_on = models.DateField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"], condition=Q(state="open"), name="one_open_review_per_customer"
+            ),
+        ]
+        indexes = [models.Index(fields=["entity", "state", "due_date"])]
+
+    def __str__(self) -> str:
+        return f"review {self.customer_id} {self.due_date}"
+
+
+class RaiseRequest(models.Model):
+    """Sales asks for a higher limit: the analyst ticks the due-diligence checklist (`checklist`: item code
+    -> {"checked", "by", "at", "note"}), attaches the evidence, then approves (the new limit goes to the
+    limit service) or declines."""
+
+    class State(models.TextChoices):
+        OPEN = "open", _("Open")
+        APPROVED = "approved", _("Approved")
+        DECLINED = "declined", _("Declined")
+
+    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="+", db_index=False)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="raise_requests")
+    current_limit_minor = models.BigIntegerField(null=True, blank=True)
+    requested_limit_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    reason = models.TextField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.OPEN)
+    checklist = models.JSONField(default=dict)
+    decided_limit_minor = models.BigIntegerField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    limit_request_id = models.BigIntegerField(null=True, blank=True, help_text="the limit it asked for")
+    requested_at = models.DateTimeField()
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(requested_limit_minor__gt=0), name="raise_requested_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"raise request {self.pk}"
+
+
+class RaiseEvidence(models.Model):
+    """A file attached to a raise request (a bureau report, the accounts), kept in the database like a
+    dispute's attachments, at most `disputes.rules.MAX_ATTACHMENT_BYTES`."""
+
+    raise_request = models.ForeignKey(RaiseRequest, on_delete=models.PROTECT, related_name="evidence")
+    checklist_item = models.CharField(max_length=40, blank=True)
+    file_name = models.CharField(max_length=200)
+    description = models.CharField(max_length=300, blank=True, default="")
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    content = models.BinaryField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    uploaded_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.file_name
