@@ -72,6 +72,8 @@ CAPABILITY_ROLES: dict[str, frozenset[str]] = {
     disputes_api.VIEW_DISPUTES: roles.VIEW_DISPUTES,
     disputes_api.CHANGE_DISPUTES: roles.CHANGE_DISPUTES,
     disputes_api.APPROVE_WRITE_OFFS: roles.APPROVE_CREDITS,
+    # the disputes settings (customers' codes, routing and SLA, write-off thresholds): read with the cases
+    disputes_api.MANAGE_DISPUTE_SETTINGS: frozenset({roles.AR_MANAGER, roles.ADMIN}),
     # statements of account: read by everyone who sees customers, e-mailed by who works collections
     documents_api.SEND_STATEMENTS: frozenset({roles.COLLECTOR, roles.AR_MANAGER, roles.ADMIN}),
     collections_api.VIEW_COLLECTIONS: roles.VIEW_COLLECTIONS,

@@ -4,7 +4,9 @@ notes, their moves and how they end (docs/disputes.md).
 Reading needs VIEW_DISPUTES (disputes, collector, AR manager, auditor, admin); opening, moving,
 assigning, noting and resolving need CHANGE_DISPUTES (disputes, AR manager, admin); approving or
 rejecting a write-off above the threshold APPROVE_WRITE_OFFS (AR manager, admin: the service checks the
-same roles and that the approver is not who asked). Another entity's case or document is 404.
+same roles and that the approver is not who asked). The settings (customers' codes, routing and SLA,
+write-off thresholds) are read with VIEW_DISPUTES and changed with MANAGE_DISPUTE_SETTINGS (AR manager,
+admin). Another entity's case or document is 404.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from o2c.core.exceptions import InputError
 from o2c.core.money import format_minor
 from o2c.customers import api as customers_api
 from o2c.customers import schemas as customer_schemas
+from o2c.customers import selectors as customer_selectors
 from o2c.disputes import reports, rules, schemas, selectors, services
 from o2c.disputes.errors import UnableToChangeCase
-from o2c.disputes.models import Case
+from o2c.disputes.models import Case, ReasonMapping, WriteOffPolicy
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger.models import LegalEntity
 from o2c.receivables import selectors as receivables_selectors
@@ -33,6 +36,7 @@ router = Router(tags=["disputes"])
 VIEW_DISPUTES = "view_disputes"
 CHANGE_DISPUTES = "change_disputes"
 APPROVE_WRITE_OFFS = "approve_write_offs"
+MANAGE_DISPUTE_SETTINGS = "manage_dispute_settings"
 
 
 def _user(username: str | None) -> int | None:
@@ -132,6 +136,147 @@ def _read_entity(who: customers_api.Caller, code: str | None) -> LegalEntity:
                 return entity
         raise Http404
     return customers_api.entity_for_write(who, None)
+
+
+def _mapping_out(mapping: ReasonMapping) -> schemas.ReasonMappingOut:
+    return schemas.ReasonMappingOut(
+        customer_code=mapping.customer_code,
+        customer_number=mapping.customer.number if mapping.customer else None,
+        reason_code=mapping.reason_code,
+        changed_at=mapping.changed_at,
+    )
+
+
+@router.get("/reason-mappings", response=schemas.ReasonMappingsOut, summary="Customers' own reason codes")
+def reason_mapping_list(
+    request: HttpRequest, query: Query[schemas.SettingsQuery]
+) -> schemas.ReasonMappingsOut:
+    """What each customer's own code means in one entity: the entity's mappings (`customer_number`
+    null) and one customer's (which win), by code."""
+    who = customers_api.caller(request, VIEW_DISPUTES)
+    entity = _read_entity(who, query.entity)
+    mappings = selectors.reason_mapping_list(entity_ids=[entity.pk]).order_by("customer_code", "customer_id")
+    return schemas.ReasonMappingsOut(entity=entity.code, items=[_mapping_out(m) for m in mappings])
+
+
+@router.put("/reason-mappings", response=schemas.ReasonMappingOut, summary="Set what a customer's code means")
+def reason_mapping_set(request: HttpRequest, payload: schemas.ReasonMappingIn) -> schemas.ReasonMappingOut:
+    """Create or change one mapping (codes are compared upper case). An unknown customer number is 422
+    `unknown_customer`; a bad reason code 422 `bad_reason_code`; audited as `disputes.reason_mapping.set`."""
+    who = customers_api.caller(request, MANAGE_DISPUTE_SETTINGS)
+    entity = customers_api.entity_for_write(who, payload.entity)
+    customer_id = None
+    if payload.customer_number:
+        customer = customer_selectors.customer_by_number(entity_id=entity.pk, number=payload.customer_number)
+        if customer is None:
+            raise InputError(f"no customer '{payload.customer_number}'", code="unknown_customer")
+        customer_id = customer.pk
+    mapping = services.reason_mapping_set(
+        entity_id=entity.pk,
+        customer_code=payload.customer_code,
+        reason_code=payload.reason_code,
+        customer_id=customer_id,
+        actor=who.user,
+        now=clock.now(),
+        reason=payload.reason,
+    )
+    return _mapping_out(selectors.reason_mapping_list(entity_ids=[entity.pk]).get(pk=mapping.pk))
+
+
+def _policy_out(row: selectors.PolicyRow) -> schemas.ReasonPolicyOut:
+    return schemas.ReasonPolicyOut(
+        reason_code=row.reason_code, team=row.team, sla_days=row.sla_days, is_default=row.is_default
+    )
+
+
+@router.get("/reason-policies", response=schemas.ReasonPoliciesOut, summary="Routing and SLA per reason")
+def reason_policy_list(
+    request: HttpRequest, query: Query[schemas.SettingsQuery]
+) -> schemas.ReasonPoliciesOut:
+    """Every reason code with the team a new case goes to and its SLA in business days."""
+    who = customers_api.caller(request, VIEW_DISPUTES)
+    entity = _read_entity(who, query.entity)
+    rows = selectors.reason_policy_list(entity_id=entity.pk)
+    return schemas.ReasonPoliciesOut(entity=entity.code, items=[_policy_out(row) for row in rows])
+
+
+@router.put(
+    "/reason-policies/{reason_code}", response=schemas.ReasonPolicyOut, summary="Set a reason's team and SLA"
+)
+def reason_policy_set(
+    request: HttpRequest, reason_code: str, payload: schemas.ReasonPolicyIn
+) -> schemas.ReasonPolicyOut:
+    """`team` (billing, sales, logistics) and `sla_days` (1 to 365 business days) for new cases of the
+    reason; cases already open keep theirs. 422 `bad_reason_code`, `bad_team`, `bad_sla`; audited as
+    `disputes.reason_policy.set`."""
+    who = customers_api.caller(request, MANAGE_DISPUTE_SETTINGS)
+    entity = customers_api.entity_for_write(who, payload.entity)
+    services.reason_policy_set(
+        entity_id=entity.pk,
+        reason_code=reason_code,
+        team=payload.team,
+        sla_days=payload.sla_days,
+        actor=who.user,
+        now=clock.now(),
+        reason=payload.reason,
+    )
+    row = next(r for r in selectors.reason_policy_list(entity_id=entity.pk) if r.reason_code == reason_code)
+    return _policy_out(row)
+
+
+def _threshold_out(policy: WriteOffPolicy) -> schemas.WriteOffThresholdOut:
+    return schemas.WriteOffThresholdOut(
+        currency=policy.currency,
+        threshold=format_minor(policy.threshold_minor, policy.currency),
+        changed_at=policy.changed_at,
+        changed_by=policy.changed_by.get_username() if policy.changed_by else None,
+    )
+
+
+@router.get(
+    "/write-off-thresholds", response=schemas.WriteOffThresholdsOut, summary="Write-off approval thresholds"
+)
+def write_off_threshold_list(
+    request: HttpRequest, query: Query[schemas.SettingsQuery]
+) -> schemas.WriteOffThresholdsOut:
+    """Per currency, the amount above which a case's write-off waits for an AR manager's approval; a
+    currency not listed needs none."""
+    who = customers_api.caller(request, VIEW_DISPUTES)
+    entity = _read_entity(who, query.entity)
+    policies = selectors.write_off_policy_list(entity_id=entity.pk)
+    return schemas.WriteOffThresholdsOut(entity=entity.code, items=[_threshold_out(p) for p in policies])
+
+
+@router.put(
+    "/write-off-thresholds/{currency}",
+    response=schemas.WriteOffThresholdOut,
+    summary="Set or remove a write-off approval threshold",
+)
+def write_off_threshold_set(
+    request: HttpRequest, currency: str, payload: schemas.WriteOffThresholdIn
+) -> schemas.WriteOffThresholdOut:
+    """`threshold` in major units (`"500.00"`), or null to remove it; `reason` is required (422
+    `reason_required`). 422 `bad_currency`, `bad_threshold` (negative, or more decimals than the
+    currency has); audited as `disputes.write_off_policy.changed`. Write-offs already waiting keep
+    waiting."""
+    who = customers_api.caller(request, MANAGE_DISPUTE_SETTINGS)
+    entity = customers_api.entity_for_write(who, payload.entity)
+    if not payload.reason.strip():
+        raise InputError("say why the threshold changes", code="reason_required")
+    threshold = customer_schemas.decimal_of(payload.threshold) if payload.threshold is not None else None
+    policy = services.write_off_policy_set(
+        entity_id=entity.pk,
+        currency=currency.upper(),
+        threshold=threshold,
+        actor=who.user,
+        now=clock.now(),
+        reason=payload.reason.strip(),
+    )
+    if policy is None:
+        return schemas.WriteOffThresholdOut(
+            currency=currency.upper(), threshold=None, changed_at=None, changed_by=None
+        )
+    return _threshold_out(selectors.write_off_policy_list(entity_id=entity.pk).get(pk=policy.pk))
 
 
 @router.get("/{int:case_id}", response=schemas.CaseDetailOut, summary="Get a case with its notes")

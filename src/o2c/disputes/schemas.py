@@ -213,3 +213,67 @@ class RootCauseQuery(Schema):
     entity: str | None = None
     date_from: date
     date_to: date
+
+
+# --- settings: customers' codes, routing and SLA, write-off thresholds ------------------------------
+
+
+class SettingsQuery(Schema):
+    entity: str | None = Field(None, description="the legal entity's code; default the caller's")
+
+
+class ReasonMappingOut(Schema):
+    customer_code: str = Field(description="stored upper case")
+    customer_number: str | None = Field(description="null: for every customer of the entity")
+    reason_code: str
+    changed_at: datetime
+
+
+class ReasonMappingsOut(Schema):
+    entity: str
+    items: list[ReasonMappingOut]
+
+
+class ReasonMappingIn(Schema):
+    entity: str | None = None
+    customer_number: str | None = Field(None, description="one customer's own code; null: the entity's")
+    customer_code: str
+    reason_code: str
+    reason: str = ""
+
+
+class ReasonPolicyOut(Schema):
+    reason_code: str
+    team: str
+    sla_days: int = Field(description="business days (Monday to Friday) from opening")
+    is_default: bool = Field(description="true: the entity has no policy for the reason; the defaults apply")
+
+
+class ReasonPoliciesOut(Schema):
+    entity: str
+    items: list[ReasonPolicyOut]
+
+
+class ReasonPolicyIn(Schema):
+    entity: str | None = None
+    team: str
+    sla_days: int
+    reason: str = ""
+
+
+class WriteOffThresholdOut(Schema):
+    currency: str
+    threshold: str | None = Field(description="null: no approval needed in this currency")
+    changed_at: datetime | None
+    changed_by: str | None
+
+
+class WriteOffThresholdsOut(Schema):
+    entity: str
+    items: list[WriteOffThresholdOut]
+
+
+class WriteOffThresholdIn(Schema):
+    entity: str | None = None
+    threshold: DecimalString | None = Field(description="major units; null removes the threshold")
+    reason: str = Field(description="why: required")

@@ -10,7 +10,14 @@ from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 
 from o2c.disputes import rules
-from o2c.disputes.models import Case, CaseAttachment, ReasonMapping, ReasonPolicy, WriteOffPolicy
+from o2c.disputes.models import (
+    Case,
+    CaseAttachment,
+    ReasonCode,
+    ReasonMapping,
+    ReasonPolicy,
+    WriteOffPolicy,
+)
 
 
 def case_list(
@@ -160,3 +167,31 @@ def write_off_vat_relief() -> dict[str, int]:
 def case_attachment_get(*, case_id: int, attachment_id: int) -> CaseAttachment:
     """A file of a case, with its content (CaseAttachment.DoesNotExist otherwise: 404)."""
     return CaseAttachment.objects.get(case_id=case_id, pk=attachment_id)
+
+
+@dataclass(frozen=True)
+class PolicyRow:
+    reason_code: str
+    team: str
+    sla_days: int
+    is_default: bool
+
+
+def reason_policy_list(*, entity_id: int) -> list[PolicyRow]:
+    """Every reason code with the team and SLA a new case of it gets in the entity: its policy, or the
+    defaults (`is_default`)."""
+    policies = {policy.reason_code: policy for policy in ReasonPolicy.objects.filter(entity_id=entity_id)}
+    rows = []
+    for code in ReasonCode.values:
+        policy = policies.get(code)
+        if policy is not None:
+            rows.append(PolicyRow(code, policy.team, policy.sla_days, False))
+        else:
+            rows.append(PolicyRow(code, rules.DEFAULT_TEAMS[code], rules.DEFAULT_SLA_DAYS, True))
+    return rows
+
+
+def write_off_policy_list(*, entity_id: int) -> QuerySet[WriteOffPolicy]:
+    return (
+        WriteOffPolicy.objects.filter(entity_id=entity_id).select_related("changed_by").order_by("currency")
+    )
