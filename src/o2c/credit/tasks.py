@@ -1,0 +1,17 @@
+"""Event handlers: a payment applied rechecks the held orders of the paying customers' groups."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from o2c.core import clock
+from o2c.credit import orders
+from o2c.receivables.models import Document
+
+
+def on_payment_applied(*, document_ids: list[int], customer_id: int | None = None, **_: Any) -> None:
+    customers = set(Document.objects.filter(pk__in=document_ids).values_list("customer_id", flat=True))
+    if customer_id is not None:
+        customers.add(customer_id)
+    if customers:
+        orders.recheck_after_payment(customer_ids=customers, now=clock.now())
