@@ -598,6 +598,10 @@ class TestOpenApi:
             "/api/collections/agency-placements": ["get", "post"],
             "/api/collections/agency-placements/{placement_id}/recall": ["post"],
             "/api/collections/agency-placements/export": ["get"],
+            "/api/collections/bounces": ["post"],
+            "/api/collections/delivery-problems": ["get"],
+            "/api/collections/delivery-problems/clear": ["post"],
+            "/api/collections/notices/{notice_id}/letter.pdf": ["get"],
         }
         assert document["components"]["securitySchemes"] == {
             "BearerToken": {"type": "http", "scheme": "bearer"}

@@ -27,3 +27,7 @@ class UnableToLogActivity(DomainError):
 
 class UnableToChangeDunningPlan(DomainError):
     pass
+
+
+class UnableToClearAddress(DomainError):
+    pass

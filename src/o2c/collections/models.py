@@ -115,6 +115,7 @@ class DunningNotice(models.Model):
         PENDING = "pending", _("Pending")
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
+        BOUNCED = "bounced", _("Bounced")
 
     entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="+", db_index=False)
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+", db_index=False)
@@ -131,6 +132,8 @@ class DunningNotice(models.Model):
     delivery_error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
+    # the e-mail's Message-ID as sent (`<...@domain>`), what a bounce names it by (collections.bounces)
+    message_id = models.CharField(max_length=250, blank=True, db_default="")
 
     class Meta:
         constraints = [
@@ -141,7 +144,12 @@ class DunningNotice(models.Model):
                 fields=["customer", "as_of"], condition=Q(level__gt=0), name="one_dunning_notice_a_day"
             ),
         ]
-        indexes = [models.Index(fields=["entity", "as_of"])]
+        indexes = [
+            models.Index(fields=["entity", "as_of"]),
+            models.Index(
+                fields=["message_id"], condition=~Q(message_id=""), name="dunning_notice_message_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.as_of} {self.level}"
@@ -759,3 +767,44 @@ class PlacedItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.placement_id} {self.document_id}"
+
+
+class DeliveryProblem(models.Model):
+    """A dunning e-mail reported undelivered to one address by a bounce (an RFC 3464 delivery status
+    notification): the status code (`5.1.1`), the remote server's diagnostic and when. A permanent
+    failure (action `failed`, status 5.x.x) marks the address undeliverable for the customer: later
+    dunning e-mails are not sent to it until a person clears the mark (`cleared_at`) or the customer's
+    address changes (docs/dunning-delivery.md). Kept as recorded; only the mark is cleared."""
+
+    entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="+", db_index=False)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    notice = models.ForeignKey(DunningNotice, on_delete=models.PROTECT, related_name="+")
+    address = models.CharField(max_length=254, help_text="lowercase")
+    action = models.CharField(max_length=20, help_text="the DSN's Action: failed, delayed, ...")
+    status_code = models.CharField(max_length=20, help_text="the DSN's Status, e.g. 5.1.1")
+    diagnostic = models.CharField(max_length=500, blank=True)
+    is_permanent = models.BooleanField()
+    bounced_at = models.DateTimeField(help_text="the DSN's Arrival-Date, else its Date")
+    created_at = models.DateTimeField()
+    cleared_at = models.DateTimeField(null=True, blank=True)
+    cleared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    clear_reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["notice", "address", "status_code"], name="one_delivery_problem_per_status"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["customer", "address"],
+                condition=Q(is_permanent=True, cleared_at__isnull=True),
+                name="undeliverable_address_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.address} {self.status_code}"

@@ -43,7 +43,7 @@ from o2c.billing import api as billing_api
 from o2c.cash import api as cash_api
 from o2c.close import api as close_api
 from o2c.collections import api as collections_api
-from o2c.collections import escalation_api
+from o2c.collections import delivery_api, escalation_api
 from o2c.core import clock
 from o2c.core.exceptions import DomainError
 from o2c.customers import api as customers_api
@@ -82,6 +82,8 @@ CAPABILITY_ROLES: dict[str, frozenset[str]] = {
     # another collector's worklist: who reviews portfolios (a collector sees her own)
     collections_api.REVIEW_PORTFOLIOS: frozenset({roles.AR_MANAGER, roles.AUDITOR, roles.ADMIN}),
     collections_api.ASSIGN_PORTFOLIOS: frozenset({roles.AR_MANAGER, roles.ADMIN}),
+    # dunning e-mail bounces posted and undeliverable marks cleared: who works collections
+    delivery_api.MANAGE_DELIVERY: frozenset({roles.COLLECTOR, roles.AR_MANAGER, roles.ADMIN}),
     # escalation: collectors raise an account to their team lead (the service checks each move),
     # AR managers and admins move it anywhere, keep the matrix, agencies and placements
     escalation_api.ESCALATE_ACCOUNTS: roles.CHANGE_COLLECTIONS,
@@ -173,6 +175,7 @@ api.add_router("/reports", reporting_api.router)
 api.add_router("/close", close_api.router)
 api.add_router("/disputes", disputes_api.router)
 api.add_router("/collections", collections_api.router)
+api.add_router("/collections", delivery_api.router)
 api.add_router("/collections", escalation_api.router)
 
 

@@ -7,7 +7,10 @@ notices and pre-due reminders due on that day (docs/collections.md). JSON:
 and the payment plans as of that day (the run does it first too). JSON: `{"as_of": ..., "promises":
 [{"id", "customer_number", "state", "judged_on", "amount", "paid", "currency"}], "plans": [{"id",
 "customer_number", "state", "on", "total", "paid", "currency"}]}`, the promises that became kept or
-broken and the plans that became active, completed or defaulted."""
+broken and the plans that became active, completed or defaulted.
+
+`o2c dunning bounces PATH...` and `o2c dunning letters --as-of DATE --output DIR|--merged FILE.pdf`:
+see `_dunning_delivery` (docs/dunning-delivery.md)."""
 
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from rich.console import Console
 from rich.table import Table
 
 from o2c.collections import services
+from o2c.collections.management.commands import _dunning_delivery as delivery_actions
 from o2c.collections.models import Channel, PaymentPlan, PromiseToPay
 from o2c.core import clock
 from o2c.core.cli import O2CCommand, progress_stages
@@ -54,7 +58,12 @@ class Command(O2CCommand):
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("action", choices=["run", "promises"])
+        parser.add_argument("action", choices=["run", "promises", "bounces", "letters"])
+        parser.add_argument(
+            "paths", nargs="*", metavar="PATH", help="bounces: .eml files, folders, mbox files"
+        )
+        parser.add_argument("--output", metavar="DIR", help="letters: one PDF per letter in this folder")
+        parser.add_argument("--merged", metavar="FILE.pdf", help="letters: all of them in one PDF")
         parser.add_argument("--as-of", help="the run's date, YYYY-MM-DD")
         parser.add_argument("--dry-run", action="store_true", help="show what would be sent, change nothing")
         parser.add_argument("--format", choices=["table", "json"], default="table")
@@ -62,8 +71,14 @@ class Command(O2CCommand):
 
     def run(self, *args: Any, **options: Any) -> None:
         with translation.override(cli_language()):
+            if options["action"] == "bounces":
+                delivery_actions.bounces_command(self, options)
+                return
             as_of = _as_of(options["as_of"])
             entity = entity_option(options["entity"])
+            if options["action"] == "letters":
+                delivery_actions.letters_command(self, options, entity=entity, as_of=as_of)
+                return
             if options["action"] == "promises":
                 self._promises(
                     services.promises_review(entity=entity, as_of=as_of, actor=None, now=clock.now()),
