@@ -320,8 +320,17 @@ class TestRootCauses:
             ("quantity", "logistics", "C-1000", 1, "100.00"),
             ("pricing", "sales", "C-2000", 1, "50.00"),
         ]
+        # the invoices' lines have no item code: one product, ""
+        assert [(p["root_cause"], p["product"], p["cases"], p["amount"]) for p in report["products"]] == [
+            ("pricing", "", 2, "288.00"),
+            ("quantity", "", 1, "100.00"),
+        ]
+        assert [(m["month"], m["root_cause"], m["cases"], m["amount"]) for m in report["months"]] == [
+            ("2026-03", "pricing", 2, "288.00"),
+            ("2026-03", "quantity", 1, "100.00"),
+        ]
         empty = body(analyst.get("/api/disputes/root-causes?date_from=2026-04-01&date_to=2026-04-30"))
-        assert (empty["causes"], empty["rows"]) == ([], [])
+        assert (empty["causes"], empty["rows"], empty["products"], empty["months"]) == ([], [], [], [])
         assert (
             analyst.get(
                 "/api/disputes/root-causes?date_from=2026-03-01&date_to=2026-03-31&entity=FR01"

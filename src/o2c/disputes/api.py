@@ -95,8 +95,9 @@ def case_list(request: HttpRequest, filters: Query[schemas.CaseFilter]) -> schem
 @router.get("/root-causes", response=schemas.RootCausesOut, summary="Root causes of the cases that ended")
 def root_cause_report(request: HttpRequest, query: Query[schemas.RootCauseQuery]) -> schemas.RootCausesOut:
     """The cases resolved, rejected or written off from `date_from` through `date_to` of one entity
-    (`entity` code, default the caller's): per root cause and currency, and per root cause, team and
-    customer, each with the number of cases and their amount, the largest amount first."""
+    (`entity` code, default the caller's): per root cause and currency; per root cause, team and
+    customer; per root cause and product; and per month and root cause (every month of the range), each
+    with the number of cases and their amount."""
     who = customers_api.caller(request, VIEW_DISPUTES)
     entity = _read_entity(who, query.entity)
     if query.date_to < query.date_from:
@@ -125,6 +126,30 @@ def root_cause_report(request: HttpRequest, query: Query[schemas.RootCauseQuery]
                 amount=format_minor(row.amount_minor, row.currency),
             )
             for row in rows
+        ],
+        products=[
+            schemas.ProductCauseOut(
+                root_cause=row.root_cause,
+                product=row.product,
+                currency=row.currency,
+                cases=row.cases,
+                amount=format_minor(row.amount_minor, row.currency),
+            )
+            for row in reports.root_causes_by_product(
+                entity_id=entity.pk, date_from=query.date_from, date_to=query.date_to
+            )
+        ],
+        months=[
+            schemas.MonthCauseOut(
+                month=row.month,
+                root_cause=row.root_cause,
+                currency=row.currency,
+                cases=row.cases,
+                amount=format_minor(row.amount_minor, row.currency),
+            )
+            for row in reports.root_causes_by_month(
+                entity_id=entity.pk, date_from=query.date_from, date_to=query.date_to
+            )
         ],
     )
 
@@ -155,7 +180,7 @@ def reason_mapping_list(
     null) and one customer's (which win), by code."""
     who = customers_api.caller(request, VIEW_DISPUTES)
     entity = _read_entity(who, query.entity)
-    mappings = selectors.reason_mapping_list(entity_ids=[entity.pk]).order_by("customer_code", "customer_id")
+    mappings = selectors.reason_mapping_list(entity_ids=[entity.pk])
     return schemas.ReasonMappingsOut(entity=entity.code, items=[_mapping_out(m) for m in mappings])
 
 

@@ -201,3 +201,13 @@ def age_days(opened_on: date, today: date, resolved_on: date | None = None) -> i
 def is_overdue(state: str, due_date: date, today: date) -> bool:
     """An open case past its SLA due date (an ended case is never overdue)."""
     return is_open(state) and due_date < today
+
+
+def months_between(first: date, last: date) -> list[str]:
+    """The calendar months (`YYYY-MM`) from the one of `first` through the one of `last`."""
+    months = []
+    month = first.replace(day=1)
+    while month <= last:
+        months.append(month.strftime("%Y-%m"))
+        month += relativedelta(months=1)
+    return months

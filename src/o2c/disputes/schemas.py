@@ -198,15 +198,26 @@ class CauseRowOut(CauseOut):
     customer_number: str
 
 
+class ProductCauseOut(CauseOut):
+    product: str = Field(description="the invoice line's item code; empty for lines without one")
+
+
+class MonthCauseOut(CauseOut):
+    month: str = Field(description="YYYY-MM of resolved_on")
+
+
 class RootCausesOut(Schema):
     """Cases ended in the date range (by `resolved_on`), rejected ones included: per root cause and
-    currency, the largest amount first; and per root cause, team and customer."""
+    currency, the largest amount first; per root cause, team and customer; per root cause and product
+    (a case on a whole invoice spread over its lines by their nets); and per month and root cause."""
 
     entity: str
     date_from: date
     date_to: date
     causes: list[CauseOut]
     rows: list[CauseRowOut]
+    products: list[ProductCauseOut]
+    months: list[MonthCauseOut]
 
 
 class RootCauseQuery(Schema):

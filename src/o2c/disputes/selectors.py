@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from o2c.disputes import rules
 from o2c.disputes.models import (
@@ -147,7 +147,12 @@ def reason_for_customer_code(*, entity_id: int, customer_id: int, text: str) -> 
 
 
 def reason_mapping_list(*, entity_ids: list[int]) -> QuerySet[ReasonMapping]:
-    return ReasonMapping.objects.filter(entity_id__in=entity_ids).select_related("customer")
+    """By code, the entity's mapping (no customer) before the customers' (by number), on both databases."""
+    return (
+        ReasonMapping.objects.filter(entity_id__in=entity_ids)
+        .select_related("customer")
+        .order_by("customer_code", F("customer__number").asc(nulls_first=True))
+    )
 
 
 def write_off_policy_for(*, entity_id: int, currency: str) -> WriteOffPolicy | None:
