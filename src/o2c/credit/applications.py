@@ -26,7 +26,8 @@ from django.utils.translation import gettext as _
 from o2c.audit import services as audit_services
 from o2c.core.exceptions import DomainError, InputError
 from o2c.core.money import Money, UnableToHandleMoney, ensure_currency, format_with_currency
-from o2c.credit.models import BureauReport, CreditApplication, FinancialStatement, TradeReference
+from o2c.credit import limits, scoring
+from o2c.credit.models import BureauReport, CreditApplication, CreditScore, FinancialStatement, TradeReference
 from o2c.credit.scoring import Actor
 from o2c.customers.models import Customer
 from o2c.ledger.models import LegalEntity
@@ -274,9 +275,9 @@ def application_approve(
     now: datetime,
 ) -> CreditApplication:
     """Approve a scored application with the decided limit (in the application's currency) for the
-    customer account it became: its statements and bureau reports count for that customer from now on,
-    audited. The decided limit is recorded here; setting it as the customer's credit limit is the limit
-    service's (docs/credit-scoring.md, "Approving")."""
+    customer account it became, audited: its statements, bureau reports and latest score count for that
+    customer from now on (the score sets its risk class and schedules its first review), and the decided
+    limit is asked for through the limit service, whose approval threshold and second person apply."""
     application = _decidable(application_id)
     if customer.entity_id != application.entity_id:
         raise InputError(_("the customer belongs to another legal entity"), column="customer_number")
@@ -289,6 +290,21 @@ def application_approve(
     application.decision_note = note.strip()
     application.decided_at = now
     application.decided_by = _user(actor)
+    score = CreditScore.objects.filter(application=application).order_by("-as_of", "-pk").first()
+    review_due = None
+    if score is not None and score.risk_class:
+        review_due = scoring.score_adopt(score=score, customer=customer, actor=actor, now=now).due_date
+    asked = limits.limit_request(
+        customer_id=customer.pk,
+        amount=limit,
+        currency=application.currency,
+        valid_until=None,
+        next_review_date=review_due,
+        reason=_("credit application %(id)s approved") % {"id": application.pk},
+        actor=_user(actor),
+        now=now,
+    )
+    application.limit_request_id = asked.pk
     application.save(
         update_fields=[
             "state",
@@ -297,6 +313,7 @@ def application_approve(
             "decision_note",
             "decided_at",
             "decided_by",
+            "limit_request_id",
         ]
     )
     audit_services.record(
@@ -310,6 +327,7 @@ def application_approve(
             "state": (CreditApplication.State.SCORED, application.state),
             "customer": (None, customer.number),
             "decided_limit": (None, format_with_currency(decided, application.currency)),
+            "limit_request": (None, asked.status),
         },
         reason=application.decision_note,
         now=now,

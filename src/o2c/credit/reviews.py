@@ -25,7 +25,8 @@ from django.utils.translation import gettext_lazy
 from o2c.audit import services as audit_services
 from o2c.core.exceptions import DomainError, InputError
 from o2c.core.money import Money, UnableToHandleMoney, format_with_currency
-from o2c.credit import scoring
+from o2c.credit import limits, scoring
+from o2c.credit import selectors as credit_selectors
 from o2c.credit.models import CreditLimit, CreditReview, CustomerExposure, RaiseEvidence, RaiseRequest
 from o2c.credit.scorecard import RISK_CLASSES
 from o2c.credit.scoring import Actor
@@ -136,10 +137,11 @@ def _minor(amount: Decimal, currency: str, column: str) -> int:
 
 
 def _current_limit(customer: Customer) -> tuple[int | None, str]:
-    active = CreditLimit.objects.filter(customer=customer, status=CreditLimit.Status.ACTIVE).first()
-    if active is not None:
-        return active.amount_minor, active.currency
-    return customer.credit_limit_minor, customer.currency
+    """The customer's effective limit (the limit service's), else none in the customer's currency."""
+    limit = credit_selectors.limit_of(customer)
+    if limit is not None:
+        return limit.amount_minor, limit.currency
+    return None, customer.currency
 
 
 @transaction.atomic
@@ -289,8 +291,9 @@ def raise_request_decide(
     *, request_id: int, approve: bool, limit: Decimal | None, note: str, actor: Actor, now: datetime
 ) -> RaiseRequest:
     """Approve (every checklist item ticked; the decided limit, by default the requested one) or decline
-    (a note required) an open request, audited. The decided limit is recorded here; it becomes the
-    customer's limit through the limit service (docs/credit-scoring.md)."""
+    (a note required) an open request, audited. An approval asks the limit service for the decided limit
+    (with the customer's next review date): effective at once up to the approval threshold, else
+    pending until a second person approves it there."""
     request = _open_request(request_id)
     if approve:
         unticked = [code for code in CHECKLIST_CODES if not request.checklist.get(code, {}).get("checked")]
@@ -311,7 +314,29 @@ def raise_request_decide(
     request.decision_note = note.strip()
     request.decided_at = now
     request.decided_by = _user(actor)
-    request.save(update_fields=["state", "decided_limit_minor", "decision_note", "decided_at", "decided_by"])
+    if approve:
+        review = CreditReview.objects.filter(customer=request.customer, state=CreditReview.State.OPEN).first()
+        asked = limits.limit_request(
+            customer_id=request.customer_id,
+            amount=Money.from_minor(request.decided_limit_minor or 0, request.currency).amount,
+            currency=request.currency,
+            valid_until=None,
+            next_review_date=None if review is None else review.due_date,
+            reason=_("raise request %(id)s: %(reason)s") % {"id": request.pk, "reason": request.reason},
+            actor=_user(actor),
+            now=now,
+        )
+        request.limit_request_id = asked.pk
+    request.save(
+        update_fields=[
+            "state",
+            "decided_limit_minor",
+            "decision_note",
+            "decided_at",
+            "decided_by",
+            "limit_request_id",
+        ]
+    )
     audit_services.record(
         actor=actor,
         action="credit.raise_request.approved" if approve else "credit.raise_request.declined",

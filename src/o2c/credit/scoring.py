@@ -371,6 +371,43 @@ def customer_score(*, customer_id: int, as_of: date, actor: Actor, now: datetime
     return stored
 
 
+@transaction.atomic
+def score_adopt(*, score: CreditScore, customer: Customer, actor: Actor, now: datetime) -> CreditReview:
+    """An approved application's score becomes the customer's: in its history, its risk class and
+    scored date, its next review scheduled by the class; audited. Returns the open review."""
+    _version, card = scorecard_current()
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    score.customer = customer
+    score.save(update_fields=["customer"])
+    before = customer.risk_class
+    customer.risk_class, customer.risk_scored_on = score.risk_class, score.as_of
+    customer.save(update_fields=["risk_class", "risk_scored_on"])
+    review = review_schedule(
+        customer=customer,
+        risk_class=score.risk_class,
+        months=card.class_rule(score.risk_class).review_months,
+        as_of=score.as_of,
+        now=now,
+    )
+    audit_services.record(
+        actor=actor,
+        action="credit.customer.scored",
+        object_type="customer",
+        object_id=customer.pk,
+        object_label=customer.number,
+        entity_id=customer.entity_id,
+        changes={
+            "risk_class": (before or None, score.risk_class),
+            "risk_scored_on": (None, score.as_of.isoformat()),
+            "score": (None, str(score.total)),
+            "next_review": (None, review.due_date.isoformat()),
+        },
+        reason=_("the score of credit application %(id)s") % {"id": score.application_id},
+        now=now,
+    )
+    return review
+
+
 def application_result(
     *, application: CreditApplication, as_of: date
 ) -> tuple[ScorecardVersion, sc.ScoreResult, dict[str, Any]]:

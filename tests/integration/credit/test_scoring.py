@@ -21,7 +21,14 @@ from o2c.core.exceptions import DomainError, InputError
 from o2c.core.money import Money
 from o2c.credit import applications, scoring
 from o2c.credit.applications import ApplicationIn, StatementIn, TradeReferenceIn
-from o2c.credit.models import BureauReport, CreditApplication, CreditReview, CreditScore, ScorecardVersion
+from o2c.credit.models import (
+    BureauReport,
+    CreditApplication,
+    CreditLimit,
+    CreditReview,
+    CreditScore,
+    ScorecardVersion,
+)
 from o2c.customers.models import Customer
 from o2c.disputes import services as dispute_services
 from o2c.ledger.models import LegalEntity
@@ -158,6 +165,30 @@ class TestApplications:
         )
         event = AuditEvent.objects.get(action="credit.application.approved")
         assert event.changes["decided_limit"] == [None, "75000.00 EUR"]
+        # above the approval threshold of 50,000 EUR: the limit waits for a second person
+        asked = CreditLimit.objects.get(pk=application.limit_request_id)
+        assert (asked.customer, asked.amount_minor, asked.currency, asked.status) == (
+            customer,
+            7500000,
+            "EUR",
+            "pending",
+        )
+        # the application's score (88.33, A, scored 2026-01-15) is the customer's: reviewed a year later
+        customer.refresh_from_db()
+        assert (customer.risk_class, customer.risk_scored_on) == ("A", date(2026, 1, 15))
+        assert asked.next_review_date == date(2027, 1, 15)
+        assert [s.total for s in scoring.customer_scores(customer=customer)] == [D("88.33")]
+
+    def test_an_approved_limit_up_to_the_threshold_takes_effect_at_once(
+        self, entity: LegalEntity, customer: Customer
+    ) -> None:
+        application = scored_application(entity)
+        applications.application_approve(
+            application_id=application.pk, limit=D("40000"), customer=customer, note="", actor=None, now=NOW
+        )
+        application.refresh_from_db()
+        asked = CreditLimit.objects.get(pk=application.limit_request_id)
+        assert (asked.amount_minor, asked.status) == (4000000, "active")
 
     def test_only_a_scored_application_is_decided(self, entity: LegalEntity) -> None:
         application = applications.application_submit(
@@ -373,8 +404,9 @@ class TestScoringACustomer:
         review = CreditReview.objects.get(customer=customer)
         # B is reviewed every 9 months
         assert (review.state, review.due_date, review.risk_class) == ("open", date(2027, 1, 15), "B")
-        event = AuditEvent.objects.get(action="credit.customer.scored")
-        assert event.changes["risk_class"] == [None, "B"]
+        # the approval gave it the application's A; its own history makes it B
+        event = AuditEvent.objects.filter(action="credit.customer.scored").latest("pk")
+        assert event.changes["risk_class"] == ["A", "B"]
         assert event.changes["next_review"] == [None, "2027-01-15"]
 
     def test_rescoring_moves_the_open_review_rather_than_adding_one(
@@ -388,7 +420,13 @@ class TestScoringACustomer:
         scoring.customer_score(customer_id=customer.pk, as_of=date(2026, 5, 31), actor=None, now=NOW)
         # no history: as the application, 88.33, A: reviewed yearly
         assert list(CreditReview.objects.values_list("state", "due_date")) == [("open", date(2027, 5, 31))]
-        assert [s.total for s in scoring.customer_scores(customer=customer)] == [D("88.33"), D("88.33")]
+        # the application's score of 2026-01-15, then the two
+        scores = [(s.as_of, s.total) for s in scoring.customer_scores(customer=customer)]
+        assert scores == [
+            (date(2026, 5, 31), D("88.33")),
+            (date(2026, 4, 15), D("88.33")),
+            (date(2026, 1, 15), D("88.33")),
+        ]
 
     def test_nothing_known_is_refused_and_nothing_changes(self, customer: Customer) -> None:
         with pytest.raises(DomainError) as refused:
