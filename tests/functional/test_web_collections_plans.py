@@ -287,6 +287,12 @@ class TestTemplates:
         html = text(client.get(template_url(plan, 0, "fr")))
 
         assert 'id="template-form"' not in html  # collectors read
+        names = by_id(html, "template-names")  # what delivery.notice_context gives a notice's text
+        assert names.startswith(
+            "Django template syntax with: as_of, customer_name, customer_number, entity_name, items"
+        )
+        item_names = set(names.split("each of items has: ")[1].rstrip(".").split(", "))
+        assert {"days_overdue", "days_until_due", "due_date", "number", "open_amount"} <= item_names
         assert by_id(html, "preview-subject") == "Paiements à venir : client C-SAMPLE"
         body = raw_by_id(html, "preview-body")
         # the reminder's sample items fall due 3 and 5 days after the entity's today (the 17th)

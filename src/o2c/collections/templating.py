@@ -134,6 +134,14 @@ def sample_context(*, step: DunningStep, language: str, today: date) -> dict[str
     return delivery.notice_context(notice, items)
 
 
+def template_names(*, step: DunningStep, today: date) -> tuple[list[str], list[str]]:
+    """The names a template of the step may use, and those of each of its `items` (what
+    `delivery.notice_context` gives, read from the sample context)."""
+    context = sample_context(step=step, language="en", today=today)
+    items = context.get("items") or [{}]
+    return sorted(context), sorted(items[0]) if isinstance(items, list) and items else []
+
+
 @dataclass(frozen=True)
 class Preview:
     subject: str

@@ -628,6 +628,7 @@ def dunning_template(request: HttpRequest, plan_id: int, level: int, language: s
                     "collections_dunning_template", plan_id=plan_id, level=level, language=language
                 )
         status = 422
+    names, item_names = templating.template_names(step=step, today=clock.today_in(step.plan.entity.time_zone))
     context = {
         "plan": step.plan,
         "step": step,
@@ -636,6 +637,8 @@ def dunning_template(request: HttpRequest, plan_id: int, level: int, language: s
         "saved": saved,
         "form": form,
         "preview": _preview(step, language, subject, body) if subject or body else None,
+        "names": names,
+        "item_names": item_names,
         "can_edit": _may_edit(request),
     }
     return render(request, "workspace/collections/template.html", context, status=status)
