@@ -46,6 +46,7 @@ from o2c.collections import api as collections_api
 from o2c.collections import delivery_api, escalation_api
 from o2c.core import clock
 from o2c.core.exceptions import DomainError
+from o2c.credit import api as credit_api
 from o2c.customers import api as customers_api
 from o2c.disputes import api as disputes_api
 from o2c.documents import api as documents_api
@@ -57,7 +58,9 @@ from o2c.workspace import services as workspace_services
 PROBLEM_JSON = "application/problem+json"
 
 # Refusals that conflict with what exists rather than with what was sent.
-CONFLICT_CODES = frozenset({"duplicate_number", "duplicate_iban", "not_draft", "not_pending"})
+CONFLICT_CODES = frozenset(
+    {"duplicate_number", "duplicate_iban", "not_draft", "not_pending", "pending_exists", "duplicate_order"}
+)
 
 # The capabilities the apps' endpoints ask for, and the roles that grant them.
 CAPABILITY_ROLES: dict[str, frozenset[str]] = {
@@ -82,6 +85,13 @@ CAPABILITY_ROLES: dict[str, frozenset[str]] = {
     # another collector's worklist: who reviews portfolios (a collector sees her own)
     collections_api.REVIEW_PORTFOLIOS: frozenset({roles.AR_MANAGER, roles.AUDITOR, roles.ADMIN}),
     collections_api.ASSIGN_PORTFOLIOS: frozenset({roles.AR_MANAGER, roles.ADMIN}),
+    # credit: limits, orders under credit control, holds and blocks worked by the credit analysts (and AR
+    # managers), read by auditors; a limit above the threshold approved by a second person (AR managers,
+    # admins); orders posted by who enters them (billing) and the credit team
+    credit_api.VIEW_CREDIT: frozenset({roles.CREDIT, roles.AR_MANAGER, roles.AUDITOR, roles.ADMIN}),
+    credit_api.MANAGE_CREDIT: frozenset({roles.CREDIT, roles.AR_MANAGER, roles.ADMIN}),
+    credit_api.APPROVE_LIMITS: frozenset({roles.AR_MANAGER, roles.ADMIN}),
+    credit_api.TAKE_ORDERS: frozenset({roles.BILLING, roles.CREDIT, roles.AR_MANAGER, roles.ADMIN}),
     # dunning e-mail bounces posted and undeliverable marks cleared: who works collections
     delivery_api.MANAGE_DELIVERY: frozenset({roles.COLLECTOR, roles.AR_MANAGER, roles.ADMIN}),
     # escalation: collectors raise an account to their team lead (the service checks each move),
@@ -175,6 +185,7 @@ api.add_router("/reports", reporting_api.router)
 api.add_router("/close", close_api.router)
 api.add_router("/disputes", disputes_api.router)
 api.add_router("/collections", collections_api.router)
+api.add_router("/credit", credit_api.router)
 api.add_router("/collections", delivery_api.router)
 api.add_router("/collections", escalation_api.router)
 

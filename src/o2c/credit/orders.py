@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from o2c.audit import services as audit_services
-from o2c.core.money import Money, UnableToHandleMoney, ensure_currency
+from o2c.core.money import Money, UnableToHandleMoney, ensure_currency, parse_amount
 from o2c.credit import notifications, rules, selectors
 from o2c.credit.errors import UnableToBlockCustomer, UnableToDecideOrder, UnableToTakeOrder
 from o2c.credit.models import SalesOrder
@@ -78,7 +78,7 @@ def _validated(
             )
         try:
             currency = ensure_currency(row.currency.strip().upper())
-            minor = Money(row.amount, currency).to_minor()
+            minor = Money(parse_amount(str(row.amount), currency), currency).to_minor()
         except UnableToHandleMoney as error:
             raise UnableToTakeOrder(col("amount") + error.message, code="bad_amount") from None
         if minor <= 0:
@@ -470,7 +470,7 @@ def what_if(*, customer: Customer, amount: Decimal, currency: str, as_of: date) 
     """The decision an order of this amount would get as of the date; writes nothing."""
     try:
         currency = ensure_currency(currency.strip().upper())
-        minor = Money(amount, currency).to_minor()
+        minor = Money(parse_amount(str(amount), currency), currency).to_minor()
     except UnableToHandleMoney as error:
         raise UnableToTakeOrder(error.message, code="bad_amount") from None
     if minor <= 0:

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from o2c.core import clock
 from o2c.core.cli import O2CCommand
 from o2c.core.exceptions import InputError
-from o2c.core.money import format_minor
+from o2c.core.money import UnableToHandleMoney, ensure_currency, format_minor, parse_amount
 from o2c.credit import orders, selectors
 from o2c.credit.errors import UnableToTakeOrder
 from o2c.credit.models import SalesOrder
@@ -43,16 +43,6 @@ def _date(option: str, text: str) -> date:
             _("%(option)s: '%(value)s' is not an ISO 8601 date (YYYY-MM-DD)")
             % {"option": option, "value": text}
         ) from None
-
-
-def _amount(option: str, text: str) -> Decimal:
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        value = Decimal("NaN")
-    if not value.is_finite():
-        raise InputError(_("%(option)s: '%(value)s' is not an amount") % {"option": option, "value": text})
-    return value
 
 
 class Command(O2CCommand):
@@ -106,9 +96,16 @@ class Command(O2CCommand):
         customer = self._customer(entity, options)
         if not options["amount"] or not options["currency"]:
             raise InputError(_("--amount and --currency are required"))
-        amount = _amount("--amount", options["amount"])
+        try:
+            currency = ensure_currency(options["currency"].strip().upper())
+        except UnableToHandleMoney as error:
+            raise InputError(f"--currency: {error.message}", code=error.code) from None
+        try:
+            amount = parse_amount(options["amount"], currency)
+        except UnableToHandleMoney as error:
+            raise InputError(f"--amount: {error.message}", code=error.code) from None
         as_of = _date("--as-of", options["as_of"]) if options["as_of"] else clock.today_in(entity.time_zone)
-        decision = orders.what_if(customer=customer, amount=amount, currency=options["currency"], as_of=as_of)
+        decision = orders.what_if(customer=customer, amount=amount, currency=currency, as_of=as_of)
         result = decision_json(decision)
         if options["format"] == "json":
             sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
