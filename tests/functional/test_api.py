@@ -603,6 +603,8 @@ class TestOpenApi:
             "/api/collections/worklist": ["get"],
             "/api/collections/assignments": ["post"],
             "/api/collections/targets": ["get", "put"],
+            "/api/collections/late-payment-policy": ["get", "put"],
+            "/api/collections/reference-rates": ["get", "post"],
             "/api/collections/escalations": ["get"],
             "/api/collections/escalations/{customer_id}": ["get"],
             "/api/collections/escalations/escalate": ["post"],

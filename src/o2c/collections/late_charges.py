@@ -440,8 +440,8 @@ class NoticeCharges:
 
 
 def percent_human(percent: Decimal, locale: str) -> str:
-    """An annual rate in percent in the reader's locale: 10.27% (en), 10,27 % (de)."""
-    return format_percent(percent / 100, format="#,##0.00##%", locale=locale)
+    """An annual rate in percent in the reader's locale, with its decimals: 10.27% (en), 10,27 % (de)."""
+    return format_percent(percent / 100, locale=locale, decimal_quantization=False)
 
 
 def notice_charges(*, entity_id: int, as_of: date, document_ids: list[int]) -> NoticeCharges:
@@ -888,7 +888,7 @@ def _issue(*, entity: LegalEntity, charge: Charge, as_of: date, actor: User | No
             "debit_memo": (None, memo.number),
             "interest": (None, format_with_currency(charge.interest_minor, charge.currency)),
             "fee": (None, format_with_currency(charge.fee_minor, charge.currency)),
-            "items": [item.number for item in charge.items],
+            "items": (None, ", ".join(item.number for item in charge.items)),
         },
         now=now,
     )

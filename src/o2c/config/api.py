@@ -43,7 +43,7 @@ from o2c.billing import api as billing_api
 from o2c.cash import api as cash_api
 from o2c.close import api as close_api
 from o2c.collections import api as collections_api
-from o2c.collections import delivery_api, escalation_api
+from o2c.collections import delivery_api, escalation_api, late_charges_api
 from o2c.core import clock
 from o2c.core.exceptions import DomainError
 from o2c.credit import api as credit_api
@@ -85,6 +85,8 @@ CAPABILITY_ROLES: dict[str, frozenset[str]] = {
     # another collector's worklist: who reviews portfolios (a collector sees her own)
     collections_api.REVIEW_PORTFOLIOS: frozenset({roles.AR_MANAGER, roles.AUDITOR, roles.ADMIN}),
     collections_api.ASSIGN_PORTFOLIOS: frozenset({roles.AR_MANAGER, roles.ADMIN}),
+    # late-payment policies and reference rates: who sets the collections policy
+    late_charges_api.MANAGE_LATE_CHARGES: frozenset({roles.AR_MANAGER, roles.ADMIN}),
     # credit: limits, orders under credit control, holds and blocks worked by the credit analysts (and AR
     # managers), read by auditors; a limit above the threshold approved by a second person (AR managers,
     # admins); orders posted by who enters them (billing) and the credit team
@@ -185,6 +187,7 @@ api.add_router("/reports", reporting_api.router)
 api.add_router("/close", close_api.router)
 api.add_router("/disputes", disputes_api.router)
 api.add_router("/collections", collections_api.router)
+api.add_router("/collections", late_charges_api.router)
 api.add_router("/credit", credit_api.router)
 api.add_router("/collections", delivery_api.router)
 api.add_router("/collections", escalation_api.router)

@@ -4,14 +4,17 @@ within one minor unit)."""
 
 from __future__ import annotations
 
+import hashlib
+import importlib
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.template import Context, Template
 from hypothesis import given
 from hypothesis import strategies as st
 
-from o2c.collections import late_charges
+from o2c.collections import defaults, late_charges
 from o2c.collections.late_charges import ItemFacts, Period, Rate, Terms
 
 # the German base rate (§247 BGB) as published for these half-years
@@ -238,3 +241,46 @@ class TestProperties:
             middle + timedelta(days=1), end, amount, rates, day_count, margin
         )
         assert abs(whole - parts) <= 1
+
+
+class TestStandardTexts:
+    def test_the_migration_gives_each_unedited_shipped_text_exactly_the_new_standard_text(self) -> None:
+        migration = importlib.import_module("o2c.collections.migrations.0008_late_payment")
+        for step in defaults.DEFAULT_STEPS:
+            for language, (_subject, body) in step.templates.items():
+                shipped = body.replace(defaults.LATE_CHARGES[language], "")
+                assert hashlib.sha256(shipped.encode()).hexdigest() in migration.SHIPPED[language]
+                assert migration.with_late_charges(language, shipped) == body
+                assert migration.LATE_CHARGES[language] == defaults.LATE_CHARGES[language]
+
+    def test_the_paragraph_shows_only_when_there_is_something_to_show(self) -> None:
+        body = defaults.DEFAULT_STEPS[1].templates["en"][1]
+        item = {
+            "number": "RE-1",
+            "due_date": "Feb 1, 2026",
+            "open_amount": "€1,190.00",
+            "interest": "",
+            "fee": "",
+        }
+        context = {"customer_name": "Acme", "entity_name": "O2C", "total": "€1,190.00", "items": [item]}
+        plain = Template(body).render(Context({**context, "late_charges_total": ""}, autoescape=False))
+        assert "Late" not in plain
+        assert plain.endswith("please ignore this reminder.\n\nKind regards\nO2C\n")
+        fee_only = {**item, "fee": "€40.00"}
+        shown = Template(body).render(
+            Context(
+                {
+                    **context,
+                    "items": [fee_only],
+                    "late_charges_total": "€40.00",
+                    "late_charges_rate": "8%",
+                    "late_charges_charged": True,
+                },
+                autoescape=False,
+            )
+        )
+        assert shown.endswith(
+            "please ignore this reminder.\n\nLate-payment charges as of  (interest at 8% a year):\n"
+            "- RE-1: recovery fee €40.00\nLate charges: €40.00. We will invoice them separately.\n"
+            "\nKind regards\nO2C\n"
+        )

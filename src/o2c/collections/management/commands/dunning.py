@@ -29,6 +29,7 @@ from rich.table import Table
 
 from o2c.collections import services
 from o2c.collections.management.commands import _dunning_delivery as delivery_actions
+from o2c.collections.management.commands import _late_charges as late_charge_actions
 from o2c.collections.models import Channel, PaymentPlan, PromiseToPay
 from o2c.core import clock
 from o2c.core.cli import O2CCommand, progress_stages
@@ -58,7 +59,10 @@ class Command(O2CCommand):
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("action", choices=["run", "promises", "bounces", "letters"])
+        parser.add_argument(
+            "action", choices=["run", "promises", "bounces", "letters", *late_charge_actions.ACTIONS]
+        )
+        late_charge_actions.add_arguments(parser)
         parser.add_argument(
             "paths", nargs="*", metavar="PATH", help="bounces: .eml files, folders, mbox files"
         )
@@ -71,6 +75,11 @@ class Command(O2CCommand):
 
     def run(self, *args: Any, **options: Any) -> None:
         with translation.override(cli_language()):
+            if options["action"] in late_charge_actions.ACTIONS:
+                charging = options["action"] == "charge"
+                entity = entity_option(options["entity"]) if charging else None
+                late_charge_actions.command(self, options, entity=entity)
+                return
             if options["action"] == "bounces":
                 delivery_actions.bounces_command(self, options)
                 return
