@@ -47,6 +47,7 @@ from o2c.collections import delivery_api, escalation_api, late_charges_api
 from o2c.core import clock
 from o2c.core.exceptions import DomainError
 from o2c.credit import api as credit_api
+from o2c.credit import scoring_api as credit_scoring_api
 from o2c.customers import api as customers_api
 from o2c.disputes import api as disputes_api
 from o2c.documents import api as documents_api
@@ -100,6 +101,15 @@ CAPABILITY_ROLES: dict[str, frozenset[str]] = {
     # AR managers and admins move it anywhere, keep the matrix, agencies and placements
     escalation_api.ESCALATE_ACCOUNTS: roles.CHANGE_COLLECTIONS,
     escalation_api.MANAGE_ESCALATION: frozenset({roles.AR_MANAGER, roles.ADMIN}),
+    # credit scoring: applications, scores, reviews and raise decisions by the credit analysts (and AR
+    # managers), read by auditors; raises asked for by who sells (billing) too; the scorecard changed by
+    # the credit manager (AR managers, admins)
+    credit_scoring_api.VIEW_SCORING: frozenset({roles.CREDIT, roles.AR_MANAGER, roles.AUDITOR, roles.ADMIN}),
+    credit_scoring_api.SCORE_CREDIT: frozenset({roles.CREDIT, roles.AR_MANAGER, roles.ADMIN}),
+    credit_scoring_api.REQUEST_RAISES: frozenset(
+        {roles.BILLING, roles.CREDIT, roles.AR_MANAGER, roles.ADMIN}
+    ),
+    credit_scoring_api.MANAGE_SCORECARD: frozenset({roles.AR_MANAGER, roles.ADMIN}),
 }
 
 
@@ -189,6 +199,7 @@ api.add_router("/disputes", disputes_api.router)
 api.add_router("/collections", collections_api.router)
 api.add_router("/collections", late_charges_api.router)
 api.add_router("/credit", credit_api.router)
+api.add_router("/credit", credit_scoring_api.router)
 api.add_router("/collections", delivery_api.router)
 api.add_router("/collections", escalation_api.router)
 

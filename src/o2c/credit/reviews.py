@@ -13,7 +13,7 @@ import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -364,54 +364,82 @@ class ClassRow:
     customers: int
     receivables_minor: int
     exposure_minor: int
-    limit_minor: int
-
-    @property
-    def limit_use(self) -> Decimal | None:
-        """Exposure / limit in %, 0.01; None without limits."""
-        if self.limit_minor <= 0:
-            return None
-        return (Decimal(self.exposure_minor) * 100 / Decimal(self.limit_minor)).quantize(Decimal("0.01"))
 
 
 def risk_class_distribution(*, entity_ids: list[int]) -> list[ClassRow]:
-    """Customers, open receivables, exposure (the exposure summary: receivables, released orders,
-    shipped not invoiced, unbilled usage) and active limits per risk class and currency; class "" for
-    customers not scored. A customer without exposure or limit counts in its own currency."""
-    customers = dict(Customer.objects.filter(entity_id__in=entity_ids).values_list("pk", "risk_class"))
-    currencies = dict(Customer.objects.filter(entity_id__in=entity_ids).values_list("pk", "currency"))
-    totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    """Customers, their open receivables and their exposure (the exposure summary's open receivables,
+    released orders, shipped not invoiced and unbilled usage) per risk class and currency, class ""
+    for customers not scored; a customer without exposure counts in its own currency. Classes A to E,
+    then not scored; currencies alphabetically."""
+    classes: dict[int, str] = {}
+    currencies: dict[int, str] = {}
+    for pk, risk_class, currency in Customer.objects.filter(entity_id__in=entity_ids).values_list(
+        "pk", "risk_class", "currency"
+    ):
+        classes[pk], currencies[pk] = risk_class, currency
+    totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     members: dict[tuple[str, str], set[int]] = defaultdict(set)
-    for row in CustomerExposure.objects.filter(customer_id__in=customers).values_list(
+    for customer_id, currency, receivables, orders, shipped, unbilled in CustomerExposure.objects.filter(
+        customer_id__in=classes
+    ).values_list(
         "customer_id", "currency", "receivables_minor", "orders_minor", "shipped_minor", "unbilled_minor"
     ):
-        customer_id, currency, receivables, orders, shipped, unbilled = row
-        key = (customers[customer_id], currency)
+        if not (receivables or orders or shipped or unbilled):
+            continue
+        key = (classes[customer_id], currency)
         totals[key][0] += receivables
         totals[key][1] += receivables + orders + shipped + unbilled
         members[key].add(customer_id)
-    for customer_id, currency, amount in CreditLimit.objects.filter(
-        customer_id__in=customers, status=CreditLimit.Status.ACTIVE
-    ).values_list("customer_id", "currency", "amount_minor"):
-        key = (customers[customer_id], currency)
-        totals[key][2] += amount
-        members[key].add(customer_id)
     counted = {customer_id for ids in members.values() for customer_id in ids}
-    for customer_id, risk_class in customers.items():
+    for customer_id, risk_class in classes.items():
         if customer_id not in counted:
             members[(risk_class, currencies[customer_id])].add(customer_id)
-    order = {c: i for i, c in enumerate((*RISK_CLASSES, ""))}
     return [
-        ClassRow(
-            risk_class=key[0],
-            currency=key[1],
-            customers=len(members[key]),
-            receivables_minor=totals[key][0],
-            exposure_minor=totals[key][1],
-            limit_minor=totals[key][2],
-        )
-        for key in sorted(members, key=lambda k: (order.get(k[0], 9), k[1]))
+        ClassRow(key[0], key[1], len(members[key]), totals[key][0], totals[key][1])
+        for key in sorted(members, key=_class_order)
     ]
+
+
+def _class_order(key: tuple[str, str]) -> tuple[int, str]:
+    order = {c: i for i, c in enumerate((*RISK_CLASSES, ""))}
+    return order.get(key[0], len(order)), key[1]
+
+
+@dataclass(frozen=True)
+class ClassLimitRow:
+    risk_class: str
+    currency: str
+    limits: int
+    limit_minor: int
+    exposure_minor: int
+
+    @property
+    def limit_use(self) -> Decimal | None:
+        """Exposure / limit in %, rounded half up to 0.01; None when the limits add up to zero."""
+        if self.limit_minor <= 0:
+            return None
+        return (Decimal(self.exposure_minor) * 100 / Decimal(self.limit_minor)).quantize(
+            Decimal("0.01"), rounding=ROUND_HALF_UP
+        )
+
+
+def risk_class_limit_use(*, entity_ids: list[int], as_of: date) -> list[ClassLimitRow]:
+    """The limits in force and the exposure they cover per risk class of the limit's holder and the
+    limit's currency, from the limit service's limit use (`credit.selectors.limit_use`: the exposure in
+    the limit's currency at the day's rate, a group's limit against its whole group's exposure)."""
+    rows = credit_selectors.limit_use(entity_ids=entity_ids, as_of=as_of)
+    classes = dict(
+        Customer.objects.filter(
+            entity_id__in=entity_ids, number__in=[row.number for row in rows]
+        ).values_list("number", "risk_class")
+    )
+    totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for row in rows:
+        key = (classes.get(row.number, ""), row.currency)
+        totals[key][0] += 1
+        totals[key][1] += row.limit_minor
+        totals[key][2] += row.exposure_minor
+    return [ClassLimitRow(key[0], key[1], *totals[key]) for key in sorted(totals, key=_class_order)]
 
 
 def limits_due_for_review(*, entity_ids: list[int], as_of: date) -> QuerySet[CreditLimit]:

@@ -209,25 +209,33 @@ class TestRaiseRequests:
 
 
 class TestRiskClassReports:
-    def test_customers_receivables_exposure_and_limits_by_risk_class(
+    def test_customers_receivables_and_exposure_by_risk_class(
         self, entity: LegalEntity, customer: Customer
     ) -> None:
-        approved_customer(entity, customer)  # A, 40,000.00 EUR
+        approved_customer(entity, customer)  # A
         issued_invoice(customer)  # 10 × 100.00 + 19 % = 1,190.00 EUR
-        other = customer_services.customer_create(
-            entity=entity, data=customer_in("C-2000"), actor=None, now=NOW
+        customer_services.customer_create(entity=entity, data=customer_in("C-2000"), actor=None, now=NOW)
+        customer_services.customer_create(
+            entity=entity, data=customer_in("C-3000", currency="USD"), actor=None, now=NOW
         )
         rows = reviews.risk_class_distribution(entity_ids=[entity.pk])
         assert [
-            (r.risk_class, r.currency, r.customers, r.receivables_minor, r.exposure_minor, r.limit_minor)
-            for r in rows
+            (r.risk_class, r.currency, r.customers, r.receivables_minor, r.exposure_minor) for r in rows
         ] == [
-            ("A", "EUR", 1, 119000, 119000, 4000000),
-            ("", "EUR", 1, 0, 0, 0),
+            ("A", "EUR", 1, 119000, 119000),
+            ("", "EUR", 1, 0, 0),
+            ("", "USD", 1, 0, 0),
+        ]
+
+    def test_limit_use_by_risk_class(self, entity: LegalEntity, customer: Customer) -> None:
+        approved_customer(entity, customer)  # A, 40,000.00 EUR in force
+        issued_invoice(customer)  # 1,190.00 EUR
+        rows = reviews.risk_class_limit_use(entity_ids=[entity.pk], as_of=date(2026, 3, 16))
+        assert [(r.risk_class, r.currency, r.limits, r.limit_minor, r.exposure_minor) for r in rows] == [
+            ("A", "EUR", 1, 4000000, 119000)
         ]
         # 1,190.00 / 40,000.00 = 2.975 % → 2.98
         assert rows[0].limit_use == D("2.98")
-        assert other.risk_class == ""
 
     def test_limits_due_for_review(self, entity: LegalEntity, customer: Customer) -> None:
         approved_customer(entity, customer)
