@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
@@ -579,3 +580,80 @@ class TestAccess:
         )
         case.refresh_from_db()
         assert (case.state, case.notes.count()) == ("open", 0)
+
+
+class TestFiles:
+    PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\n%%EOF\n"
+
+    def upload(self, client: Client, case: Case, name: str, content: bytes, content_type: str) -> Any:
+        return client.post(
+            reverse("dispute_case_attachment_add", args=[case.pk]),
+            {
+                "file": SimpleUploadedFile(name, content, content_type=content_type),
+                "description": "Signed delivery note",
+            },
+            follow=True,
+        )
+
+    def test_an_analyst_adds_a_file_that_is_listed_with_its_description_and_downloads(
+        self, analyst, analyst_user, invoice
+    ):
+        case = open_case(invoice, analyst_user)
+
+        response = self.upload(analyst, case, "pod.pdf", self.PDF, "application/pdf")
+
+        html = text(response)
+        assert "File pod.pdf added." in html
+        assert by_id(html, "case-files").startswith("pod.pdf · Signed delivery note")
+        attachment = case.attachments.get()
+        assert attachment.uploaded_by == analyst_user
+        download = analyst.get(reverse("dispute_case_attachment_get", args=[case.pk, attachment.pk]))
+        assert (download.status_code, download["Content-Type"], download.content) == (
+            200,
+            "application/pdf",
+            self.PDF,
+        )
+        assert download["Content-Disposition"] == 'attachment; filename="pod.pdf"'
+        assert AuditEvent.objects.filter(
+            object_type="dispute_case", object_id=case.pk, action="disputes.case.attachment_added"
+        ).exists()
+
+    def test_a_file_of_a_type_a_case_does_not_take_is_refused_on_the_field(
+        self, analyst, analyst_user, invoice
+    ):
+        case = open_case(invoice, analyst_user)
+
+        response = self.upload(analyst, case, "run.exe", b"MZ\x90\x00", "application/x-msdownload")
+
+        assert response.status_code == 422
+        assert "run.exe (application/x-msdownload) is not a file a case takes" in text(response)
+        assert not case.attachments.exists()
+
+    def test_a_collector_downloads_but_gets_no_form_and_may_not_add(self, entity, analyst_user, invoice):
+        case = open_case(invoice, analyst_user)
+        services.case_attachment_add(
+            case_id=case.pk,
+            file_name="photo.jpg",
+            content=b"\xff\xd8\xff\xe0JFIF",
+            content_type="image/jpeg",
+            actor=analyst_user,
+            now=NOW,
+        )
+        collector = login(make_user("colette", "collector", entities=[entity]))
+
+        html = text(collector.get(detail(case)))
+
+        assert 'id="attachment-form"' not in html
+        assert by_id(html, "case-files").startswith("photo.jpg")
+        file_id = case.attachments.get().pk
+        assert (
+            collector.get(reverse("dispute_case_attachment_get", args=[case.pk, file_id])).status_code == 200
+        )
+        refused = self.upload(collector, case, "pod.pdf", self.PDF, "application/pdf")
+        assert refused.status_code == 403
+        assert case.attachments.count() == 1
+        other_case = open_case(invoice, analyst_user, amount="10.00")
+        assert (
+            collector.get(reverse("dispute_case_attachment_get", args=[other_case.pk, file_id])).status_code
+            == 404
+        )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 
 from o2c.disputes import rules
 from o2c.disputes.models import (
@@ -87,7 +87,13 @@ def case_get(*, entity_ids: list[int], case_id: int) -> Case:
             "credit_memo",
             "rebill",
         )
-        .prefetch_related("notes__author", "attachments")
+        .prefetch_related(
+            "notes__author",
+            Prefetch(
+                "attachments",
+                queryset=CaseAttachment.objects.defer("content").select_related("uploaded_by"),
+            ),
+        )
         .get(entity_id__in=entity_ids, pk=case_id)
     )
 

@@ -1,6 +1,6 @@
 """Forms of the dispute analyst's pages: the case list's filters, a dispute opened on an invoice, a
-note, a move between working states, an owner and team, a resolution, a write-off decided. Plain forms:
-the disputes services decide, and their refusals come back as one line on the page."""
+note, a file, a move between working states, an owner and team, a resolution, a write-off decided.
+Plain forms: the disputes services decide, and their refusals come back as one line on the page."""
 
 from __future__ import annotations
 
@@ -68,6 +68,13 @@ class NoteForm(forms.Form):
     text = forms.CharField(
         label=_("Note"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3, "id": "id_note_text"})
     )
+
+
+class AttachmentForm(forms.Form):
+    """A file for the case (the service checks its size and type) and what it is."""
+
+    file = forms.FileField(label=_("File"))
+    description = forms.CharField(label=_("What it is"), required=False, max_length=300)
 
 
 class TransitionForm(forms.Form):

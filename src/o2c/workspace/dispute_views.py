@@ -1,7 +1,8 @@
 """The dispute analyst's pages: the case list, a case with its documents, notes, moves, owner and
 resolution, and a dispute opened from an invoice's page.
 
-Reading needs VIEW_DISPUTES (disputes, collector, AR manager, auditor, admin); opening, noting, moving,
+Reading (and downloading a case's files) needs VIEW_DISPUTES (disputes, collector, AR manager, auditor,
+admin); opening, noting, adding a file, moving,
 assigning and resolving need CHANGE_DISPUTES (disputes, AR manager, admin); deciding a write-off waiting
 for approval APPROVE_CREDITS (AR manager, admin: the service checks the same and that the checker is not
 who asked). Others get a 403; another legal entity's case or invoice is a 404. Each POST calls one
@@ -18,6 +19,7 @@ from typing import Any, cast
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -26,7 +28,8 @@ from o2c.core import clock
 from o2c.core.exceptions import DomainError
 from o2c.core.money import Money
 from o2c.disputes import rules, selectors, services
-from o2c.disputes.models import Case
+from o2c.disputes.errors import UnableToChangeCase
+from o2c.disputes.models import Case, CaseAttachment
 from o2c.receivables import selectors as receivable_selectors
 from o2c.receivables.models import Document, DocumentType
 from o2c.workspace import dispute_forms, forms, roles
@@ -180,6 +183,7 @@ def _case_page(
     *,
     error: str = "",
     note_form: dispute_forms.NoteForm | None = None,
+    attachment_form: dispute_forms.AttachmentForm | None = None,
     assign_form: dispute_forms.AssignForm | None = None,
     resolve_form: dispute_forms.ResolveForm | None = None,
     decision_form: dispute_forms.DecisionForm | None = None,
@@ -205,6 +209,7 @@ def _case_page(
     }
     if can_change:
         context["note_form"] = note_form or dispute_forms.NoteForm()
+        context["attachment_form"] = attachment_form or dispute_forms.AttachmentForm()
     if context["can_work"]:
         context |= {
             "moves": [
@@ -273,6 +278,52 @@ def case_note_add(request: HtmxHttpRequest, case_id: int) -> HttpResponse:
         }
         return render(request, "workspace/disputes/_notes.html", context)
     return _case_page(request, case, note_form=form, status=422)
+
+
+@role_required(roles.CHANGE_DISPUTES)
+@require_POST
+def case_attachment_add(request: HttpRequest, case_id: int) -> HttpResponse:
+    """A file on the case (open or ended, like a note); a refusal shows on the form's file field."""
+    case = _case_or_404(request, case_id)
+    form = dispute_forms.AttachmentForm(request.POST, request.FILES)
+    if form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            if upload.size > rules.MAX_ATTACHMENT_BYTES:
+                raise UnableToChangeCase(
+                    _("the file is larger than %(size)s MB")
+                    % {"size": rules.MAX_ATTACHMENT_BYTES // (1024 * 1024)},
+                    code="file_too_large",
+                )
+            added = services.case_attachment_add(
+                case_id=case.pk,
+                file_name=upload.name or "",
+                content=upload.read(rules.MAX_ATTACHMENT_BYTES + 1),
+                content_type=upload.content_type or "",
+                description=form.cleaned_data["description"],
+                actor=_actor(request),
+                now=clock.now(),
+            )
+        except DomainError as error:
+            form.add_error("file", error.message)
+        else:
+            return _done(request, case.pk, _("File %(name)s added.") % {"name": added.file_name})
+    return _case_page(request, case, attachment_form=form, status=422)
+
+
+@role_required(roles.VIEW_DISPUTES)
+@require_GET
+def case_attachment_get(request: HttpRequest, case_id: int, attachment_id: int) -> HttpResponse:
+    """The file as it was uploaded, as a download (never shown inside the page)."""
+    case = _case_or_404(request, case_id)
+    try:
+        attachment = selectors.case_attachment_get(case_id=case.pk, attachment_id=attachment_id)
+    except CaseAttachment.DoesNotExist:
+        raise Http404 from None
+    response = HttpResponse(bytes(attachment.content), content_type=attachment.content_type)
+    response["Content-Disposition"] = content_disposition_header(True, attachment.file_name) or "attachment"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @role_required(roles.CHANGE_DISPUTES)

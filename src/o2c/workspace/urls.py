@@ -131,6 +131,16 @@ urlpatterns = [
     path("disputes/", dispute_views.case_list, name="dispute_case_list"),
     path("disputes/<int:case_id>/", dispute_views.case_detail, name="dispute_case_detail"),
     path("disputes/<int:case_id>/notes/", dispute_views.case_note_add, name="dispute_case_note_add"),
+    path(
+        "disputes/<int:case_id>/files/",
+        dispute_views.case_attachment_add,
+        name="dispute_case_attachment_add",
+    ),
+    path(
+        "disputes/<int:case_id>/files/<int:attachment_id>/",
+        dispute_views.case_attachment_get,
+        name="dispute_case_attachment_get",
+    ),
     path("disputes/<int:case_id>/move/", dispute_views.case_transition, name="dispute_case_transition"),
     path("disputes/<int:case_id>/assign/", dispute_views.case_assign, name="dispute_case_assign"),
     path("disputes/<int:case_id>/resolve/", dispute_views.case_resolve, name="dispute_case_resolve"),
