@@ -58,9 +58,12 @@ class UnableToChangeMatrix(DomainError):
     pass
 
 
+RANK = {level: position for position, level in enumerate(ESCALATION_ORDER)}
+
+
 def rank(level: str) -> int:
     """0 for `collector` up to 4 for `agency`."""
-    return ESCALATION_ORDER.index(level)
+    return RANK[level]
 
 
 # --- the standard matrix ----------------------------------------------------------------------------
@@ -324,16 +327,23 @@ def proposed_rule(
 ) -> tuple[Rule, list[str]] | None:
     """The rule of the highest level above `current` that fires (the lowest id among rules of one
     level), with the conditions that held; None when no rule calls for more than the current level."""
-    best: tuple[Rule, list[str]] | None = None
-    for rule in rules:
-        if rank(rule.level) <= rank(current):
-            continue
-        if best is not None and (rank(rule.level), -rule.id) <= (rank(best[0].level), -best[0].id):
-            continue
+    return _first_firing(_by_priority(rules), RANK[current], facts, as_of)
+
+
+def _by_priority(rules: Iterable[Rule]) -> list[Rule]:
+    return sorted(rules, key=lambda rule: (-RANK[rule.level], rule.id))
+
+
+def _first_firing(
+    ordered: list[Rule], floor: int, facts: AccountFacts, as_of: date
+) -> tuple[Rule, list[str]] | None:
+    for rule in ordered:
+        if RANK[rule.level] <= floor:
+            return None
         met = conditions_met(rule, facts, as_of)
         if met:
-            best = (rule, met)
-    return best
+            return rule, met
+    return None
 
 
 @dataclass(frozen=True)
@@ -380,6 +390,7 @@ def escalation_proposals(
     ]
     if not rules:
         return []
+    ordered = _by_priority(rules)
     overdue_rows = (
         Document.objects.filter(
             entity_id=entity.pk,
@@ -442,7 +453,7 @@ def escalation_proposals(
             dunned_since=dunned.get(customer_id, {}),
         )
         level = current.get(customer_id, EscalationLevel.COLLECTOR.value)
-        chosen = proposed_rule(current=level, rules=rules, facts=facts, as_of=as_of)
+        chosen = _first_firing(ordered, RANK[level], facts, as_of)
         if chosen is not None:
             found.append((customer_id, chosen[0], chosen[1], facts, level))
     names = {
@@ -466,7 +477,7 @@ def escalation_proposals(
             overdue=sorted(facts.overdue.items()),
             broken_promises=facts.broken_promises,
             dunning_level=facts.dunning_level,
-            dunning_level_since=facts.reached(facts.dunning_level) if facts.dunning_level else None,
+            dunning_level_since=facts.dunned_since.get(facts.dunning_level),
         )
         for customer_id, rule, met, facts, level in found
     ]
