@@ -453,3 +453,34 @@ def limits_due_for_review(*, entity_ids: list[int], as_of: date) -> QuerySet[Cre
         .select_related("customer")
         .order_by("next_review_date", "customer__number")
     )
+
+
+def _plain(minor: int, currency: str) -> str:
+    return Money.from_minor(minor, currency).plain()
+
+
+def risk_class_report(*, entity_ids: list[int], as_of: date) -> dict[str, Any]:
+    """The report by risk class as plain JSON (the API and `o2c credit_scoring report`)."""
+    return {
+        "customers": [
+            {
+                "risk_class": row.risk_class or None,
+                "currency": row.currency,
+                "customers": row.customers,
+                "receivables": _plain(row.receivables_minor, row.currency),
+                "exposure": _plain(row.exposure_minor, row.currency),
+            }
+            for row in risk_class_distribution(entity_ids=entity_ids)
+        ],
+        "limits": [
+            {
+                "risk_class": row.risk_class or None,
+                "currency": row.currency,
+                "limits": row.limits,
+                "limit": _plain(row.limit_minor, row.currency),
+                "exposure": _plain(row.exposure_minor, row.currency),
+                "limit_use": None if row.limit_use is None else str(row.limit_use),
+            }
+            for row in risk_class_limit_use(entity_ids=entity_ids, as_of=as_of)
+        ],
+    }

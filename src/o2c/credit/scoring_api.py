@@ -785,33 +785,6 @@ class ClassReportOut(Schema):
     limits: list[ClassLimitOut]
 
 
-def class_report(entity_ids: list[int], as_of: date) -> dict[str, Any]:
-    """The report by risk class as plain JSON (the API and `o2c credit_scoring report`)."""
-    return {
-        "customers": [
-            {
-                "risk_class": row.risk_class or None,
-                "currency": row.currency,
-                "customers": row.customers,
-                "receivables": _money(row.receivables_minor, row.currency),
-                "exposure": _money(row.exposure_minor, row.currency),
-            }
-            for row in reviews.risk_class_distribution(entity_ids=entity_ids)
-        ],
-        "limits": [
-            {
-                "risk_class": row.risk_class or None,
-                "currency": row.currency,
-                "limits": row.limits,
-                "limit": _money(row.limit_minor, row.currency),
-                "exposure": _money(row.exposure_minor, row.currency),
-                "limit_use": None if row.limit_use is None else str(row.limit_use),
-            }
-            for row in reviews.risk_class_limit_use(entity_ids=entity_ids, as_of=as_of)
-        ],
-    }
-
-
 @router.get("/reports/risk-classes", response=ClassReportOut, summary="Exposure and limit use by risk class")
 def report_risk_classes(
     request: HttpRequest, entity: str | None = None, as_of: date | None = None
@@ -821,7 +794,7 @@ def report_risk_classes(
     who = customers_api.caller(request, VIEW_SCORING)
     chosen = _entity(who, entity)
     day = as_of or clock.today_in(chosen.time_zone)
-    report = class_report([chosen.pk], day)
+    report = reviews.risk_class_report(entity_ids=[chosen.pk], as_of=day)
     return ClassReportOut(
         entity=chosen.code,
         as_of=day,
