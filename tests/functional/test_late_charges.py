@@ -209,6 +209,7 @@ class TestCharging:
         )
         [event] = AuditEvent.objects.filter(action="collections.late_charge.issued")
         assert event.object_label == "C-1000"
+        call_command("ledger", "verify")  # the receivables still equal the open items, the ledger balances
 
     def test_running_again_charges_nothing_twice_and_the_next_day_only_its_interest(
         self, entity: LegalEntity, customer: Customer
