@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from o2c.core.exceptions import InputError
 from o2c.core.money import Money
 
@@ -326,69 +328,81 @@ def financial_values(figures: Financials | None) -> dict[str, Decimal | None]:
 
 def _decimal(raw: Any, where: str) -> Decimal:
     if isinstance(raw, bool) or not isinstance(raw, (int, str)):
-        raise InputError(f"{where}: give a number as a string or an integer", code="bad_scorecard")
+        raise InputError(_("give a number as a string or an integer"), column=where, code="bad_scorecard")
     try:
         value = Decimal(str(raw).strip())
     except InvalidOperation:
-        raise InputError(f"{where}: '{raw}' is not a number", code="bad_scorecard") from None
+        raise InputError(
+            _("'%(value)s' is not a number") % {"value": raw}, column=where, code="bad_scorecard"
+        ) from None
     if not value.is_finite():
-        raise InputError(f"{where}: '{raw}' is not a number", code="bad_scorecard")
+        raise InputError(
+            _("'%(value)s' is not a number") % {"value": raw}, column=where, code="bad_scorecard"
+        )
     return value
 
 
 def scorecard_from_definition(definition: Mapping[str, Any]) -> Scorecard:
     """Read and check a scorecard's JSON definition (see DEFAULT_DEFINITION); an error names the path."""
     if not isinstance(definition, Mapping):
-        raise InputError("the scorecard must be an object", code="bad_scorecard")
+        raise InputError(_("the scorecard must be an object"), code="bad_scorecard")
     raw_factors = definition.get("factors")
     if not isinstance(raw_factors, list) or not raw_factors:
-        raise InputError("factors: give at least one factor", code="bad_scorecard")
+        raise InputError(_("give at least one factor"), column="factors", code="bad_scorecard")
     factors: list[FactorRule] = []
     for i, raw in enumerate(raw_factors):
         where = f"factors[{i}]"
         if not isinstance(raw, Mapping):
-            raise InputError(f"{where}: must be an object", code="bad_scorecard")
+            raise InputError(_("must be an object"), column=where, code="bad_scorecard")
         code = raw.get("code")
         if code not in FACTORS:
             raise InputError(
-                f"{where}.code: '{code}' is not one of {', '.join(FACTORS)}", code="bad_scorecard"
+                _("'%(code)s' is not one of %(codes)s") % {"code": code, "codes": ", ".join(FACTORS)},
+                column=f"{where}.code",
+                code="bad_scorecard",
             )
         if any(rule.code == code for rule in factors):
-            raise InputError(f"{where}.code: '{code}' is given twice", code="bad_scorecard")
+            raise InputError(
+                _("'%(code)s' is given twice") % {"code": code}, column=f"{where}.code", code="bad_scorecard"
+            )
         weight = _decimal(raw.get("weight"), f"{where}.weight")
         if weight < 0:
-            raise InputError(f"{where}.weight: must not be negative", code="bad_scorecard")
+            raise InputError(_("must not be negative"), column=f"{where}.weight", code="bad_scorecard")
         raw_bands = raw.get("bands")
         if not isinstance(raw_bands, list) or not raw_bands:
-            raise InputError(f"{where}.bands: give at least one band", code="bad_scorecard")
+            raise InputError(_("give at least one band"), column=f"{where}.bands", code="bad_scorecard")
         bands: list[Band] = []
         for j, raw_band in enumerate(raw_bands):
             at = f"{where}.bands[{j}]"
             if not isinstance(raw_band, Mapping):
-                raise InputError(f"{at}: must be an object", code="bad_scorecard")
+                raise InputError(_("must be an object"), column=at, code="bad_scorecard")
             lower_raw = raw_band.get("from", raw_band.get("above"))
             if j == 0 and lower_raw is not None:
-                raise InputError(f"{at}: the first band has no lower bound", code="bad_scorecard")
+                raise InputError(_("the first band has no lower bound"), column=at, code="bad_scorecard")
             if j > 0 and lower_raw is None:
                 raise InputError(
-                    f"{at}: give 'from' (inclusive) or 'above' (exclusive)", code="bad_scorecard"
+                    _("give 'from' (inclusive) or 'above' (exclusive)"), column=at, code="bad_scorecard"
                 )
             lower = None if lower_raw is None else _decimal(lower_raw, at)
             if lower is not None and bands[-1].lower is not None and lower < bands[-1].lower:
-                raise InputError(f"{at}: bands must go upwards", code="bad_scorecard")
+                raise InputError(_("bands must go upwards"), column=at, code="bad_scorecard")
             points_raw = raw_band.get("points")
             if isinstance(points_raw, bool) or not isinstance(points_raw, int) or not 0 <= points_raw <= 100:
-                raise InputError(f"{at}.points: give a whole number from 0 to 100", code="bad_scorecard")
+                raise InputError(
+                    _("give a whole number from 0 to 100"), column=f"{at}.points", code="bad_scorecard"
+                )
             label = str(raw_band.get("label") or "").strip()
             if not label:
-                raise InputError(f"{at}.label: give the band a name", code="bad_scorecard")
+                raise InputError(_("give the band a name"), column=f"{at}.label", code="bad_scorecard")
             bands.append(Band(lower, points_raw, label, lower_inclusive="above" not in raw_band))
         factors.append(FactorRule(code=str(code), weight=weight, bands=tuple(bands)))
     raw_classes = definition.get("classes")
     if not isinstance(raw_classes, list) or [
         c.get("class") if isinstance(c, Mapping) else None for c in raw_classes
     ] != list(RISK_CLASSES):
-        raise InputError("classes: give the classes A, B, C, D and E in that order", code="bad_scorecard")
+        raise InputError(
+            _("give the classes A, B, C, D and E in that order"), column="classes", code="bad_scorecard"
+        )
     classes: list[ClassRule] = []
     for raw_class in raw_classes:
         where = f"classes[{raw_class['class']}]"
@@ -401,18 +415,20 @@ def scorecard_from_definition(definition: Mapping[str, Any]) -> Scorecard:
             review_months=int(_decimal(raw_class.get("review_months"), f"{where}.review_months")),
         )
         if classes and rule.min_score >= classes[-1].min_score:
-            raise InputError(f"{where}.min_score: must be below the class above", code="bad_scorecard")
+            raise InputError(
+                _("must be below the class above"), column=f"{where}.min_score", code="bad_scorecard"
+            )
         if rule.review_months < 1:
-            raise InputError(f"{where}.review_months: at least 1", code="bad_scorecard")
+            raise InputError(_("at least 1"), column=f"{where}.review_months", code="bad_scorecard")
         if min(rule.sales_share, rule.equity_share, rule.max_limit) < 0:
-            raise InputError(f"{where}: shares and maximum must not be negative", code="bad_scorecard")
+            raise InputError(_("shares and maximum must not be negative"), column=where, code="bad_scorecard")
         classes.append(rule)
     currency = definition.get("currency")
     if not isinstance(currency, str) or len(currency) != 3 or not currency.isupper():
-        raise InputError("currency: give an ISO 4217 code", code="bad_scorecard")
+        raise InputError(_("give an ISO 4217 code"), column="currency", code="bad_scorecard")
     step = _decimal(definition.get("limit_step", "1"), "limit_step")
     if step <= 0:
-        raise InputError("limit_step: must be positive", code="bad_scorecard")
+        raise InputError(_("must be positive"), column="limit_step", code="bad_scorecard")
     return Scorecard(factors=tuple(factors), classes=tuple(classes), currency=currency, limit_step=step)
 
 
