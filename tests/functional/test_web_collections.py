@@ -34,6 +34,7 @@ from o2c.customers.models import Customer
 from o2c.ledger.models import LegalEntity
 from o2c.receivables import services as receivable_services
 from o2c.receivables.calculations import LineIn
+from o2c.workspace import collection_views
 from o2c.workspace.models import UserPreference
 from tests.conftest import NOW, customer_in, issued_invoice, make_user
 
@@ -238,6 +239,28 @@ class TestWorklist:
         assert len(worklist_rows(text(response))) == 12
         assert len(re.findall(r"<tr data-follow-up=", text(response))) == 11
         assert len(large.captured_queries) == len(small.captured_queries)
+
+    def test_the_tasks_show_the_oldest_and_count_the_rest(self, anna, customer, portfolio, monkeypatch):
+        for number in range(4000, 4003):
+            more = customer_services.customer_create(
+                entity=customer.entity, data=customer_in(f"C-{number}"), actor=None, now=NOW
+            )
+            Customer.objects.filter(pk=more.pk).update(collector=anna)
+            activities.activity_log(
+                customer=more,
+                kind="note",
+                outcome="other",
+                text="check",
+                next_action_date=date(2026, 3, number - 3990),  # the 10th, 11th and 12th
+                actor=anna,
+                now=NOW,
+            )
+        monkeypatch.setattr(collection_views, "TASKS_SHOWN", 2)
+
+        html = text(login(anna).get(reverse("collections_worklist")))
+
+        assert re.findall(r'<tr data-follow-up="([^"]+)">', html) == ["C-4000", "C-4001"]
+        assert by_id(html, "more-follow-ups") == "And 1 more, after these."
 
     def test_todays_tasks_list_the_follow_ups_due_and_the_promises_falling_due(
         self, anna, portfolio, customer, time_machine

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Sum, Window
+from django.db.models.functions import RowNumber
 
 from o2c.collections import calculations
 from o2c.collections.models import (
@@ -501,37 +502,56 @@ class CollectorTasks:
 
     activities: list[Activity]
     """the latest activity of each customer of the portfolio whose next action date is the day or
-    earlier, the oldest next action first"""
+    earlier, the oldest next action first (the first `limit` of them when a limit was given)"""
     promises: list[PromiseToPay]
-    """the open promises of the portfolio's customers whose promised date is the day or earlier"""
+    """the open promises of the portfolio's customers whose promised date is the day or earlier (the
+    first `limit`)"""
+    activities_total: int = 0
+    """how many follow-ups are due in all"""
+    promises_total: int = 0
+    """how many promises fall due in all"""
 
 
-def collector_tasks(*, entity_ids: list[int], collector_id: int, today: date) -> CollectorTasks:
+def collector_tasks(
+    *, entity_ids: list[int], collector_id: int, today: date, limit: int | None = None
+) -> CollectorTasks:
     """What a collector works on `today`, for the customers of the portfolio (`Customer.collector`). A
     follow-up is done when a later activity is logged on the customer, so only each customer's latest
-    activity counts. Three queries."""
+    activity counts (a window over the portfolio's activities, not a query per customer). `limit`
+    keeps the first so many of each list (a page shows the oldest and counts the rest). Five queries
+    at most, whatever the size of the portfolio."""
     portfolio = Customer.objects.filter(entity_id__in=entity_ids, collector_id=collector_id).values("pk")
     latest = (
-        Activity.objects.filter(customer_id=OuterRef("customer_id"))
-        .order_by("-created_at", "-pk")
-        .values("pk")[:1]
-    )
-    activities = list(
-        activity_list(entity_ids=entity_ids)
-        .filter(customer_id__in=portfolio, next_action_date__lte=today, pk=Subquery(latest))
-        .order_by("next_action_date", "customer__number", "pk")
-    )
-    promises = list(
-        PromiseToPay.objects.filter(
-            entity_id__in=entity_ids,
-            customer_id__in=portfolio,
-            state=PromiseToPay.State.OPEN,
-            promised_date__lte=today,
+        Activity.objects.filter(entity_id__in=entity_ids, customer_id__in=portfolio)
+        .annotate(
+            newest=Window(
+                RowNumber(),
+                partition_by=[F("customer_id")],
+                order_by=[F("created_at").desc(), F("pk").desc()],
+            )
         )
-        .select_related("customer")
-        .order_by("promised_date", "customer__number", "pk")
+        .filter(newest=1, next_action_date__lte=today)
+        .order_by("next_action_date", "customer__number", "pk")
+        .values_list("pk", "next_action_date", "customer__number")
     )
-    return CollectorTasks(activities, promises)
+    due = list(latest)
+    shown = [pk for pk, _day, _number in (due if limit is None else due[:limit])]
+    found = activity_list(entity_ids=entity_ids).in_bulk(shown)
+    promises = PromiseToPay.objects.filter(
+        entity_id__in=entity_ids,
+        customer_id__in=portfolio,
+        state=PromiseToPay.State.OPEN,
+        promised_date__lte=today,
+    )
+    promises_total = promises.count() if limit is not None else 0
+    ordered = promises.select_related("customer").order_by("promised_date", "customer__number", "pk")
+    promise_rows = list(ordered if limit is None else ordered[:limit])
+    return CollectorTasks(
+        [found[pk] for pk in shown],
+        promise_rows,
+        activities_total=len(due),
+        promises_total=promises_total if limit is not None else len(promise_rows),
+    )
 
 
 def promise_list(*, entity_ids: list[int]) -> QuerySet[PromiseToPay]:

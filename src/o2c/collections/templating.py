@@ -355,6 +355,18 @@ def dunning_plan_set(
 # --- reads for the pages ----------------------------------------------------------------------------
 
 
+def template_languages(*, plan_ids: list[int]) -> dict[int, list[str]]:
+    """Step id -> the languages it has a text in, for these plans' steps (one query)."""
+    languages: dict[int, list[str]] = {}
+    for step_id, language in (
+        DunningTemplate.objects.filter(step__plan_id__in=plan_ids)
+        .order_by("step_id", "language")
+        .values_list("step_id", "language")
+    ):
+        languages.setdefault(step_id, []).append(language)
+    return languages
+
+
 def dunning_plans(*, entity_ids: list[int]) -> list[DunningPlan]:
     """The entities' plans, by entity, then in the order a customer's plan is looked for (priority,
     then id), each with its steps (two queries)."""
@@ -372,15 +384,9 @@ def dunning_plan_get(*, entity_ids: list[int], plan_id: int) -> DunningPlan:
 
 
 def dunning_steps(*, plan_id: int) -> list[tuple[DunningStep, list[str]]]:
-    """The plan's steps by level, each with the languages it has a template in (two queries)."""
+    """The plan's steps by level, each with the languages it has a text in (two queries)."""
     steps = list(DunningStep.objects.filter(plan_id=plan_id).order_by("level"))
-    languages: dict[int, list[str]] = {}
-    for step_id, language in (
-        DunningTemplate.objects.filter(step__plan_id=plan_id)
-        .order_by("language")
-        .values_list("step_id", "language")
-    ):
-        languages.setdefault(step_id, []).append(language)
+    languages = template_languages(plan_ids=[plan_id])
     return [(step, languages.get(step.pk, [])) for step in steps]
 
 

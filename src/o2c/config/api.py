@@ -44,6 +44,7 @@ from o2c.cash import api as cash_api
 from o2c.close import api as close_api
 from o2c.collections import api as collections_api
 from o2c.collections import delivery_api, escalation_api, late_charges_api
+from o2c.collections import plans_api as dunning_plans_api
 from o2c.core import clock
 from o2c.core.exceptions import DomainError
 from o2c.credit import api as credit_api
@@ -86,6 +87,9 @@ CAPABILITY_ROLES: dict[str, frozenset[str]] = {
     # another collector's worklist: who reviews portfolios (a collector sees her own)
     collections_api.REVIEW_PORTFOLIOS: frozenset({roles.AR_MANAGER, roles.AUDITOR, roles.ADMIN}),
     collections_api.ASSIGN_PORTFOLIOS: frozenset({roles.AR_MANAGER, roles.ADMIN}),
+    # dunning plans, their steps and texts: read with collections (VIEW_COLLECTIONS), changed by the AR
+    # managers and admins
+    dunning_plans_api.EDIT_DUNNING_PLANS: frozenset({roles.AR_MANAGER, roles.ADMIN}),
     # late-payment policies and reference rates: who sets the collections policy
     late_charges_api.MANAGE_LATE_CHARGES: frozenset({roles.AR_MANAGER, roles.ADMIN}),
     # credit: limits, orders under credit control, holds and blocks worked by the credit analysts (and AR
@@ -197,6 +201,7 @@ api.add_router("/reports", reporting_api.router)
 api.add_router("/close", close_api.router)
 api.add_router("/disputes", disputes_api.router)
 api.add_router("/collections", collections_api.router)
+api.add_router("/collections", dunning_plans_api.router)
 api.add_router("/collections", late_charges_api.router)
 api.add_router("/credit", credit_api.router)
 api.add_router("/credit", credit_scoring_api.router)

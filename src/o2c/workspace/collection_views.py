@@ -47,6 +47,8 @@ EDIT_DUNNING_PLANS = frozenset({roles.AR_MANAGER, roles.ADMIN})
 """Who changes dunning plans, steps and templates (`templating.EDIT_PLANS` names the same groups)."""
 
 LINES_PER_PAGE = 50
+TASKS_SHOWN = 50
+"""Follow-ups and promises shown of each kind on the worklist page, the oldest first; the rest counted."""
 OPEN_ITEMS_MAX = 200
 TIMELINE_MAX = 100
 HISTORY_MAX = 50
@@ -123,7 +125,9 @@ def worklist(request: HttpRequest) -> HttpResponse:
     lines = selectors.worklist(entity_ids=[entity.pk], collector_id=collector.pk, today=today)
     number = _page_number(request)
     start = (number - 1) * LINES_PER_PAGE
-    tasks = selectors.collector_tasks(entity_ids=[entity.pk], collector_id=collector.pk, today=today)
+    tasks = selectors.collector_tasks(
+        entity_ids=[entity.pk], collector_id=collector.pk, today=today, limit=TASKS_SHOWN
+    )
     context = {
         "form": form,
         "entity": entity,
@@ -134,7 +138,10 @@ def worklist(request: HttpRequest) -> HttpResponse:
         "line_count": len(lines),
         "page": Pager(number, number > 1, len(lines) > start + LINES_PER_PAGE),
         "query": _query(entity, collector, me),
-        "tasks": tasks,
+        "follow_ups": tasks.activities,
+        "more_follow_ups": tasks.activities_total - len(tasks.activities),
+        "promises_due": tasks.promises,
+        "more_promises": tasks.promises_total - len(tasks.promises),
         "entity_query": _entity_query(entities, entity),
     }
     return render(request, "workspace/collections/worklist.html", context)
