@@ -127,3 +127,39 @@ class RebillForm(forms.Form):
 
 class DecisionForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), required=False, max_length=300)
+
+
+# --- the disputes settings of a legal entity ------------------------------------------------------
+
+
+class ReasonMappingForm(forms.Form):
+    """What a customer's own code means, for every customer of the entity or for one."""
+
+    customer_code = forms.CharField(label=_("The customer's code"), max_length=60)
+    customer_number = forms.CharField(
+        label=_("For one customer (number)"),
+        required=False,
+        max_length=40,
+        help_text=_("Empty: every customer"),
+    )
+    reason_code = forms.ChoiceField(label=_("Reason"), choices=ReasonCode.choices)
+    reason = forms.CharField(label=_("Why"), required=False, max_length=300)
+
+
+class ReasonPolicyForm(forms.Form):
+    """Where new cases of a reason go and their SLA."""
+
+    reason_code = forms.ChoiceField(label=_("Reason"), choices=ReasonCode.choices)
+    team = forms.ChoiceField(label=_("Team"), choices=Team.choices)
+    sla_days = forms.IntegerField(label=_("SLA (business days)"), min_value=1, max_value=365)
+    reason = forms.CharField(label=_("Why"), required=False, max_length=300)
+
+
+class WriteOffThresholdForm(forms.Form):
+    """Above the threshold a case's write-off waits for an AR manager; empty removes it."""
+
+    currency = forms.CharField(label=_("Currency"), min_length=3, max_length=3)
+    threshold = LocalizedDecimalField(
+        label=_("Approval above"), required=False, max_digits=20, decimal_places=6, help_text=_("Empty: none")
+    )
+    reason = forms.CharField(label=_("Why"), max_length=300)

@@ -16,6 +16,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, cast
 
+from django import forms as django_forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -25,11 +26,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from o2c.audit import selectors as audit_selectors
 from o2c.core import clock
-from o2c.core.exceptions import DomainError
+from o2c.core.exceptions import DomainError, InputError
 from o2c.core.money import Money
+from o2c.customers import selectors as customer_selectors
 from o2c.disputes import rules, selectors, services
 from o2c.disputes.errors import UnableToChangeCase
-from o2c.disputes.models import Case, CaseAttachment
+from o2c.disputes.models import Case, CaseAttachment, ReasonCode, Team
+from o2c.ledger import selectors as ledger_selectors
+from o2c.ledger.models import LegalEntity
 from o2c.receivables import selectors as receivable_selectors
 from o2c.receivables.models import Document, DocumentType
 from o2c.workspace import dispute_forms, forms, roles
@@ -481,3 +485,143 @@ def case_write_off_approve(request: HttpRequest, case_id: int) -> HttpResponse:
 @require_POST
 def case_write_off_reject(request: HttpRequest, case_id: int) -> HttpResponse:
     return _decide(request, case_id, approve=False)
+
+
+# --- the disputes settings of a legal entity ------------------------------------------------------
+
+SETTINGS_FORMS: dict[str, type[django_forms.Form]] = {
+    "mapping": dispute_forms.ReasonMappingForm,
+    "policy": dispute_forms.ReasonPolicyForm,
+    "threshold": dispute_forms.WriteOffThresholdForm,
+}
+
+
+def _settings_entity(request: HttpRequest, entity_id: int | None) -> LegalEntity:
+    """The granted entity chosen; without one, the default entity if granted, else the first; an entity
+    not granted is a 404."""
+    granted = list(ledger_selectors.entities_for_user(request.user))
+    if entity_id is not None:
+        found = next((entity for entity in granted if entity.pk == entity_id), None)
+        if found is None:
+            raise Http404
+        return found
+    if not granted:
+        raise Http404
+    return next((entity for entity in granted if entity.is_default), granted[0])
+
+
+def _settings_page(
+    request: HttpRequest, entity: LegalEntity, *, bound: django_forms.Form | None = None, status: int = 200
+) -> HttpResponse:
+    can_change = roles.has_any(request.user, roles.APPROVE_CREDITS)
+    context: dict[str, Any] = {
+        "entity": entity,
+        "entities": list(ledger_selectors.entities_for_user(request.user)),
+        "mappings": selectors.reason_mapping_list(entity_ids=[entity.pk]),
+        "policies": [
+            (row, ReasonCode(row.reason_code).label, Team(row.team).label)
+            for row in selectors.reason_policy_list(entity_id=entity.pk)
+        ],
+        "thresholds": selectors.write_off_policy_list(entity_id=entity.pk),
+        "can_change": can_change,
+    }
+    if can_change:
+        for key, form_class in SETTINGS_FORMS.items():
+            context[f"{key}_form"] = (
+                bound
+                if isinstance(bound, form_class)
+                else form_class(prefix=key, initial=_initial(key, entity))
+            )
+    return render(request, "workspace/disputes/settings.html", context, status=status)
+
+
+def _initial(key: str, entity: LegalEntity) -> dict[str, Any]:
+    return {"currency": entity.currency} if key == "threshold" else {}
+
+
+@role_required(roles.VIEW_DISPUTES)
+@require_GET
+def settings_default(request: HttpRequest) -> HttpResponse:
+    return redirect("dispute_settings", entity_id=_settings_entity(request, None).pk)
+
+
+@role_required(roles.VIEW_DISPUTES)
+@require_GET
+def settings_page(request: HttpRequest, entity_id: int) -> HttpResponse:
+    """The entity's customers' codes, routing and SLA per reason, and write-off thresholds; the forms to
+    change them for AR managers and admins."""
+    return _settings_page(request, _settings_entity(request, entity_id))
+
+
+@role_required(roles.APPROVE_CREDITS)
+@require_POST
+def settings_change(request: HttpRequest, entity_id: int, what: str) -> HttpResponse:
+    """One setting changed through its service (audited); a refusal shows on the form, nothing changed."""
+    entity = _settings_entity(request, entity_id)
+    if what not in SETTINGS_FORMS:
+        raise Http404
+    form = SETTINGS_FORMS[what](request.POST, prefix=what)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            done = _settings_apply(request, entity, what, data)
+        except DomainError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, done)
+            return redirect("dispute_settings", entity_id=entity.pk)
+    return _settings_page(request, entity, bound=form, status=422)
+
+
+def _settings_apply(request: HttpRequest, entity: LegalEntity, what: str, data: dict[str, Any]) -> str:
+    now = clock.now()
+    if what == "mapping":
+        customer_id = None
+        if data["customer_number"].strip():
+            customer = customer_selectors.customer_by_number(
+                entity_id=entity.pk, number=data["customer_number"].strip()
+            )
+            if customer is None:
+                raise InputError(
+                    _("no customer %(number)s") % {"number": data["customer_number"].strip()},
+                    code="unknown_customer",
+                )
+            customer_id = customer.pk
+        mapping = services.reason_mapping_set(
+            entity_id=entity.pk,
+            customer_code=data["customer_code"],
+            reason_code=data["reason_code"],
+            customer_id=customer_id,
+            actor=_actor(request),
+            now=now,
+            reason=data["reason"],
+        )
+        return _("The code %(code)s now means: %(reason)s.") % {
+            "code": mapping.customer_code,
+            "reason": ReasonCode(mapping.reason_code).label,
+        }
+    if what == "policy":
+        services.reason_policy_set(
+            entity_id=entity.pk,
+            reason_code=data["reason_code"],
+            team=data["team"],
+            sla_days=data["sla_days"],
+            actor=_actor(request),
+            now=now,
+            reason=data["reason"],
+        )
+        return _("New cases of %(reason)s go to %(team)s within %(days)s business days.") % {
+            "reason": ReasonCode(data["reason_code"]).label,
+            "team": Team(data["team"]).label,
+            "days": data["sla_days"],
+        }
+    currency = data["currency"].upper()
+    services.write_off_policy_set(
+        entity_id=entity.pk,
+        currency=currency,
+        threshold=data["threshold"],
+        actor=_actor(request),
+        now=now,
+        reason=data["reason"],
+    )
+    return _("The write-off threshold in %(currency)s is saved.") % {"currency": currency}

@@ -156,6 +156,13 @@ urlpatterns = [
         name="dispute_write_off_reject",
     ),
     path("invoices/<int:document_id>/dispute/", dispute_views.case_open, name="dispute_case_open"),
+    path("disputes/settings/", dispute_views.settings_default, name="dispute_settings_default"),
+    path("disputes/settings/<int:entity_id>/", dispute_views.settings_page, name="dispute_settings"),
+    path(
+        "disputes/settings/<int:entity_id>/<str:what>/",
+        dispute_views.settings_change,
+        name="dispute_settings_change",
+    ),
     path("collections/", collection_views.worklist, name="collections_worklist"),
     path(
         "collections/customers/<str:number>/",
