@@ -316,6 +316,28 @@ class TestCommand:
             ],
         }
 
+    def test_the_table_and_a_dry_run_and_a_warning_when_the_rate_may_be_out_of_date(
+        self, entity: LegalEntity, customer: Customer, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        _policy(entity, charge_interest=True, charge_fee=True)
+        invoice = _invoice(customer)
+
+        call_command("dunning", "charge", "--as-of", "2026-07-15", "--dry-run")
+
+        captured = capsys.readouterr()
+        # 2 February to 15 July 2026: 164 days at 10.27 % (the base rate of 1 January still applied):
+        # 1,190.00 × 10.27 % × 164 / 365 = 54.9124... -> 54.91
+        row = next(line for line in captured.out.splitlines() if invoice.number in line)
+        assert ["C-1000", invoice.number, "Feb 2, 2026", "Jul 15, 2026", "54.91", "40.00", "EUR"] == [
+            cell.strip() for cell in row.strip("│ ").split("│") if cell.strip()
+        ]
+        assert captured.out.endswith("1 debit memo would be issued\n")
+        assert captured.err == (
+            "warning: de_base: the latest rate recorded is of 2026-01-01 and was applied after it; record a "
+            "newer one with o2c dunning rate-add\n"
+        )
+        assert LateCharge.objects.count() == 0
+
     def test_a_bad_date_is_one_line_and_exit_status_2(
         self, entity: LegalEntity, capsys: pytest.CaptureFixture[str]
     ) -> None:
