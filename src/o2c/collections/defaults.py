@@ -84,8 +84,8 @@ LATE_CHARGES = {
     ),
     "de": _late(
         "Verzugskosten zum {{ as_of }} (Verzugszinsen von {{ late_charges_rate }} jährlich"
-        "{% if late_charges_rate_from %}, auf Grundlage des Referenzzinssatzes vom {{ late_charges_rate_from }}"
-        "{% endif %}):",
+        "{% if late_charges_rate_from %}, auf Grundlage des Referenzzinssatzes vom "
+        "{{ late_charges_rate_from }}{% endif %}):",
         "Verzugszinsen",
         "Verzugspauschale",
         "Verzugskosten gesamt: {{ late_charges_total }}.",
