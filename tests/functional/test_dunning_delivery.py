@@ -9,9 +9,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
 
 from o2c.billing.models import InvoiceProfile
-from o2c.collections import services
+from o2c.collections import delivery, services
 from o2c.collections.models import DunningNotice, DunningTemplate
 from o2c.customers import services as customer_services
 from o2c.customers.models import Customer
@@ -158,3 +159,45 @@ def test_a_mail_server_that_cannot_be_reached_fails_the_notices_not_the_run(
     notice = DunningNotice.objects.get()
     assert notice.status == "failed"
     assert notice.delivery_error.startswith("mail server: ")
+
+
+@pytest.mark.postgres_only
+@pytest.mark.skipif(
+    django_settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
+    reason="worker processes need committed data in a database they can share (PostgreSQL)",
+)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_worker_processes_send_each_notice_once_and_record_each_failure(
+    entity: LegalEntity, smtp_settings: SmtpServer, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.DUNNING_MAIL_WORKERS = 2
+    monkeypatch.setattr(delivery, "BATCH", 2)  # six notices: three batches over two processes
+    addresses = [f"ap{n}@kunde{n}.example" for n in range(1, 6)]
+    for n, address in enumerate([*addresses, ""], start=1):
+        _invoice(_customer(entity, f"C-{n}", email=address))
+    totals: list[int] = []
+    done: list[int] = []
+    assert delivery.worker_count(None, 6) == 2
+
+    services.dunning_run(
+        entity=entity,
+        as_of=date(2026, 2, 2),
+        dry_run=False,
+        actor=None,
+        now=NOW,
+        on_mail_total=totals.append,
+        mail_progress=done.append,
+    )
+
+    assert (totals, sum(done)) == ([6], 6)
+    received = {mail.rcpt_tos: mail.message["Message-ID"] for mail in smtp_settings.received}
+    assert sorted(received) == [(address,) for address in sorted(addresses)]
+    assert len(smtp_settings.received) == 5
+    notices = {notice.recipient: notice for notice in DunningNotice.objects.all()}
+    assert {address: notices[address].message_id for address in addresses} == {
+        address: received[(address,)] for address in addresses
+    }
+    assert [
+        (notice.status, notice.delivery_error) for notice in notices.values() if not notice.recipient
+    ] == [("failed", "the customer has no e-mail address")]
+    assert {notices[address].status for address in addresses} == {"sent"}

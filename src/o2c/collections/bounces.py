@@ -30,6 +30,7 @@ from pathlib import Path
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from o2c.audit import services as audit_services
 from o2c.collections.errors import UnableToClearAddress
@@ -210,7 +211,9 @@ def _parsed(raw: bytes, where: str) -> Dsn:
         return dsn_parse(raw, source=where)
     except NotADsn as error:
         raise InputError(
-            f"not a delivery status notification: {error}", file=where, code="not_a_dsn"
+            _("not a delivery status notification: %(reason)s") % {"reason": error},
+            file=where,
+            code="not_a_dsn",
         ) from None
 
 
@@ -347,7 +350,8 @@ def undeliverable_clear(
     )
     if not marked:
         raise UnableToClearAddress(
-            f"{address.strip().lower()} is not marked undeliverable for this customer",
+            _("%(address)s is not marked undeliverable for this customer")
+            % {"address": address.strip().lower()},
             code="not_undeliverable",
         )
     for problem in marked:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-from o2c.collections.defaults import LANGUAGES
+from o2c.core.formatting import customer_language
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,12 +211,6 @@ def plan_of(
     return next((plan for plan in plans if plan.is_default), None)
 
 
-def language_of(customer: CustomerFacts) -> str:
-    """The customer's language when the templates have it (de_AT -> de), else English."""
-    language = customer.language.replace("_", "-").split("-")[0].lower()
-    return language if language in LANGUAGES else "en"
-
-
 def notices_due(
     *,
     as_of: date,
@@ -313,7 +307,7 @@ def _notice(customer: CustomerFacts, plan: Plan, step: Step, items: list[NoticeI
         customer_number=customer.number,
         plan_id=plan.id,
         level=step.level,
-        language=language_of(customer),
+        language=customer_language(customer.language),
         channel=step.channel,
         tone=step.tone,
         recipient=customer.email,

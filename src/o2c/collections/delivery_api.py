@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
 from o2c.collections import bounces, letters
@@ -116,7 +117,9 @@ def bounce_post(request: HttpRequest) -> BounceOut:
     try:
         dsn = bounces.dsn_parse(request.body, source="request")
     except bounces.NotADsn as error:
-        raise InputError(f"not a delivery status notification: {error}", code="not_a_dsn") from None
+        raise InputError(
+            _("not a delivery status notification: %(reason)s") % {"reason": error}, code="not_a_dsn"
+        ) from None
     summary = bounces.bounces_record(
         dsns=[dsn], entity_ids=customers_api.entity_ids(who), actor=who.user, now=clock.now()
     )

@@ -142,6 +142,8 @@ else:
     EMAIL_FILE_PATH = os.environ.get("O2C_EMAIL_OUTBOX", "outbox")
 EMAIL_TIMEOUT = 30
 DEFAULT_FROM_EMAIL = os.environ.get("O2C_EMAIL_FROM", "billing@o2c.invalid")
+# Processes that render and send a dunning run's e-mail side by side (PostgreSQL; 0: one per CPU).
+DUNNING_MAIL_WORKERS = int(os.environ.get("O2C_DUNNING_MAIL_WORKERS", "0")) or None
 # Issued billing-run invoices are rendered and e-mailed after their transaction commits.
 O2C_DELIVER_INVOICES = os.environ.get("O2C_DELIVER_INVOICES", "1") == "1"
 # Bill-to customers billed per transaction by a billing run (twice as many documents per issuing one):

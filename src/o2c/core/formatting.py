@@ -24,6 +24,18 @@ def locale_of(language: str, country: str) -> str:
     return "en"
 
 
+WRITTEN_LANGUAGES = ("en", "de", "fr", "es")
+"""The languages O2C writes to customers in (notices, statements, letters)."""
+
+
+def customer_language(language: str) -> str:
+    """The language O2C writes to a customer whose language is `language`: that language where O2C
+    writes it (`de-AT`, `de_AT` and `DE` -> `de`), else English. One rule for the dunning notices and
+    the statement of account."""
+    code = language.replace("_", "-").split("-")[0].lower()
+    return code if code in WRITTEN_LANGUAGES else "en"
+
+
 def cli_locale() -> str:
     """The locale of the person at the terminal: O2C_LOCALE, else LC_ALL / LANG, else English."""
     for variable in ("O2C_LOCALE", "LC_ALL", "LC_MESSAGES", "LANG"):

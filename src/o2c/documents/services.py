@@ -35,9 +35,17 @@ def statement_recipients(customer: Customer) -> list[str]:
     return contacts or ([customer.email] if customer.email else [])
 
 
-def statement_send(*, customer_id: int, actor: User | AnonymousUser | None, now: datetime) -> StatementSent:
+def statement_send(
+    *,
+    customer_id: int,
+    actor: User | AnonymousUser | None,
+    now: datetime,
+    rendered: tuple[statement.Statement, bytes] | None = None,
+) -> StatementSent:
     """E-mail the customer's statement of account as of its entity's business date of `now`, in the
     customer's language with the PDF attached, through Django's e-mail backend, and audit it.
+    `rendered`: the statement and its PDF as the caller rendered them already for that day (`o2c
+    statement --send` writes the same PDF), so it is not rendered twice.
 
     Raises UnableToSendStatement (`no_recipient`, `mail_failed` with the server's reason) and records
     nothing when it was not sent.
@@ -51,8 +59,11 @@ def statement_send(*, customer_id: int, actor: User | AnonymousUser | None, now:
             code="no_recipient",
         )
     as_of = now.astimezone(ZoneInfo(customer.entity.time_zone)).date()
-    facts = statement.statement_facts(customer=customer, as_of=as_of)
-    pdf = statement.render_statement_pdf(facts)
+    if rendered is not None and rendered[0].as_of == as_of and rendered[0].customer_number == customer.number:
+        facts, pdf = rendered
+    else:
+        facts = statement.statement_facts(customer=customer, as_of=as_of)
+        pdf = statement.render_statement_pdf(facts)
     sender = facts.seller.email or settings.DEFAULT_FROM_EMAIL
     message = mail.statement_message(facts, to=recipients, from_email=sender, pdf=pdf)
     try:

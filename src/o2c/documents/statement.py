@@ -13,6 +13,7 @@ higher apps register event handlers; without one the entity's name and country a
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,15 +26,15 @@ from django.utils import translation
 from django.utils.translation import pgettext
 
 from o2c.core.exceptions import InputError
-from o2c.core.formatting import date_human, locale_of, money_human
+from o2c.core.formatting import customer_language, date_human, locale_of, money_human
 from o2c.customers.models import Customer
-from o2c.documents.invoice_pdf import Language, PartyPrint, html_to_pdf
+from o2c.documents.invoice_pdf import ExternalResourceRefused, Language, PartyPrint
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger.models import AccountType, LegalEntity
 from o2c.receivables import selectors as receivable_selectors
 
 TEMPLATE = "documents/statement.html"
-LANGUAGES: tuple[Language, ...] = ("en", "de", "fr", "es")
+STYLESHEET = "documents/statement.css"
 # the aging columns of the statement: the contract's (`o2c report aging`), days past due
 AGING_BOUNDS = (30, 60, 90, 120)
 AGING_BUCKETS = ("current", "1_30", "31_60", "61_90", "91_120", "over_120")
@@ -91,12 +92,6 @@ class Statement:
     customer_address_lines: tuple[str, ...]
     customer_country: str
     sections: tuple[CurrencySection, ...]
-
-
-def language_of(customer: Customer) -> Language:
-    """The customer's language when statements are written in it (de_AT -> de), else English."""
-    language = customer.language.replace("_", "-").split("-")[0].lower()
-    return cast(Language, language) if language in LANGUAGES else "en"
 
 
 def aging_bucket(days_overdue: int) -> int:
@@ -175,7 +170,7 @@ def statement_facts(*, customer: Customer, as_of: date) -> Statement:
                 balance_minor=open_items - unapplied,
             )
         )
-    language = language_of(customer)
+    language = cast(Language, customer_language(customer.language))
     return Statement(
         as_of=as_of,
         language=language,
@@ -189,14 +184,43 @@ def statement_facts(*, customer: Customer, as_of: date) -> Statement:
     )
 
 
-def render_statement_html(statement: Statement) -> str:
-    """The statement as a self-contained A4 HTML page in the customer's language."""
+def render_statement_html(statement: Statement, *, inline_css: bool = True) -> str:
+    """The statement as a self-contained A4 HTML page in the customer's language (without its
+    stylesheet when `inline_css` is false: the PDF is rendered with the parsed one)."""
     with translation.override(statement.language):
-        return render_to_string(TEMPLATE, _context(statement))
+        return render_to_string(TEMPLATE, {**_context(statement), "inline_css": inline_css})
 
 
 def render_statement_pdf(statement: Statement) -> bytes:
-    return html_to_pdf(render_statement_html(statement))
+    """The statement as PDF. A dunning run renders one with every e-mail, so what WeasyPrint can reuse
+    from one statement to the next is kept per process: the stylesheet parsed once per language and the
+    font configuration. Nothing is fetched, as `html_to_pdf` says."""
+    from weasyprint import HTML
+    from weasyprint.urls import FatalURLFetchingError, URLFetcher
+
+    fonts, stylesheet = _stylesheet(statement.language)
+    fetcher = URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)
+    html = render_statement_html(statement, inline_css=False)
+    try:
+        pdf = HTML(string=html, base_url=None, url_fetcher=fetcher).write_pdf(
+            stylesheets=[stylesheet], font_config=fonts
+        )
+    except FatalURLFetchingError as error:  # a BaseException: an ordinary error for callers
+        raise ExternalResourceRefused(f"{error}: {error.__cause__}") from error
+    assert isinstance(pdf, bytes)
+    return pdf
+
+
+@functools.cache
+def _stylesheet(language: str) -> tuple[Any, Any]:
+    """WeasyPrint's font configuration and the statement's stylesheet in `language`, parsed once."""
+    from weasyprint import CSS
+    from weasyprint.text.fonts import FontConfiguration
+
+    with translation.override(language):
+        text = render_to_string(STYLESHEET)
+    fonts = FontConfiguration()
+    return fonts, CSS(string=text, font_config=fonts)
 
 
 def statement_pdf(*, customer: Customer, as_of: date) -> bytes:

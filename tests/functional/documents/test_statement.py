@@ -264,10 +264,22 @@ class TestStatementCommand:
         assert captured.out == ""
         assert captured.err == f"statement of C-1000 written to {output}\n"
 
-    def test_send_mails_it_as_well(self, account, tmp_path: Path, smtp_settings, capsys):
+    def test_send_mails_it_as_well_rendered_once(
+        self, account, tmp_path: Path, smtp_settings, capsys, monkeypatch
+    ):
+        renders = []
+        render = statement.render_statement_pdf
+        monkeypatch.setattr(
+            statement, "render_statement_pdf", lambda facts: renders.append(facts) or render(facts)
+        )
+
         call_command("statement", "--customer", "C-1000", "--output", str(tmp_path / "s.pdf"), "--send")
 
-        assert [mail.rcpt_tos for mail in smtp_settings.received] == [("ap@mueller.example",)]
+        assert len(renders) == 1
+        [mail] = smtp_settings.received
+        assert mail.rcpt_tos == ("ap@mueller.example",)
+        [attachment] = list(mail.message.iter_attachments())
+        assert attachment.get_content() == (tmp_path / "s.pdf").read_bytes()
         assert capsys.readouterr().err.endswith("statement of C-1000 sent to ap@mueller.example\n")
 
     @pytest.mark.parametrize(

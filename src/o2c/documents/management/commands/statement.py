@@ -64,7 +64,9 @@ class Command(O2CCommand):
             _("statement of %(number)s written to %(file)s") % {"number": customer.number, "file": output}
         )
         if options["send"]:
-            sent = services.statement_send(customer_id=customer.pk, actor=None, now=now)
+            sent = services.statement_send(
+                customer_id=customer.pk, actor=None, now=now, rendered=(facts, pdf)
+            )
             self.note(
                 _("statement of %(number)s sent to %(recipients)s")
                 % {"number": sent.customer_number, "recipients": ", ".join(sent.recipients)}
