@@ -42,6 +42,11 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         (_("Cash"), reverse("cash_payment_list"), VIEW_CASH),
         (_("Disputes"), reverse("dispute_case_list"), roles.VIEW_DISPUTES),
         (_("Collections"), reverse("collections_worklist"), roles.VIEW_COLLECTIONS),
+        (
+            _("Credit applications"),
+            reverse("credit_application_list"),
+            frozenset({roles.CREDIT, roles.AR_MANAGER, roles.AUDITOR, roles.ADMIN}),
+        ),
         (_("Trial balance"), reverse("trial_balance"), roles.VIEW_LEDGER),
         (_("Audit trail"), reverse("audit_list"), VIEW_AUDIT_TRAIL),
     ]

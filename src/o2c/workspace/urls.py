@@ -6,6 +6,7 @@ from o2c.workspace import (
     cash_views,
     close_views,
     collection_views,
+    credit_scoring_views,
     dashboard_views,
     dispute_views,
     views,
@@ -214,5 +215,33 @@ urlpatterns = [
         "collections/plans/<int:plan_id>/steps/<int:level>/<str:language>/preview/",
         collection_views.dunning_template_preview,
         name="collections_dunning_template_preview",
+    ),
+]
+
+# credit applications (docs/credit-scoring.md)
+urlpatterns += [
+    path("credit/applications/", credit_scoring_views.application_list, name="credit_application_list"),
+    path(
+        "credit/applications/new/", credit_scoring_views.application_create, name="credit_application_create"
+    ),
+    path(
+        "credit/applications/<int:application_id>/",
+        credit_scoring_views.application_detail,
+        name="credit_application_detail",
+    ),
+    path(
+        "credit/applications/<int:application_id>/score/",
+        credit_scoring_views.application_score,
+        name="credit_application_score",
+    ),
+    path(
+        "credit/applications/<int:application_id>/approve/",
+        credit_scoring_views.application_approve,
+        name="credit_application_approve",
+    ),
+    path(
+        "credit/applications/<int:application_id>/decline/",
+        credit_scoring_views.application_decline,
+        name="credit_application_decline",
     ),
 ]
