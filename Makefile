@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export O2C_DATABASE_URL ?= sqlite:///o2c.sqlite3
 
-.PHONY: install run test lint typecheck unit test-sqlite test-postgres bench bench-cash bench-reporting bench-dunning messages clean
+.PHONY: install run test lint typecheck unit test-sqlite test-postgres bench bench-cash bench-reporting bench-dunning bench-credit messages clean
 
 install: $(STAMP) src/o2c/static/vendor/htmx.min.js messages
 
@@ -71,6 +71,10 @@ bench-reporting: install
 bench-dunning: install
 	scripts/ensure-system-packages
 	O2C_PG_SERVER_OPTIONS="$(BENCH_PG_SERVER_OPTIONS)" scripts/with-postgres $(BIN)/python -m bench.dunning $(BENCH_DUNNING_ARGS)
+
+bench-credit: install
+	scripts/ensure-system-packages
+	O2C_PG_SERVER_OPTIONS="$(BENCH_PG_SERVER_OPTIONS)" scripts/with-postgres $(BIN)/python -m bench.credit $(BENCH_CREDIT_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules src/o2c/static/vendor
