@@ -82,7 +82,7 @@ def _load(cursor: Any, *, entity_id: int, customers: int, items: int, orders: in
             status, source, hold_reasons, received_at, checked_at, decided_at, release_date, decision_reason)
         SELECT %s, 1000001 + (g %% %s), 'B-' || g, 'EUR', 5000 + (g * 104729) %% 200000, %s::date + 7,
             'released', 'csv', '[]'::jsonb, now(), now(), now(), %s::date, ''
-        FROM generate_series(1, %s) AS g
+        FROM generate_series(1::bigint, %s::bigint) AS g
         """,
         [entity_id, customers, AS_OF, AS_OF, orders],
     )

@@ -5,7 +5,7 @@ from a bank file (cash's `cash.payment_applied`), with sales and the customer to
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ from django.core.management import call_command
 
 from o2c.audit.models import AuditEvent
 from o2c.cash import services as cash_services
-from o2c.credit import limits
+from o2c.credit import limits, rules, selectors
 from o2c.credit.models import CreditPolicy, CustomerExposure, SalesOrder
 from o2c.customers.models import Customer
 from o2c.ledger.models import LegalEntity
@@ -241,3 +241,48 @@ class TestReleasedByAPayment:
             "Reason: rechecked after a payment\n"
         )
         assert AuditEvent.objects.filter(action="credit.order.rechecked", object_label="SO-1").count() == 1
+
+
+class TestPolicy:
+    def test_the_default_policy_is_shown_and_changed_with_an_audit_event(
+        self, entity: LegalEntity, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        call_command("credit", "policy")
+        assert json.loads(capsys.readouterr().out) == {
+            "entity": entity.code,
+            "past_due_days": 60,
+            "cutoff_time": "17:00",
+            "sales_email": "",
+            "approval_threshold": "50000.00",
+            "currency": "EUR",
+        }
+
+        call_command("credit", "policy", "--past-due-days", "45", "--cutoff", "15:30", "--threshold", "20000")
+
+        assert json.loads(capsys.readouterr().out) == {
+            "entity": entity.code,
+            "past_due_days": 45,
+            "cutoff_time": "15:30",
+            "sales_email": "",
+            "approval_threshold": "20000.00",
+            "currency": "EUR",
+        }
+        assert CreditPolicy.objects.filter(entity=entity).values_list(
+            "past_due_days", "cutoff_time"
+        ).get() == (
+            45,
+            time(15, 30),
+        )
+        assert (
+            AuditEvent.objects.filter(
+                action__in=["credit.policy.changed", "credit.threshold.changed"]
+            ).count()
+            == 2
+        )
+
+    def test_an_entity_created_later_reads_the_default_policy(self, other_entity: LegalEntity) -> None:
+        assert not CreditPolicy.objects.filter(entity=other_entity).exists()
+
+        assert selectors.policy_of(other_entity.pk) == rules.Policy(60, time(17, 0), "")
+        assert selectors.threshold_minor(other_entity, "EUR") == 5_000_000
+        assert selectors.threshold_minor(other_entity, "USD") is None

@@ -205,7 +205,7 @@ def check(
             {
                 "code": PAST_DUE,
                 "text": _(
-                    "%(count)s items more than %(limit)s days past due (%(amounts)s),"
+                    "items more than %(limit)s days past due: %(count)s (%(amounts)s),"
                     " the oldest %(days)s days"
                 )
                 % {

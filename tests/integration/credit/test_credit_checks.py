@@ -296,7 +296,7 @@ class TestHolds:
         assert decision.reasons == [
             {
                 "code": "past_due",
-                "text": "1 items more than 60 days past due (300.00 EUR), the oldest 75 days",
+                "text": "items more than 60 days past due: 1 (300.00 EUR), the oldest 75 days",
                 "items": 1,
                 "days_allowed": 60,
                 "oldest_days": 75,

@@ -5,6 +5,7 @@
 - `holds [--reason CODE] [--format table|json]`, `release|reject|recheck --order NUMBER [--reason TEXT]`
 - `block|unblock --customer NUMBER --reason TEXT`
 - `report holds|limits [--as-of DATE] [--format table|json]`
+- `policy [--past-due-days N] [--cutoff HH:MM] [--sales-email ADDRESS] [--threshold AMOUNT --currency CCY]`
 
 Subcommands are the entries of `SUBCOMMANDS` (name → method): another module extends the table."""
 
@@ -15,7 +16,7 @@ import json
 import sys
 from argparse import ArgumentParser
 from collections.abc import Callable
-from datetime import date
+from datetime import date, time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from o2c.core import clock
 from o2c.core.cli import O2CCommand
 from o2c.core.exceptions import InputError
 from o2c.core.money import UnableToHandleMoney, ensure_currency, format_minor, parse_amount
-from o2c.credit import orders, selectors
+from o2c.credit import limits, orders, selectors
 from o2c.credit.errors import UnableToTakeOrder
 from o2c.credit.models import SalesOrder
 from o2c.ledger.models import LegalEntity
@@ -58,6 +59,7 @@ class Command(O2CCommand):
         "block": "_block",
         "unblock": "_unblock",
         "report": "_report",
+        "policy": "_policy",
     }
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -71,6 +73,10 @@ class Command(O2CCommand):
         parser.add_argument("--order", default=None)
         parser.add_argument("--reason", default="")
         parser.add_argument("--format", choices=["table", "json"], default="table")
+        parser.add_argument("--past-due-days", type=int, default=None)
+        parser.add_argument("--cutoff", default=None, help="policy: the daily cut-off, HH:MM")
+        parser.add_argument("--sales-email", default=None)
+        parser.add_argument("--threshold", default=None, help="policy: the approval threshold in --currency")
 
     def run(self, *args: Any, **options: Any) -> None:
         entity = entity_option(options["entity"])
@@ -238,6 +244,46 @@ class Command(O2CCommand):
             return
         for row in data["rows"]:
             sys.stdout.write("\t".join(str(v) for v in row.values()) + "\n")
+
+    # ── policy ───────────────────────────────────────────────────────────────────────────────
+
+    def _policy(self, entity: LegalEntity, options: dict[str, Any]) -> None:
+        """Show the entity's credit policy; change what the options give (audited)."""
+        current = selectors.policy_of(entity.pk)
+        days = current.past_due_days if options["past_due_days"] is None else options["past_due_days"]
+        if days < 0:
+            raise InputError(_("--past-due-days: must not be negative"))
+        cutoff = current.cutoff_time
+        if options["cutoff"] is not None:
+            try:
+                cutoff = time.fromisoformat(options["cutoff"])
+            except ValueError:
+                raise InputError(
+                    _("--cutoff: '%(value)s' is not a time (HH:MM)") % {"value": options["cutoff"]}
+                ) from None
+        email = current.sales_email if options["sales_email"] is None else options["sales_email"]
+        now = clock.now()
+        if (days, cutoff, email) != (current.past_due_days, current.cutoff_time, current.sales_email):
+            limits.policy_set(
+                entity=entity, past_due_days=days, cutoff_time=cutoff, sales_email=email, actor=None, now=now
+            )
+        currency = (options["currency"] or entity.currency).strip().upper()
+        if options["threshold"] is not None:
+            try:
+                amount = parse_amount(options["threshold"], ensure_currency(currency))
+            except UnableToHandleMoney as error:
+                raise InputError(f"--threshold: {error.message}", code=error.code) from None
+            limits.threshold_set(entity=entity, currency=currency, amount=amount, actor=None, now=now)
+        threshold = selectors.threshold_minor(entity, currency)
+        data = {
+            "entity": entity.code,
+            "past_due_days": days,
+            "cutoff_time": cutoff.strftime("%H:%M"),
+            "sales_email": email,
+            "approval_threshold": None if threshold is None else format_minor(threshold, currency),
+            "currency": currency,
+        }
+        sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
 
 
 def decision_json(decision: Any) -> dict[str, Any]:
