@@ -43,6 +43,7 @@ def test_log_a_call_from_the_worklist_and_preview_a_dunning_text(live_server, po
     rows = page.locator("#worklist-table tbody tr")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("€1,190.00")
+    expect(page.locator("#follow-ups")).to_contain_text("No follow-ups due.")  # the tasks, by htmx
     page.screenshot(path=str(SCREENSHOTS / "o2c-collections-worklist.png"), full_page=True)
 
     rows.first.locator("a[data-row-link]").click()

@@ -14,6 +14,7 @@ payment plan is a 404. Each POST calls one service; a refusal is the service's s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from django.contrib import messages
@@ -85,17 +86,28 @@ class Pager:
         return self.number + 1
 
 
-@role_required(roles.VIEW_COLLECTIONS)
-@require_GET
-def worklist(request: HttpRequest) -> HttpResponse:
-    """A collector's portfolio by priority (`selectors.worklist`: three grouped queries), 50 lines a
-    page, and the day's tasks (`selectors.collector_tasks`). Managers, auditors and admins pick
-    another collector; anyone else asking for one gets a 403."""
+@dataclass(frozen=True)
+class Portfolio:
+    """Whose worklist, in which entity, as the reader asked for it (`?entity=CODE&collector=NAME`)."""
+
+    entities: list[LegalEntity]
+    entity: LegalEntity
+    collector: User
+    reader: User
+    reviewer: bool
+
+    @property
+    def today(self) -> date:
+        return clock.today_in(self.entity.time_zone)
+
+
+def _portfolio(request: HttpRequest) -> Portfolio:
+    """The reader's own portfolio, or (for managers, auditors and admins) another collector's; anyone
+    else asking for another's gets a 403."""
     entities = list(ledger_selectors.entities_for_user(request.user))
     if not entities:
         raise Http404
     reviewer = roles.has_any(request.user, REVIEW_PORTFOLIOS)
-    entity = _chosen_entity(entities, request.GET.get("entity", ""))
     me = _actor(request)
     wanted = request.GET.get("collector", "") or me.username
     collector = me
@@ -106,8 +118,20 @@ def worklist(request: HttpRequest) -> HttpResponse:
         if found is None:
             raise Http404
         collector = found
+    entity = _chosen_entity(entities, request.GET.get("entity", ""))
+    return Portfolio(entities, entity, collector, me, reviewer)
+
+
+@role_required(roles.VIEW_COLLECTIONS)
+@require_GET
+def worklist(request: HttpRequest) -> HttpResponse:
+    """A collector's portfolio by priority (`selectors.worklist`: three grouped queries), 50 lines a
+    page; the day's tasks come into the page from `worklist_tasks` (htmx, once the list is shown), so
+    the list's server time is the worklist's alone."""
+    chosen = _portfolio(request)
+    entity, collector = chosen.entity, chosen.collector
     names = None
-    if reviewer:
+    if chosen.reviewer:
         names = [
             name
             for _pk, name in dispute_selectors.case_owner_choices(
@@ -118,16 +142,13 @@ def worklist(request: HttpRequest) -> HttpResponse:
             names = sorted([*names, collector.username])
     form = collection_forms.WorklistForm(
         initial={"entity": entity.code, "collector": collector.username},
-        entities=[choice.code for choice in entities],
+        entities=[choice.code for choice in chosen.entities],
         collectors=names,
     )
-    today = clock.today_in(entity.time_zone)
+    today = chosen.today
     lines = selectors.worklist(entity_ids=[entity.pk], collector_id=collector.pk, today=today)
     number = _page_number(request)
     start = (number - 1) * LINES_PER_PAGE
-    tasks = selectors.collector_tasks(
-        entity_ids=[entity.pk], collector_id=collector.pk, today=today, limit=TASKS_SHOWN
-    )
     context = {
         "form": form,
         "entity": entity,
@@ -137,14 +158,31 @@ def worklist(request: HttpRequest) -> HttpResponse:
         "first_rank": start + 1,
         "line_count": len(lines),
         "page": Pager(number, number > 1, len(lines) > start + LINES_PER_PAGE),
-        "query": _query(entity, collector, me),
+        "query": _query(entity, collector, chosen.reader),
+        "entity_query": _entity_query(chosen.entities, entity),
+    }
+    return render(request, "workspace/collections/worklist.html", context)
+
+
+@role_required(roles.VIEW_COLLECTIONS)
+@require_GET
+def worklist_tasks(request: HttpRequest) -> HttpResponse:
+    """The day's tasks of the same portfolio (`selectors.collector_tasks`): the oldest 50 follow-ups
+    due and promises falling due, the rest counted."""
+    chosen = _portfolio(request)
+    today = chosen.today
+    tasks = selectors.collector_tasks(
+        entity_ids=[chosen.entity.pk], collector_id=chosen.collector.pk, today=today, limit=TASKS_SHOWN
+    )
+    context = {
+        "today": today,
         "follow_ups": tasks.activities,
         "more_follow_ups": tasks.activities_total - len(tasks.activities),
         "promises_due": tasks.promises,
         "more_promises": tasks.promises_total - len(tasks.promises),
-        "entity_query": _entity_query(entities, entity),
+        "entity_query": _entity_query(chosen.entities, chosen.entity),
     }
-    return render(request, "workspace/collections/worklist.html", context)
+    return render(request, "workspace/collections/_tasks.html", context)
 
 
 def _query(entity: LegalEntity, collector: User, me: User) -> str:
@@ -440,7 +478,7 @@ def _decide(request: HttpRequest, plan_id: int, *, approve: bool) -> HttpRespons
         plan = selectors.payment_plan_get(entity_ids=_entity_ids(request), plan_id=plan_id)
     except PaymentPlan.DoesNotExist:
         raise Http404 from None
-    customer = _customer_or_404(request, plan.customer.number)
+    customer = plan.customer  # of the reader's entities: payment_plan_get scoped the plan
     form = collection_forms.DecisionForm(request.POST, prefix="decision")
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     try:

@@ -165,6 +165,7 @@ urlpatterns = [
         name="dispute_settings_change",
     ),
     path("collections/", collection_views.worklist, name="collections_worklist"),
+    path("collections/tasks/", collection_views.worklist_tasks, name="collections_tasks"),
     path(
         "collections/customers/<str:number>/",
         collection_views.customer_collections,
