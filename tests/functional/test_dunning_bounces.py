@@ -10,6 +10,7 @@ the second on 16 February (level 2)."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.test import Client
+from django.urls import reverse
 
 from o2c.audit.models import AuditEvent
 from o2c.billing.models import InvoiceProfile
@@ -317,6 +319,28 @@ class TestUndeliverable:
 
         [mail] = smtp_settings.received
         assert mail.rcpt_tos == ("ap@mueller.example",)
+
+    def test_the_customer_page_shows_the_bounce_and_the_undeliverable_mark(
+        self,
+        entity: LegalEntity,
+        customer: Customer,
+        smtp_settings: SmtpServer,
+        django_capture_on_commit_callbacks: Any,
+        client: Client,
+    ) -> None:
+        _sent(entity, customer, django_capture_on_commit_callbacks, POSTFIX_ID)
+        call_command("dunning", "bounces", str(POSTFIX))
+        client.force_login(make_user("carla", "collector", entities=[entity]))
+
+        response = client.get(reverse("customer_detail", args=[customer.pk]))
+
+        page = response.content.decode()
+        section = " ".join(re.sub(r"<[^>]+>", " ", page[page.index('id="delivery-problems"') :]).split())
+        assert section.startswith(
+            'id="delivery-problems"> Dunning e-mails that bounced Date E-mail Status Reason '
+            "Feb 3, 2026 ap@mueller.example undeliverable 5.1.1 550 5.1.1 &lt;ap@mueller.example&gt;: "
+            "Recipient address rejected: User unknown in virtual mailbox table"
+        ), section[:300]
 
     def test_a_changed_address_is_written_to_and_the_bounced_one_is_left_out(
         self,

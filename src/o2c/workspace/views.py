@@ -31,6 +31,7 @@ from django_htmx.middleware import HtmxDetails
 from o2c.audit import selectors as audit_selectors
 from o2c.billing import selectors as billing_selectors
 from o2c.billing.models import TaxExemption
+from o2c.collections import bounces
 from o2c.core import clock
 from o2c.core.exceptions import DomainError
 from o2c.core.money import Money
@@ -239,6 +240,10 @@ def _customer_page(
         "contact_form": contact_form or forms.ContactForm(),
         "bank_account_form": bank_account_form or forms.BankAccountForm(),
         "credit_limit": customer.credit_limit_minor,
+        # dunning e-mails that bounced, the latest first (docs/dunning-delivery.md)
+        "delivery_problems": bounces.delivery_problem_list(
+            entity_ids=[customer.entity_id], customer_id=customer.pk
+        )[:HISTORY_LIMIT],
     }
     return render(request, "workspace/customer_detail.html", context, status=status)
 
