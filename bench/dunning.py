@@ -15,7 +15,9 @@ the same service the command calls (`collections.services.dunning_run`):
 - sending the first `--mail` e-mail notices through Django's SMTP backend to a real SMTP server on
   loopback (aiosmtpd), reported as notices per second;
 - a collector's worklist (`collections.selectors.worklist`, what `GET /api/collections/worklist` reads):
-  the customers are split between 20 collectors, the median of five reads of one portfolio.
+  the customers are split between 20 collectors, the median of five reads of one portfolio; and her
+  worklist page (`GET /collections/`, the first 50 lines rendered; the day's tasks come in by a
+  request of their own), the median of five.
 
 Figures go to stdout and to bench/results/dunning_<database>.json. Targets (issue 6): the run over
 100,000 customers and 1,000,000 open items in at most 60 s on PostgreSQL; a collector's worklist under
@@ -81,6 +83,30 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def _worklist_page(collector: Any, entity: Any, now: datetime) -> float:
+    """The collector's worklist page as she sees it (`GET /collections/`: the worklist, the first 50
+    lines rendered) through django.test.Client: the median of five requests, in ms."""
+    from django.contrib.auth.models import Group
+    from django.test import Client
+    from django.test.utils import setup_test_environment
+
+    from o2c.ledger import services as ledger_services
+
+    setup_test_environment()
+    collector.groups.add(Group.objects.get(name="collector"))
+    ledger_services.entity_grant(user=collector, entity=entity, now=now, actor=None)
+    client = Client()
+    client.force_login(collector)
+    timings = []
+    for _ in range(6):
+        began = time.perf_counter()
+        response = client.get("/collections/")
+        timings.append((time.perf_counter() - began) * 1000)
+        if response.status_code != 200:
+            raise SystemExit(f"bench: GET /collections/ answered {response.status_code}")
+    return round(statistics.median(timings[1:]), 1)  # the first warms the session and the templates
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -175,6 +201,8 @@ def main(argv: list[str] | None = None) -> None:
         reads.append((time.perf_counter() - began) * 1000)
     worklist_ms = round(statistics.median(reads), 1)
     _say(f"worklist: {len(lines):,} customers of one collector in {worklist_ms} ms (median of 5)")
+    page_ms = _worklist_page(collectors[0], entity, now)
+    _say(f"worklist page GET /collections/ (50 lines rendered) in {page_ms} ms (median of 5)")
     sent = DunningNotice.objects.filter(pk__in=sample, status="sent").count()
     rate = round(sent / mail_seconds, 1) if mail_seconds else None
     _say(
@@ -194,7 +222,12 @@ def main(argv: list[str] | None = None) -> None:
         "again_seconds": again_seconds,
         "again_notices": len(again.notices),
         "mail": {"sent": sent, "seconds": mail_seconds, "per_second": rate, "received": Received.count},
-        "worklist": {"collectors": COLLECTORS, "lines": len(lines), "milliseconds": worklist_ms},
+        "worklist": {
+            "collectors": COLLECTORS,
+            "lines": len(lines),
+            "milliseconds": worklist_ms,
+            "page_milliseconds": page_ms,
+        },
         "targets": {"run_seconds": TARGET_SECONDS, "worklist_milliseconds": WORKLIST_TARGET_MS},
     }
     path = write_results(result_json["name"], result_json)
