@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> None:
 
     handed: list[int] = []
     deliver = delivery.notices_deliver
-    delivery.notices_deliver = lambda *, notice_ids: handed.extend(notice_ids)
+    delivery.notices_deliver = lambda *, notice_ids, **_: handed.extend(notice_ids)
     try:
         dry_seconds, dry = timed(True)
         _say(f"dry run: {len(dry.notices):,} notices in {dry_seconds} s")

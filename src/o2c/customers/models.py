@@ -31,8 +31,13 @@ class Customer(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="portfolio"
     )
     credit_limit_minor = models.BigIntegerField(null=True, blank=True)
+    # a default in the database too, so that set-based loads (COPY, raw inserts) need not name it
     risk_class = models.CharField(
-        max_length=1, blank=True, help_text="A (lowest risk) to E, set by credit scoring; blank until scored"
+        max_length=1,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="A (lowest risk) to E, set by credit scoring; blank until scored",
     )
     risk_scored_on = models.DateField(null=True, blank=True, help_text="the date of the score that set it")
     crm_id = models.CharField(max_length=60, blank=True)

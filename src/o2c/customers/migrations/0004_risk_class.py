@@ -13,10 +13,10 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 default="",
+                db_default="",
                 help_text="A (lowest risk) to E, set by credit scoring; blank until scored",
                 max_length=1,
             ),
-            preserve_default=False,
         ),
         migrations.AddField(
             model_name="customer",
