@@ -115,21 +115,19 @@ def _lock(customer_ids: Iterable[int]) -> None:
     todo = set(ids)
     while todo:
         parents = set(
-            Customer.objects.filter(pk__in=sorted(todo), parent__isnull=False).values_list(
+            Customer.objects.filter(pk__any=frozenset(todo), parent__isnull=False).values_list(
                 "parent_id", flat=True
             )
         )
         todo = parents - ids
         ids |= parents
     if connection.vendor == "postgresql":  # SQLite's IMMEDIATE transactions lock the database
-        ordered = sorted(ids)
-        for offset in range(0, len(ordered), 5000):
-            list(
-                Customer.objects.select_for_update(of=("self",))
-                .filter(pk__in=ordered[offset : offset + 5000])
-                .order_by("pk")
-                .values_list("pk", flat=True)
-            )
+        list(
+            Customer.objects.select_for_update(of=("self",))
+            .filter(pk__any=frozenset(ids))
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
 
 
 @transaction.atomic
@@ -145,12 +143,12 @@ def orders_receive(
     Idempotent by order number: an order that exists already is left as it is. All or nothing: a bad row
     refuses the batch."""
     numbers = {row.customer_number.strip() for row in rows}
-    customers = {c.number: c for c in Customer.objects.filter(entity=entity, number__in=numbers)}
+    customers = {c.number: c for c in Customer.objects.filter(entity=entity, number__any=frozenset(numbers))}
     checked = _validated(entity, rows, customers)
     existing = set(
-        SalesOrder.objects.filter(entity=entity, number__in=[row.number for row, *_ in checked]).values_list(
-            "number", flat=True
-        )
+        SalesOrder.objects.filter(
+            entity=entity, number__any=frozenset(row.number for row, *_ in checked)
+        ).values_list("number", flat=True)
     )
     todo = [item for item in checked if item[0].number not in existing]
     if not todo:

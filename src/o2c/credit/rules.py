@@ -112,6 +112,7 @@ def check(
     policy: Policy,
     as_of: date,
     rate: Rate,
+    cache: dict[int, dict[str, int]] | None = None,
 ) -> Decision:
     """Release or hold an order of `amount_minor` in `currency` for `customer`.
 
@@ -120,7 +121,10 @@ def check(
     the ancestor and all its descendants). The order is held when its amount, converted into a limit's
     currency, is more than what that limit leaves; when no limit applies at all; when a limit is past
     its valid-until date or its next review date; when the customer is blocked; or when the customer has
-    items more than the policy's days past due."""
+    items more than the policy's days past due.
+
+    `cache` keeps each limit holder's exposure per currency between the checks of a batch; whoever
+    changes an exposure drops the entries of the customer and its ancestors."""
     reasons: list[dict[str, Any]] = []
     if customer.status == "blocked":
         reasons.append(
@@ -138,7 +142,13 @@ def check(
             continue
         is_group = bool(holder.children) or holder.id != customer.id
         members = subtree(holder, nodes) if is_group else [holder.id]
-        exposure = sum(total_in(exposures.get(member, {}), limit.currency, rate) for member in members)
+        known = cache.get(holder.id, {}) if cache is not None else {}
+        if limit.currency in known:
+            exposure = known[limit.currency]
+        else:
+            exposure = sum(total_in(exposures.get(member, {}), limit.currency, rate) for member in members)
+            if cache is not None:
+                cache.setdefault(holder.id, {})[limit.currency] = exposure
         order = convert_minor(amount_minor, rate(currency, limit.currency), currency, limit.currency)
         if binding is None or limit.amount_minor - exposure < binding[1] - binding[0]:
             binding = (exposure, limit.amount_minor, limit.currency)

@@ -3,6 +3,7 @@ runs on (`context_for`), the hold queue and the reports."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -116,6 +117,7 @@ class CreditContext:
     policies: dict[int, rules.Policy]
     rate: rules.Rate
     roots: set[int] = field(default_factory=set)
+    cache: dict[int, dict[str, int]] = field(default_factory=dict)  # holder → currency → exposure
 
     def check(self, customer_id: int, amount_minor: int, currency: str) -> rules.Decision:
         customer = self.nodes[customer_id]
@@ -130,18 +132,23 @@ class CreditContext:
             policy=self.policies[customer.entity_id],
             as_of=self.as_of,
             rate=self.rate,
+            cache=self.cache,
         )
 
     def add_order(self, customer_id: int, amount_minor: int, currency: str) -> None:
         """A released order counts in the exposure of the checks that follow in the same batch."""
         per_currency = self.exposures.setdefault(customer_id, {})
         per_currency[currency] = per_currency.get(currency, 0) + amount_minor
+        node: rules.Node | None = self.nodes.get(customer_id)
+        while node is not None:
+            self.cache.pop(node.id, None)
+            node = self.nodes.get(node.parent_id) if node.parent_id is not None else None
 
 
 # the customers asked for, their ancestors, and every member of the groups under the top ancestors
 _GROUP_SQL = """
 WITH RECURSIVE up(id, parent_id) AS (
-    SELECT id, parent_id FROM customers_customer WHERE id IN ({ids})
+    SELECT id, parent_id FROM customers_customer WHERE {ids}
     UNION SELECT c.id, c.parent_id FROM customers_customer c JOIN up ON c.id = up.parent_id
 ), down(id) AS (
     SELECT id FROM up WHERE parent_id IS NULL
@@ -161,8 +168,22 @@ FROM customers_customer c
 LEFT JOIN credit_creditlimit l ON l.customer_id = c.id AND l.status = 'active'
 LEFT JOIN credit_creditpolicy p ON p.entity_id = c.entity_id
 LEFT JOIN credit_customerexposure e ON e.customer_id = c.id
-WHERE c.id IN ({ids})
+WHERE {ids}
 """
+
+
+def _any(column: str) -> str:
+    """`column` among a list of ids given as one parameter (`_ids_param`): PostgreSQL's array, SQLite's
+    JSON; a placeholder per id costs more to build and parse than the query costs to run."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s::bigint[])"
+    return f"{column} IN (SELECT value FROM json_each(%s))"
+
+
+def _ids_param(ids: list[int]) -> str:
+    if connection.vendor == "postgresql":
+        return "{" + ",".join(map(str, ids)) + "}"
+    return json.dumps(ids)
 
 
 def _day(value: Any) -> date | None:
@@ -184,12 +205,12 @@ def context_for(customer_ids: Iterable[int], *, as_of: date) -> CreditContext:
     with connection.cursor() as cursor:
         for offset in range(0, len(wanted), 5000):
             chunk = wanted[offset : offset + 5000]
-            cursor.execute(_GROUP_SQL.format(ids=", ".join(["%s"] * len(chunk))), chunk)
+            cursor.execute(_GROUP_SQL.format(ids=_any("id")), [_ids_param(chunk)])
             members = sorted({row[0] for row in cursor.fetchall()} - set(nodes))
             rows: list[tuple[Any, ...]] = []
             for start in range(0, len(members), 5000):
                 part = members[start : start + 5000]
-                cursor.execute(_DETAILS_SQL.format(ids=", ".join(["%s"] * len(part))), part)
+                cursor.execute(_DETAILS_SQL.format(ids=_any("c.id")), [_ids_param(part)])
                 rows += cursor.fetchall()
             for row in rows:
                 pk, number, currency, status, parent_id, entity_id, field_minor = row[:7]
@@ -255,9 +276,9 @@ def past_due_of(
                     "SELECT customer_id, currency, COUNT(*), SUM(open_minor), MIN(due_date)"
                     " FROM receivables_document"
                     " WHERE entity_id = %s AND status = 'issued' AND open_minor <> 0"
-                    f" AND customer_id IN ({', '.join(['%s'] * len(chunk))})"
+                    f" AND {_any('customer_id')}"
                     " AND open_minor > 0 AND due_date < %s GROUP BY customer_id, currency",
-                    [entity_id, *chunk, before],
+                    [entity_id, _ids_param(chunk), before],
                 )
                 for customer_id, currency, n, amount, oldest in cursor.fetchall():
                     found[customer_id].append((currency, n, amount, _day(oldest) or before))
