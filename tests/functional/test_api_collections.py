@@ -422,7 +422,14 @@ class TestWorklist:
                     "days_overdue": 43,
                     "broken_promises": 0,
                     "promised": False,
-                    "priority": {"score": 15, "amount_points": 1, "days_points": 14, "promise_points": 0},
+                    "risk_class": "",
+                    "priority": {
+                        "score": 15,
+                        "amount_points": 1,
+                        "days_points": 14,
+                        "promise_points": 0,
+                        "risk_points": 0,
+                    },
                 }
             ],
         }

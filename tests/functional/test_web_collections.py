@@ -140,6 +140,7 @@ def customer_url(number: str) -> str:
 
 class TestWorklist:
     def test_the_portfolio_is_listed_by_priority_with_the_parts_of_its_score(self, anna, portfolio):
+        Customer.objects.filter(number="C-1000").update(risk_class="B")  # scored by credit: 5 points
         response = login(anna).get(reverse("collections_worklist"))
 
         assert response.status_code == 200
@@ -159,7 +160,7 @@ class TestWorklist:
             "11",
             "4",
             "10",
-            "–",  # the risk class comes with the credit module
+            "–",  # not scored by credit: no risk points
         ]
         assert row_cells(html, "data-customer", "C-1000") == [
             "2",
@@ -170,11 +171,11 @@ class TestWorklist:
             "43",
             "0",
             "",
-            "15",
+            "20",
             "1",
             "14",
             "0",
-            "–",
+            "5 (B)",
         ]
         assert 'href="/collections/customers/C-2000/"' in html
 

@@ -277,11 +277,13 @@ def collector_worklist(
                 days_overdue=line.days_overdue,
                 broken_promises=line.broken_promises,
                 promised=line.promised,
+                risk_class=line.risk_class,
                 priority=schemas.PriorityOut(
                     score=line.priority.score,
                     amount_points=line.priority.amount_points,
                     days_points=line.priority.days_points,
                     promise_points=line.priority.promise_points,
+                    risk_points=line.priority.risk_points,
                 ),
             )
             for line in selectors.worklist(entity_ids=[chosen.pk], collector_id=user.pk, today=today)

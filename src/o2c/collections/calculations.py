@@ -323,6 +323,8 @@ DAYS_PER_POINT = 3
 DAYS_POINTS_MAX = 30
 BROKEN_PROMISE_POINTS = 10
 BROKEN_PROMISE_POINTS_MAX = 20
+RISK_POINTS = {"A": 0, "B": 5, "C": 10, "D": 15, "E": 20}
+"""Points for the customer's credit risk class (set by credit scoring); none for a customer not scored."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,18 +334,23 @@ class Priority:
     amount_points: int
     days_points: int
     promise_points: int
+    risk_points: int = 0
 
     @property
     def score(self) -> int:
-        return self.amount_points + self.days_points + self.promise_points
+        return self.amount_points + self.days_points + self.promise_points + self.risk_points
 
 
-def priority(*, overdue_minor: int, decimals: int, days_overdue: int, broken_promises: int) -> Priority:
+def priority(
+    *, overdue_minor: int, decimals: int, days_overdue: int, broken_promises: int, risk_class: str = ""
+) -> Priority:
     """One point per 1,000 (in the currency's major units) overdue, at most 50; one point per 3 days the
     oldest item is overdue, at most 30 (90 days and more); 10 points per promise broken in the last 90
-    days, at most 20. Whole points, rounded down: 2,999.99 overdue is 2 points."""
+    days, at most 20; and by the customer's credit risk class, A 0 to E 20 (`RISK_POINTS`), none when
+    not scored. Whole points, rounded down: 2,999.99 overdue is 2 points."""
     return Priority(
         amount_points=min(AMOUNT_POINTS_MAX, overdue_minor // (AMOUNT_POINTS_PER * 10**decimals)),
         days_points=min(DAYS_POINTS_MAX, max(0, days_overdue) // DAYS_PER_POINT),
         promise_points=min(BROKEN_PROMISE_POINTS_MAX, BROKEN_PROMISE_POINTS * broken_promises),
+        risk_points=RISK_POINTS.get(risk_class, 0),
     )

@@ -216,6 +216,7 @@ class PriorityOut(Schema):
     amount_points: int = Field(description="one a 1,000 overdue, at most 50")
     days_points: int = Field(description="one a 3 days the oldest item is overdue, at most 30")
     promise_points: int = Field(description="10 a promise broken in the last 90 days, at most 20")
+    risk_points: int = Field(description="by the customer's credit risk class: A 0, B 5, C 10, D 15, E 20")
 
 
 class WorklistLineOut(Schema):
@@ -228,6 +229,7 @@ class WorklistLineOut(Schema):
     days_overdue: int
     broken_promises: int
     promised: bool = Field(description="an open promise to pay covers some of its documents")
+    risk_class: str = Field(description="the customer's credit risk class, A to E; empty when not scored")
     priority: PriorityOut
 
 

@@ -604,6 +604,7 @@ class WorklistLine:
     broken_promises: int  # judged broken in the last 90 days
     promised: bool  # an open promise covers some of its documents
     priority: calculations.Priority
+    risk_class: str = ""  # the customer's credit risk class, A to E; blank when not scored
 
 
 WORKLIST_PROMISE_DAYS = 90
@@ -623,7 +624,7 @@ def worklist(*, entity_ids: list[int], collector_id: int, today: date) -> list[W
             due_date__lt=today,
             is_disputed=False,
         )
-        .values("customer_id", "customer__number", "customer__name", "currency")
+        .values("customer_id", "customer__number", "customer__name", "customer__risk_class", "currency")
         .annotate(total=Sum("open_minor"), items=Count("pk"), oldest=Min("due_date"))
         .order_by()
     )
@@ -665,7 +666,9 @@ def worklist(*, entity_ids: list[int], collector_id: int, today: date) -> list[W
                     decimals=currency_decimals(row["currency"]),
                     days_overdue=days,
                     broken_promises=broken.get(row["customer_id"], 0),
+                    risk_class=row["customer__risk_class"],
                 ),
+                risk_class=row["customer__risk_class"],
             )
         )
     lines.sort(

@@ -121,3 +121,30 @@ def test_each_part_of_the_priority_is_whole_points_up_to_its_cap(
     assert calculations.priority(
         overdue_minor=overdue_minor, decimals=decimals, days_overdue=days, broken_promises=broken
     ) == calculations.Priority(*parts)
+
+
+def test_the_credit_risk_class_adds_its_points_and_can_reorder_the_list(entity, portfolio, customer):
+    # C-1000 scored E by credit: 15 + 20 = 35 puts it above C-2000's 25; C-2000 scored A adds nothing
+    Customer.objects.filter(pk=customer.pk).update(risk_class="E")
+    Customer.objects.filter(number="C-2000").update(risk_class="A")
+
+    lines = selectors.worklist(entity_ids=[entity.pk], collector_id=portfolio, today=TODAY)
+
+    assert [
+        (line.customer_number, line.risk_class, line.priority, line.priority.score) for line in lines
+    ] == [
+        ("C-1000", "E", calculations.Priority(1, 14, 0, 20), 35),
+        ("C-2000", "A", calculations.Priority(11, 4, 10, 0), 25),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("risk_class", "points"), [("", 0), ("A", 0), ("B", 5), ("C", 10), ("D", 15), ("E", 20)]
+)
+def test_the_risk_part_follows_the_class(risk_class, points):
+    assert (
+        calculations.priority(
+            overdue_minor=0, decimals=2, days_overdue=0, broken_promises=0, risk_class=risk_class
+        ).risk_points
+        == points
+    )
