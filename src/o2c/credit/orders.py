@@ -214,28 +214,35 @@ def orders_receive(
         for pk, row in zip(ids, values, strict=True)
     ]
     _add_exposure((o.customer_id, o.currency, o.amount_minor, 0) for o in taken if o.status == "released")
-    for status, action in (
-        (SalesOrder.Status.RELEASED, "credit.order.released"),
-        (SalesOrder.Status.HELD, "credit.order.held"),
-    ):
-        audit_services.record_for_each(
-            actor=actor,
-            action=action,
-            object_type="sales_order",
-            now=now,
-            objects=(
-                (
-                    o.id,
-                    o.number,
-                    entity.pk,
-                    {"status": (None, status), "reasons": (None, [r["code"] for r in o.hold_reasons])},
-                )
-                for o in taken
-                if o.status == status
-            ),
-        )
+    audit_services.record_for_each(
+        actor=actor,
+        action="credit.order.released",
+        object_type="sales_order",
+        now=now,
+        objects=_audited(taken, entity.pk, SalesOrder.Status.RELEASED),
+    )
+    audit_services.record_for_each(
+        actor=actor,
+        action="credit.order.held",
+        object_type="sales_order",
+        now=now,
+        objects=_audited(taken, entity.pk, SalesOrder.Status.HELD),
+    )
     notifications.on_commit([o.id for o in taken if o.status == SalesOrder.Status.HELD], "held")
     return BatchResult(taken, len(checked) - len(todo))
+
+
+def _audited(taken: list[TakenOrder], entity_id: int, status: str) -> list[audit_services.ObjectChange]:
+    return [
+        (
+            o.id,
+            o.number,
+            entity_id,
+            {"status": (None, status), "reasons": (None, [r["code"] for r in o.hold_reasons])},
+        )
+        for o in taken
+        if o.status == status
+    ]
 
 
 def order_receive(
