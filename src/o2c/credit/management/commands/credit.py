@@ -5,6 +5,7 @@
 - `holds [--reason CODE] [--format table|json]`, `release|reject|recheck --order NUMBER [--reason TEXT]`
 - `block|unblock --customer NUMBER --reason TEXT`
 - `report holds|limits [--as-of DATE] [--format table|json]`
+- `unbilled-refresh [--as-of DATE]`: the unbilled usage of the exposure, from billing's unbilled revenue
 - `policy [--past-due-days N] [--cutoff HH:MM] [--sales-email ADDRESS] [--threshold AMOUNT --currency CCY]`
 
 Subcommands are the entries of `SUBCOMMANDS` (name → method): another module extends the table."""
@@ -27,7 +28,7 @@ from o2c.core import clock
 from o2c.core.cli import O2CCommand
 from o2c.core.exceptions import InputError
 from o2c.core.money import UnableToHandleMoney, ensure_currency, format_minor, parse_amount
-from o2c.credit import limits, orders, selectors
+from o2c.credit import exposure, limits, orders, selectors
 from o2c.credit.errors import UnableToTakeOrder
 from o2c.credit.models import SalesOrder
 from o2c.ledger.models import LegalEntity
@@ -60,6 +61,7 @@ class Command(O2CCommand):
         "unblock": "_unblock",
         "report": "_report",
         "policy": "_policy",
+        "unbilled-refresh": "_unbilled_refresh",
     }
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -244,6 +246,16 @@ class Command(O2CCommand):
             return
         for row in data["rows"]:
             sys.stdout.write("\t".join(str(v) for v in row.values()) + "\n")
+
+    # ── unbilled usage ──────────────────────────────────────────────────────────────────────────
+
+    def _unbilled_refresh(self, entity: LegalEntity, options: dict[str, Any]) -> None:
+        as_of = _date("--as-of", options["as_of"]) if options["as_of"] else clock.today_in(entity.time_zone)
+        count = exposure.unbilled_refresh(entity=entity, as_of=as_of)
+        self.note(
+            _("unbilled usage as of %(date)s: %(count)s customer amounts in the exposure")
+            % {"date": as_of.isoformat(), "count": count}
+        )
 
     # ── policy ───────────────────────────────────────────────────────────────────────────────
 
