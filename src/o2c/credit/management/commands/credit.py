@@ -4,7 +4,8 @@
 - `orders-import FILE.csv`: order_number, customer_number, amount, currency, requested_date
 - `holds [--reason CODE] [--format table|json]`, `release|reject|recheck --order NUMBER [--reason TEXT]`
 - `block|unblock --customer NUMBER --reason TEXT`
-- `report holds|limits [--as-of DATE] [--format table|json]`
+- `report holds|limits|risk-classes [--as-of DATE] [--format table|json]`
+- `score`, `reviews`, `bureau-import`: credit scoring (`_scoring`, docs/credit-scoring.md)
 - `unbilled-refresh [--as-of DATE]`: the unbilled usage of the exposure, from billing's unbilled revenue
 - `policy [--past-due-days N] [--cutoff HH:MM] [--sales-email ADDRESS] [--threshold AMOUNT --currency CCY]`
 
@@ -25,11 +26,11 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from o2c.core import clock
-from o2c.core.cli import O2CCommand
 from o2c.core.exceptions import InputError
 from o2c.core.money import UnableToHandleMoney, ensure_currency, format_minor, parse_amount
 from o2c.credit import exposure, limits, orders, selectors
 from o2c.credit.errors import UnableToTakeOrder
+from o2c.credit.management.commands._scoring import SCORING_SUBCOMMANDS, ScoringSubcommands
 from o2c.credit.models import SalesOrder
 from o2c.ledger.models import LegalEntity
 from o2c.ledger.options import entity_option
@@ -47,8 +48,11 @@ def _date(option: str, text: str) -> date:
         ) from None
 
 
-class Command(O2CCommand):
-    help = "Credit management: what-if checks, orders under credit control, holds, blocks, reports."
+class Command(ScoringSubcommands):
+    help = (
+        "Credit management: what-if checks, orders under credit control, holds, blocks, scoring, "
+        "reviews, reports."
+    )
 
     SUBCOMMANDS: dict[str, str] = {
         "check": "_check",
@@ -62,11 +66,16 @@ class Command(O2CCommand):
         "report": "_report",
         "policy": "_policy",
         "unbilled-refresh": "_unbilled_refresh",
+        **SCORING_SUBCOMMANDS,
     }
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("action", choices=sorted(self.SUBCOMMANDS))
-        parser.add_argument("target", nargs="?", help="orders-import: the CSV file; report: holds or limits")
+        parser.add_argument(
+            "target",
+            nargs="?",
+            help="orders-import, bureau-import: the CSV file; report: holds, limits or risk-classes",
+        )
         parser.add_argument("--entity", default=None)
         parser.add_argument("--customer", default=None)
         parser.add_argument("--amount", default=None)
@@ -229,8 +238,11 @@ class Command(O2CCommand):
 
     def _report(self, entity: LegalEntity, options: dict[str, Any]) -> None:
         which = options["target"]
-        if which not in ("holds", "limits"):
-            raise InputError(_("report: say holds or limits"))
+        if which not in ("holds", "limits", "risk-classes"):
+            raise InputError(_("report: say holds, limits or risk-classes"))
+        if which == "risk-classes":
+            self._risk_report(entity, options)
+            return
         if which == "holds":
             data: dict[str, Any] = {"rows": holds_report_json(entity_ids=[entity.pk])}
         else:

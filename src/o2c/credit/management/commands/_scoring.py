@@ -1,11 +1,11 @@
-"""`o2c credit_scoring SUBCOMMAND`: credit scoring and reviews (docs/credit-scoring.md).
+"""The scoring subcommands of `o2c credit` (docs/credit-scoring.md):
 
 - `score --customer NUMBER [--as-of DATE] [--format table|json]`: score a customer, keep the score, set
   its risk class and next review
 - `reviews [--as-of DATE] [--format table|json]`: the reviews due by the date (default today)
 - `bureau-import FILE.csv [--format table|json]`: a credit bureau's export (atomic, idempotent)
-- `report [--as-of DATE] [--format table|json]`: customers, receivables, exposure and limit use by
-  risk class
+- `report risk-classes [--as-of DATE] [--format table|json]`: customers, receivables, exposure and limit
+  use by risk class
 
 Machine output alone goes to stdout; bad input is one line on stderr and exit status 2."""
 
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import sys
-from argparse import ArgumentParser
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -29,7 +28,6 @@ from o2c.core.money import Money
 from o2c.credit import applications, reviews, scoring
 from o2c.customers.models import Customer
 from o2c.ledger.models import LegalEntity
-from o2c.ledger.options import entity_option
 
 
 def _as_of(entity: LegalEntity, text: str | None) -> date:
@@ -43,31 +41,15 @@ def _as_of(entity: LegalEntity, text: str | None) -> date:
         ) from None
 
 
+SCORING_SUBCOMMANDS = {"score": "_score", "reviews": "_reviews", "bureau-import": "_bureau_import"}
+
+
 def _json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
-class Command(O2CCommand):
-    help = "Credit scoring: score a customer, the reviews due, bureau imports, the report by risk class."
-
-    SUBCOMMANDS: dict[str, str] = {
-        "score": "_score",
-        "reviews": "_reviews",
-        "bureau-import": "_bureau_import",
-        "report": "_report",
-    }
-
-    def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("action", choices=sorted(self.SUBCOMMANDS))
-        parser.add_argument("target", nargs="?", help="bureau-import: the CSV file")
-        parser.add_argument("--entity", default=None)
-        parser.add_argument("--customer", default=None)
-        parser.add_argument("--as-of", default=None)
-        parser.add_argument("--format", choices=["table", "json"], default="table")
-
-    def run(self, *args: Any, **options: Any) -> None:
-        entity = entity_option(options["entity"])
-        getattr(self, self.SUBCOMMANDS[options["action"]])(entity, options)
+class ScoringSubcommands(O2CCommand):
+    """`o2c credit`'s scoring subcommands, mixed into its command (their options are its options)."""
 
     def _score(self, entity: LegalEntity, options: dict[str, Any]) -> None:
         number = options["customer"]
@@ -168,7 +150,7 @@ class Command(O2CCommand):
             }
         )
 
-    def _report(self, entity: LegalEntity, options: dict[str, Any]) -> None:
+    def _risk_report(self, entity: LegalEntity, options: dict[str, Any]) -> None:
         as_of = _as_of(entity, options["as_of"])
         report = reviews.risk_class_report(entity_ids=[entity.pk], as_of=as_of)
         if options["format"] == "json":
