@@ -223,17 +223,14 @@ class PlanJudgement:
     paid_minor: int
 
 
-def plans_judge(
-    *, entity_id: int, as_of: date, actor: User | None, now: datetime, write: bool
-) -> list[PlanJudgement]:
-    """The entity's approved and active plans as of `as_of` (set-based: three queries): completed or
-    defaulted (`calculations.plan_verdict`), else an approved plan becomes active. Saved and audited
-    unless `write` is false (a dry run)."""
-    plans = selectors.plans_to_judge(entity_id=entity_id, as_of=as_of, lock=write)
+def _verdicts(
+    plans: list[selectors.PlanFacts], as_of: date
+) -> list[tuple[selectors.PlanFacts, calculations.Verdict]]:
+    """Each plan's verdict as of the day, on its instalments and the cash on its documents (two queries)."""
     ids = [plan.id for plan in plans]
     instalments = selectors.plan_instalments(plan_ids=ids)
     payments = selectors.plan_payments(plan_ids=ids)
-    judged: list[PlanJudgement] = []
+    verdicts = []
     for plan in plans:
         assert plan.approved_on is not None
         verdict = calculations.plan_verdict(
@@ -244,6 +241,19 @@ def plans_judge(
             payments=payments.get(plan.id, []),
             as_of=as_of,
         )
+        verdicts.append((plan, verdict))
+    return verdicts
+
+
+def plans_judge(
+    *, entity_id: int, as_of: date, actor: User | None, now: datetime, write: bool
+) -> list[PlanJudgement]:
+    """The entity's approved and active plans as of `as_of` (set-based: three queries): completed or
+    defaulted (`calculations.plan_verdict`), else an approved plan becomes active. Saved and audited
+    unless `write` is false (a dry run)."""
+    plans = selectors.plans_to_judge(entity_id=entity_id, as_of=as_of, lock=write)
+    judged: list[PlanJudgement] = []
+    for plan, verdict in _verdicts(plans, as_of):
         if verdict.state != "open":
             state, day = verdict.state, verdict.judged_on
         elif plan.state == PaymentPlan.State.APPROVED:
@@ -277,20 +287,8 @@ def plans_rejudge_returned(
     unpaid meanwhile (its documents leave dunning again), else defaulted on that day; still completed
     when other cash covers it."""
     plans = selectors.completed_plans(document_ids=set(document_ids), lock=True)
-    ids = [plan.id for plan in plans]
-    instalments = selectors.plan_instalments(plan_ids=ids)
-    payments = selectors.plan_payments(plan_ids=ids)
     judged: list[PlanJudgement] = []
-    for plan in plans:
-        assert plan.approved_on is not None
-        verdict = calculations.plan_verdict(
-            total_minor=plan.total_minor,
-            approved_on=plan.approved_on,
-            instalments=instalments.get(plan.id, []),
-            grace_days=plan.grace_days,
-            payments=payments.get(plan.id, []),
-            as_of=returned_on,
-        )
+    for plan, verdict in _verdicts(plans, returned_on):
         if verdict.state == PaymentPlan.State.COMPLETED:
             continue
         state = PaymentPlan.State.ACTIVE if verdict.state == "open" else PaymentPlan.State.DEFAULTED

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 
 
@@ -17,3 +18,30 @@ class DomainEvent(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class StoredFile(models.Model):
+    """A file kept in the database (a dispute's backup documents, a credit raise's evidence): no media
+    storage to set up; the apps that keep them limit their size and type."""
+
+    file_name = models.CharField(max_length=200)
+    description = models.CharField(max_length=300, blank=True, default="")
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    content = models.BinaryField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    uploaded_at = models.DateTimeField()
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.file_name

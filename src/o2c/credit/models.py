@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from o2c.core.models import StoredFile
 from o2c.customers.models import Customer
 from o2c.ledger.models import LegalEntity
 
@@ -461,27 +462,9 @@ class RaiseRequest(models.Model):
         return f"raise request {self.pk}"
 
 
-class RaiseEvidence(models.Model):
+class RaiseEvidence(StoredFile):
     """A file attached to a raise request (a bureau report, the accounts), kept in the database like a
     dispute's attachments, at most `disputes.rules.MAX_ATTACHMENT_BYTES`."""
 
     raise_request = models.ForeignKey(RaiseRequest, on_delete=models.PROTECT, related_name="evidence")
     checklist_item = models.CharField(max_length=40, blank=True)
-    file_name = models.CharField(max_length=200)
-    description = models.CharField(max_length=300, blank=True, default="")
-    content_type = models.CharField(max_length=100)
-    size = models.PositiveIntegerField()
-    sha256 = models.CharField(max_length=64)
-    content = models.BinaryField()
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-    )
-    uploaded_at = models.DateTimeField()
-
-    def __str__(self) -> str:
-        return self.file_name

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from o2c.cash.models import Payment
+from o2c.core.models import StoredFile
 from o2c.customers.models import Customer
 from o2c.ledger.models import LegalEntity
 from o2c.receivables.models import Allocation, Document, DocumentLine
@@ -178,29 +179,11 @@ class CaseNote(models.Model):
         return self.text[:40]
 
 
-class CaseAttachment(models.Model):
+class CaseAttachment(StoredFile):
     """A file on a case (the customer's proof of delivery, a photo), kept in the database: no media
     storage to set up, and at most `rules.MAX_ATTACHMENT_BYTES` each."""
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="attachments")
-    file_name = models.CharField(max_length=200)
-    description = models.CharField(max_length=300, blank=True, default="")
-    content_type = models.CharField(max_length=100)
-    size = models.PositiveIntegerField()
-    sha256 = models.CharField(max_length=64)
-    content = models.BinaryField()
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-    )
-    uploaded_at = models.DateTimeField()
-
-    def __str__(self) -> str:
-        return self.file_name
 
 
 class ReasonMapping(models.Model):
