@@ -70,6 +70,7 @@ def test_a_collector_reads_the_plans_with_their_steps(collector, plan):
             "priority": 100,
             "countries": [],
             "payment_terms": [],
+            "risk_classes": [],
             "min_open": None,
             "currency": None,
             "steps": [
@@ -104,6 +105,7 @@ def test_a_manager_sets_a_segment_a_step_and_a_text(manager, entity):
             "priority": 10,
             "countries": ["de", "AT"],
             "payment_terms": ["NET60"],
+            "risk_classes": ["e", "D"],
             "min_open": "10000.00",
             "currency": "EUR",
         },
@@ -121,11 +123,13 @@ def test_a_manager_sets_a_segment_a_step_and_a_text(manager, entity):
 
     assert segment.status_code == step.status_code == text.status_code == 200
     assert {
-        key: body(segment)[key] for key in ("priority", "countries", "payment_terms", "min_open", "currency")
+        key: body(segment)[key]
+        for key in ("priority", "countries", "payment_terms", "risk_classes", "min_open", "currency")
     } == {
         "priority": 10,
         "countries": ["AT", "DE"],
         "payment_terms": ["NET60"],
+        "risk_classes": ["D", "E"],
         "min_open": "10000.00",
         "currency": "EUR",
     }
@@ -175,6 +179,24 @@ def test_the_preview_renders_a_sample_customer_in_the_language(collector, plan):
         "body": "3 mar 2026: 1.666,00\xa0€",
         "error": "",
     }
+
+
+def test_a_risk_class_outside_a_to_e_is_refused(manager, entity):
+    plan = DunningPlan.objects.create(entity=entity, name="Risky", created_at=NOW)
+
+    response = put(
+        manager,
+        f"/api/collections/dunning-plans/{plan.pk}",
+        {"priority": 10, "risk_classes": ["E", "F"]},
+    )
+
+    assert response.status_code == 422
+    assert (body(response)["code"], body(response)["detail"]) == (
+        "bad_risk_class",
+        "not a credit risk class (A to E): F",
+    )
+    plan.refresh_from_db()
+    assert plan.risk_classes == ""
 
 
 def test_days_out_of_order_are_refused(manager, plan):

@@ -31,6 +31,7 @@ class Plan:
     currency: str
     steps: tuple[Step, ...]
     """by level"""
+    risk_classes: frozenset[str] = frozenset()
 
     @property
     def reminder(self) -> Step | None:
@@ -51,6 +52,8 @@ class Plan:
         if self.countries and customer.country.upper() not in self.countries:
             return False
         if self.payment_terms and customer.payment_terms.upper() not in self.payment_terms:
+            return False
+        if self.risk_classes and customer.risk_class not in self.risk_classes:
             return False
         return self.min_open_minor is None or (
             open_minor.get((customer.id, self.currency), 0) >= self.min_open_minor
@@ -162,6 +165,7 @@ class CustomerFacts:
     country: str
     payment_terms: str
     email: str
+    risk_class: str = ""
 
 
 @dataclass(frozen=True, slots=True)

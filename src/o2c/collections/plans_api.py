@@ -45,6 +45,7 @@ class DunningPlanOut(Schema):
     priority: int
     countries: list[str]
     payment_terms: list[str]
+    risk_classes: list[str] = Field(description="credit risk classes A to E; empty: any")
     min_open: str | None = Field(description="the least a customer owes in `currency`, or null")
     currency: str | None
     steps: list[StepOut]
@@ -59,6 +60,7 @@ class DunningPlanOut(Schema):
             priority=plan.priority,
             countries=plan.countries.split(),
             payment_terms=plan.payment_terms.split(),
+            risk_classes=plan.risk_classes.split(),
             min_open=format_minor(plan.min_open_minor, plan.currency)
             if plan.min_open_minor is not None
             else None,
@@ -80,6 +82,7 @@ class SegmentIn(Schema):
     priority: int = Field(ge=0, description="lower first among the entity's plans")
     countries: list[str] = Field(default_factory=list, examples=[["DE", "AT"]])
     payment_terms: list[str] = Field(default_factory=list, examples=[["NET60"]])
+    risk_classes: list[str] = Field(default_factory=list, examples=[["D", "E"]])
     min_open: DecimalString | None = Field(None, description="the least a customer owes, or null")
     currency: str | None = Field(None, pattern=r"^[A-Z]{3}$", description="of `min_open`")
 
@@ -157,7 +160,8 @@ def dunning_plan_get(request: HttpRequest, plan_id: int) -> DunningPlanOut:
 
 @router.put("/dunning-plans/{int:plan_id}", response=DunningPlanOut, summary="Set a plan's segment")
 def dunning_plan_set(request: HttpRequest, plan_id: int, payload: SegmentIn) -> DunningPlanOut:
-    """Refused: 422 `bad_country`, `bad_payment_terms`, `negative_amount`, `default_has_no_segment`."""
+    """Refused: 422 `bad_country`, `bad_payment_terms`, `bad_risk_class`, `negative_amount`,
+    `default_has_no_segment`."""
     who, plan = _plan(request, EDIT_DUNNING_PLANS, plan_id)
     min_open = None
     if payload.min_open is not None:
@@ -167,6 +171,7 @@ def dunning_plan_set(request: HttpRequest, plan_id: int, payload: SegmentIn) -> 
         priority=payload.priority,
         countries=" ".join(payload.countries),
         payment_terms=" ".join(payload.payment_terms),
+        risk_classes=" ".join(payload.risk_classes),
         min_open=min_open,
         actor=who.user,
         now=clock.now(),

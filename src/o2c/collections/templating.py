@@ -44,6 +44,7 @@ _FORBIDDEN_TAGS = re.compile(r"{%-?\s*(include|extends|load|debug|ssi)\b")
 on its own."""
 
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
+RISK_CLASSES = frozenset("ABCDE")
 _TERMS = re.compile(r"^[A-Z0-9/._-]{1,20}$")
 
 
@@ -291,12 +292,14 @@ def dunning_plan_set(
     min_open: Money | None,
     actor: User | None,
     now: datetime,
+    risk_classes: str = "",
 ) -> DunningPlan:
     """Change a plan's segment criteria: its priority among the entity's plans, the countries (ISO 3166
-    codes) and payment terms it is for (space- or comma-separated; empty: any), and the least a
-    customer owes in a currency (None: any amount). Refused: `not_allowed`, `bad_country`,
-    `bad_payment_terms`, `negative_amount`. The default plan keeps no criteria: it is what customers
-    outside every segment follow (`default_has_no_segment`). Audited as `collections.plan.changed`."""
+    codes), payment terms and credit risk classes (A to E) it is for (space- or comma-separated; empty:
+    any), and the least a customer owes in a currency (None: any amount). Refused: `not_allowed`,
+    `bad_country`, `bad_payment_terms`, `bad_risk_class`, `negative_amount`. The default plan keeps no
+    criteria: it is what customers outside every segment follow (`default_has_no_segment`). Audited as
+    `collections.plan.changed`."""
     _ensure_editor(actor)
     plan = DunningPlan.objects.select_for_update().get(pk=plan_id)
     country_codes = sorted({code.upper() for code in countries.replace(",", " ").split()})
@@ -312,12 +315,19 @@ def dunning_plan_set(
         raise UnableToChangeDunningPlan(
             _("not a payment terms code: %(codes)s") % {"codes": ", ".join(wrong)}, code="bad_payment_terms"
         )
+    classes = sorted({code.upper() for code in risk_classes.replace(",", " ").split()})
+    wrong = [code for code in classes if code not in RISK_CLASSES]
+    if wrong:
+        raise UnableToChangeDunningPlan(
+            _("not a credit risk class (A to E): %(codes)s") % {"codes": ", ".join(wrong)},
+            code="bad_risk_class",
+        )
     min_open_minor = min_open.to_minor() if min_open is not None else None
     if min_open_minor is not None and min_open_minor < 0:
         raise UnableToChangeDunningPlan(_("the least amount owed is 0 or more"), code="negative_amount")
     if priority < 0:
         raise UnableToChangeDunningPlan(_("the priority is 0 or more"), code="negative_priority")
-    if plan.is_default and (country_codes or terms or min_open_minor is not None):
+    if plan.is_default and (country_codes or terms or classes or min_open_minor is not None):
         raise UnableToChangeDunningPlan(
             _("the default plan is for every customer outside the other plans' segments: it has no criteria"),
             code="default_has_no_segment",
@@ -326,6 +336,7 @@ def dunning_plan_set(
         "priority": priority,
         "countries": " ".join(country_codes),
         "payment_terms": " ".join(terms),
+        "risk_classes": " ".join(classes),
         "min_open_minor": min_open_minor,
         "currency": min_open.currency if min_open is not None else "",
     }
@@ -336,7 +347,7 @@ def dunning_plan_set(
         setattr(plan, name, value)
     plan.save(update_fields=list(after))
     changes: dict[str, tuple[object, object]] = {}
-    for name in ("priority", "countries", "payment_terms"):
+    for name in ("priority", "countries", "payment_terms", "risk_classes"):
         if before[name] != after[name]:
             changes[name] = (before[name] if before[name] != "" else None, after[name] or None)
     if (before["min_open_minor"], before["currency"]) != (min_open_minor, after["currency"]):

@@ -127,6 +127,9 @@ class DunningPlanForm(forms.Form):
     payment_terms = forms.CharField(
         label=_("Payment terms"), required=False, max_length=200, help_text=_("Codes, e.g. NET60 NET90")
     )
+    risk_classes = forms.CharField(
+        label=_("Risk classes"), required=False, max_length=20, help_text=_("Credit risk classes, e.g. D E")
+    )
     min_open = LocalizedDecimalField(
         label=_("Owes at least"), required=False, max_digits=20, decimal_places=6
     )

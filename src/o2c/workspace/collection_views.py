@@ -538,6 +538,7 @@ def _plan_initial(plan: DunningPlan) -> dict[str, Any]:
         "priority": plan.priority,
         "countries": plan.countries,
         "payment_terms": plan.payment_terms,
+        "risk_classes": plan.risk_classes,
         "min_open": Money.from_minor(plan.min_open_minor, plan.currency).amount
         if plan.min_open_minor is not None
         else None,
@@ -565,6 +566,7 @@ def dunning_plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
                     priority=data["priority"],
                     countries=data["countries"],
                     payment_terms=data["payment_terms"],
+                    risk_classes=data["risk_classes"],
                     min_open=Money(data["min_open"], data["currency"])
                     if data["min_open"] is not None
                     else None,

@@ -343,6 +343,27 @@ class TestWhoGetsWhat:
         assert [(n[0], n[1], n[3]) for n in _run(entity, date(2026, 2, 5))] == [("C-1000", 1, "email")]
         assert [(n[0], n[1], n[3]) for n in _run(entity, date(2026, 2, 11))] == [("C-5000", 1, "letter")]
 
+    def test_a_plan_for_the_riskiest_classes_takes_the_customers_credit_scored_so(
+        self, entity: LegalEntity, customer: Customer
+    ) -> None:
+        risky = _customer(entity, "C-7000")
+        Customer.objects.filter(pk=risky.pk).update(risk_class="E")  # as credit scoring sets it
+        Customer.objects.filter(pk=customer.pk).update(risk_class="B")
+        plan = DunningPlan.objects.create(
+            entity=entity, name="High risk", priority=10, risk_classes="D E", created_at=NOW
+        )
+        DunningStep.objects.create(plan=plan, level=1, days=1, channel="call_task", tone="firm")
+        unscored = _customer(entity, "C-7100")  # not scored: in no class's segment
+        _invoice(customer, JAN_2)
+        _invoice(risky, JAN_2)
+        _invoice(unscored, JAN_2)
+
+        assert [(n[0], n[1], n[3]) for n in _run(entity, date(2026, 2, 2))] == [
+            ("C-1000", 1, "email"),
+            ("C-7000", 1, "call_task"),
+            ("C-7100", 1, "email"),
+        ]
+
     def test_a_plan_with_a_minimum_balance_takes_the_customers_that_owe_that_much(
         self, entity: LegalEntity, customer: Customer
     ) -> None:
