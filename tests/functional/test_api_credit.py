@@ -100,6 +100,34 @@ class TestLimits:
 
 
 class TestOrders:
+    def test_an_order_is_shipped_invoiced_or_cancelled_by_who_takes_orders(
+        self, customer: Customer, analyst: Client, auditor: Client, entity: LegalEntity
+    ) -> None:
+        billing = client_for(make_user("berta", "billing", entities=[entity]))
+        send(analyst, "post", LIMITS, {"amount": "5000.00", "currency": "EUR"})
+        for number in ("SO-1", "SO-2"):
+            order = {
+                "order_number": number,
+                "customer_number": "C-1000",
+                "amount": "1000.00",
+                "currency": "EUR",
+                "requested_date": "2026-03-20",
+            }
+            assert send(billing, "post", "/api/credit/orders", order).status_code == 201
+
+        assert send(auditor, "post", "/api/credit/orders/SO-1/ship", {}).status_code == 403
+        shipped = send(billing, "post", "/api/credit/orders/SO-1/ship", {})
+        twice = send(billing, "post", "/api/credit/orders/SO-1/ship", {})
+        invoiced = send(billing, "post", "/api/credit/orders/SO-1/invoice", {})
+        no_reason = send(billing, "post", "/api/credit/orders/SO-2/cancel", {"reason": ""})
+        cancelled = send(billing, "post", "/api/credit/orders/SO-2/cancel", {"reason": "withdrawn"})
+
+        assert (shipped.status_code, body(shipped)["status"]) == (200, "shipped")
+        assert (twice.status_code, body(twice)["code"]) == (422, "not_movable")
+        assert body(invoiced)["status"] == "invoiced"
+        assert (no_reason.status_code, body(no_reason)["code"]) == (422, "reason_required")
+        assert body(cancelled)["status"] == "cancelled"
+
     def test_an_order_is_held_then_released_by_the_analyst_with_a_reason(
         self, customer: Customer, analyst: Client, auditor: Client
     ) -> None:

@@ -392,6 +392,35 @@ def order_recheck(request: HttpRequest, number: str) -> OrderOut:
     return order_out(_fresh(order), now)
 
 
+@router.post("/orders/{number}/ship", response=OrderOut, summary="A released order shipped")
+def order_ship(request: HttpRequest, number: str) -> OrderOut:
+    """It moves from open orders to shipped-not-invoiced in the exposure; 422 `not_movable` unless
+    released."""
+    return _move(request, number, SalesOrder.Status.SHIPPED, "")
+
+
+@router.post("/orders/{number}/invoice", response=OrderOut, summary="A shipped order invoiced")
+def order_invoice(request: HttpRequest, number: str) -> OrderOut:
+    """It leaves the exposure's orders (its invoice counts as an open item once issued); 422
+    `not_movable` unless shipped."""
+    return _move(request, number, SalesOrder.Status.INVOICED, "")
+
+
+@router.post("/orders/{number}/cancel", response=OrderOut, summary="Cancel an order not yet invoiced")
+def order_cancel(request: HttpRequest, number: str, payload: ReasonIn) -> OrderOut:
+    """A reason is required (422 `reason_required`); an invoiced, rejected or cancelled order is 422
+    `not_movable`."""
+    return _move(request, number, SalesOrder.Status.CANCELLED, payload.reason)
+
+
+def _move(request: HttpRequest, number: str, to: str, reason: str) -> OrderOut:
+    who = customers_api.caller(request, TAKE_ORDERS)
+    order = _order(customers_api.entity_ids(who), number)
+    now = clock.now()
+    orders.order_move(order_id=order.pk, to=to, reason=reason, actor=who.user, now=now)
+    return order_out(_fresh(order), now)
+
+
 @router.post("/customers/{number}/block", response=CustomerStatusOut, summary="Block a customer")
 def customer_block(request: HttpRequest, number: str, payload: ReasonIn) -> CustomerStatusOut:
     """Its new orders are held. A reason is required: 422 `reason_required`."""

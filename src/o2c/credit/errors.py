@@ -13,7 +13,8 @@ class UnableToTakeOrder(DomainError):
 
 
 class UnableToDecideOrder(DomainError):
-    """A release, rejection or recheck refused: `not_held`, `reason_required`, `unknown_order`."""
+    """A release, rejection, recheck or move refused: `not_held`, `reason_required`, `unknown_order`,
+    `not_movable`."""
 
 
 class UnableToBlockCustomer(DomainError):

@@ -344,6 +344,70 @@ def order_release(*, order_id: int, reason: str, actor: User | None, now: dateti
     return order
 
 
+ORDER_MOVES: dict[str, frozenset[str]] = {
+    # to: from
+    SalesOrder.Status.SHIPPED: frozenset({SalesOrder.Status.RELEASED}),
+    SalesOrder.Status.INVOICED: frozenset({SalesOrder.Status.SHIPPED}),
+    SalesOrder.Status.CANCELLED: frozenset(
+        {SalesOrder.Status.HELD, SalesOrder.Status.RELEASED, SalesOrder.Status.SHIPPED}
+    ),
+}
+
+
+@transaction.atomic
+def order_move(*, order_id: int, to: str, reason: str, actor: User | None, now: datetime) -> SalesOrder:
+    """A released order shipped, a shipped one invoiced, or an order cancelled before it is invoiced (a
+    reason required). Its amount moves in the exposure summary in the same transaction: from open orders
+    to shipped-not-invoiced when shipped, out of the summary when invoiced (the invoice's open item
+    counts from its issue) or cancelled. Refused: `unknown_order`, `not_movable` (say, shipping a held
+    order), `reason_required` (to cancel)."""
+    if to not in ORDER_MOVES:
+        raise UnableToDecideOrder(_("an order is shipped, invoiced or cancelled"), code="not_movable")
+    allowed = ORDER_MOVES[to]
+    order = (
+        SalesOrder.objects.select_for_update(of=("self",))
+        .select_related("entity", "customer")
+        .filter(pk=order_id)
+        .first()
+    )
+    if order is None:
+        raise UnableToDecideOrder(_("the order does not exist"), code="unknown_order")
+    if order.status not in allowed:
+        raise UnableToDecideOrder(
+            _("order %(number)s cannot become %(to)s: it is %(status)s")
+            % {"number": order.number, "to": to, "status": order.status},
+            code="not_movable",
+        )
+    if to == SalesOrder.Status.CANCELLED and not reason.strip():
+        raise UnableToDecideOrder(_("a reason is required"), code="reason_required")
+    before = order.status
+    released = order.amount_minor if before == SalesOrder.Status.RELEASED else 0
+    shipped = order.amount_minor if before == SalesOrder.Status.SHIPPED else 0
+    if to == SalesOrder.Status.SHIPPED:
+        shipped = -order.amount_minor
+    _add_exposure([(order.customer_id, order.currency, -released, -shipped)])
+    order.status = to
+    order.save(update_fields=["status"])
+    audit_services.record(
+        actor=actor,
+        action=(
+            "credit.order.shipped"
+            if to == SalesOrder.Status.SHIPPED
+            else "credit.order.invoiced"
+            if to == SalesOrder.Status.INVOICED
+            else "credit.order.cancelled"
+        ),
+        object_type="sales_order",
+        object_id=order.pk,
+        object_label=order.number,
+        entity_id=order.entity_id,
+        changes={"status": (before, to)},
+        reason=reason.strip(),
+        now=now,
+    )
+    return order
+
+
 @transaction.atomic
 def order_reject(*, order_id: int, reason: str, actor: User | None, now: datetime) -> SalesOrder:
     if not reason.strip():

@@ -7,6 +7,10 @@ PostgreSQL the triggers are statement-level with transition tables (one set-base
 so a COPY of a million documents costs one aggregate, not a million upserts), and fire ALWAYS (also in
 the replica-mode sessions of set-based loads, see `core.keychecks`); on SQLite they are row-level.
 
+Deleting documents is not followed: an issued document is never deleted (it is immutable; a mistake is
+a credit memo), and the test suites' flush of every table must not write exposure rows for customers
+already removed (credit 0003 dropped the delete triggers of 0001).
+
 SQLite rebuilds a table to alter it, which drops its triggers: a receivables migration that alters
 `receivables_document` must be followed by a credit migration that installs these again
 (tests/integration/credit/test_exposure.py proves they are present after `migrate`).
@@ -40,13 +44,6 @@ SQLITE_INSTALL = [
         WHERE OLD.status = 'issued' AND OLD.open_minor <> 0 {_ON_CONFLICT};
         {_UPSERT} SELECT NEW.customer_id, NEW.currency, NEW.open_minor, 0, 0, 0
         WHERE NEW.status = 'issued' AND NEW.open_minor <> 0 {_ON_CONFLICT};
-    END
-    """,
-    f"""
-    CREATE TRIGGER credit_exposure_document_delete AFTER DELETE ON receivables_document
-    WHEN OLD.status = 'issued' AND OLD.open_minor <> 0
-    BEGIN
-        {_UPSERT} SELECT OLD.customer_id, OLD.currency, -OLD.open_minor, 0, 0, 0 WHERE true {_ON_CONFLICT};
     END
     """,
 ]
@@ -89,14 +86,6 @@ POSTGRESQL_INSTALL = [
         RETURN NULL;
     END $$
     """,
-    f"""
-    CREATE OR REPLACE FUNCTION credit_exposure_documents_deleted() RETURNS trigger
-    LANGUAGE plpgsql AS $$
-    BEGIN
-        {_pg_upsert(_OLD)}
-        RETURN NULL;
-    END $$
-    """,
     """
     CREATE TRIGGER credit_exposure_document_insert AFTER INSERT ON receivables_document
     REFERENCING NEW TABLE AS new_rows
@@ -107,14 +96,8 @@ POSTGRESQL_INSTALL = [
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION credit_exposure_documents_updated()
     """,
-    """
-    CREATE TRIGGER credit_exposure_document_delete AFTER DELETE ON receivables_document
-    REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION credit_exposure_documents_deleted()
-    """,
     "ALTER TABLE receivables_document ENABLE ALWAYS TRIGGER credit_exposure_document_insert",
     "ALTER TABLE receivables_document ENABLE ALWAYS TRIGGER credit_exposure_document_update",
-    "ALTER TABLE receivables_document ENABLE ALWAYS TRIGGER credit_exposure_document_delete",
 ]
 
 POSTGRESQL_DROP = [
@@ -133,5 +116,13 @@ DROP = {"sqlite": SQLITE_DROP, "postgresql": POSTGRESQL_DROP}
 TRIGGER_NAMES = (
     "credit_exposure_document_insert",
     "credit_exposure_document_update",
-    "credit_exposure_document_delete",
 )
+
+# what credit 0003 removes from a database that 0001 gave the delete triggers
+DROP_DELETE = {
+    "sqlite": ["DROP TRIGGER IF EXISTS credit_exposure_document_delete"],
+    "postgresql": [
+        "DROP TRIGGER IF EXISTS credit_exposure_document_delete ON receivables_document",
+        "DROP FUNCTION IF EXISTS credit_exposure_documents_deleted()",
+    ],
+}

@@ -468,3 +468,59 @@ class TestExposureSummary:
             f"customer {customer.pk} EUR: exposure summary (receivables, orders, shipped) (99999, 0, 0)"
             " != (100000, 0, 0) from the documents and orders (minor units)"
         ]
+
+
+class TestOrdersShippedInvoicedCancelled:
+    def test_an_order_moves_through_the_exposure_from_open_to_shipped_and_out_when_invoiced(
+        self, entity: LegalEntity, customer: Customer
+    ) -> None:
+        _limit(customer, "10000.00")
+        first = _order(entity, "SO-1", customer, "3000.00")
+        second = _order(entity, "SO-2", customer, "2000.00")
+
+        def summary() -> tuple[int, int, int]:
+            row = CustomerExposure.objects.get(customer=customer, currency="EUR")
+            return row.receivables_minor, row.orders_minor, row.shipped_minor
+
+        assert (first.status, second.status, summary()) == ("released", "released", (0, 500_000, 0))
+        orders.order_move(order_id=first.pk, to="shipped", reason="", actor=None, now=NOW)
+        assert summary() == (0, 200_000, 300_000)
+        orders.order_move(order_id=first.pk, to="invoiced", reason="", actor=None, now=NOW)
+        _invoice(customer, "3000.00")  # its invoice: an open item from now on
+        assert summary() == (300_000, 200_000, 0)
+        orders.order_move(order_id=second.pk, to="cancelled", reason="customer withdrew", actor=None, now=NOW)
+        assert summary() == (300_000, 0, 0)
+        assert exposure_summary_equals_truth() == []
+        assert list(
+            AuditEvent.objects.filter(
+                object_type="sales_order",
+                action__in=["credit.order.shipped", "credit.order.invoiced", "credit.order.cancelled"],
+            )
+            .order_by("pk")
+            .values_list("object_label", "action", "changes")
+        ) == [
+            ("SO-1", "credit.order.shipped", {"status": ["released", "shipped"]}),
+            ("SO-1", "credit.order.invoiced", {"status": ["shipped", "invoiced"]}),
+            ("SO-2", "credit.order.cancelled", {"status": ["released", "cancelled"]}),
+        ]
+
+    def test_a_held_order_is_not_shipped_and_a_cancellation_needs_a_reason(
+        self, entity: LegalEntity, customer: Customer
+    ) -> None:
+        held = _order(entity, "SO-9", customer, "100.00")  # no limit: held
+        assert held.status == "held"
+
+        with pytest.raises(UnableToDecideOrder) as not_movable:
+            orders.order_move(order_id=held.pk, to="shipped", reason="", actor=None, now=NOW)
+        with pytest.raises(UnableToDecideOrder) as no_reason:
+            orders.order_move(order_id=held.pk, to="cancelled", reason=" ", actor=None, now=NOW)
+
+        assert (not_movable.value.code, not_movable.value.message) == (
+            "not_movable",
+            "order SO-9 cannot become shipped: it is held",
+        )
+        assert no_reason.value.code == "reason_required"
+        orders.order_move(order_id=held.pk, to="cancelled", reason="duplicate", actor=None, now=NOW)
+        held.refresh_from_db()
+        assert held.status == "cancelled"
+        assert exposure_summary_equals_truth() == []

@@ -93,6 +93,9 @@ LABELS: dict[str, Promise] = {
     "credit.order.held": _("Order held for credit"),
     "credit.order.rejected": _("Order rejected"),
     "credit.order.rechecked": _("Held order released on recheck"),
+    "credit.order.shipped": _("Order shipped"),
+    "credit.order.invoiced": _("Order invoiced"),
+    "credit.order.cancelled": _("Order cancelled"),
     "credit.customer.blocked": _("Customer blocked"),
     "credit.customer.unblocked": _("Customer unblocked"),
     # document status

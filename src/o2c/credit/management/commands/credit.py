@@ -3,6 +3,8 @@
 - `check --customer NUMBER --amount AMOUNT --currency CCY [--as-of DATE] --format json`: what-if check
 - `orders-import FILE.csv`: order_number, customer_number, amount, currency, requested_date
 - `holds [--reason CODE] [--format table|json]`, `release|reject|recheck --order NUMBER [--reason TEXT]`
+- `ship|invoice|cancel --order NUMBER [--reason TEXT]`: a released order shipped, a shipped one
+  invoiced, an order cancelled before it is invoiced (a reason required)
 - `block|unblock --customer NUMBER --reason TEXT`
 - `report holds|limits|risk-classes [--as-of DATE] [--format table|json]`
 - `score`, `reviews`, `bureau-import`: credit scoring (`_scoring`, docs/credit-scoring.md)
@@ -61,6 +63,9 @@ class Command(ScoringSubcommands):
         "release": "_release",
         "reject": "_reject",
         "recheck": "_recheck",
+        "ship": "_ship",
+        "invoice": "_invoice",
+        "cancel": "_cancel",
         "block": "_block",
         "unblock": "_unblock",
         "report": "_report",
@@ -172,6 +177,25 @@ class Command(ScoringSubcommands):
         if order is None:
             raise InputError(_("--order: unknown order '%(number)s'") % {"number": options["order"]})
         return order
+
+    def _move(self, entity: LegalEntity, options: dict[str, Any], to: str) -> None:
+        order = orders.order_move(
+            order_id=self._order(entity, options).pk,
+            to=to,
+            reason=options["reason"],
+            actor=None,
+            now=clock.now(),
+        )
+        self.note(_("order %(number)s %(status)s") % {"number": order.number, "status": order.status})
+
+    def _ship(self, entity: LegalEntity, options: dict[str, Any]) -> None:
+        self._move(entity, options, SalesOrder.Status.SHIPPED)
+
+    def _invoice(self, entity: LegalEntity, options: dict[str, Any]) -> None:
+        self._move(entity, options, SalesOrder.Status.INVOICED)
+
+    def _cancel(self, entity: LegalEntity, options: dict[str, Any]) -> None:
+        self._move(entity, options, SalesOrder.Status.CANCELLED)
 
     def _release(self, entity: LegalEntity, options: dict[str, Any]) -> None:
         order = orders.order_release(
