@@ -148,3 +148,32 @@ def test_the_risk_part_follows_the_class(risk_class, points):
         ).risk_points
         == points
     )
+
+
+def _credit_memo(customer: Customer) -> None:
+    draft = receivable_services.document_create(
+        customer=customer,
+        document_type="credit_memo",
+        issue_date=date(2026, 1, 2),
+        lines=_lines(1),
+        actor=None,
+        now=NOW,
+    )
+    receivable_services.document_issue(document_id=draft.pk, actor=None, now=NOW)
+
+
+def test_an_open_credit_memo_neither_counts_nor_makes_a_line(entity, portfolio, customer):
+    # a standalone credit memo of -119.00 issued 2026-01-02 (due 2026-02-01) on Anna's C-1000, and one on
+    # C-3000 moved to Anna: C-1000 stays at 1,190.00, C-3000's line is its invoice alone
+    _credit_memo(customer)
+    third = Customer.objects.get(number="C-3000")
+    Customer.objects.filter(pk=third.pk).update(collector_id=portfolio)
+    _credit_memo(third)
+
+    lines = selectors.worklist(entity_ids=[entity.pk], collector_id=portfolio, today=TODAY)
+
+    assert [(line.customer_number, line.overdue_minor, line.items) for line in lines] == [
+        ("C-2000", 1190000, 1),
+        ("C-1000", 119000, 1),
+        ("C-3000", 119000, 1),
+    ]
