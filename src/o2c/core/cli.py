@@ -5,13 +5,15 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from o2c.core.exceptions import DomainError
+from o2c.core.exceptions import DomainError, InputError
 
 stderr_console = Console(stderr=True)
 
@@ -62,3 +64,14 @@ def progress_stages() -> Iterator[Callable[[str, int], Callable[[int], None]]]:
             return lambda amount: progress.advance(task, amount)
 
         yield stage
+
+
+def date_option(option: str, text: str) -> date:
+    """A command's ISO 8601 date option, or a one-line error naming it (exit status 2)."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(
+            _("%(option)s: '%(value)s' is not an ISO 8601 date (YYYY-MM-DD)")
+            % {"option": option, "value": text}
+        ) from None

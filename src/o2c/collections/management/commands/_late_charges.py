@@ -25,7 +25,7 @@ from rich.table import Table
 
 from o2c.collections import late_charges
 from o2c.core import clock
-from o2c.core.cli import O2CCommand
+from o2c.core.cli import O2CCommand, date_option
 from o2c.core.exceptions import InputError
 from o2c.core.formatting import amount_human, cli_locale, date_human
 from o2c.core.money import format_minor
@@ -44,13 +44,7 @@ def add_arguments(parser: ArgumentParser) -> None:
 def _date(option: str, text: str | None) -> date:
     if not text:
         raise InputError(_("%(option)s: give a date, YYYY-MM-DD") % {"option": option})
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InputError(
-            _("%(option)s: '%(value)s' is not an ISO 8601 date (YYYY-MM-DD)")
-            % {"option": option, "value": text}
-        ) from None
+    return date_option(option, text)
 
 
 def command(command: O2CCommand, options: dict[str, Any], *, entity: LegalEntity | None) -> None:

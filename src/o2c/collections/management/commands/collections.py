@@ -27,7 +27,7 @@ from rich.table import Table
 from o2c.collections import agency, escalation
 from o2c.collections.models import EscalationLevel
 from o2c.core import clock
-from o2c.core.cli import O2CCommand
+from o2c.core.cli import O2CCommand, date_option
 from o2c.core.exceptions import InputError
 from o2c.core.formatting import amount_human, cli_language, cli_locale, date_human
 from o2c.ledger.options import entity_option
@@ -38,13 +38,7 @@ def _date(option: str, text: str | None, *, required: bool = False) -> date | No
         if required:
             raise InputError(_("%(option)s: a date is required, YYYY-MM-DD") % {"option": option})
         return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InputError(
-            _("%(option)s: '%(value)s' is not an ISO 8601 date (YYYY-MM-DD)")
-            % {"option": option, "value": text}
-        ) from None
+    return date_option(option, text)
 
 
 class Command(O2CCommand):

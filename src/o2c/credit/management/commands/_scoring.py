@@ -21,7 +21,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from o2c.core import clock
-from o2c.core.cli import O2CCommand
+from o2c.core.cli import O2CCommand, date_option
 from o2c.core.exceptions import InputError
 from o2c.core.formatting import amount_human, cli_locale, date_human, money_human
 from o2c.core.money import Money
@@ -33,12 +33,7 @@ from o2c.ledger.models import LegalEntity
 def _as_of(entity: LegalEntity, text: str | None) -> date:
     if not text:
         return clock.today_in(entity.time_zone)
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InputError(
-            _("--as-of: '%(value)s' is not an ISO 8601 date (YYYY-MM-DD)") % {"value": text}
-        ) from None
+    return date_option("--as-of", text)
 
 
 SCORING_SUBCOMMANDS = {"score": "_score", "reviews": "_reviews", "bureau-import": "_bureau_import"}

@@ -28,6 +28,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from o2c.core import clock
+from o2c.core.cli import date_option
 from o2c.core.exceptions import InputError
 from o2c.core.money import UnableToHandleMoney, ensure_currency, format_minor, parse_amount
 from o2c.credit import exposure, limits, orders, selectors
@@ -41,13 +42,7 @@ ORDER_COLUMNS = ("order_number", "customer_number", "amount", "currency", "reque
 
 
 def _date(option: str, text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InputError(
-            _("%(option)s: '%(value)s' is not an ISO 8601 date (YYYY-MM-DD)")
-            % {"option": option, "value": text}
-        ) from None
+    return date_option(option, text)
 
 
 class Command(ScoringSubcommands):
