@@ -237,6 +237,7 @@ class TestCustomers:
                 "email": "ap@sgo.example",
                 "vat_id": "FR40303265045",
                 "credit_limit": "25000.5",
+                "customer_type": "Key Account",
             },
             content_type="application/json",
         )
@@ -256,6 +257,8 @@ class TestCustomers:
             "parent_number": None,
             "status": "active",
             "credit_limit": "25000.50",
+            "customer_type": "key_account",
+            "risk_class": "",
             "created_at": "2026-03-16T09:30:00Z",
             "updated_at": "2026-03-16T09:30:00Z",
         }
@@ -377,15 +380,21 @@ class TestCustomers:
     def test_patch_changes_the_given_fields_only_and_audits_the_reason(self, billing, customer):
         response = billing.patch(
             f"/api/customers/{customer.pk}",
-            {"name": "Müller Maschinenbau AG", "credit_limit": "5000", "reason": "Rechtsformwechsel"},
+            {
+                "name": "Müller Maschinenbau AG",
+                "credit_limit": "5000",
+                "customer_type": "sme",
+                "reason": "Rechtsformwechsel",
+            },
             content_type="application/json",
         )
         assert response.status_code == 200
         found = body(response)
-        assert (found["name"], found["credit_limit"], found["email"]) == (
+        assert (found["name"], found["credit_limit"], found["email"], found["customer_type"]) == (
             "Müller Maschinenbau AG",
             "5000.00",
             "ap@mueller.example",
+            "sme",
         )
         event = AuditEvent.objects.get(action="customers.customer.changed")
         assert (event.reason, event.changes["credit_limit"]) == ("Rechtsformwechsel", [None, "5000.00 EUR"])

@@ -71,6 +71,7 @@ def test_a_collector_reads_the_plans_with_their_steps(collector, plan):
             "countries": [],
             "payment_terms": [],
             "risk_classes": [],
+            "customer_types": [],
             "min_open": None,
             "currency": None,
             "steps": [
@@ -106,6 +107,7 @@ def test_a_manager_sets_a_segment_a_step_and_a_text(manager, entity):
             "countries": ["de", "AT"],
             "payment_terms": ["NET60"],
             "risk_classes": ["e", "D"],
+            "customer_types": ["Public-Sector", "key_account"],
             "min_open": "10000.00",
             "currency": "EUR",
         },
@@ -124,12 +126,21 @@ def test_a_manager_sets_a_segment_a_step_and_a_text(manager, entity):
     assert segment.status_code == step.status_code == text.status_code == 200
     assert {
         key: body(segment)[key]
-        for key in ("priority", "countries", "payment_terms", "risk_classes", "min_open", "currency")
+        for key in (
+            "priority",
+            "countries",
+            "payment_terms",
+            "risk_classes",
+            "customer_types",
+            "min_open",
+            "currency",
+        )
     } == {
         "priority": 10,
         "countries": ["AT", "DE"],
         "payment_terms": ["NET60"],
         "risk_classes": ["D", "E"],
+        "customer_types": ["key_account", "public_sector"],
         "min_open": "10000.00",
         "currency": "EUR",
     }
@@ -197,6 +208,24 @@ def test_a_risk_class_outside_a_to_e_is_refused(manager, entity):
     )
     plan.refresh_from_db()
     assert plan.risk_classes == ""
+
+
+def test_a_customer_type_with_other_signs_is_refused(manager, entity):
+    plan = DunningPlan.objects.create(entity=entity, name="Typed", created_at=NOW)
+
+    response = put(
+        manager,
+        f"/api/collections/dunning-plans/{plan.pk}",
+        {"priority": 10, "customer_types": ["sme", "key.account"]},
+    )
+
+    assert response.status_code == 422
+    assert (body(response)["code"], body(response)["detail"]) == (
+        "bad_customer_type",
+        "not a customer type (letters, digits and underscores, at most 30): key.account",
+    )
+    plan.refresh_from_db()
+    assert plan.customer_types == ""
 
 
 def test_days_out_of_order_are_refused(manager, plan):

@@ -91,6 +91,39 @@ class TestImportCustomers:
             "payment_terms": ["NET30", "NET60"],
         }
 
+    def test_columns_beyond_the_contract_are_read_and_kept_when_a_later_file_lacks_them(self, tmp_path):
+        extended = write(
+            tmp_path,
+            "extended.csv",
+            CUSTOMERS_HEADER.rstrip("\n")
+            + ",customer_type,crm_id,region\n"
+            + "C-3,Acme Inc.,US,USD,en,,,,,,Key Account,CRM-88,ca\n",
+        )
+        call_command("import", "customers", str(extended))
+        plain = write(tmp_path, "plain.csv", CUSTOMERS_HEADER + "C-3,Acme Corporation,US,USD,en,,,,,\n")
+        call_command("import", "customers", str(plain))
+
+        customer = Customer.objects.get(number="C-3")
+        assert (customer.name, customer.customer_type, customer.crm_id, customer.region) == (
+            "Acme Corporation",
+            "key_account",
+            "CRM-88",
+            "CA",
+        )
+
+    def test_a_customer_type_with_other_signs_imports_nothing(self, tmp_path, capsys):
+        path = write(
+            tmp_path,
+            "typed.csv",
+            CUSTOMERS_HEADER.rstrip("\n") + ",customer_type\n" + "C-1,Acme,DE,EUR,en,,,,,,key.account\n",
+        )
+        line = run_failing(capsys, "import", "customers", str(path))
+        assert line == (
+            f"error: {path}: row 1: customer_type: 'key.account' is not a customer type "
+            "(letters, digits and underscores, at most 30)"
+        )
+        assert Customer.objects.count() == 0
+
     @pytest.mark.parametrize(
         ("body", "message"),
         [

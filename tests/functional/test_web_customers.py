@@ -153,6 +153,28 @@ class TestCustomerEdit:
         assert event.reason == "new legal form"
         assert event.actor_label == "bianca"
 
+    def test_the_type_is_set_and_the_sales_tax_region_kept(self, client, billing_user, customer):
+        Customer.objects.filter(pk=customer.pk).update(region="CA")
+        client.force_login(billing_user)
+        response = client.post(
+            reverse("customer_edit", args=[customer.pk]), self.form_data(customer_type="Public sector")
+        )
+        assert response.status_code == 302
+        customer.refresh_from_db()
+        assert (customer.customer_type, customer.region) == ("public_sector", "CA")
+        page = client.get(reverse("customer_detail", args=[customer.pk])).content.decode()
+        assert "<dt>Customer type</dt><dd>public_sector</dd>" in page
+
+    def test_a_customer_type_with_other_signs_is_shown_on_its_field(self, client, billing_user, customer):
+        client.force_login(billing_user)
+        response = client.post(
+            reverse("customer_edit", args=[customer.pk]), self.form_data(customer_type="key.account")
+        )
+        assert response.status_code == 422
+        assert response.context["form"].errors["customer_type"] == [
+            "Use letters, digits and underscores, at most 30 (examples: key_account, sme)."
+        ]
+
     def test_a_reason_is_required(self, client, billing_user, customer):
         client.force_login(billing_user)
         response = client.post(reverse("customer_edit", args=[customer.pk]), self.form_data(reason=""))

@@ -32,6 +32,8 @@ class Plan:
     steps: tuple[Step, ...]
     """by level"""
     risk_classes: frozenset[str] = frozenset()
+    customer_types: frozenset[str] = frozenset()
+    """upper case, as `criteria` gives them; compared with the customer's type in upper case"""
 
     @property
     def reminder(self) -> Step | None:
@@ -54,6 +56,8 @@ class Plan:
         if self.payment_terms and customer.payment_terms.upper() not in self.payment_terms:
             return False
         if self.risk_classes and customer.risk_class not in self.risk_classes:
+            return False
+        if self.customer_types and customer.customer_type.upper() not in self.customer_types:
             return False
         return self.min_open_minor is None or (
             open_minor.get((customer.id, self.currency), 0) >= self.min_open_minor
@@ -166,6 +170,7 @@ class CustomerFacts:
     payment_terms: str
     email: str
     risk_class: str = ""
+    customer_type: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,9 +36,10 @@ class DunningPlan(models.Model):
     Segment criteria (all that are set must hold; an empty criterion matches every customer):
     `countries` (space-separated ISO 3166 codes of the customer's country), `payment_terms`
     (space-separated codes such as NET30), `risk_classes` (space-separated credit risk classes A to E,
-    as credit scoring sets them on the customer; a customer not scored is in none), and `min_open_minor`
-    in `currency` (the customer's open
-    invoices and debit memos in that currency add up to at least this much)."""
+    as credit scoring sets them on the customer; a customer not scored is in none), `customer_types`
+    (space-separated customer type codes such as key_account; a customer without a type is in none),
+    and `min_open_minor` in `currency` (the customer's open invoices and debit memos in that currency add
+    up to at least this much)."""
 
     entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="+")
     name = models.CharField(max_length=100)
@@ -48,6 +49,9 @@ class DunningPlan(models.Model):
     payment_terms = models.CharField(max_length=200, blank=True, help_text="space-separated, e.g. NET30")
     risk_classes = models.CharField(
         max_length=20, blank=True, help_text="space-separated credit risk classes, e.g. D E"
+    )
+    customer_types = models.CharField(
+        max_length=200, blank=True, help_text="space-separated customer types, e.g. key_account public_sector"
     )
     min_open_minor = models.BigIntegerField(null=True, blank=True)
     currency = models.CharField(max_length=3, blank=True, help_text="of min_open_minor")

@@ -46,6 +46,7 @@ class DunningPlanOut(Schema):
     countries: list[str]
     payment_terms: list[str]
     risk_classes: list[str] = Field(description="credit risk classes A to E; empty: any")
+    customer_types: list[str] = Field(description="customer type codes; empty: any")
     min_open: str | None = Field(description="the least a customer owes in `currency`, or null")
     currency: str | None
     steps: list[StepOut]
@@ -61,6 +62,7 @@ class DunningPlanOut(Schema):
             countries=plan.countries.split(),
             payment_terms=plan.payment_terms.split(),
             risk_classes=plan.risk_classes.split(),
+            customer_types=plan.customer_types.split(),
             min_open=format_minor(plan.min_open_minor, plan.currency)
             if plan.min_open_minor is not None
             else None,
@@ -83,6 +85,7 @@ class SegmentIn(Schema):
     countries: list[str] = Field(default_factory=list, examples=[["DE", "AT"]])
     payment_terms: list[str] = Field(default_factory=list, examples=[["NET60"]])
     risk_classes: list[str] = Field(default_factory=list, examples=[["D", "E"]])
+    customer_types: list[str] = Field(default_factory=list, examples=[["key_account", "public_sector"]])
     min_open: DecimalString | None = Field(None, description="the least a customer owes, or null")
     currency: str | None = Field(None, pattern=r"^[A-Z]{3}$", description="of `min_open`")
 
@@ -172,6 +175,7 @@ def dunning_plan_set(request: HttpRequest, plan_id: int, payload: SegmentIn) -> 
         countries=" ".join(payload.countries),
         payment_terms=" ".join(payload.payment_terms),
         risk_classes=" ".join(payload.risk_classes),
+        customer_types=" ".join(payload.customer_types),
         min_open=min_open,
         actor=who.user,
         now=clock.now(),

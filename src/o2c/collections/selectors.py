@@ -55,6 +55,7 @@ def plan_list(*, entity_id: int) -> list[calculations.Plan]:
             countries=calculations.criteria(plan.countries),
             payment_terms=calculations.criteria(plan.payment_terms),
             risk_classes=calculations.criteria(plan.risk_classes),
+            customer_types=calculations.criteria(plan.customer_types),
             min_open_minor=plan.min_open_minor,
             currency=plan.currency,
             steps=tuple(steps.get(plan.pk, ())),
@@ -268,7 +269,7 @@ def customer_facts(*, customer_ids: set[int]) -> dict[int, calculations.Customer
     found: dict[int, calculations.CustomerFacts] = {}
     for offset in range(0, len(ordered), _CHUNK * 5):
         rows = Customer.objects.filter(pk__any=frozenset(ordered[offset : offset + _CHUNK * 5])).values_list(
-            "pk", "number", "language", "country", "payment_terms", "email", "risk_class"
+            "pk", "number", "language", "country", "payment_terms", "email", "risk_class", "customer_type"
         )
         found.update((row[0], calculations.CustomerFacts(*row)) for row in rows)
     return found

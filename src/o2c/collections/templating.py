@@ -46,6 +46,9 @@ on its own."""
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 RISK_CLASSES = frozenset("ABCDE")
 _TERMS = re.compile(r"^[A-Z0-9/._-]{1,20}$")
+# as customers.rules.normalize_customer_type spells a type
+_CUSTOMER_TYPE = re.compile(r"^\w{1,30}$")
+_CUSTOMER_TYPES_LENGTH = 200  # DunningPlan.customer_types
 
 
 def may_edit_plans(actor: User | None) -> bool:
@@ -293,11 +296,13 @@ def dunning_plan_set(
     actor: User | None,
     now: datetime,
     risk_classes: str = "",
+    customer_types: str = "",
 ) -> DunningPlan:
     """Change a plan's segment criteria: its priority among the entity's plans, the countries (ISO 3166
-    codes), payment terms and credit risk classes (A to E) it is for (space- or comma-separated; empty:
-    any), and the least a customer owes in a currency (None: any amount). Refused: `not_allowed`,
-    `bad_country`, `bad_payment_terms`, `bad_risk_class`, `negative_amount`. The default plan keeps no
+    codes), payment terms, credit risk classes (A to E) and customer types (codes such as key_account)
+    it is for (space- or comma-separated; empty: any), and the least a customer owes in a currency (None:
+    any amount). Refused: `not_allowed`, `bad_country`, `bad_payment_terms`, `bad_risk_class`,
+    `bad_customer_type`, `negative_amount`. The default plan keeps no
     criteria: it is what customers outside every segment follow (`default_has_no_segment`). Audited as
     `collections.plan.changed`."""
     _ensure_editor(actor)
@@ -322,12 +327,24 @@ def dunning_plan_set(
             _("not a credit risk class (A to E): %(codes)s") % {"codes": ", ".join(wrong)},
             code="bad_risk_class",
         )
+    types = sorted({"_".join(code.lower().split("-")) for code in customer_types.replace(",", " ").split()})
+    wrong = [code for code in types if not _CUSTOMER_TYPE.match(code)]
+    if wrong:
+        raise UnableToChangeDunningPlan(
+            _("not a customer type (letters, digits and underscores, at most 30): %(codes)s")
+            % {"codes": ", ".join(wrong)},
+            code="bad_customer_type",
+        )
+    if len(" ".join(types)) > _CUSTOMER_TYPES_LENGTH:
+        raise UnableToChangeDunningPlan(
+            _("the customer types take at most 200 characters"), code="bad_customer_type"
+        )
     min_open_minor = min_open.to_minor() if min_open is not None else None
     if min_open_minor is not None and min_open_minor < 0:
         raise UnableToChangeDunningPlan(_("the least amount owed is 0 or more"), code="negative_amount")
     if priority < 0:
         raise UnableToChangeDunningPlan(_("the priority is 0 or more"), code="negative_priority")
-    if plan.is_default and (country_codes or terms or classes or min_open_minor is not None):
+    if plan.is_default and (country_codes or terms or classes or types or min_open_minor is not None):
         raise UnableToChangeDunningPlan(
             _("the default plan is for every customer outside the other plans' segments: it has no criteria"),
             code="default_has_no_segment",
@@ -337,6 +354,7 @@ def dunning_plan_set(
         "countries": " ".join(country_codes),
         "payment_terms": " ".join(terms),
         "risk_classes": " ".join(classes),
+        "customer_types": " ".join(types),
         "min_open_minor": min_open_minor,
         "currency": min_open.currency if min_open is not None else "",
     }
@@ -347,7 +365,7 @@ def dunning_plan_set(
         setattr(plan, name, value)
     plan.save(update_fields=list(after))
     changes: dict[str, tuple[object, object]] = {}
-    for name in ("priority", "countries", "payment_terms", "risk_classes"):
+    for name in ("priority", "countries", "payment_terms", "risk_classes", "customer_types"):
         if before[name] != after[name]:
             changes[name] = (before[name] if before[name] != "" else None, after[name] or None)
     if (before["min_open_minor"], before["currency"]) != (min_open_minor, after["currency"]):

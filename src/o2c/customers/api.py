@@ -132,6 +132,7 @@ def customer_create(request: HttpRequest, payload: schemas.CustomerIn) -> Status
             vat_id=payload.vat_id,
             parent_number=payload.parent_number,
             credit_limit=None if payload.credit_limit is None else schemas.decimal_of(payload.credit_limit),
+            customer_type=payload.customer_type,
         ),
         actor=who.user,
         now=clock.now(),
@@ -164,8 +165,8 @@ def customer_update(
 
 
 def _without_nulls(changes: dict[str, Any]) -> dict[str, Any]:
-    """A null clears what may be empty (credit limit, e-mail, VAT id, parent) and is refused elsewhere."""
-    clearable = {"credit_limit": None, "email": "", "vat_id": "", "parent_number": ""}
+    """A null clears what may be empty (credit limit, e-mail, VAT id, parent, type); refused elsewhere."""
+    clearable = {"credit_limit": None, "email": "", "vat_id": "", "parent_number": "", "customer_type": ""}
     result: dict[str, Any] = {}
     for key, value in changes.items():
         if value is not None:
@@ -194,6 +195,8 @@ def _current_values(customer: Customer) -> dict[str, Any]:
         "crm_id": customer.crm_id,
         "erp_id": customer.erp_id,
         "address": customer.address,
+        "region": customer.region,
+        "customer_type": customer.customer_type,
     }
 
 

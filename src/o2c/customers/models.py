@@ -40,6 +40,13 @@ class Customer(models.Model):
         help_text="A (lowest risk) to E, set by credit scoring; blank until scored",
     )
     risk_scored_on = models.DateField(null=True, blank=True, help_text="the date of the score that set it")
+    customer_type = models.CharField(
+        max_length=30,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="the company's own segment code, such as key_account, sme or public_sector; blank: none",
+    )
     crm_id = models.CharField(max_length=60, blank=True)
     erp_id = models.CharField(max_length=60, blank=True)
     address = models.TextField(blank=True)

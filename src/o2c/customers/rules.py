@@ -51,6 +51,17 @@ def normalize_terms(code: str) -> str:
         raise UnableToSaveCustomer(str(error), code="bad_terms") from None
 
 
+def normalize_customer_type(code: str) -> str:
+    """A segment code in one spelling: lower case, words joined by underscores (Key Account: key_account)."""
+    value = "_".join(code.strip().lower().replace("-", " ").split())
+    if len(value) > 30 or not all(char.isalnum() or char == "_" for char in value):
+        raise UnableToSaveCustomer(
+            f"'{code.strip()}' is not a customer type (letters, digits and underscores, at most 30)",
+            code="bad_customer_type",
+        )
+    return value
+
+
 def normalize_vat_id(vat_id: str, country: str) -> str:
     """A VAT id validated with python-stdnum for its country prefix (or the customer's country)."""
     value = vat_id.strip().upper().replace(" ", "").replace(".", "").replace("-", "")

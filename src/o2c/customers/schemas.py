@@ -51,6 +51,7 @@ class CustomerIn(Schema):
     vat_id: str = ""
     parent_number: str = ""
     credit_limit: DecimalString | None = None
+    customer_type: str = Field("", max_length=30, examples=["key_account", "sme", "public_sector"])
     entity: str | None = Field(None, description="legal entity code")
 
 
@@ -66,6 +67,7 @@ class CustomerPatch(Schema):
     vat_id: str | None = None
     parent_number: str | None = None
     credit_limit: DecimalString | None = None
+    customer_type: str | None = Field(None, max_length=30)
     status: Customer.Status | None = None
     reason: str = Field("", max_length=500, description="why, for the audit trail")
 
@@ -84,6 +86,8 @@ class CustomerOut(Schema):
     parent_number: str | None
     status: str
     credit_limit: str | None
+    customer_type: str
+    risk_class: str
     created_at: datetime
     updated_at: datetime
 
@@ -108,6 +112,8 @@ class CustomerOut(Schema):
                 if customer.credit_limit_minor is None
                 else format_minor(customer.credit_limit_minor, customer.currency)
             ),
+            customer_type=customer.customer_type,
+            risk_class=customer.risk_class,
             created_at=customer.created_at,
             updated_at=customer.updated_at,
         )

@@ -32,6 +32,7 @@ MASTER_FIELDS = (
     "erp_id",
     "address",
     "region",
+    "customer_type",
 )
 
 
@@ -55,6 +56,7 @@ class CustomerIn:
     erp_id: str = ""
     address: str = ""
     region: str = ""
+    customer_type: str = ""
 
 
 def normalized(data: CustomerIn) -> CustomerIn:
@@ -88,6 +90,7 @@ def normalized(data: CustomerIn) -> CustomerIn:
         erp_id=data.erp_id.strip(),
         address=data.address.strip(),
         region=data.region.strip().upper(),
+        customer_type=rules.normalize_customer_type(data.customer_type),
     )
 
 
@@ -192,12 +195,19 @@ class ImportResult:
 
 @transaction.atomic
 def customers_import(
-    *, entity: LegalEntity, rows: Sequence[CustomerIn], actor: User | None, now: datetime, source: str
+    *,
+    entity: LegalEntity,
+    rows: Sequence[CustomerIn],
+    actor: User | None,
+    now: datetime,
+    source: str,
+    kept_fields: frozenset[str] = frozenset(),
 ) -> ImportResult:
     """Create new customers and update changed ones, parents before children, in one transaction.
 
     Rows must already be normalized (the importer reports bad rows with their row number).
-    A credit limit loaded here takes effect at once and is audited as migrated.
+    A credit limit loaded here takes effect at once and is audited as migrated. `kept_fields` are master
+    fields the file does not carry: an existing customer keeps its values of them.
     """
     existing = {c.number: c for c in Customer.objects.filter(entity=entity).select_related("parent")}
     by_number = {row.number: row for row in rows}
@@ -249,7 +259,8 @@ def customers_import(
                 continue
             before = _snapshot(current)
             for name, value in values.items():
-                setattr(current, name, value)
+                if name not in kept_fields:
+                    setattr(current, name, value)
             current.parent = parent
             current.credit_limit_minor = _credit_limit_minor(row)
             if _snapshot(current) == before:

@@ -130,6 +130,12 @@ class DunningPlanForm(forms.Form):
     risk_classes = forms.CharField(
         label=_("Risk classes"), required=False, max_length=20, help_text=_("Credit risk classes, e.g. D E")
     )
+    customer_types = forms.CharField(
+        label=_("Customer types"),
+        required=False,
+        max_length=200,
+        help_text=_("Codes, e.g. key_account public_sector"),
+    )
     min_open = LocalizedDecimalField(
         label=_("Owes at least"), required=False, max_digits=20, decimal_places=6
     )

@@ -539,6 +539,7 @@ def _plan_initial(plan: DunningPlan) -> dict[str, Any]:
         "countries": plan.countries,
         "payment_terms": plan.payment_terms,
         "risk_classes": plan.risk_classes,
+        "customer_types": plan.customer_types,
         "min_open": Money.from_minor(plan.min_open_minor, plan.currency).amount
         if plan.min_open_minor is not None
         else None,
@@ -567,6 +568,7 @@ def dunning_plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
                     countries=data["countries"],
                     payment_terms=data["payment_terms"],
                     risk_classes=data["risk_classes"],
+                    customer_types=data["customer_types"],
                     min_open=Money(data["min_open"], data["currency"])
                     if data["min_open"] is not None
                     else None,

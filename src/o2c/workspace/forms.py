@@ -33,6 +33,7 @@ DOMAIN_MESSAGES: dict[str, Promise] = {
     "bad_currency": _("This is not an ISO 4217 currency code."),
     "bad_terms": _("These payment terms are not understood (examples: NET30, NET0, 2/10NET30)."),
     "bad_vat_id": _("This is not a valid VAT id."),
+    "bad_customer_type": _("Use letters, digits and underscores, at most 30 (examples: key_account, sme)."),
     "bad_iban": _("This is not a valid IBAN."),
     "bad_bic": _("This is not a valid BIC."),
     "duplicate_iban": _("This IBAN is already on file for the customer."),
@@ -78,6 +79,7 @@ DOMAIN_FIELDS: dict[str, str] = {
     "bad_currency": "currency",
     "bad_terms": "payment_terms",
     "bad_vat_id": "vat_id",
+    "bad_customer_type": "customer_type",
     "bad_iban": "iban",
     "bad_bic": "bic",
     "duplicate_iban": "iban",
@@ -178,6 +180,15 @@ class CustomerForm(forms.Form):
     address = forms.CharField(label=_("Address"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     crm_id = forms.CharField(label=_("CRM id"), max_length=60, required=False)
     erp_id = forms.CharField(label=_("ERP id"), max_length=60, required=False)
+    customer_type = forms.CharField(
+        label=_("Customer type"),
+        max_length=30,
+        required=False,
+        help_text=_(
+            "Your own segment code, such as key_account, sme or public_sector; "
+            "dunning plans can select on it."
+        ),
+    )
     reason = forms.CharField(label=_("Reason for the change"), max_length=500)
 
     @staticmethod
@@ -196,6 +207,7 @@ class CustomerForm(forms.Form):
                 "address",
                 "crm_id",
                 "erp_id",
+                "customer_type",
             )
         }
         values["parent_number"] = customer.parent.number if customer.parent is not None else ""

@@ -112,7 +112,9 @@ def import_customers(
     resolve = _EntityResolver(entity_code)
     per_entity: dict[int, tuple[LegalEntity, list[CustomerIn]]] = {}
     rows_by_number: dict[tuple[int, str], int] = {}
+    kept: frozenset[str] = frozenset()
     for row in read_rows(path, required=CUSTOMER_REQUIRED):
+        kept = frozenset(column for column in CUSTOMER_EXTRA_COLUMNS if column not in row.values)
         entity = resolve(row)
         number = row.required("customer_number")
         if (entity.pk, number) in rows_by_number:
@@ -134,7 +136,11 @@ def import_customers(
             vat_id=row.text("vat_id"),
             parent_number=row.text("parent_number"),
             credit_limit=limit,
+            crm_id=row.text("crm_id"),
+            erp_id=row.text("erp_id"),
+            address=row.text("address"),
             region=row.text("region"),
+            customer_type=row.text("customer_type"),
         )
         try:
             data = customer_services.normalized(data)
@@ -148,7 +154,7 @@ def import_customers(
         for entity, rows in per_entity.values():
             try:
                 result = customer_services.customers_import(
-                    entity=entity, rows=rows, actor=actor, now=now, source=path.name
+                    entity=entity, rows=rows, actor=actor, now=now, source=path.name, kept_fields=kept
                 )
             except DomainError as error:
                 culprit = _number_in(error.message, rows)
@@ -175,7 +181,11 @@ _COLUMN_BY_CODE = {
     "not_rounded": "credit_limit",
     "missing_name": "name",
     "missing_number": "customer_number",
+    "bad_customer_type": "customer_type",
 }
+
+# master data beyond the contract's columns, read when the file has them; absent, a re-import keeps them
+CUSTOMER_EXTRA_COLUMNS = ("crm_id", "erp_id", "address", "region", "customer_type")
 
 
 def _column_of(code: str) -> str | None:

@@ -283,6 +283,8 @@ def customer_edit(request: HttpRequest, customer_id: int) -> HttpResponse:
                     crm_id=data["crm_id"],
                     erp_id=data["erp_id"],
                     address=data["address"],
+                    region=customer.region,
+                    customer_type=data["customer_type"],
                 ),
                 actor=_actor(request),
                 now=clock.now(),

@@ -364,6 +364,30 @@ class TestWhoGetsWhat:
             ("C-7100", 1, "email"),
         ]
 
+    def test_a_plan_for_customer_types_takes_the_customers_of_those_types(
+        self, entity: LegalEntity, customer: Customer
+    ) -> None:
+        public = _customer(entity, "C-7200")
+        Customer.objects.filter(pk=public.pk).update(customer_type="public_sector")
+        Customer.objects.filter(pk=customer.pk).update(customer_type="sme")
+        plan = DunningPlan.objects.create(
+            entity=entity,
+            name="Public sector",
+            priority=10,
+            customer_types="key_account public_sector",
+            created_at=NOW,
+        )
+        DunningStep.objects.create(plan=plan, level=1, days=1, channel="letter", tone="friendly")
+        untyped = _customer(entity, "C-7300")  # no type: in no type's segment
+        for owner in (customer, public, untyped):
+            _invoice(owner, JAN_2)
+
+        assert [(n[0], n[1], n[3]) for n in _run(entity, date(2026, 2, 2))] == [
+            ("C-1000", 1, "email"),
+            ("C-7200", 1, "letter"),
+            ("C-7300", 1, "email"),
+        ]
+
     def test_a_plan_with_a_minimum_balance_takes_the_customers_that_owe_that_much(
         self, entity: LegalEntity, customer: Customer
     ) -> None:
