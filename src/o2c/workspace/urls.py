@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import URLPattern, URLResolver, include, path
 
 from o2c.workspace import (
     billing_views,
@@ -12,7 +12,7 @@ from o2c.workspace import (
     views,
 )
 
-urlpatterns = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path(
         "login/",
         auth_views.LoginView.as_view(template_name="workspace/login.html", redirect_authenticated_user=True),
@@ -245,4 +245,11 @@ urlpatterns += [
         credit_scoring_views.application_decline,
         name="credit_application_decline",
     ),
+]
+
+# credit management's back-office pages (docs/credit.md)
+urlpatterns += [
+    path("credit/", include("o2c.workspace.credit_orders_urls")),
+    path("credit/", include("o2c.workspace.credit_limits_urls")),
+    path("credit/", include("o2c.workspace.credit_reviews_urls")),
 ]
