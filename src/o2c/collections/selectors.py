@@ -697,3 +697,47 @@ def worklist(*, entity_ids: list[int], collector_id: int, today: date) -> list[W
         key=lambda line: (-line.priority.score, -line.overdue_minor, line.customer_number, line.currency)
     )
     return lines
+
+
+# --- portfolios -------------------------------------------------------------------------------------
+
+UNASSIGNED = "-"
+"""The `collector` filter value of the customers in nobody's portfolio."""
+
+
+def portfolio_customers(
+    *, entity_id: int, collector: str = "", search: str = "", customer_type: str = "", country: str = ""
+) -> QuerySet[Customer]:
+    """The entity's customers in a collector's portfolio (by username; `UNASSIGNED`: in none; empty:
+    any), with a number or name containing `search`, of a type and country, by number."""
+    customers = Customer.objects.filter(entity_id=entity_id).select_related("collector")
+    if collector == UNASSIGNED:
+        customers = customers.filter(collector__isnull=True)
+    elif collector:
+        customers = customers.filter(collector__username=collector)
+    if search:
+        customers = customers.filter(Q(number__icontains=search) | Q(name__icontains=search))
+    if customer_type:
+        customers = customers.filter(customer_type=customer_type)
+    if country:
+        customers = customers.filter(country=country.upper())
+    return customers.order_by("number")
+
+
+@dataclass(frozen=True)
+class PortfolioSize:
+    collector: str | None
+    """username; None for the customers in nobody's portfolio"""
+    customers: int
+
+
+def portfolio_sizes(*, entity_id: int) -> list[PortfolioSize]:
+    """How many of the entity's customers each collector has, unassigned last. One query."""
+    rows = (
+        Customer.objects.filter(entity_id=entity_id)
+        .values("collector__username")
+        .annotate(customers=Count("pk"))
+        .order_by("collector__username")
+    )
+    sizes = [PortfolioSize(row["collector__username"], row["customers"]) for row in rows]
+    return sorted(sizes, key=lambda size: (size.collector is None, size.collector or ""))

@@ -164,3 +164,52 @@ class DunningTemplateForm(forms.Form):
     body = forms.CharField(
         label=_("Body"), strip=False, widget=forms.Textarea(attrs={"rows": 16, "spellcheck": "true"})
     )
+
+
+class PortfolioFilterForm(forms.Form):
+    """Which customers the portfolios page lists: an entity's, of a collector (`-`: of none)."""
+
+    entity = forms.ChoiceField(label=_("Legal entity"), required=False)
+    collector = forms.ChoiceField(label=_("Collector"), required=False)
+    q = forms.CharField(label=_("Number or name"), required=False, max_length=100)
+    customer_type = forms.CharField(label=_("Customer type"), required=False, max_length=30)
+    country = forms.CharField(label=_("Country"), required=False, max_length=2)
+
+    def __init__(self, *args: Any, entities: list[str], collectors: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["entity"].choices = [(code, code) for code in entities]  # type: ignore[attr-defined]
+        self.fields["collector"].choices = [  # type: ignore[attr-defined]
+            ("", _("Any")),
+            ("-", _("Nobody")),
+            *[(name, name) for name in collectors],
+        ]
+
+
+class ReassignForm(forms.Form):
+    """Move the ticked customers, or every customer the filter finds, to a collector (or to none)."""
+
+    customers = forms.TypedMultipleChoiceField(
+        label=_("Customers"), coerce=int, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    all_matching = forms.BooleanField(label=_("Every customer the filter finds"), required=False)
+    to_collector = forms.ChoiceField(label=_("Move to"))
+    reason = forms.CharField(label=_("Reason"), max_length=500)
+
+    def __init__(
+        self, *args: Any, customers: list[tuple[int, str]], collectors: list[str], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["customers"].choices = customers  # type: ignore[attr-defined]
+        self.fields["to_collector"].choices = [  # type: ignore[attr-defined]
+            ("", "—"),
+            ("-", _("Nobody")),
+            *[(name, name) for name in collectors],
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("all_matching") and not data.get("customers"):
+            self.add_error(
+                "customers", _("Tick the customers to move, or choose every customer the filter finds.")
+            )
+        return data

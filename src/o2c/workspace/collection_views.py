@@ -24,6 +24,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from o2c.collections import activities, plans, selectors, services, templating
@@ -32,6 +33,7 @@ from o2c.collections.models import DunningPlan, DunningStep, PaymentPlan, Promis
 from o2c.core import clock
 from o2c.core.exceptions import DomainError
 from o2c.core.money import Money
+from o2c.customers import services as customer_services
 from o2c.customers.models import Customer
 from o2c.disputes import selectors as dispute_selectors
 from o2c.ledger import selectors as ledger_selectors
@@ -40,14 +42,26 @@ from o2c.receivables import selectors as receivable_selectors
 from o2c.receivables.models import Document
 from o2c.workspace import collection_forms, roles
 from o2c.workspace.templatetags.o2c_format import money
-from o2c.workspace.views import HtmxHttpRequest, _actor, _entity_ids, _page_number, role_required
+from o2c.workspace.views import (
+    HtmxHttpRequest,
+    _actor,
+    _entity_ids,
+    _page_number,
+    _query_without_page,
+    role_required,
+    slice_page,
+)
 
 REVIEW_PORTFOLIOS = frozenset({roles.AR_MANAGER, roles.AUDITOR, roles.ADMIN})
 """Who reads another collector's worklist (the API's `review_portfolios`)."""
 EDIT_DUNNING_PLANS = frozenset({roles.AR_MANAGER, roles.ADMIN})
 """Who changes dunning plans, steps and templates (`templating.EDIT_PLANS` names the same groups)."""
 
+ASSIGN_PORTFOLIOS = frozenset({roles.AR_MANAGER, roles.ADMIN})
+"""Who moves customers between portfolios (the API's `assign_portfolios`)."""
+
 LINES_PER_PAGE = 50
+CUSTOMERS_PER_PAGE = 100
 TASKS_SHOWN = 50
 """Follow-ups and promises shown of each kind on the worklist page, the oldest first; the rest counted."""
 OPEN_ITEMS_MAX = 200
@@ -701,3 +715,86 @@ def dunning_template_preview(request: HttpRequest, plan_id: int, level: int, lan
     language = _language_or_404(language)
     preview = _preview(step, language, request.POST.get("subject", ""), request.POST.get("body", ""))
     return render(request, "workspace/collections/_preview.html", {"preview": preview, "language": language})
+
+
+# --- portfolios -------------------------------------------------------------------------------------
+
+
+@role_required(REVIEW_PORTFOLIOS)
+@require_http_methods(["GET", "POST"])
+def portfolios(request: HttpRequest) -> HttpResponse:
+    """Each collector's number of customers, and the customers a filter finds, which AR managers move
+    to another collector (or to none) in bulk: the ticked ones or every one the filter finds, with a
+    reason (`customers.services.customers_assign_collector`, audited per customer moved)."""
+    entities = list(ledger_selectors.entities_for_user(request.user))
+    if not entities:
+        raise Http404
+    entity = _chosen_entity(entities, request.GET.get("entity", ""))
+    collectors = [
+        name
+        for _pk, name in dispute_selectors.case_owner_choices(
+            entity_ids=[entity.pk], groups=roles.CHANGE_COLLECTIONS
+        )
+    ]
+    filters = collection_forms.PortfolioFilterForm(
+        request.GET or None,
+        initial={"entity": entity.code},
+        entities=[choice.code for choice in entities],
+        collectors=collectors,
+    )
+    chosen: dict[str, str] = filters.cleaned_data if filters.is_valid() else {}
+    found = selectors.portfolio_customers(
+        entity_id=entity.pk,
+        collector=chosen.get("collector", ""),
+        search=chosen.get("q", "").strip(),
+        customer_type=chosen.get("customer_type", "").strip().lower(),
+        country=chosen.get("country", "").strip(),
+    )
+    page = slice_page(found, number=_page_number(request), per_page=CUSTOMERS_PER_PAGE)
+    may_assign = roles.has_any(request.user, ASSIGN_PORTFOLIOS)
+    form = collection_forms.ReassignForm(
+        request.POST if request.method == "POST" else None,
+        customers=[(customer.pk, customer.number) for customer in page.object_list],
+        collectors=collectors,
+    )
+    status = 200
+    if request.method == "POST":
+        if not may_assign:
+            raise PermissionDenied
+        if form.is_valid():
+            data = form.cleaned_data
+            target = data["to_collector"]
+            collector = None if target == selectors.UNASSIGNED else User.objects.get(username=target)
+            ids = (
+                list(found.values_list("pk", flat=True)) if data["all_matching"] else list(data["customers"])
+            )
+            moved = customer_services.customers_assign_collector(
+                customer_ids=ids,
+                collector=collector,
+                actor=_actor(request),
+                now=clock.now(),
+                reason=data["reason"],
+            )
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)s customer moved to %(collector)s.",
+                    "%(count)s customers moved to %(collector)s.",
+                    moved,
+                )
+                % {"count": moved, "collector": target if collector is not None else _("nobody")},
+            )
+            return redirect(f"{reverse('collections_portfolios')}?{request.GET.urlencode()}")
+        status = 422
+    context = {
+        "entity": entity,
+        "sizes": selectors.portfolio_sizes(entity_id=entity.pk),
+        "filters": filters,
+        "page": page,
+        "query": _query_without_page(request),
+        "full_query": request.GET.urlencode(),
+        "form": form,
+        "may_assign": may_assign,
+        "show_entity": len(entities) > 1,
+    }
+    return render(request, "workspace/collections/portfolios.html", context, status=status)

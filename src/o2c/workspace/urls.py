@@ -166,6 +166,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     ),
     path("collections/", collection_views.worklist, name="collections_worklist"),
     path("collections/tasks/", collection_views.worklist_tasks, name="collections_tasks"),
+    path("collections/portfolios/", collection_views.portfolios, name="collections_portfolios"),
     path(
         "collections/customers/<str:number>/",
         collection_views.customer_collections,
