@@ -614,33 +614,48 @@ WORKLIST_PROMISE_DAYS = 90
 
 def worklist(*, entity_ids: list[int], collector_id: int, today: date) -> list[WorklistLine]:
     """The collector's portfolio (`Customer.collector`) per customer and currency with anything overdue
-    today and not disputed, highest priority first (then the larger amount, then the customer number).
-    Four queries, whatever the size of the portfolio: the overdue amounts grouped by customer id alone
-    (the narrowest key), the customers' names and risk classes read apart.
+    today, not disputed and not placed with a collection agency, highest priority first (then the
+    larger amount, then the customer number). Five queries, whatever the size of the portfolio: the
+    overdue amounts grouped by customer id alone (the narrowest key), the customers' names and risk
+    classes read apart; the customers with items at an agency (few) are summed again without those.
 
     The overdue items are read with the open-items index's own condition (issued, open amount not zero)
     and only the columns it holds, so PostgreSQL answers from the index alone; credit memos, the only
     documents whose open amount is negative, are left out by the sums' filter rather than by their
     type, which the index does not hold."""
     owed = Q(open_minor__gt=0)
-    overdue = (
-        Document.objects.filter(
-            ~Q(open_minor=0),
-            entity_id__in=entity_ids,
-            customer__collector_id=collector_id,
-            status=Document.Status.ISSUED,
-            due_date__lt=today,
-            is_disputed=False,
-        )
-        .values("customer_id", "currency")
-        .annotate(
-            total=Sum("open_minor", filter=owed),
-            items=Count("open_minor", filter=owed),
-            oldest=Min("due_date", filter=owed),
-        )
-        .order_by()
-        .values_list("customer_id", "currency", "total", "items", "oldest")
+    candidates = Document.objects.filter(
+        ~Q(open_minor=0),
+        entity_id__in=entity_ids,
+        customer__collector_id=collector_id,
+        status=Document.Status.ISSUED,
+        due_date__lt=today,
+        is_disputed=False,
     )
+
+    def sums(documents: QuerySet[Document]) -> list[tuple[int, str, int | None, int, date | None]]:
+        return list(
+            documents.values("customer_id", "currency")
+            .annotate(
+                total=Sum("open_minor", filter=owed),
+                items=Count("open_minor", filter=owed),
+                oldest=Min("due_date", filter=owed),
+            )
+            .order_by()
+            .values_list("customer_id", "currency", "total", "items", "oldest")
+        )
+
+    placed = dict(
+        PlacedItem.objects.filter(
+            entity_id__in=entity_ids, is_placed=True, document__customer__collector_id=collector_id
+        ).values_list("document_id", "document__customer_id")
+    )
+    overdue = sums(candidates)
+    if placed:
+        at_agency = set(placed.values())
+        overdue = [row for row in overdue if row[0] not in at_agency] + sums(
+            candidates.filter(customer_id__in=at_agency).exclude(pk__in=list(placed))
+        )
     customers = {
         pk: (number, name, risk_class)
         for pk, number, name, risk_class in Customer.objects.filter(
@@ -667,7 +682,7 @@ def worklist(*, entity_ids: list[int], collector_id: int, today: date) -> list[W
     )
     lines = []
     for customer_id, currency, total, items, oldest in overdue:
-        if not items:  # only credit memos past their date
+        if not items or total is None or oldest is None:  # only credit memos past their date
             continue
         number, name, risk_class = customers[customer_id]
         days = (today - oldest).days

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from o2c.collections import calculations, selectors, services
+from o2c.collections import agency, calculations, selectors, services
 from o2c.core.money import Money
 from o2c.customers import services as customer_services
 from o2c.customers.models import Customer
@@ -177,3 +177,35 @@ def test_an_open_credit_memo_neither_counts_nor_makes_a_line(entity, portfolio, 
         ("C-1000", 119000, 1),
         ("C-3000", 119000, 1),
     ]
+
+
+def test_items_placed_with_a_collection_agency_leave_the_worklist(entity, portfolio, customer):
+    manager = make_user("martin", "ar_manager", entities=[entity])
+    inkasso = agency.agency_create(
+        entity=entity,
+        code="INKA",
+        name="Inkasso Adler GmbH",
+        email="auftrag@adler.example",
+        actor=manager,
+        now=NOW,
+    )
+    placed = customer.documents.filter(due_date=date(2026, 2, 1)).get()
+    later = issued_invoice(customer, lines=_lines(2), issue_date=date(2026, 2, 10))  # due 12 March
+    agency.placement_create(
+        customer=customer,
+        agency=inkasso,
+        reason_code="refuses_to_pay",
+        reason_text="no answer to three notices",
+        actor=manager,
+        now=NOW,
+        documents=[placed],
+    )
+
+    lines = selectors.worklist(entity_ids=[entity.pk], collector_id=portfolio, today=TODAY)
+
+    # C-1000 keeps the 238.00 issued after the placement, 4 days overdue; the placed 1,190.00 is the agency's
+    assert [
+        (line.customer_number, line.overdue_minor, line.items, line.oldest_due_date, line.days_overdue)
+        for line in lines
+    ] == [("C-2000", 1190000, 1, date(2026, 3, 3), 13), ("C-1000", 23800, 1, later.due_date, 4)]
+    assert later.due_date == date(2026, 3, 12)
