@@ -342,6 +342,59 @@ class TestUndeliverable:
             "Recipient address rejected: User unknown in virtual mailbox table"
         ), section[:300]
 
+    def test_a_collector_clears_the_mark_on_the_customer_page_with_a_reason(
+        self,
+        entity: LegalEntity,
+        customer: Customer,
+        smtp_settings: SmtpServer,
+        django_capture_on_commit_callbacks: Any,
+        client: Client,
+        time_machine: Any,
+    ) -> None:
+        time_machine.move_to(NOW, tick=False)
+        _sent(entity, customer, django_capture_on_commit_callbacks, POSTFIX_ID)
+        call_command("dunning", "bounces", str(POSTFIX))
+        client.force_login(make_user("carla", "collector", entities=[entity]))
+        url = reverse("customer_undeliverable_clear", args=[customer.pk])
+
+        refused = client.post(url, {"address": "ap@mueller.example", "reason": ""})
+        assert DeliveryProblem.objects.get(customer=customer).cleared_at is None
+        cleared = client.post(
+            url, {"address": "ap@mueller.example", "reason": "mailbox restored, says Petra"}
+        )
+        page = client.get(reverse("customer_detail", args=[customer.pk])).content.decode()
+
+        assert refused.status_code == cleared.status_code == 302
+        problem = DeliveryProblem.objects.get(customer=customer)
+        assert (problem.cleared_at, problem.clear_reason) == (NOW, "mailbox restored, says Petra")
+        event = AuditEvent.objects.get(action="collections.address.cleared")
+        assert (event.reason, event.actor_label) == ("mailbox restored, says Petra", "carla")
+        assert "Dunning e-mails go to ap@mueller.example again." in page
+        assert "used again since Mar 16, 2026" in page
+        assert 'data-clear="ap@mueller.example"' not in page
+
+    def test_an_auditor_sees_no_button_and_may_not_clear(
+        self,
+        entity: LegalEntity,
+        customer: Customer,
+        smtp_settings: SmtpServer,
+        django_capture_on_commit_callbacks: Any,
+        client: Client,
+    ) -> None:
+        _sent(entity, customer, django_capture_on_commit_callbacks, POSTFIX_ID)
+        call_command("dunning", "bounces", str(POSTFIX))
+        client.force_login(make_user("audrey", "auditor", entities=[entity]))
+
+        page = client.get(reverse("customer_detail", args=[customer.pk])).content.decode()
+        response = client.post(
+            reverse("customer_undeliverable_clear", args=[customer.pk]),
+            {"address": "ap@mueller.example", "reason": "x"},
+        )
+
+        assert 'data-clear="ap@mueller.example"' not in page
+        assert response.status_code == 403
+        assert DeliveryProblem.objects.get(customer=customer).cleared_at is None
+
     def test_a_changed_address_is_written_to_and_the_bounced_one_is_left_out(
         self,
         entity: LegalEntity,

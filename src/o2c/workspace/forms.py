@@ -214,6 +214,11 @@ class CustomerForm(forms.Form):
         return values
 
 
+class UndeliverableClearForm(forms.Form):
+    address = forms.EmailField(label=_("E-mail"))
+    reason = forms.CharField(label=_("Reason"), max_length=500)
+
+
 class ContactForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=150)
     email = forms.EmailField(label=_("E-mail"), required=False)

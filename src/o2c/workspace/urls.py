@@ -25,6 +25,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("customers/<int:customer_id>/", views.customer_detail, name="customer_detail"),
     path("customers/<int:customer_id>/edit/", views.customer_edit, name="customer_edit"),
     path("customers/<int:customer_id>/contacts/", views.contact_add, name="contact_add"),
+    path(
+        "customers/<int:customer_id>/undeliverable-clear/",
+        views.undeliverable_clear,
+        name="customer_undeliverable_clear",
+    ),
     path("customers/<int:customer_id>/bank-accounts/", views.bank_account_add, name="bank_account_add"),
     path("invoices/", views.document_list, name="document_list"),
     path("invoices/new/", views.document_create, name="document_create"),

@@ -244,6 +244,7 @@ def _customer_page(
         "delivery_problems": bounces.delivery_problem_list(
             entity_ids=[customer.entity_id], customer_id=customer.pk
         )[:HISTORY_LIMIT],
+        "may_clear_addresses": roles.has_any(request.user, roles.CHANGE_COLLECTIONS),
     }
     return render(request, "workspace/customer_detail.html", context, status=status)
 
@@ -296,6 +297,34 @@ def customer_edit(request: HttpRequest, customer_id: int) -> HttpResponse:
             messages.success(request, _("Customer %(number)s saved.") % {"number": customer.number})
             return redirect("customer_detail", customer_id=customer.pk)
     return render(request, "workspace/customer_edit.html", {"customer": customer, "form": form}, status=422)
+
+
+@role_required(roles.CHANGE_COLLECTIONS)
+@require_POST
+def undeliverable_clear(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """Dunning e-mails go to the address again (`bounces.undeliverable_clear`), with the reason."""
+    customer = _customer_or_404(request, customer_id)
+    form = forms.UndeliverableClearForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Say why the address may be used again."))
+        return redirect("customer_detail", customer_id=customer.pk)
+    try:
+        bounces.undeliverable_clear(
+            entity_ids=[customer.entity_id],
+            customer_id=customer.pk,
+            address=form.cleaned_data["address"],
+            reason=form.cleaned_data["reason"],
+            actor=_actor(request),
+            now=clock.now(),
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            _("Dunning e-mails go to %(address)s again.") % {"address": form.cleaned_data["address"]},
+        )
+    return redirect("customer_detail", customer_id=customer.pk)
 
 
 @role_required(roles.EDIT_CUSTOMERS)
