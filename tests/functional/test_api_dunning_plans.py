@@ -251,3 +251,51 @@ def test_collectors_may_not_change_and_another_entitys_plan_is_not_found(
     assert manager.get(f"/api/collections/dunning-plans/{plan.pk}/steps/1/templates/it").status_code == 404
     plan.refresh_from_db()
     assert plan.priority == 100
+
+
+def test_a_manager_makes_a_plan_adds_and_removes_a_level_and_deletes_it(manager, plan):
+    made = post(manager, "/api/collections/dunning-plans", {"name": "Key accounts", "copy_from": plan.pk})
+    new_id = body(made)["id"]
+    added = post(
+        manager,
+        f"/api/collections/dunning-plans/{new_id}/steps",
+        {"days": 60, "channel": "call_task", "tone": "final"},
+    )
+    removed = manager.delete(f"/api/collections/dunning-plans/{new_id}/steps/5")
+    deleted = manager.delete(f"/api/collections/dunning-plans/{new_id}")
+
+    assert made.status_code == added.status_code == 201
+    assert (body(made)["name"], body(made)["priority"], [s["level"] for s in body(made)["steps"]]) == (
+        "Key accounts",
+        100,
+        [0, 1, 2, 3, 4],
+    )
+    assert body(added) == {
+        "level": 5,
+        "days": 60,
+        "channel": "call_task",
+        "tone": "final",
+        "languages": ["de", "en", "es", "fr"],
+    }
+    assert removed.status_code == deleted.status_code == 204
+    assert not DunningPlan.objects.filter(pk=new_id).exists()
+    assert [
+        e.action
+        for e in AuditEvent.objects.filter(object_type="dunning_plan", object_id=new_id).order_by("pk")
+    ] == [
+        "collections.plan.created",
+        "collections.step.added",
+        "collections.step.removed",
+        "collections.plan.deleted",
+    ]
+
+
+def test_the_default_plan_is_not_deleted_and_a_collector_may_not_try(manager, collector, plan):
+    refused = manager.delete(f"/api/collections/dunning-plans/{plan.pk}")
+    forbidden = collector.delete(f"/api/collections/dunning-plans/{plan.pk}")
+    middle = manager.delete(f"/api/collections/dunning-plans/{plan.pk}/steps/2")
+
+    assert (refused.status_code, body(refused)["code"]) == (422, "default_plan_kept")
+    assert forbidden.status_code == 403
+    assert (middle.status_code, body(middle)["code"]) == (422, "not_top_level")
+    assert DunningStep.objects.filter(plan=plan).count() == 5

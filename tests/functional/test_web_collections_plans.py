@@ -15,7 +15,7 @@ from django.test import Client
 from django.urls import reverse
 
 from o2c.audit.models import AuditEvent
-from o2c.collections.models import DunningPlan, DunningStep, DunningTemplate
+from o2c.collections.models import DunningNotice, DunningPlan, DunningStep, DunningTemplate
 from o2c.ledger.models import LegalEntity
 from tests.conftest import NOW, make_user
 
@@ -324,3 +324,158 @@ class TestTemplates:
         )
         assert login(billing_user).get(reverse("collections_dunning_plans")).status_code == 403
         assert login(manager_user).get(template_url(plan, 1, "it")).status_code == 404
+
+
+class TestMakingAndRetiringPlans:
+    def test_a_new_plan_copies_the_source_plans_steps_and_texts_and_takes_no_customer_yet(
+        self, manager_user: User, plan: DunningPlan
+    ) -> None:
+        response = login(manager_user).post(
+            reverse("collections_dunning_plans"), {"name": "  Public   sector ", "source": plan.pk}
+        )
+
+        new = DunningPlan.objects.get(name="Public sector")
+        assert response.status_code == 302
+        assert response["Location"] == reverse("collections_dunning_plan", args=[new.pk])
+        assert (new.is_default, new.priority, new.countries, new.customer_types) == (False, 100, "", "")
+        assert list(DunningStep.objects.filter(plan=new).order_by("level").values_list("level", "days")) == [
+            (0, -5),
+            (1, 1),
+            (2, 15),
+            (3, 30),
+            (4, 45),
+        ]
+        assert DunningTemplate.objects.filter(step__plan=new).count() == 20
+        assert DunningTemplate.objects.get(step__plan=new, step__level=2, language="de").subject == (
+            DunningTemplate.objects.get(step__plan=plan, step__level=2, language="de").subject
+        )
+        event = AuditEvent.objects.get(action="collections.plan.created")
+        assert (event.object_id, event.changes, event.actor_label) == (
+            new.pk,
+            {"name": [None, "Public sector"], "copied_from": [None, "Standard"]},
+            "martin",
+        )
+
+    def test_a_name_the_entity_has_already_is_refused(self, manager_user: User, plan: DunningPlan) -> None:
+        response = login(manager_user).post(
+            reverse("collections_dunning_plans"), {"name": "Standard", "source": plan.pk}
+        )
+
+        assert response.status_code == 422
+        assert response.context["create_form"].errors["name"] == [
+            "the entity has a plan named Standard already"
+        ]
+        assert DunningPlan.objects.count() == 1
+
+    def test_a_plan_that_sent_no_notice_is_deleted_the_default_and_a_used_one_are_kept(
+        self, manager_user: User, plan: DunningPlan, entity: LegalEntity, customer: Any
+    ) -> None:
+        client = login(manager_user)
+        client.post(reverse("collections_dunning_plans"), {"name": "Unused", "source": plan.pk})
+        client.post(reverse("collections_dunning_plans"), {"name": "Used", "source": plan.pk})
+        unused, used = DunningPlan.objects.get(name="Unused"), DunningPlan.objects.get(name="Used")
+        DunningNotice.objects.create(
+            entity=entity,
+            customer=customer,
+            plan=used,
+            as_of=NOW.date(),
+            level=1,
+            language="de",
+            channel="email",
+            tone="friendly",
+            created_at=NOW,
+        )
+
+        deleted = client.post(reverse("collections_dunning_plan_delete", args=[unused.pk]))
+        kept_default = client.post(reverse("collections_dunning_plan_delete", args=[plan.pk]), follow=True)
+        kept_used = client.post(reverse("collections_dunning_plan_delete", args=[used.pk]), follow=True)
+
+        assert deleted["Location"] == reverse("collections_dunning_plans")
+        assert sorted(DunningPlan.objects.values_list("name", flat=True)) == ["Standard", "Used"]
+        assert not DunningStep.objects.filter(plan_id=unused.pk).exists()
+        assert "the default plan stays: customers outside every segment follow it" in text(kept_default)
+        assert "the plan sent notices, which keep it on record" in text(kept_used)
+        assert AuditEvent.objects.filter(action="collections.plan.deleted", object_id=unused.pk).count() == 1
+
+    def test_a_notice_level_is_added_above_the_highest_with_its_texts_copied(
+        self, manager_user: User, plan: DunningPlan
+    ) -> None:
+        response = login(manager_user).post(
+            reverse("collections_dunning_step_add", args=[plan.pk]),
+            {"days": "60", "channel": "letter", "tone": "final"},
+        )
+
+        assert response.status_code == 302
+        step = DunningStep.objects.get(plan=plan, level=5)
+        assert (step.days, step.channel, step.tone) == (60, "letter", "final")
+        assert sorted(DunningTemplate.objects.filter(step=step).values_list("language", "subject")) == sorted(
+            DunningTemplate.objects.filter(step__plan=plan, step__level=4).values_list("language", "subject")
+        )
+        event = AuditEvent.objects.get(action="collections.step.added")
+        assert event.changes == {
+            "level": [None, 5],
+            "days": [None, 60],
+            "channel": [None, "letter"],
+            "tone": [None, "final"],
+        }
+
+    def test_days_below_the_highest_level_are_refused_and_nothing_is_added(
+        self, manager_user: User, plan: DunningPlan
+    ) -> None:
+        response = login(manager_user).post(
+            reverse("collections_dunning_step_add", args=[plan.pk]),
+            {"days": "40", "channel": "email", "tone": "final"},
+        )
+
+        assert response.status_code == 422
+        assert response.context["step_form"].non_field_errors() == [
+            "a level's days are more than the level below's and fewer than the level above's"
+        ]
+        assert DunningStep.objects.filter(plan=plan).count() == 5
+
+    def test_the_reminder_is_removed_and_added_again_with_the_standard_texts(
+        self, manager_user: User, plan: DunningPlan
+    ) -> None:
+        client = login(manager_user)
+        page = text(client.get(reverse("collections_dunning_plan", args=[plan.pk])))
+        assert re.findall(r'id="remove-level-(\d)"', page) == ["0", "4"]
+
+        client.post(reverse("collections_dunning_step_remove", args=[plan.pk, 0]))
+        assert not DunningStep.objects.filter(plan=plan, level=0).exists()
+        client.post(
+            reverse("collections_dunning_step_add", args=[plan.pk]),
+            {"reminder": "on", "days": "-3", "channel": "email", "tone": "friendly"},
+        )
+
+        reminder = DunningStep.objects.get(plan=plan, level=0)
+        assert reminder.days == -3
+        assert DunningTemplate.objects.get(step=reminder, language="fr").subject == (
+            "Paiements à venir : client {{ customer_number }}"
+        )
+        assert [e.action for e in AuditEvent.objects.order_by("pk")][-2:] == [
+            "collections.step.removed",
+            "collections.step.added",
+        ]
+
+    def test_a_level_in_between_stays(self, manager_user: User, plan: DunningPlan) -> None:
+        response = login(manager_user).post(
+            reverse("collections_dunning_step_remove", args=[plan.pk, 2]), follow=True
+        )
+
+        assert "only the reminder or the highest level is removed" in text(response)
+        assert DunningStep.objects.filter(plan=plan).count() == 5
+
+    def test_a_collector_neither_makes_nor_deletes_plans(
+        self, collector_user: User, plan: DunningPlan
+    ) -> None:
+        client = login(collector_user)
+        page = text(client.get(reverse("collections_dunning_plans")))
+
+        assert 'id="plan-create-form"' not in page
+        assert (
+            client.post(reverse("collections_dunning_plans"), {"name": "X", "source": plan.pk}).status_code
+            == 403
+        )
+        assert client.post(reverse("collections_dunning_plan_delete", args=[plan.pk])).status_code == 403
+        assert client.post(reverse("collections_dunning_step_remove", args=[plan.pk, 4])).status_code == 403
+        assert DunningStep.objects.filter(plan=plan).count() == 5

@@ -10,10 +10,10 @@ manager, admin). Another entity's plan is 404. Refusals are 422 with the service
 from __future__ import annotations
 
 from django.http import Http404, HttpRequest
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from o2c.collections import api as collections_api
-from o2c.collections import templating
+from o2c.collections import plan_setup, templating
 from o2c.collections.defaults import LANGUAGES
 from o2c.collections.models import DunningPlan, DunningStep, DunningTemplate
 from o2c.core import clock
@@ -94,6 +94,17 @@ class StepIn(Schema):
     days: int = Field(description="from the due date: level 0 0 or fewer, notices 1 or more")
     channel: str = Field(examples=["email"])
     tone: str = Field(examples=["firm"])
+
+
+class PlanIn(Schema):
+    name: str = Field(max_length=100, examples=["Public sector"])
+    copy_from: int = Field(description="the id of the plan whose steps and texts the new plan starts with")
+
+
+class StepAddIn(StepIn):
+    reminder: bool = Field(
+        False, description="the pre-due reminder (level 0); else a level above the highest"
+    )
 
 
 class TemplateIn(Schema):
@@ -203,6 +214,58 @@ def dunning_step_set(request: HttpRequest, plan_id: int, level: int, payload: St
         tone=changed.tone,
         languages=languages,
     )
+
+
+@router.post("/dunning-plans", response={201: DunningPlanOut}, summary="Make a dunning plan")
+def dunning_plan_create(request: HttpRequest, payload: PlanIn) -> Status[DunningPlanOut]:
+    """A copy of the plan `copy_from` (its steps and texts) in that plan's entity, with no segment and
+    priority 100: it takes no customer until its segment is set. Refused: 422 `name_required`,
+    `name_too_long`, `duplicate_name`."""
+    who, source = _plan(request, EDIT_DUNNING_PLANS, payload.copy_from)
+    plan = plan_setup.dunning_plan_create(
+        source_plan_id=source.pk, name=payload.name, actor=who.user, now=clock.now()
+    )
+    return Status(201, _plan_out(templating.dunning_plan_get(entity_ids=[plan.entity_id], plan_id=plan.pk)))
+
+
+@router.delete("/dunning-plans/{int:plan_id}", response={204: None}, summary="Delete a dunning plan")
+def dunning_plan_delete(request: HttpRequest, plan_id: int) -> Status[None]:
+    """Refused: 422 `default_plan_kept`, `plan_in_use` (it sent notices)."""
+    who, plan = _plan(request, EDIT_DUNNING_PLANS, plan_id)
+    plan_setup.dunning_plan_delete(plan_id=plan.pk, actor=who.user, now=clock.now())
+    return Status(204, None)
+
+
+@router.post("/dunning-plans/{int:plan_id}/steps", response={201: StepOut}, summary="Add a step")
+def dunning_step_add(request: HttpRequest, plan_id: int, payload: StepAddIn) -> Status[StepOut]:
+    """The reminder (level 0, with the standard texts) or a notice level above the highest (with that
+    level's texts copied). Refused: 422 `reminder_exists`, `too_many_levels`, `days_do_not_fit_level`,
+    `days_out_of_order`, `unknown_channel`, `unknown_tone`."""
+    who, plan = _plan(request, EDIT_DUNNING_PLANS, plan_id)
+    step = plan_setup.dunning_step_add(
+        plan_id=plan.pk,
+        reminder=payload.reminder,
+        days=payload.days,
+        channel=payload.channel,
+        tone=payload.tone,
+        actor=who.user,
+        now=clock.now(),
+    )
+    languages = dict(templating.dunning_steps(plan_id=plan.pk)).get(step, [])
+    return Status(
+        201,
+        StepOut(level=step.level, days=step.days, channel=step.channel, tone=step.tone, languages=languages),
+    )
+
+
+@router.delete(
+    "/dunning-plans/{int:plan_id}/steps/{int:level}", response={204: None}, summary="Remove a step"
+)
+def dunning_step_remove(request: HttpRequest, plan_id: int, level: int) -> Status[None]:
+    """The reminder or the highest level. Refused: 422 `not_top_level`, `last_notice_level`."""
+    who, step = _step(request, EDIT_DUNNING_PLANS, plan_id, level)
+    plan_setup.dunning_step_remove(plan_id=step.plan_id, level=level, actor=who.user, now=clock.now())
+    return Status(204, None)
 
 
 def _language(language: str) -> str:

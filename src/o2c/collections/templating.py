@@ -57,7 +57,7 @@ def may_edit_plans(actor: User | None) -> bool:
     return actor.is_superuser or actor.groups.filter(name__in=EDIT_PLANS).exists()
 
 
-def _ensure_editor(actor: User | None) -> None:
+def ensure_plan_editor(actor: User | None) -> None:
     if not may_edit_plans(actor):
         raise UnableToChangeDunningPlan(
             _("only AR managers and admins change dunning plans"), code="not_allowed"
@@ -170,7 +170,7 @@ def template_preview(*, step: DunningStep, language: str, subject: str, body: st
 # --- changes ----------------------------------------------------------------------------------------
 
 
-def _audit(
+def audit_plan_change(
     plan: DunningPlan,
     action: str,
     *,
@@ -198,7 +198,7 @@ def dunning_template_set(
     `not_allowed` (not an AR manager or admin), `unknown_language`, `subject_required`,
     `body_required`, `subject_too_long`, `template_syntax` (does not compile, or uses a tag that is not
     allowed). Audited as `collections.template.changed` on the plan."""
-    _ensure_editor(actor)
+    ensure_plan_editor(actor)
     step = DunningStep.objects.select_for_update().select_related("plan").get(pk=step_id)
     if language not in LANGUAGES:
         raise UnableToChangeDunningPlan(
@@ -232,8 +232,35 @@ def dunning_template_set(
         changes["subject"] = (before[0], subject)
     if before[1] != body:
         changes["body"] = (before[1], body)
-    _audit(step.plan, "collections.template.changed", actor=actor, now=now, changes=changes)
+    audit_plan_change(step.plan, "collections.template.changed", actor=actor, now=now, changes=changes)
     return template
+
+
+def check_step(level: int, days: int, channel: str, tone: str, others: dict[int, int]) -> None:
+    """A step's days, channel and tone fit its level, between the plan's `others` (level -> days)."""
+    if channel not in Channel.values:
+        raise UnableToChangeDunningPlan(
+            _("'%(channel)s' is not a channel") % {"channel": channel}, code="unknown_channel"
+        )
+    if tone not in Tone.values:
+        raise UnableToChangeDunningPlan(_("'%(tone)s' is not a tone") % {"tone": tone}, code="unknown_tone")
+    if level == 0 and days > 0:
+        raise UnableToChangeDunningPlan(
+            _("the reminder (level 0) comes before the due date: its days are 0 or fewer"),
+            code="days_do_not_fit_level",
+        )
+    if level > 0 and days < 1:
+        raise UnableToChangeDunningPlan(
+            _("a notice (level 1 or more) comes after the due date: its days are 1 or more"),
+            code="days_do_not_fit_level",
+        )
+    below = [other for other_level, other in others.items() if other_level < level]
+    above = [other for other_level, other in others.items() if other_level > level]
+    if (below and days <= max(below)) or (above and days >= min(above)):
+        raise UnableToChangeDunningPlan(
+            _("a level's days are more than the level below's and fewer than the level above's"),
+            code="days_out_of_order",
+        )
 
 
 @transaction.atomic
@@ -244,34 +271,12 @@ def dunning_step_set(
     0 or fewer; a notice level: 1 or more) and rise with the levels (more than the level below, fewer
     than the level above). Refused: `not_allowed`, `days_do_not_fit_level`, `days_out_of_order`,
     `unknown_channel`, `unknown_tone`. Audited as `collections.step.changed` on the plan."""
-    _ensure_editor(actor)
+    ensure_plan_editor(actor)
     step = DunningStep.objects.select_for_update().select_related("plan").get(pk=step_id)
-    if channel not in Channel.values:
-        raise UnableToChangeDunningPlan(
-            _("'%(channel)s' is not a channel") % {"channel": channel}, code="unknown_channel"
-        )
-    if tone not in Tone.values:
-        raise UnableToChangeDunningPlan(_("'%(tone)s' is not a tone") % {"tone": tone}, code="unknown_tone")
-    if step.level == 0 and days > 0:
-        raise UnableToChangeDunningPlan(
-            _("the reminder (level 0) comes before the due date: its days are 0 or fewer"),
-            code="days_do_not_fit_level",
-        )
-    if step.level > 0 and days < 1:
-        raise UnableToChangeDunningPlan(
-            _("a notice (level 1 or more) comes after the due date: its days are 1 or more"),
-            code="days_do_not_fit_level",
-        )
     others = dict(
         DunningStep.objects.filter(plan_id=step.plan_id).exclude(pk=step.pk).values_list("level", "days")
     )
-    below = [other for level, other in others.items() if level < step.level]
-    above = [other for level, other in others.items() if level > step.level]
-    if (below and days <= max(below)) or (above and days >= min(above)):
-        raise UnableToChangeDunningPlan(
-            _("a level's days are more than the level below's and fewer than the level above's"),
-            code="days_out_of_order",
-        )
+    check_step(step.level, days, channel, tone, others)
     before = (step.days, step.channel, step.tone)
     if before == (days, channel, tone):
         return step
@@ -281,7 +286,7 @@ def dunning_step_set(
     for name, old, new in zip(("days", "channel", "tone"), before, (days, channel, tone), strict=True):
         if old != new:
             changes[name] = (old, new)
-    _audit(step.plan, "collections.step.changed", actor=actor, now=now, changes=changes)
+    audit_plan_change(step.plan, "collections.step.changed", actor=actor, now=now, changes=changes)
     return step
 
 
@@ -305,7 +310,7 @@ def dunning_plan_set(
     `bad_customer_type`, `negative_amount`. The default plan keeps no
     criteria: it is what customers outside every segment follow (`default_has_no_segment`). Audited as
     `collections.plan.changed`."""
-    _ensure_editor(actor)
+    ensure_plan_editor(actor)
     plan = DunningPlan.objects.select_for_update().get(pk=plan_id)
     country_codes = sorted({code.upper() for code in countries.replace(",", " ").split()})
     terms = sorted({code.upper() for code in payment_terms.replace(",", " ").split()})
@@ -377,7 +382,7 @@ def dunning_plan_set(
             if min_open is not None and min_open_minor is not None
             else None,
         )
-    _audit(plan, "collections.plan.changed", actor=actor, now=now, changes=changes)
+    audit_plan_change(plan, "collections.plan.changed", actor=actor, now=now, changes=changes)
     return plan
 
 

@@ -159,6 +159,23 @@ class DunningStepForm(forms.Form):
     tone = forms.ChoiceField(label=_("Tone"), choices=Tone.choices)
 
 
+class DunningPlanCreateForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100)
+    source = forms.TypedChoiceField(label=_("Copy steps and texts from"), coerce=int)
+
+    def __init__(self, *args: Any, plans: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["source"].choices = plans  # type: ignore[attr-defined]
+
+
+class DunningStepAddForm(DunningStepForm):
+    reminder = forms.BooleanField(
+        label=_("The pre-due reminder (level 0)"),
+        required=False,
+        help_text=_("Otherwise a notice level above the highest, with its texts copied."),
+    )
+
+
 class DunningTemplateForm(forms.Form):
     subject = forms.CharField(label=_("Subject"), max_length=300)
     body = forms.CharField(

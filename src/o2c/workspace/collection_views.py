@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from o2c.collections import activities, plans, selectors, services, templating
+from o2c.collections import activities, plan_setup, plans, selectors, services, templating
 from o2c.collections.defaults import LANGUAGES
 from o2c.collections.models import DunningPlan, DunningStep, PaymentPlan, PromiseToPay
 from o2c.core import clock
@@ -540,11 +540,93 @@ def _may_edit(request: HttpRequest) -> bool:
     return roles.has_any(request.user, EDIT_DUNNING_PLANS)
 
 
+def _plan_choices(plans: list[DunningPlan]) -> list[tuple[int, str]]:
+    return [(plan.pk, f"{plan.entity.code} · {plan.name}") for plan in plans]
+
+
 @role_required(roles.VIEW_COLLECTIONS)
-@require_GET
+@require_http_methods(["GET", "POST"])
 def dunning_plan_list(request: HttpRequest) -> HttpResponse:
-    context = {"plans": templating.dunning_plans(entity_ids=_entity_ids(request))}
-    return render(request, "workspace/collections/plan_list.html", context)
+    """The plans by entity; managers make a new one as a copy of another
+    (`plan_setup.dunning_plan_create`), to be given a segment on its page."""
+    all_plans = templating.dunning_plans(entity_ids=_entity_ids(request))
+    form = collection_forms.DunningPlanCreateForm(plans=_plan_choices(all_plans))
+    status = 200
+    if request.method == "POST":
+        if not _may_edit(request):
+            raise PermissionDenied
+        form = collection_forms.DunningPlanCreateForm(request.POST, plans=_plan_choices(all_plans))
+        if form.is_valid():
+            try:
+                plan = plan_setup.dunning_plan_create(
+                    source_plan_id=form.cleaned_data["source"],
+                    name=form.cleaned_data["name"],
+                    actor=_actor(request),
+                    now=clock.now(),
+                )
+            except DomainError as error:
+                form.add_error("name", error.message)
+            else:
+                messages.success(
+                    request, _("Plan %(name)s created: give it a segment.") % {"name": plan.name}
+                )
+                return redirect("collections_dunning_plan", plan_id=plan.pk)
+        status = 422
+    context = {"plans": all_plans, "create_form": form, "can_edit": _may_edit(request)}
+    return render(request, "workspace/collections/plan_list.html", context, status=status)
+
+
+@role_required(EDIT_DUNNING_PLANS)
+@require_POST
+def dunning_plan_delete(request: HttpRequest, plan_id: int) -> HttpResponse:
+    plan = _plan_or_404(request, plan_id)
+    try:
+        plan_setup.dunning_plan_delete(plan_id=plan.pk, actor=_actor(request), now=clock.now())
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect("collections_dunning_plan", plan_id=plan.pk)
+    messages.success(request, _("Plan %(name)s deleted.") % {"name": plan.name})
+    return redirect("collections_dunning_plans")
+
+
+@role_required(EDIT_DUNNING_PLANS)
+@require_POST
+def dunning_step_add(request: HttpRequest, plan_id: int) -> HttpResponse:
+    plan = _plan_or_404(request, plan_id)
+    form = collection_forms.DunningStepAddForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            step = plan_setup.dunning_step_add(
+                plan_id=plan.pk,
+                reminder=data["reminder"],
+                days=data["days"],
+                channel=data["channel"],
+                tone=data["tone"],
+                actor=_actor(request),
+                now=clock.now(),
+            )
+        except DomainError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("Level %(level)s added: edit its texts.") % {"level": step.level})
+            return redirect("collections_dunning_plan", plan_id=plan.pk)
+    return _plan_page(request, plan, step_form=form, status=422)
+
+
+@role_required(EDIT_DUNNING_PLANS)
+@require_POST
+def dunning_step_remove(request: HttpRequest, plan_id: int, level: int) -> HttpResponse:
+    step = _step_or_404(request, plan_id, level)
+    try:
+        plan_setup.dunning_step_remove(
+            plan_id=step.plan_id, level=level, actor=_actor(request), now=clock.now()
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Level %(level)s removed.") % {"level": level})
+    return redirect("collections_dunning_plan", plan_id=step.plan_id)
 
 
 def _plan_initial(plan: DunningPlan) -> dict[str, Any]:
@@ -595,11 +677,29 @@ def dunning_plan_detail(request: HttpRequest, plan_id: int) -> HttpResponse:
                 messages.success(request, _("Segment saved."))
                 return redirect("collections_dunning_plan", plan_id=plan.pk)
         status = 422
+    return _plan_page(request, plan, form=form, status=status)
+
+
+def _plan_page(
+    request: HttpRequest,
+    plan: DunningPlan,
+    *,
+    form: collection_forms.DunningPlanForm | None = None,
+    step_form: collection_forms.DunningStepAddForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    steps = templating.dunning_steps(plan_id=plan.pk)
+    levels = {step.level for step, _languages in steps}
+    notice_levels = sorted(level for level in levels if level > 0)
     context = {
         "plan": plan,
-        "steps": templating.dunning_steps(plan_id=plan.pk),
+        "steps": steps,
         "languages": LANGUAGES,
-        "form": form,
+        "form": form or collection_forms.DunningPlanForm(initial=_plan_initial(plan)),
+        "step_form": step_form
+        or collection_forms.DunningStepAddForm(initial={"channel": "email", "tone": "firm"}),
+        # what may go: the reminder, and the highest notice level while another is left
+        "removable": (levels & {0}) | set(notice_levels[1:][-1:]),
         "can_edit": _may_edit(request),
     }
     return render(request, "workspace/collections/plan_detail.html", context, status=status)

@@ -209,6 +209,21 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="collections_dunning_plan",
     ),
     path(
+        "collections/plans/<int:plan_id>/delete/",
+        collection_views.dunning_plan_delete,
+        name="collections_dunning_plan_delete",
+    ),
+    path(
+        "collections/plans/<int:plan_id>/steps/add/",
+        collection_views.dunning_step_add,
+        name="collections_dunning_step_add",
+    ),
+    path(
+        "collections/plans/<int:plan_id>/steps/<int:level>/remove/",
+        collection_views.dunning_step_remove,
+        name="collections_dunning_step_remove",
+    ),
+    path(
         "collections/plans/<int:plan_id>/steps/<int:level>/",
         collection_views.dunning_step,
         name="collections_dunning_step",
