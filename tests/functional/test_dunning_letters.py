@@ -132,6 +132,12 @@ class TestLetter:
             f"{invoice.number} 01.02.2026 15 1.234,50 € Gesamt 1.234,50 €"
         ), text
         assert letter.filename == "letter-C-1000-2026-02-16-2.pdf"
+        # the text's own list of the items gives way to the table: each item is listed once
+        assert text.count(invoice.number) == 1
+        assert (
+            "trotz unserer Erinnerung sind die folgenden Rechnungen noch nicht bezahlt: Gesamtbetrag" in text
+        )
+        assert invoice.number in letter.body  # the text as printed (recorded on the notice) keeps its list
 
     def test_the_address_sits_in_the_window_of_a_din_5008_form_b_envelope(
         self, entity: LegalEntity, stuttgart: Customer

@@ -163,6 +163,15 @@ def _country(code: str, locale: str) -> str:
     return str(Locale.parse(locale).territories.get(code.upper(), code)) if code else ""
 
 
+def _lists_items(paragraph: str, numbers: set[str]) -> bool:
+    """Whether the paragraph is the text's list of the items (each line "- " and an item's number), which
+    the letter's table shows instead, with the days overdue and the total."""
+    lines = [line.strip() for line in paragraph.strip().splitlines()]
+    return bool(numbers) and all(
+        line.startswith("- ") and any(number and number in line for number in numbers) for line in lines
+    )
+
+
 def _context(notice: DunningNotice, items: list[DunningNoticeItem], rendered: Any) -> dict[str, Any]:
     customer = notice.customer
     locale = locale_of(notice.language, customer.country)
@@ -190,7 +199,11 @@ def _context(notice: DunningNotice, items: list[DunningNoticeItem], rendered: An
             (gettext("Date"), date_human(notice.as_of, locale)),
         ],
         "subject": rendered.subject,
-        "paragraphs": [part.strip("\n") for part in re.split(r"\n\s*\n", rendered.body) if part.strip()],
+        "paragraphs": [
+            part.strip("\n")
+            for part in re.split(r"\n\s*\n", rendered.body)
+            if part.strip() and not _lists_items(part, {item.document.number for item in items})
+        ],
         "items": [
             {
                 "number": item.document.number,
