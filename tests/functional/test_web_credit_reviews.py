@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from o2c.audit.models import AuditEvent
 from o2c.config.api import CAPABILITY_ROLES
@@ -414,6 +416,23 @@ class TestRaiseList:
         html = client.get("/credit/raise-requests/?state=open").content.decode()
         assert "€40,000.00" in html and "€90,000.00" in html
 
+    def test_the_list_reads_the_same_number_of_queries_for_one_request_or_many(
+        self, reviewed: Customer, not_due: Customer, analyst: User
+    ) -> None:
+        open_raise(reviewed)
+        client = login(analyst)
+        client.get("/credit/raise-requests/")
+        with CaptureQueriesContext(connection) as one:
+            client.get("/credit/raise-requests/")
+        for amount in ("5000", "6000"):
+            reviews.raise_request_create(
+                customer=not_due, requested_limit=D(amount), reason="x", actor=None, now=NOW
+            )
+        with CaptureQueriesContext(connection) as three:
+            page = client.get("/credit/raise-requests/")
+        assert page.context["requests"].count() == 3
+        assert len(three) == len(one)
+
     def test_a_german_reader_sees_german_amounts(self, reviewed: Customer, analyst: User) -> None:
         open_raise(reviewed)
         UserPreference.objects.create(user=analyst, language="de")
@@ -641,7 +660,7 @@ class TestScorecard:
         assert page.status_code == 200
         html = page.content.decode()
         assert "Version 1 in force since" in html
-        assert "Altman Z&#x27;&#x27;-score" in html and "&gt; 2.6: safe → 100 points" in html
+        assert "Altman Z&#x27;&#x27;-score" in html and "&gt; 2.6: safe → 100</li>" in html
         assert '<th class="o2c-num" id="weight-sum">100</th>' in html
         assert (
             '<tr data-class="B"><td>B</td><td class="o2c-num">65</td><td class="o2c-num">8</td>'
