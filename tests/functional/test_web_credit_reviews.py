@@ -132,6 +132,7 @@ class TestReviewList:
         html = login(analyst).get("/credit/reviews/").content.decode()
         assert "15.01.2027" in html and "15.01.2026" in html
         assert "40.000,00\xa0€" in html and "1.190,00\xa0€" in html
+        assert "<th>Risikoklasse</th>" in html and "<th>Kunde</th>" in html
 
     def test_an_auditor_reads_a_collector_and_a_salesperson_are_refused(
         self, entity: LegalEntity, reviewed: Customer
@@ -348,6 +349,13 @@ class TestRaiseCreate:
         assert login(billing_user).get(f"/credit/raise-requests/{request.pk}/").status_code == 403
 
     def test_an_analyst_who_asks_goes_to_the_request(self, reviewed: Customer, analyst: User) -> None:
+        review = CreditReview.objects.get(customer=reviewed)
+        client = login(analyst)
+        assert (
+            'href="/credit/raise-requests/new/?customer=C-1000"'
+            in client.get(f"/credit/reviews/{review.pk}/").content.decode()
+        )
+        assert 'value="C-1000"' in client.get("/credit/raise-requests/new/?customer=C-1000").content.decode()
         response = login(analyst).post("/credit/raise-requests/new/", RAISE)
         assert response["Location"] == f"/credit/raise-requests/{RaiseRequest.objects.get().pk}/"
 
@@ -438,6 +446,7 @@ class TestRaiseList:
         UserPreference.objects.create(user=analyst, language="de")
         html = login(analyst).get("/credit/raise-requests/").content.decode()
         assert "40.000,00\xa0€" in html and "90.000,00\xa0€" in html and "16.03.2026" in html
+        assert ">Beantragtes Limit</th>" in html
 
 
 class TestRaiseDetail:
@@ -674,6 +683,7 @@ class TestScorecard:
         UserPreference.objects.create(user=analyst, language="de")
         html = login(analyst).get("/credit/scorecard/").content.decode()
         assert "1.000.000,00\xa0€" in html and "&gt; 2,6" in html
+        assert ">Gewicht</th>" in html
 
     def test_a_credit_manager_changes_weights_and_thresholds_as_a_new_version(self, manager: User) -> None:
         client = login(manager)
