@@ -39,6 +39,8 @@ DISPUTES = "disputes"
 RETURNED_PAYMENTS = "returned_payments"
 BUREAU_SCORE = "bureau_score"
 BUREAU_PAYMENT_INDEX = "bureau_payment_index"
+BUREAU_FAILURE_CLASS = "bureau_failure_class"
+"""1 (lowest risk) to 5, as D&B's failure class; not in the standard card, a credit manager may add it"""
 FACTORS = (
     Z_SCORE,
     CURRENT_RATIO,
@@ -50,6 +52,7 @@ FACTORS = (
     RETURNED_PAYMENTS,
     BUREAU_SCORE,
     BUREAU_PAYMENT_INDEX,
+    BUREAU_FAILURE_CLASS,
 )
 
 # Altman's Z''-score for private and non-manufacturing firms (Altman 2000, see the docs).

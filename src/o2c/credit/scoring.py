@@ -220,10 +220,11 @@ def payment_behaviour(*, customer: Customer, as_of: date) -> Behaviour:
 
 def bureau_values(report: BureauReport | None) -> dict[str, Decimal | None]:
     if report is None:
-        return {sc.BUREAU_SCORE: None, sc.BUREAU_PAYMENT_INDEX: None}
+        return {sc.BUREAU_SCORE: None, sc.BUREAU_PAYMENT_INDEX: None, sc.BUREAU_FAILURE_CLASS: None}
     return {
         sc.BUREAU_SCORE: Decimal(report.score),
         sc.BUREAU_PAYMENT_INDEX: None if report.payment_index is None else Decimal(report.payment_index),
+        sc.BUREAU_FAILURE_CLASS: None if report.failure_class is None else Decimal(report.failure_class),
     }
 
 

@@ -35,6 +35,7 @@ FACTOR_LABELS = {
     "returned_payments": _("Returned payments"),
     "bureau_score": _("Bureau score"),
     "bureau_payment_index": _("Bureau payment index"),
+    "bureau_failure_class": _("Bureau failure class"),
 }
 
 

@@ -219,7 +219,8 @@ class TestRecommendedLimit:
 
 class TestDefinition:
     def test_the_default_reads_back(self) -> None:
-        assert [rule.code for rule in CARD.factors] == list(sc.FACTORS)
+        # every factor but the bureau's failure class, which a credit manager may add
+        assert [rule.code for rule in CARD.factors] == [c for c in sc.FACTORS if c != sc.BUREAU_FAILURE_CLASS]
         assert sum((rule.weight for rule in CARD.factors), D(0)) == D(100)
         assert [(c.risk_class, c.review_months) for c in CARD.classes] == [
             ("A", 12),
@@ -252,3 +253,28 @@ class TestDefinition:
         with pytest.raises(InputError) as refused:
             sc.scorecard_from_definition({**sc.DEFAULT_DEFINITION, **change})
         assert refused.value.message.startswith(message)
+
+
+class TestBureauFailureClass:
+    def test_a_card_that_weighs_the_failure_class_scores_it_with_the_others(self) -> None:
+        definition = {
+            **sc.DEFAULT_DEFINITION,
+            "factors": [
+                *sc.DEFAULT_DEFINITION["factors"],
+                {
+                    "code": sc.BUREAU_FAILURE_CLASS,
+                    "weight": "10",
+                    "bands": [
+                        {"points": 100, "label": "1 or 2"},
+                        {"above": "2", "points": 50, "label": "3"},
+                        {"above": "3", "points": 0, "label": "4 or 5"},
+                    ],
+                },
+            ],
+        }
+        card = sc.scorecard_from_definition(definition)
+        # the 8650 of every factor present (above) + class 3: 50 × 10 = 500; 9150 / 110 = 83.18: still A
+        result = sc.evaluate(card, _values(**{sc.BUREAU_FAILURE_CLASS: D(3)}), _figures())
+        assert result.total == D("83.18")
+        failure = next(f for f in result.factors if f.code == sc.BUREAU_FAILURE_CLASS)
+        assert (failure.value, failure.band, failure.points, failure.weight) == (D(3), "3", 50, D(10))
