@@ -202,7 +202,7 @@ def _context(notice: DunningNotice, items: list[DunningNoticeItem], rendered: An
         "paragraphs": [
             part.strip("\n")
             for part in re.split(r"\n\s*\n", rendered.body)
-            if part.strip() and not _lists_items(part, {item.document.number for item in items})
+            if part.strip() and not _lists_items(part, {item.document.number or "" for item in items})
         ],
         "items": [
             {

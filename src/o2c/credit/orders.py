@@ -157,7 +157,7 @@ def orders_receive(
     local = _local(entity, now)
     context = selectors.context_for((customer.pk for _row, customer, *_rest in todo), as_of=local.date())
     release_on = (
-        rules.release_date(local, context.policies[entity.pk].cutoff_time)
+        rules.release_date(local, context.policies[entity.pk].cutoff_time, entity.country)
         if entity.pk in context.policies
         else local.date()
     )
@@ -302,7 +302,9 @@ def _release(order: SalesOrder, *, actor: User | None, now: datetime, reason: st
     order.decided_at = now
     order.decided_by = actor
     order.decision_reason = reason
-    order.release_date = rules.release_date(local, selectors.policy_of(order.entity_id).cutoff_time)
+    order.release_date = rules.release_date(
+        local, selectors.policy_of(order.entity_id).cutoff_time, order.entity.country
+    )
     order.save(
         update_fields=[
             "status",

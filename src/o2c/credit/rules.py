@@ -14,6 +14,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from o2c.core import calendar
 from o2c.core.money import Money, currency_decimals, format_minor, to_minor
 
 # the hold reasons' codes
@@ -246,10 +247,9 @@ def subtree(root: Node, nodes: Mapping[int, Node]) -> list[int]:
     return sorted(members)
 
 
-def release_date(local: datetime, cutoff: time) -> date:
+def release_date(local: datetime, cutoff: time, country: str) -> date:
     """The business day a release at this local time counts for: the same day up to the cut-off (inclusive),
-    else the next; a Saturday or Sunday moves on to the Monday."""
+    else the next; a weekend or a public holiday of the entity's country moves on to the next business
+    day (`core.calendar`)."""
     day = local.date() if local.time() <= cutoff else local.date() + timedelta(days=1)
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    return day
+    return calendar.business_day_on_or_after(day, country)

@@ -4,12 +4,13 @@ defaults, business days, the customer's own codes, and the reason a credit memo 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 from django.utils.translation import gettext as _
 
+from o2c.core import calendar
 from o2c.disputes.errors import UnableToChangeCase
 from o2c.disputes.models import Case, ReasonCode, Team
 
@@ -165,15 +166,10 @@ def business_date(now: datetime, time_zone: str) -> date:
     return now.astimezone(ZoneInfo(time_zone)).date()
 
 
-def add_business_days(start: date, days: int) -> date:
-    """The day `days` business days (Monday to Friday; public holidays are not skipped) after `start`."""
-    day = start
-    left = days
-    while left > 0:
-        day += timedelta(days=1)
-        if day.weekday() < 5:
-            left -= 1
-    return day
+def add_business_days(start: date, days: int, country: str) -> date:
+    """The day `days` business days after `start`: Monday to Friday less the public holidays of the
+    entity's country (`core.calendar`)."""
+    return calendar.add_business_days(start, days, country)
 
 
 def normalized_code(code: str) -> str:

@@ -384,6 +384,9 @@ class TestCutOff:
             (datetime(2026, 3, 16, 16, 1, tzinfo=UTC), date(2026, 3, 17)),  # 17:01: the next day
             (datetime(2026, 3, 20, 16, 30, tzinfo=UTC), date(2026, 3, 23)),  # Friday evening: Monday
             (datetime(2026, 3, 21, 10, 0, tzinfo=UTC), date(2026, 3, 23)),  # Saturday: Monday
+            # Maundy Thursday evening: Good Friday and Easter Monday are German public holidays
+            (datetime(2026, 4, 2, 16, 30, tzinfo=UTC), date(2026, 4, 7)),
+            (datetime(2026, 4, 30, 16, 30, tzinfo=UTC), date(2026, 5, 4)),  # 1 May (a Friday): Monday
         ],
     )
     def test_a_release_after_the_entitys_cut_off_counts_for_the_next_business_day(

@@ -100,9 +100,14 @@ class TestCaseOpen:
 
         assert (case.team, case.due_date) == ("billing", date(2026, 3, 19))
 
-    def test_a_sla_over_a_weekend_counts_business_days_only(self):
-        assert rules.add_business_days(date(2026, 3, 20), 1) == date(2026, 3, 23)  # Friday -> Monday
-        assert rules.add_business_days(date(2026, 3, 21), 5) == date(2026, 3, 27)  # from a Saturday
+    def test_a_sla_counts_business_days_skipping_weekends_and_public_holidays(self):
+        assert rules.add_business_days(date(2026, 3, 20), 1, "DE") == date(2026, 3, 23)  # Friday -> Monday
+        assert rules.add_business_days(date(2026, 3, 21), 5, "DE") == date(2026, 3, 27)  # from a Saturday
+        # Good Friday (3 April) and Easter Monday (6 April) are German public holidays
+        assert rules.add_business_days(date(2026, 4, 1), 2, "DE") == date(2026, 4, 7)
+        # 1 May, a Friday, is a holiday in France; a country the calendar does not know has weekends only
+        assert rules.add_business_days(date(2026, 4, 30), 1, "FR") == date(2026, 5, 4)
+        assert rules.add_business_days(date(2026, 4, 30), 1, "XX") == date(2026, 5, 1)
 
     def test_more_than_is_open_is_refused_and_nothing_changes(self, invoice, analyst):
         with pytest.raises(UnableToOpenCase) as refused:

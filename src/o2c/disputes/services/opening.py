@@ -117,7 +117,7 @@ def case_open(
         team=team or routing.team,
         state=Case.State.OPEN,
         opened_on=opened_on,
-        due_date=rules.add_business_days(opened_on, routing.sla_days),
+        due_date=rules.add_business_days(opened_on, routing.sla_days, entity.country),
         created_at=now,
         created_by=actor if actor_id(actor) else None,
     )
