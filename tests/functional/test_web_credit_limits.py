@@ -211,10 +211,10 @@ class TestLimitList:
     def test_fifty_limits_a_page_read_with_the_same_queries_on_every_page(
         self, entity: LegalEntity, analyst: User
     ) -> None:
-        for n in range(1, 56):
+        for n in range(1, 61):
             customer = _customer(entity, f"K-{n:03d}", credit_limit=Decimal("1000.00"))
-            if n % 2:
-                _invoice(customer, "900.00")
+            if n % 10:
+                _invoice(customer, "900.00")  # 90 % used; K-010, K-020, ... K-060 nothing
         client = login(analyst)
         client.get("/credit/limits/")  # sessions and roles cached like any page after the first
 
@@ -228,10 +228,12 @@ class TestLimitList:
                 assert (len(numbers), numbers[0], numbers[-1]) == (50, "K-001", "K-050")
                 assert "page=2" in page
             elif query == "page=2":
-                assert numbers == ["K-051", "K-052", "K-053", "K-054", "K-055"]
+                assert numbers == [f"K-{n:03d}" for n in range(51, 61)]
             elif query == "show=high":
-                assert (len(numbers), numbers[-1]) == (28, "K-055")  # the odd ones use 90 %
-                assert "28 limits" in page and "page=2" not in page
+                assert (len(numbers), numbers[0], numbers[-1]) == (50, "K-001", "K-055")
+                assert "54 limits" in page and "show=high&amp;page=2" in page
+            else:
+                assert numbers == ["K-056", "K-057", "K-058", "K-059"]
         assert counts[0] == counts[1]
         assert counts[2] == counts[3]
 
@@ -564,3 +566,85 @@ class TestLimitApprovals:
         [row] = _rows(page, "pending-limits")
         assert row[1:4] == ["clara 16.03.2026", "30.000,00 €", "75.000,00 € review 01.03.2027"]
         assert "Freigeben" in page and "Ablehnen" in page
+
+
+class TestCreditSettings:
+    def test_the_page_shows_the_default_policy_and_threshold_of_a_fresh_entity(
+        self, entity: LegalEntity, analyst: User
+    ) -> None:
+        page = login(analyst).get("/credit/settings/").content.decode()
+
+        assert '<dd id="policy-days">60</dd>' in page and '<dd id="policy-cutoff">17:00</dd>' in page
+        assert _rows(page, "threshold-table") == [["EUR", "€50,000.00"]]
+        assert 'id="policy-form"' not in page and 'id="threshold-form"' not in page  # analysts read
+
+    def test_an_ar_manager_changes_the_policy_and_it_is_audited(
+        self, entity: LegalEntity, manager: User
+    ) -> None:
+        response = login(manager).post(
+            "/credit/settings/policy/",
+            {
+                "entity": entity.code,
+                "past_due_days": "45",
+                "cutoff_time": "15:30",
+                "sales_email": "sales@o2c.example",
+            },
+            follow=True,
+        )
+
+        page = response.content.decode()
+        assert f"The credit policy of {entity.code} is saved." in page
+        assert '<dd id="policy-days">45</dd>' in page and '<dd id="policy-cutoff">15:30</dd>' in page
+        event = AuditEvent.objects.get(action="credit.policy.changed")
+        assert (event.actor, event.changes) == (
+            manager,
+            {
+                "past_due_days": [60, 45],
+                "cutoff_time": ["17:00:00", "15:30:00"],
+                "sales_email": ["", "sales@o2c.example"],
+            },
+        )
+
+    def test_a_threshold_typed_in_german_is_set_and_audited(self, entity: LegalEntity, manager: User) -> None:
+        UserPreference.objects.create(user=manager, language="de")
+
+        response = login(manager).post(
+            "/credit/settings/threshold/",
+            {"entity": entity.code, "currency": "usd", "amount": "20.000,00"},
+            follow=True,
+        )
+
+        assert response.status_code == 200
+        assert _rows(response.content.decode(), "threshold-table") == [
+            ["EUR", "50.000,00 €"],
+            ["USD", "20.000,00 $"],
+        ]
+        event = AuditEvent.objects.get(action="credit.threshold.changed")
+        assert (event.actor, event.changes) == (manager, {"approval_threshold": [None, "20000.00 USD"]})
+
+    def test_a_bad_policy_is_refused_with_the_form_errors_and_changes_nothing(
+        self, entity: LegalEntity, manager: User
+    ) -> None:
+        response = login(manager).post(
+            "/credit/settings/policy/", {"entity": entity.code, "past_due_days": "-1", "cutoff_time": "25:00"}
+        )
+
+        assert response.status_code == 422
+        form = response.content.decode().split('id="policy-form"', 1)[1].split("</form>", 1)[0]
+        assert form.count('class="o2c-error"') == 2
+        assert not AuditEvent.objects.filter(action="credit.policy.changed").exists()
+        assert '<dd id="policy-days">60</dd>' in login(manager).get("/credit/settings/").content.decode()
+
+    def test_an_analyst_may_not_change_and_another_entity_is_not_found(
+        self, entity: LegalEntity, analyst: User, manager: User, other_entity: LegalEntity
+    ) -> None:
+        refused = login(analyst).post(
+            "/credit/settings/threshold/", {"entity": entity.code, "currency": "EUR", "amount": "1"}
+        )
+        foreign = login(manager).post(
+            "/credit/settings/threshold/", {"entity": other_entity.code, "currency": "EUR", "amount": "1"}
+        )
+
+        assert (refused.status_code, foreign.status_code) == (403, 404)
+        assert login(manager).get(f"/credit/settings/?entity={other_entity.code}").status_code == 404
+        assert not AuditEvent.objects.filter(action="credit.threshold.changed").exists()

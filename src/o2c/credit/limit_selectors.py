@@ -16,12 +16,14 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, QuerySet
 
 from o2c.core.exceptions import DomainError
 from o2c.credit import rules, selectors
-from o2c.credit.models import CreditLimit, CreditScore, CustomerExposure, SalesOrder
+from o2c.credit.models import ApprovalThreshold, CreditLimit, CreditScore, CustomerExposure, SalesOrder
 from o2c.customers.models import Customer
+from o2c.ledger.models import LegalEntity
 
 # the list's filters
 OVER_LIMIT = "over"
@@ -121,6 +123,16 @@ _HOLDER_FIELDS = (
     "has_children",
 )
 
+# what the filters by use compare: the effective limit's amount and currency
+_LIMIT_FIELDS = (
+    "pk",
+    "currency",
+    "credit_limit_minor",
+    "active__amount_minor",
+    "active__currency",
+    "active__mirrored_minor",
+)
+
 
 def _holders(
     *, entity_ids: list[int], search: str, review_due_on: date | None
@@ -189,30 +201,88 @@ def _subtree(root: int, children: dict[int, list[int]]) -> list[int]:
     return sorted(members)
 
 
-def holder_exposures(holders: list[tuple[int, str, bool]], *, as_of: date) -> dict[int, int | None]:
+def _entity_tree(entity_ids: list[int]) -> dict[int, list[int]]:
+    """Children per customer of the entities (a parent is always of its child's entity): one query."""
+    children: dict[int, list[int]] = defaultdict(list)
+    for pk, parent_id in Customer.objects.filter(
+        entity_id__in=entity_ids, parent_id__isnull=False
+    ).values_list("pk", "parent_id"):
+        children[parent_id].append(pk)
+    return children
+
+
+def _entity_exposures(entity_ids: list[int]) -> dict[int, dict[str, int]]:
+    """`selectors.exposure_rows` for every customer of the entities at once: one query, read raw."""
+    totals: dict[int, dict[str, int]] = defaultdict(dict)
+    found = (
+        CustomerExposure.objects.filter(customer__entity_id__in=entity_ids)
+        .annotate(total=F("receivables_minor") + F("orders_minor") + F("shipped_minor") + F("unbilled_minor"))
+        .exclude(total=0)
+        .values_list("customer_id", "currency", "total")
+    )
+    for customer_id, currency, total in _raw(found):
+        totals[customer_id][currency] = total
+    return totals
+
+
+def _raw(found: QuerySet[Any, tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """A values-list's rows as the database driver gives them (integers and strings alone: no field
+    conversion is needed), for lists of 100,000 rows."""
+    sql, params = found.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def holder_exposures(
+    holders: list[tuple[int, str, bool]],
+    *,
+    as_of: date,
+    children: dict[int, list[int]] | None = None,
+    amounts: dict[int, dict[str, int]] | None = None,
+) -> dict[int, int | None]:
     """Per (customer id, limit currency, has subsidiaries): its exposure in the limit's currency, its
-    group's for a customer with subsidiaries; None when a currency has no FX rate. A few queries per
-    5,000 customers, whatever their number."""
-    groups = [pk for pk, _currency, has_children in holders if has_children]
-    children = _descendants(groups)
-    members = {pk: _subtree(pk, children) if has_children else [pk] for pk, _c, has_children in holders}
-    wanted = sorted({m for ids in members.values() for m in ids})
-    amounts = selectors.exposure_rows(wanted)
+    group's for a customer with subsidiaries; None when a currency has no FX rate. Without `children`
+    and `amounts` (the whole entities' tree and exposure, for long lists), they are read for these
+    customers alone: a few queries per 5,000 customers."""
+    if children is None:
+        children = _descendants([pk for pk, _currency, has_children in holders if has_children])
+    members = {pk: _subtree(pk, children) for pk, _c, has_children in holders if has_children}
+    if amounts is None:
+        wanted = {pk for pk, _c, _g in holders} | {m for ids in members.values() for m in ids}
+        amounts = selectors.exposure_rows(sorted(wanted))
     rate = selectors._rate_cache(as_of)  # the check's own rates, memoised for the list
+
+    def own(member: int, currency: str) -> int:
+        per_currency = amounts.get(member)
+        if not per_currency:
+            return 0
+        if len(per_currency) == 1 and currency in per_currency:
+            return per_currency[currency]
+        return rules.total_in(per_currency, currency, rate)
+
     result: dict[int, int | None] = {}
-    for pk, currency, _has_children in holders:
+    for pk, currency, has_children in holders:
         try:
-            result[pk] = sum(rules.total_in(amounts.get(m, {}), currency, rate) for m in members[pk])
+            result[pk] = sum(own(m, currency) for m in members[pk]) if has_children else own(pk, currency)
         except DomainError:  # no FX rate for a currency of the exposure
             result[pk] = None
     return result
 
 
-def _rows(found: list[tuple[Any, ...]], as_of: date) -> list[LimitRow]:
+def _rows(
+    found: list[tuple[Any, ...]],
+    as_of: date,
+    *,
+    children: dict[int, list[int]] | None = None,
+    amounts: dict[int, dict[str, int]] | None = None,
+) -> list[LimitRow]:
     limits = [_row_limit(row) for row in found]
     exposures = holder_exposures(
         [(row[0], limit.currency, bool(row[13])) for row, (limit, _s) in zip(found, limits, strict=True)],
         as_of=as_of,
+        children=children,
+        amounts=amounts,
     )
     return [
         LimitRow(
@@ -257,8 +327,33 @@ def limit_list(
         cut = list(found[start : start + per_page + 1])
         rows = _rows(cut[:per_page], as_of)
         return LimitPage(rows, page, len(cut) > per_page, None)
-    rows = [row for row in _rows(list(found), as_of) if (row.is_over if show == OVER_LIMIT else row.is_high)]
-    return LimitPage(rows[start : start + per_page], page, len(rows) > start + per_page, len(rows))
+    # every limit's exposure from the entities' tree and exposure summary (one query each), compared
+    # on plain numbers; only the page's rows are then read in full
+    children = _entity_tree(entity_ids)
+    amounts = _entity_exposures(entity_ids)
+    limits = _raw(found.values_list(*_LIMIT_FIELDS))
+    effective = [
+        (pk, amount, limit_currency, pk in children)
+        if amount is not None and mirrored == field_minor
+        else (pk, field_minor, currency, pk in children)
+        for pk, currency, field_minor, amount, limit_currency, mirrored in limits
+    ]
+    exposures = holder_exposures(
+        [(pk, currency, is_group) for pk, _amount, currency, is_group in effective],
+        as_of=as_of,
+        children=children,
+        amounts=amounts,
+    )
+    percent = HIGH_USE_PERCENT if show == HIGH_USE else 100
+    matching = [
+        pk
+        for pk, amount, _currency, _is_group in effective
+        if (exposure := exposures[pk]) is not None and exposure * 100 > amount * percent
+    ]
+    shown = matching[start : start + per_page]
+    full = {row[0]: row for row in found.filter(pk__in=shown)}
+    rows = _rows([full[pk] for pk in shown], as_of, children=children, amounts=amounts)
+    return LimitPage(rows, page, len(matching) > start + per_page, len(matching))
 
 
 # ── one customer ──────────────────────────────────────────────────────────────────────────────
@@ -433,3 +528,28 @@ def pending_rows(*, entity_ids: list[int], as_of: date) -> list[PendingRow]:
         )
         for limit in pending
     ]
+
+
+# ── settings ──────────────────────────────────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True)
+class ThresholdRow:
+    currency: str
+    threshold_minor: int
+    is_default: bool  # the default of a fresh entity, none saved yet
+
+
+def thresholds_of(entity: LegalEntity) -> list[ThresholdRow]:
+    """The entity's approval thresholds by currency; while none is saved, the default one in the entity's
+    currency (`selectors.threshold_minor`). A currency not listed needs approval for every new limit."""
+    saved = [
+        ThresholdRow(currency, minor, False)
+        for currency, minor in ApprovalThreshold.objects.filter(entity=entity)
+        .order_by("currency")
+        .values_list("currency", "threshold_minor")
+    ]
+    if saved:
+        return saved
+    default = selectors.threshold_minor(entity, entity.currency)
+    return [] if default is None else [ThresholdRow(entity.currency, default, True)]

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -274,3 +276,107 @@ def limit_approve(request: HttpRequest, limit_id: int) -> HttpResponse:
 def limit_reject(request: HttpRequest, limit_id: int) -> HttpResponse:
     """Reject a pending limit (`limits.limit_reject`), a reason required."""
     return _decide(request, limit_id, approve=False)
+
+
+# --- the entity's credit policy and approval thresholds -------------------------------------------
+
+
+def _entity(request: HttpRequest, code: str) -> LegalEntity:
+    """The entity named by its code among the reader's (404 for another), the default one without."""
+    entities = _entities(request)
+    if not entities:
+        raise Http404
+    if not code:
+        return next((e for e in entities if e.is_default), entities[0])
+    found = next((e for e in entities if e.code == code), None)
+    if found is None:
+        raise Http404
+    return found
+
+
+def _settings_page(
+    request: HttpRequest,
+    entity: LegalEntity,
+    *,
+    policy_form: limit_forms.PolicyForm | None = None,
+    threshold_form: limit_forms.ThresholdForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    policy = selectors.policy_of(entity.pk)
+    context = {
+        "entity": entity,
+        "entities": _entities(request),
+        "policy": policy,
+        "thresholds": limit_selectors.thresholds_of(entity),
+        "may_change": roles.has_any(request.user, APPROVE_LIMITS),
+        "policy_form": policy_form
+        or limit_forms.PolicyForm(
+            initial={
+                "past_due_days": policy.past_due_days,
+                "cutoff_time": policy.cutoff_time,
+                "sales_email": policy.sales_email,
+            }
+        ),
+        "threshold_form": threshold_form or limit_forms.ThresholdForm(initial={"currency": entity.currency}),
+    }
+    return render(request, "workspace/credit/limit_settings.html", context, status=status)
+
+
+@role_required(VIEW_CREDIT)
+@require_GET
+def credit_settings(request: HttpRequest) -> HttpResponse:
+    """The entity's credit policy and approval thresholds (`?entity=CODE`, the default entity without)."""
+    return _settings_page(request, _entity(request, request.GET.get("entity", "")))
+
+
+@role_required(APPROVE_LIMITS)
+@require_POST
+def credit_policy_save(request: HttpRequest) -> HttpResponse:
+    """Save the entity's credit policy (`limits.policy_set`, audited)."""
+    entity = _entity(request, request.POST.get("entity", ""))
+    form = limit_forms.PolicyForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        limits.policy_set(
+            entity=entity,
+            past_due_days=data["past_due_days"],
+            cutoff_time=data["cutoff_time"],
+            sales_email=data["sales_email"],
+            actor=_actor(request),
+            now=clock.now(),
+        )
+        messages.success(request, _("The credit policy of %(code)s is saved.") % {"code": entity.code})
+        return _settings_redirect(entity)
+    return _settings_page(request, entity, policy_form=form, status=422)
+
+
+@role_required(APPROVE_LIMITS)
+@require_POST
+def credit_threshold_save(request: HttpRequest) -> HttpResponse:
+    """Set the entity's approval threshold in a currency (`limits.threshold_set`, audited)."""
+    entity = _entity(request, request.POST.get("entity", ""))
+    form = limit_forms.ThresholdForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            threshold = limits.threshold_set(
+                entity=entity,
+                currency=data["currency"],
+                amount=data["amount"],
+                actor=_actor(request),
+                now=clock.now(),
+            )
+        except DomainError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(
+                request,
+                _("The approval threshold of %(code)s is %(amount)s.")
+                % {"code": entity.code, "amount": money(threshold.threshold_minor, threshold.currency)},
+            )
+            return _settings_redirect(entity)
+    return _settings_page(request, entity, threshold_form=form, status=422)
+
+
+def _settings_redirect(entity: LegalEntity) -> HttpResponse:
+    return redirect(f"{reverse('credit_settings')}?{urlencode({'entity': entity.code})}")

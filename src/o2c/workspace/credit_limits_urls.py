@@ -13,4 +13,7 @@ urlpatterns: list[URLPattern] = [
     path("customers/<int:customer_id>/limit/", views.customer_limit_request, name="credit_customer_limit"),
     path("customers/<int:customer_id>/block/", views.customer_block, name="credit_customer_block"),
     path("customers/<int:customer_id>/unblock/", views.customer_unblock, name="credit_customer_unblock"),
+    path("settings/", views.credit_settings, name="credit_settings"),
+    path("settings/policy/", views.credit_policy_save, name="credit_settings_policy"),
+    path("settings/threshold/", views.credit_threshold_save, name="credit_settings_threshold"),
 ]
