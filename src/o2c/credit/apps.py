@@ -10,6 +10,8 @@ class CreditConfig(AppConfig):
         from o2c.cash.rules import PAYMENT_APPLIED
         from o2c.core import events
         from o2c.credit import checks, tasks
+        from o2c.receivables.services import DOCUMENTS_ISSUED
 
         checks.register()
         events.subscribe(PAYMENT_APPLIED, tasks.on_payment_applied)
+        events.subscribe(DOCUMENTS_ISSUED, tasks.on_documents_issued)

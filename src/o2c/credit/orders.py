@@ -28,6 +28,7 @@ from o2c.credit.errors import UnableToBlockCustomer, UnableToDecideOrder, Unable
 from o2c.credit.models import SalesOrder
 from o2c.customers.models import Customer
 from o2c.ledger.models import LegalEntity
+from o2c.receivables.models import Document, DocumentType
 
 
 @dataclass(frozen=True)
@@ -408,6 +409,48 @@ def order_move(*, order_id: int, to: str, reason: str, actor: User | None, now: 
         now=now,
     )
     return order
+
+
+def orders_invoiced_by(*, document_ids: Sequence[int], now: datetime) -> list[SalesOrder]:
+    """The orders these issued invoices bill, moved to invoiced: an invoice names its order in its PO
+    number (`po_number`, the order number as the order arrived) for the same customer. A shipped order
+    becomes invoiced; a released one (a service, nothing shipped) is shipped and invoiced. Orders in any
+    other state, and invoices naming no order, are left alone. Audited like a person's moves, by no
+    actor, with the invoice's number as the reason."""
+    invoices = list(
+        Document.objects.filter(
+            pk__any=frozenset(document_ids),
+            document_type=DocumentType.INVOICE,
+            status=Document.Status.ISSUED,
+        )
+        .exclude(po_number="")
+        .values_list("customer_id", "po_number", "number")
+    )
+    if not invoices:
+        return []
+    wanted = {(customer_id, po_number.strip()): number for customer_id, po_number, number in invoices}
+    candidates = SalesOrder.objects.filter(
+        customer_id__in={customer_id for customer_id, _po in wanted},
+        number__in={po for _customer, po in wanted},
+        status__in=[SalesOrder.Status.RELEASED, SalesOrder.Status.SHIPPED],
+    ).values_list("pk", "customer_id", "number", "status")
+    moved = []
+    for order_id, customer_id, number, status in candidates:
+        invoice_number = wanted.get((customer_id, number))
+        if invoice_number is None:
+            continue
+        reason = _("invoice %(number)s issued") % {"number": invoice_number}
+        with transaction.atomic():
+            if status == SalesOrder.Status.RELEASED:
+                order_move(
+                    order_id=order_id, to=SalesOrder.Status.SHIPPED, reason=reason, actor=None, now=now
+                )
+            moved.append(
+                order_move(
+                    order_id=order_id, to=SalesOrder.Status.INVOICED, reason=reason, actor=None, now=now
+                )
+            )
+    return moved
 
 
 @transaction.atomic

@@ -1,4 +1,5 @@
-"""Event handlers: a payment applied rechecks the held orders of the paying customers' groups."""
+"""Event handlers: a payment applied rechecks the held orders of the paying customers' groups; an issued
+invoice that names an order in its PO number moves the order to invoiced."""
 
 from __future__ import annotations
 
@@ -15,3 +16,7 @@ def on_payment_applied(*, document_ids: list[int], customer_id: int | None = Non
         customers.add(customer_id)
     if customers:
         orders.recheck_after_payment(customer_ids=customers, now=clock.now())
+
+
+def on_documents_issued(*, document_ids: list[int], **_: Any) -> None:
+    orders.orders_invoiced_by(document_ids=document_ids, now=clock.now())

@@ -527,3 +527,50 @@ class TestOrdersShippedInvoicedCancelled:
         held.refresh_from_db()
         assert held.status == "cancelled"
         assert exposure_summary_equals_truth() == []
+
+
+class TestOrdersInvoicedByTheirInvoice:
+    def test_an_invoice_naming_the_order_in_its_po_number_moves_it_to_invoiced(
+        self, entity: LegalEntity, customer: Customer, django_capture_on_commit_callbacks: Any
+    ) -> None:
+        _limit(customer, "10000.00")
+        shipped = _order(entity, "SO-1", customer, "3000.00")
+        _order(entity, "SO-2", customer, "500.00")  # released, nothing to ship
+        _order(entity, "SO-3", customer, "700.00")
+        orders.order_move(order_id=shipped.pk, to="shipped", reason="", actor=None, now=NOW)
+        other = _customer(entity, "C-2000")
+
+        with django_capture_on_commit_callbacks(execute=True):
+            first = issued_invoice(
+                customer,
+                lines=[LineIn("Goods", Decimal(1), Decimal("3000.00"), Decimal(0))],
+                po_number="SO-1",
+            )
+            second = issued_invoice(
+                customer,
+                lines=[LineIn("Work", Decimal(1), Decimal("500.00"), Decimal(0))],
+                po_number=" SO-2 ",
+            )
+            issued_invoice(other, po_number="SO-3")  # another customer's invoice: not SO-3's
+
+        assert dict(SalesOrder.objects.values_list("number", "status")) == {
+            "SO-1": "invoiced",
+            "SO-2": "invoiced",
+            "SO-3": "released",
+        }
+        row = CustomerExposure.objects.get(customer=customer, currency="EUR")
+        # the two invoices are open items now; only SO-3 is still an open order
+        assert (row.receivables_minor, row.orders_minor, row.shipped_minor) == (350_000, 70_000, 0)
+        assert exposure_summary_equals_truth() == []
+        assert list(
+            AuditEvent.objects.filter(
+                object_type="sales_order", action__in=["credit.order.shipped", "credit.order.invoiced"]
+            )
+            .order_by("pk")
+            .values_list("object_label", "action", "reason", "actor_label")
+        ) == [
+            ("SO-1", "credit.order.shipped", "", "system"),
+            ("SO-1", "credit.order.invoiced", f"invoice {first.number} issued", "system"),
+            ("SO-2", "credit.order.shipped", f"invoice {second.number} issued", "system"),
+            ("SO-2", "credit.order.invoiced", f"invoice {second.number} issued", "system"),
+        ]
