@@ -170,7 +170,6 @@ LABELS: dict[str, Promise] = {
     "collections.late_charge.issued": _("Late-payment interest and fees charged"),
     "collections.plan.changed": _("Dunning plan's segment changed"),
     "collections.step.changed": _("Dunning step changed"),
-    "collections.plan.created": _("Dunning plan created"),
     "collections.plan.deleted": _("Dunning plan deleted"),
     "collections.step.added": _("Dunning step added"),
     "collections.step.removed": _("Dunning step removed"),
