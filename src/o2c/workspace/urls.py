@@ -274,3 +274,6 @@ urlpatterns += [
     path("credit/", include("o2c.workspace.credit_limits_urls")),
     path("credit/", include("o2c.workspace.credit_reviews_urls")),
 ]
+
+# escalation levels, the matrix's proposals and agency placements (docs/escalation.md)
+urlpatterns += [path("collections/", include("o2c.workspace.escalation_urls"))]
