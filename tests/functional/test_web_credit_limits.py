@@ -30,6 +30,7 @@ from o2c.receivables.calculations import LineIn
 from o2c.workspace import credit_limit_views
 from o2c.workspace.models import UserPreference
 from tests.conftest import NOW, customer_in, issued_invoice, make_user
+from tests.functional.test_browser import SCREENSHOTS, live_server, page  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db
 
@@ -87,6 +88,10 @@ def _order(entity: LegalEntity, number: str, customer: Customer, amount: str) ->
 
 @pytest.fixture
 def book(entity: LegalEntity) -> dict[str, Customer]:
+    return _book(entity)
+
+
+def _book(entity: LegalEntity) -> dict[str, Customer]:
     """docs/credit.md's worked example (a group limit of 100,000.00 EUR on Holding AG, 30,000.00 on Werk
     Nord with an order of 5,000.00 released and one of 16,000.00 held, Works Inc. in USD at 0.90), a
     customer with a limit loaded by the customer import using 90 %, and one over its limit whose review
@@ -127,9 +132,9 @@ def manager(entity: LegalEntity) -> User:
     return make_user("martin", "ar_manager", entities=[entity])
 
 
-def _rows(page: str, table: str = "limits") -> list[list[str]]:
+def _rows(html: str, table: str = "limits") -> list[list[str]]:
     """The table's body as text cells (tags dropped, white space folded)."""
-    body = page.split(f'id="{table}"', 1)[1].split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    body = html.split(f'id="{table}"', 1)[1].split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     rows = []
     for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, flags=re.S):
         cells = re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)
@@ -148,9 +153,9 @@ class TestLimitList:
     def test_each_limit_shows_its_exposure_use_available_dates_and_risk_class(
         self, book: dict[str, Customer], analyst: User
     ) -> None:
-        page = login(analyst).get("/credit/limits/").content.decode()
+        html = login(analyst).get("/credit/limits/").content.decode()
 
-        assert _rows(page) == [
+        assert _rows(html) == [
             # the group: 20,000.00 + (10,000.00 + 5,000.00) + 11,000.00 USD x 0.90 = 44,900.00
             ["C-100 Holding AG", "Group", "€100,000.00", "€44,900.00", "44.9 %", "€55,100.00", "", "", ""],
             [
@@ -187,7 +192,7 @@ class TestLimitList:
                 "D",
             ],
         ]
-        assert f'href="/credit/customers/{book["s1"].pk}/"' in page
+        assert f'href="/credit/customers/{book["s1"].pk}/"' in html
 
     @pytest.mark.parametrize(
         ("query", "numbers"),
@@ -202,11 +207,11 @@ class TestLimitList:
     def test_the_filters_pick_over_limit_high_use_review_due_and_the_search(
         self, book: dict[str, Customer], analyst: User, query: str, numbers: list[str]
     ) -> None:
-        page = login(analyst).get(f"/credit/limits/?{query}").content.decode()
+        html = login(analyst).get(f"/credit/limits/?{query}").content.decode()
 
-        assert re.findall(r'data-customer="([^"]+)"', page) == numbers
+        assert re.findall(r'data-customer="([^"]+)"', html) == numbers
         if not numbers:
-            assert "No limit matches these filters." in page
+            assert "No limit matches these filters." in html
 
     def test_fifty_limits_a_page_read_with_the_same_queries_on_every_page(
         self, entity: LegalEntity, analyst: User
@@ -221,17 +226,17 @@ class TestLimitList:
         counts = []
         for query in ("", "page=2", "show=high", "show=high&page=2"):
             with CaptureQueriesContext(connection) as queries:
-                page = client.get(f"/credit/limits/?{query}").content.decode()
+                html = client.get(f"/credit/limits/?{query}").content.decode()
             counts.append(len(queries))
-            numbers = re.findall(r'data-customer="([^"]+)"', page)
+            numbers = re.findall(r'data-customer="([^"]+)"', html)
             if query == "":
                 assert (len(numbers), numbers[0], numbers[-1]) == (50, "K-001", "K-050")
-                assert "page=2" in page
+                assert "page=2" in html
             elif query == "page=2":
                 assert numbers == [f"K-{n:03d}" for n in range(51, 61)]
             elif query == "show=high":
                 assert (len(numbers), numbers[0], numbers[-1]) == (50, "K-001", "K-055")
-                assert "54 limits" in page and "show=high&amp;page=2" in page
+                assert "54 limits" in html and "show=high&amp;page=2" in html
             else:
                 assert numbers == ["K-056", "K-057", "K-058", "K-059"]
         assert counts[0] == counts[1]
@@ -251,34 +256,34 @@ class TestLimitList:
     ) -> None:
         _customer(other_entity, "F-1", name="Client Paris", credit_limit=Decimal("7000.00"))
 
-        page = login(analyst).get("/credit/limits/").content.decode()
+        html = login(analyst).get("/credit/limits/").content.decode()
 
-        assert "F-1" not in page and "C-300" in page
+        assert "F-1" not in html and "C-300" in html
 
     def test_a_german_reader_sees_german_amounts_dates_and_labels(
         self, book: dict[str, Customer], analyst: User
     ) -> None:
         UserPreference.objects.create(user=analyst, language="de")
 
-        page = login(analyst).get("/credit/limits/").content.decode()
+        html = login(analyst).get("/credit/limits/").content.decode()
 
-        assert _rows(page)[0][2:6] == [
+        assert _rows(html)[0][2:6] == [
             "100.000,00 €",
             "44.900,00 €",
             "44,9 %",
             "55.100,00 €",
         ]  # white space folded
-        assert _rows(page)[3][7] == "10.03.2026"
-        assert "Risikoklasse" in page
+        assert _rows(html)[3][7] == "10.03.2026"
+        assert "Risikoklasse" in html
 
 
 class TestCustomerCreditPage:
     def test_the_page_shows_the_limits_in_force_the_exposure_the_group_and_the_held_orders(
         self, book: dict[str, Customer], analyst: User
     ) -> None:
-        page = login(analyst).get(f"/credit/customers/{book['s1'].pk}/").content.decode()
+        html = login(analyst).get(f"/credit/customers/{book['s1'].pk}/").content.decode()
 
-        limits_in_force = page.split('id="limits-in-force"', 1)[1].split("</section>", 1)[0]
+        limits_in_force = html.split('id="limits-in-force"', 1)[1].split("</section>", 1)[0]
         assert re.findall(r'data-holder="([^"]+)"', limits_in_force) == ["C-101", "C-100"]
         assert "€30,000.00" in limits_in_force and "€15,000.00" in limits_in_force
         assert "€100,000.00" in limits_in_force and "€44,900.00" in limits_in_force
@@ -286,9 +291,9 @@ class TestCustomerCreditPage:
         # the binding limit is the own one: 15,000.00 left against the group's 55,100.00
         assert (
             "exposure €15,000.00 of €30,000.00, available €15,000.00"
-            in page.split('id="binding-limit"', 1)[1]
+            in html.split('id="binding-limit"', 1)[1]
         )
-        exposure = page.split('id="exposure"', 1)[1].split("</section>", 1)[0]
+        exposure = html.split('id="exposure"', 1)[1].split("</section>", 1)[0]
         # open receivables 10,000.00, the released order 5,000.00, nothing shipped or unbilled
         assert re.findall(r"€[\d,.]+", exposure) == [
             "€10,000.00",
@@ -298,16 +303,16 @@ class TestCustomerCreditPage:
             "€15,000.00",
         ]
         # each member's own exposure in the group limit's currency, its own limit
-        assert _rows(page, "group-members") == [
+        assert _rows(html, "group-members") == [
             ["C-100 Holding AG", "€20,000.00", "€100,000.00", "Active"],
             ["C-101 Werk Nord GmbH", "€15,000.00", "€30,000.00", "Active"],
             ["C-102 Works Inc.", "€9,900.00", "–", "Active"],
         ]
-        held = page.split('id="held-orders"', 1)[1].split("</section>", 1)[0]
+        held = html.split('id="held-orders"', 1)[1].split("</section>", 1)[0]
         assert "SO-2" in held and "€16,000.00" in held and "SO-1" not in held
         assert "exposure 15000.00 plus the order 16000.00 is more than the limit 30000.00" in held
-        assert '<strong id="risk-class">B</strong>' in page and "Not scored yet." in page
-        assert 'id="limit-form"' in page and 'id="block-form"' in page
+        assert '<strong id="risk-class">B</strong>' in html and "Not scored yet." in html
+        assert 'id="limit-form"' in html and 'id="block-form"' in html
 
     def test_a_limit_up_to_the_threshold_is_in_force_at_once_and_audited(
         self, book: dict[str, Customer], analyst: User
@@ -358,9 +363,9 @@ class TestCustomerCreditPage:
             follow=True,
         )
 
-        page = response.content.decode()
-        assert "The limit of €75,000.00 for C-101 waits for a second person&#x27;s approval." in page
-        assert "A limit of €75,000.00 asked for by clara waits for approval." in page
+        html = response.content.decode()
+        assert "The limit of €75,000.00 for C-101 waits for a second person&#x27;s approval." in html
+        assert "A limit of €75,000.00 asked for by clara waits for approval." in html
         assert CreditLimit.objects.get(customer=customer, status="pending").amount_minor == 7_500_000
         assert CreditLimit.objects.get(customer=customer, status="active").amount_minor == 3_000_000
 
@@ -413,8 +418,8 @@ class TestCustomerCreditPage:
         blocked = client.post(
             f"/credit/customers/{customer.pk}/block/", {"reason": "insolvency"}, follow=True
         )
-        page = blocked.content.decode()
-        assert "Customer C-200 blocked." in page and 'id="unblock-form"' in page
+        html = blocked.content.decode()
+        assert "Customer C-200 blocked." in html and 'id="unblock-form"' in html
         customer.refresh_from_db()
         assert customer.status == "blocked"
 
@@ -437,9 +442,9 @@ class TestCustomerCreditPage:
         auditor = login(make_user("aude", "auditor", entities=[entity]))
         customer = book["s1"]
 
-        page = auditor.get(f"/credit/customers/{customer.pk}/").content.decode()
+        html = auditor.get(f"/credit/customers/{customer.pk}/").content.decode()
 
-        assert "Werk Nord GmbH" in page and 'id="limit-form"' not in page and 'id="block-form"' not in page
+        assert "Werk Nord GmbH" in html and 'id="limit-form"' not in html and 'id="block-form"' not in html
         assert auditor.post(f"/credit/customers/{customer.pk}/block/", {"reason": "x"}).status_code == 403
         posted = auditor.post(
             f"/credit/customers/{customer.pk}/limit/", {"amount": "1", "currency": "EUR", "reason": "x"}
@@ -462,10 +467,10 @@ class TestCustomerCreditPage:
     ) -> None:
         UserPreference.objects.create(user=analyst, language="de")
 
-        page = login(analyst).get(f"/credit/customers/{book['s1'].pk}/").content.decode()
+        html = login(analyst).get(f"/credit/customers/{book['s1'].pk}/").content.decode()
 
-        assert "30.000,00\xa0€" in page and "44.900,00\xa0€" in page and "31.12.2026" in page
-        assert "Offene Forderungen" in page and "Risikoklasse" in page
+        assert "30.000,00\xa0€" in html and "44.900,00\xa0€" in html and "31.12.2026" in html
+        assert "Offene Forderungen" in html and "Risikoklasse" in html
 
 
 class TestLimitApprovals:
@@ -479,9 +484,9 @@ class TestLimitApprovals:
     def test_the_pending_limits_show_the_maker_the_old_and_new_limit_the_exposure_and_risk_class(
         self, pending: CreditLimit, analyst: User
     ) -> None:
-        page = login(analyst).get("/credit/limits/approvals/").content.decode()
+        html = login(analyst).get("/credit/limits/approvals/").content.decode()
 
-        [row] = _rows(page, "pending-limits")
+        [row] = _rows(html, "pending-limits")
         assert row == [
             "C-101 Werk Nord GmbH",
             "clara Mar 16, 2026",
@@ -491,7 +496,7 @@ class TestLimitApprovals:
             "B",
             "set up",
         ]
-        assert 'id="decide-' not in page  # a credit analyst sees, an AR manager decides
+        assert 'id="decide-' not in html  # a credit analyst sees, an AR manager decides
 
     def test_a_manager_approves_anothers_request_and_it_is_in_force(
         self, pending: CreditLimit, manager: User
@@ -500,9 +505,9 @@ class TestLimitApprovals:
             f"/credit/limits/{pending.pk}/approve/", {f"limit-{pending.pk}-reason": "fine"}, follow=True
         )
 
-        page = response.content.decode()
-        assert "The limit of €75,000.00 for C-101 is approved and in force." in page
-        assert "No limit waits for approval." in page
+        html = response.content.decode()
+        assert "The limit of €75,000.00 for C-101 is approved and in force." in html
+        assert "No limit waits for approval." in html
         pending.refresh_from_db()
         assert (pending.status, pending.decided_by, pending.decision_reason) == ("active", manager, "fine")
         assert AuditEvent.objects.filter(
@@ -561,22 +566,22 @@ class TestLimitApprovals:
     def test_a_german_reader_sees_german_amounts_and_dates(self, pending: CreditLimit, manager: User) -> None:
         UserPreference.objects.create(user=manager, language="de")
 
-        page = login(manager).get("/credit/limits/approvals/").content.decode()
+        html = login(manager).get("/credit/limits/approvals/").content.decode()
 
-        [row] = _rows(page, "pending-limits")
+        [row] = _rows(html, "pending-limits")
         assert row[1:4] == ["clara 16.03.2026", "30.000,00 €", "75.000,00 € review 01.03.2027"]
-        assert "Freigeben" in page and "Ablehnen" in page
+        assert "Freigeben" in html and "Ablehnen" in html
 
 
 class TestCreditSettings:
     def test_the_page_shows_the_default_policy_and_threshold_of_a_fresh_entity(
         self, entity: LegalEntity, analyst: User
     ) -> None:
-        page = login(analyst).get("/credit/settings/").content.decode()
+        html = login(analyst).get("/credit/settings/").content.decode()
 
-        assert '<dd id="policy-days">60</dd>' in page and '<dd id="policy-cutoff">17:00</dd>' in page
-        assert _rows(page, "threshold-table") == [["EUR", "€50,000.00"]]
-        assert 'id="policy-form"' not in page and 'id="threshold-form"' not in page  # analysts read
+        assert '<dd id="policy-days">60</dd>' in html and '<dd id="policy-cutoff">17:00</dd>' in html
+        assert _rows(html, "threshold-table") == [["EUR", "€50,000.00"]]
+        assert 'id="policy-form"' not in html and 'id="threshold-form"' not in html  # analysts read
 
     def test_an_ar_manager_changes_the_policy_and_it_is_audited(
         self, entity: LegalEntity, manager: User
@@ -592,9 +597,9 @@ class TestCreditSettings:
             follow=True,
         )
 
-        page = response.content.decode()
-        assert f"The credit policy of {entity.code} is saved." in page
-        assert '<dd id="policy-days">45</dd>' in page and '<dd id="policy-cutoff">15:30</dd>' in page
+        html = response.content.decode()
+        assert f"The credit policy of {entity.code} is saved." in html
+        assert '<dd id="policy-days">45</dd>' in html and '<dd id="policy-cutoff">15:30</dd>' in html
         event = AuditEvent.objects.get(action="credit.policy.changed")
         assert (event.actor, event.changes) == (
             manager,
@@ -648,3 +653,63 @@ class TestCreditSettings:
         assert (refused.status_code, foreign.status_code) == (403, 404)
         assert login(manager).get(f"/credit/settings/?entity={other_entity.code}").status_code == 404
         assert not AuditEvent.objects.filter(action="credit.threshold.changed").exists()
+
+
+@pytest.fixture
+def browser_book(ledger_purgeable: None, entity: LegalEntity) -> dict[str, Customer]:
+    """Built before the browser starts (see test_browser.invoice): the book above, Clara the analyst and
+    Martin the AR manager."""
+    make_user("clara", "credit", entities=[entity])
+    make_user("martin", "ar_manager", entities=[entity])
+    return _book(entity)
+
+
+def _browser_login(tab: Any, url: str, username: str) -> None:
+    tab.goto(url)
+    tab.fill("#id_username", username)
+    tab.fill("#id_password", "correct-horse-battery")
+    tab.click("button[type=submit]")
+
+
+def _fits(tab: Any) -> bool:
+    return bool(tab.evaluate("document.documentElement.scrollWidth <= 1280"))
+
+
+@pytest.mark.browser
+def test_in_a_browser_the_analyst_asks_for_a_raise_and_the_manager_approves_it(
+    live_server: Any,  # noqa: F811
+    browser_book: dict[str, Customer],
+    page: Any,  # noqa: F811
+) -> None:
+    from playwright.sync_api import expect
+
+    _browser_login(page, f"{live_server.url}/credit/limits/", "clara")
+    expect(page.locator("#limits tbody tr")).to_have_count(4)
+    expect(page.locator("tr[data-customer='C-300']")).to_contain_text("120 %")
+    assert _fits(page)
+    page.screenshot(path=str(SCREENSHOTS / "o2c-credit-limits.png"), full_page=True)
+
+    page.select_option("#id_show", "over")
+    page.click("#limit-filters button[type=submit]")
+    expect(page.locator("#limits tbody tr")).to_have_count(1)
+    page.goto(f"{live_server.url}/credit/limits/")
+    page.click("tr[data-customer='C-101'] a")
+    expect(page.locator("h1")).to_have_text("Werk Nord GmbH")
+    page.fill("#id_amount", "75,000.00")
+    page.fill("#id_reason", "framework contract")
+    page.click("#limit-button")
+    expect(page.locator(".o2c-messages")).to_contain_text("waits for a second person's approval")
+    assert _fits(page)
+    page.screenshot(path=str(SCREENSHOTS / "o2c-credit-customer.png"), full_page=True)
+
+    page.context.clear_cookies()
+    _browser_login(page, f"{live_server.url}/credit/limits/approvals/", "martin")
+    row = page.locator("#pending-limits tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("€75,000.00")
+    assert _fits(page)
+    page.screenshot(path=str(SCREENSHOTS / "o2c-credit-approvals.png"), full_page=True)
+    row.locator("textarea, input[type=text]").first.fill("contract seen")
+    row.locator("button[id^=approve-]").click()
+    expect(page.locator(".o2c-messages")).to_contain_text("is approved and in force")
+    assert CreditLimit.objects.get(customer=browser_book["s1"], status="active").amount_minor == 7_500_000

@@ -15,7 +15,9 @@ from o2c.workspace.forms import LocalizedDecimalField
 
 
 class LimitFilterForm(forms.Form):
-    q = forms.CharField(label=_("Customer"), max_length=100, required=False)
+    q = forms.CharField(
+        label=_("Customer"), max_length=100, required=False, widget=forms.TextInput(attrs={"type": "search"})
+    )
     show = forms.ChoiceField(label=_("Show"), required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
