@@ -7,7 +7,6 @@ from __future__ import annotations
 from django import forms
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from o2c.credit import order_selectors, rules
 from o2c.credit.models import SalesOrder
@@ -25,12 +24,12 @@ REASON_LABELS: dict[str, Promise] = {
 
 # How the pages name the orders' states.
 STATUS_LABELS: dict[str, Promise] = {
-    SalesOrder.Status.HELD: pgettext_lazy("order", "Held"),
-    SalesOrder.Status.RELEASED: pgettext_lazy("order", "Released"),
-    SalesOrder.Status.REJECTED: pgettext_lazy("order", "Rejected"),
-    SalesOrder.Status.SHIPPED: pgettext_lazy("order", "Shipped"),
-    SalesOrder.Status.INVOICED: pgettext_lazy("order", "Invoiced"),
-    SalesOrder.Status.CANCELLED: pgettext_lazy("order", "Cancelled"),
+    SalesOrder.Status.HELD: _("Held"),
+    SalesOrder.Status.RELEASED: _("Released"),
+    SalesOrder.Status.REJECTED: _("Rejected"),
+    SalesOrder.Status.SHIPPED: _("Shipped"),
+    SalesOrder.Status.INVOICED: _("Invoiced"),
+    SalesOrder.Status.CANCELLED: _("Cancelled"),
 }
 
 
