@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 from io import StringIO
@@ -28,6 +29,8 @@ from o2c.billing.models import (
     UsageEvent,
 )
 from o2c.core import checks
+from o2c.credit.checks import exposure_summary_equals_truth
+from o2c.credit.models import CreditReview, CreditScore, RaiseRequest, SalesOrder
 from o2c.customers.models import BankAccount, Contact, Customer
 from o2c.disputes.models import Case, CaseNote
 from o2c.ledger.models import (
@@ -148,6 +151,34 @@ class TestDemo:
         assert {check.name: check.run() for check in checks.all_checks()} == {
             check.name: [] for check in checks.all_checks()
         }
+
+    def test_the_credit_desk_has_scores_reviews_due_orders_held_and_a_raise_request(self, small_demo, entity):
+        orders = SalesOrder.objects.filter(entity=entity)
+        held = orders.filter(status="held")
+        summary = re.search(
+            r"(\d+) sales orders \((\d+) held\), (\d+) customers scored \((\d+) reviews due\), "
+            r"1 credit raise request",
+            small_demo,
+        )
+        assert summary is not None, small_demo
+        assert (int(summary[1]), int(summary[2])) == (orders.count(), held.count())
+        assert held.exists() and orders.filter(status="released").exists()
+        assert orders.filter(status="shipped").exists()
+        # every held order says why, with the reason codes the credit check gives
+        assert {reason["code"] for order in held for reason in order.hold_reasons} <= {
+            "customer_blocked",
+            "no_limit",
+            "limit_expired",
+            "over_customer_limit",
+            "over_group_limit",
+            "past_due",
+            "review_overdue",
+        }
+        assert all(order.hold_reasons for order in held)
+        assert int(summary[3]) == CreditScore.objects.filter(customer__entity=entity).count() > 0
+        assert CreditReview.objects.filter(entity=entity, state="open").count() >= int(summary[4])
+        assert RaiseRequest.objects.filter(customer__entity=entity, state="open").count() == 1
+        assert exposure_summary_equals_truth() == []
 
     def test_dispute_cases_are_opened_worked_and_resolved_through_the_disputes_services(
         self, small_demo, entity

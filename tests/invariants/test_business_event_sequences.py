@@ -20,6 +20,10 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invar
 
 from o2c.audit.models import AuditEvent
 from o2c.core import checks
+from o2c.core.money import Money
+from o2c.credit import orders as credit_orders
+from o2c.credit.errors import UnableToDecideOrder
+from o2c.credit.models import SalesOrder
 from o2c.customers import services as customer_services
 from o2c.customers.models import Customer
 from o2c.ledger import selectors as ledger_selectors
@@ -50,6 +54,7 @@ line_strategy = st.builds(
 class ReceivablesMachine(RuleBasedStateMachine):
     customers = Bundle("customers")
     invoices = Bundle("invoices")
+    sales_orders = Bundle("sales_orders")
 
     def __init__(self) -> None:
         super().__init__()
@@ -58,6 +63,7 @@ class ReceivablesMachine(RuleBasedStateMachine):
         self.entity = LegalEntity.objects.get(is_default=True)
         self.counter = 0
         self.import_counter = 0
+        self.order_counter = 0
 
     def teardown(self) -> None:
         transaction.set_rollback(True)
@@ -220,6 +226,75 @@ class ReceivablesMachine(RuleBasedStateMachine):
         assert (again.created, again.unchanged, again.journal_entries) == (0, len(rows), 0)
 
     # invariants, checked after every step
+
+    # --- credit: orders under credit control (their exposure summary is one of the registered checks) ---
+
+    @rule(
+        target=sales_orders,
+        customer=customers,
+        amount=amount_minor,
+        limit_minor=st.sampled_from([None, 1_000_000, 500_000_000]),
+    )
+    def take_order(self, customer: Customer, amount: int, limit_minor: int | None) -> SalesOrder:
+        """An order checked on arrival: held (no limit, or over it) or released."""
+        if limit_minor is not None:  # as the customer import loads a limit
+            Customer.objects.filter(pk=customer.pk).update(credit_limit_minor=limit_minor)
+        self.order_counter += 1
+        taken = credit_orders.orders_receive(
+            entity=self.entity,
+            rows=[
+                credit_orders.OrderIn(
+                    number=f"SO-{self.order_counter}",
+                    customer_number=customer.number,
+                    amount=Money.from_minor(amount, customer.currency).amount,
+                    currency=customer.currency,
+                    requested_date=START,
+                )
+            ],
+            source=SalesOrder.Source.API,
+            actor=None,
+            now=NOW,
+        )
+        return SalesOrder.objects.get(pk=taken.created[0].id)
+
+    @rule(order=sales_orders, move=st.sampled_from(["release", "reject", "shipped", "invoiced", "cancelled"]))
+    def move_order(self, order: SalesOrder, move: str) -> None:
+        try:
+            if move == "release":
+                credit_orders.order_release(order_id=order.pk, reason="known customer", actor=None, now=NOW)
+            elif move == "reject":
+                credit_orders.order_reject(order_id=order.pk, reason="too risky", actor=None, now=NOW)
+            else:
+                credit_orders.order_move(
+                    order_id=order.pk, to=move, reason="by the test", actor=None, now=NOW
+                )
+        except UnableToDecideOrder as error:
+            assert error.code in {"not_movable", "not_held"}, error.code
+
+    @rule(order=sales_orders, day=days)
+    def bill_order(self, order: SalesOrder, day: int) -> None:
+        """An invoice naming the order in its PO number moves a released or shipped order to invoiced."""
+        before = SalesOrder.objects.get(pk=order.pk).status
+        draft = services.document_create(
+            customer=order.customer,
+            document_type="invoice",
+            issue_date=START + timedelta(days=day),
+            lines=[
+                LineIn(
+                    "Goods",
+                    Decimal(1),
+                    Money.from_minor(order.amount_minor, order.currency).amount,
+                    Decimal(0),
+                )
+            ],
+            actor=None,
+            now=NOW,
+            po_number=order.number,
+        )
+        invoice = services.document_issue(document_id=draft.pk, actor=None, now=NOW)
+        credit_orders.orders_invoiced_by(document_ids=[invoice.pk], now=NOW)
+        after = SalesOrder.objects.get(pk=order.pk).status
+        assert after == ("invoiced" if before in {"released", "shipped"} else before)
 
     @invariant()
     def registered_checks_hold(self) -> None:

@@ -47,7 +47,7 @@ from o2c.receivables import calculations
 from o2c.receivables import services as receivable_services
 from o2c.receivables.calculations import LineIn
 from o2c.receivables.models import Document
-from o2c.workspace import demo_billing, roles
+from o2c.workspace import demo_billing, demo_credit, roles
 from o2c.workspace.models import UserPreference
 
 PASSWORD = "o2c-demo"
@@ -93,6 +93,7 @@ class DemoResult:
     billing: demo_billing.BillingSummary | None = None
     dispute_cases: int = 0
     dispute_cases_closed: int = 0
+    credit: demo_credit.CreditSummary | None = None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1122,6 +1123,7 @@ def demo_create(
         plan, users, today, now, random.Random(seed + 1), counts
     )
     billing_summary = billing.finish()
+    credit_summary = demo_credit.demo_credit(entity=entity, users=users, today=today, now=now, seed=seed)
     open_invoices = [inv for inv in plan.invoices if inv.open_minor > 0]
     return DemoResult(
         entity_code=entity.code,
@@ -1143,6 +1145,7 @@ def demo_create(
         billing=billing_summary,
         dispute_cases=disputes.cases,
         dispute_cases_closed=disputes.closed,
+        credit=credit_summary,
     )
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from o2c.core import clock
 from o2c.core.cli import O2CCommand, progress_stages
-from o2c.workspace import demo, demo_billing
+from o2c.workspace import demo, demo_billing, demo_credit
 
 
 class Command(O2CCommand):
@@ -72,6 +72,7 @@ def _summary(result: demo.DemoResult) -> str:
             f"{result.disputed} disputed ({result.dispute_cases} dispute cases, "
             f"{result.dispute_cases_closed} of them resolved)",
             *_billing_lines(result.billing),
+            *_credit_lines(result.credit),
             "",
             f"Start the server (o2c runserver), open {demo.URL} and sign in as:",
             "",
@@ -81,6 +82,15 @@ def _summary(result: demo.DemoResult) -> str:
             "",
         ]
     )
+
+
+def _credit_lines(credit: demo_credit.CreditSummary | None) -> list[str]:
+    if credit is None:
+        return []
+    return [
+        f"  {credit.orders} sales orders ({credit.held} held), {credit.scored} customers scored "
+        f"({credit.reviews_due} reviews due), {credit.raise_requests} credit raise request"
+    ]
 
 
 def _billing_lines(billing: demo_billing.BillingSummary | None) -> list[str]:
