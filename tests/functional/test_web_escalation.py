@@ -21,7 +21,9 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from o2c.audit.models import AuditEvent
@@ -871,6 +873,23 @@ class TestAgencies:
         assert "FRA" not in page and "C-9000" not in page
         placement.refresh_from_db()
         assert placement.state == "placed"
+
+    def test_the_page_reads_the_same_number_of_queries_whatever_the_number_of_placements(
+        self, martin, book, inkasso
+    ):
+        _placed(book["C-1000"], inkasso, martin)
+        client = login(martin)
+        client.get(AGENCIES)
+        with CaptureQueriesContext(connection) as one:
+            client.get(AGENCIES)
+        _placed(book["C-2000"], inkasso, martin)
+        _placed(book["C-3000"], inkasso, martin)
+
+        with CaptureQueriesContext(connection) as three:
+            html = text(client.get(AGENCIES))
+
+        assert len(rows(html, "data-placement")) == 3
+        assert len(three) == len(one)
 
     def test_a_german_reader_sees_german_amounts_and_dates(self, anna, martin, book, inkasso):
         placement = _placed(book["C-1000"], inkasso, martin)

@@ -22,9 +22,9 @@ RULE_LEVELS = [
 
 
 class _ReasonForm(forms.Form):
-    reason_code = forms.ChoiceField(label=_("Reason code"), choices=EscalationReason.choices)
+    reason_code = forms.ChoiceField(label=_("Reason"), choices=EscalationReason.choices)
     reason_text = forms.CharField(
-        label=_("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Reason text"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
 
 

@@ -301,10 +301,14 @@ def escalation_matrix(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def escalation_rule(request: HttpRequest, rule_id: int) -> HttpResponse:
     """Change a rule's level, conditions or whether it is active (`rule_save`)."""
-    rule = EscalationRule.objects.filter(pk=rule_id, entity_id__in=_entity_ids(request)).first()
+    rule = (
+        EscalationRule.objects.filter(pk=rule_id, entity_id__in=_entity_ids(request))
+        .select_related("entity", "updated_by")
+        .first()
+    )
     if rule is None:
         raise Http404
-    entity = LegalEntity.objects.get(pk=rule.entity_id)
+    entity = rule.entity
     form = escalation_forms.RuleForm(initial=_rule_initial(rule))
     status = 200
     if request.method == "POST":
