@@ -492,6 +492,23 @@ class TestOrders:
         second = client.get("/credit/orders/?page=2").content.decode()
         assert re.findall(r'<tr data-order="([^"]+)"', second) == ["SO-3", "SO-1"]
 
+    def test_the_list_reads_the_same_number_of_queries_for_more_orders(
+        self,
+        book: dict[str, Any],
+        entity: LegalEntity,
+        analyst: User,
+        django_assert_max_num_queries: Any,
+    ) -> None:
+        client = login(analyst)
+        client.get("/credit/orders/")
+        with django_assert_max_num_queries(12) as few:
+            client.get("/credit/orders/")
+        for n in range(10):
+            _order(entity, f"SO-X{n}", book["none"], "10.00")
+        with django_assert_max_num_queries(len(few.captured_queries)):
+            page = client.get("/credit/orders/").content.decode()
+        assert len(re.findall(r"<tr data-order=", page)) == 14
+
     def test_a_held_order_shows_its_facts_reasons_check_and_history(
         self, book: dict[str, Any], analyst: User
     ) -> None:
