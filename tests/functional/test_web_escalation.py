@@ -221,6 +221,13 @@ class TestProposals:
 
         assert rows(text(login(anna).get(PROPOSALS)), "data-customer") == ["C-3000"]
 
+    def test_the_worklist_links_to_the_escalation_pages(self, anna, book):
+        html = text(login(anna).get(reverse("collections_worklist")))
+
+        assert by_id(html, "escalation-links") == "Escalations · Escalation matrix · Collection agencies"
+        for url in (PROPOSALS, MATRIX, AGENCIES):
+            assert f'href="{url}"' in html
+
     @pytest.mark.parametrize("role", ["ar_manager", "auditor", "admin"])
     def test_managers_auditors_and_admins_read_the_proposals(self, entity, book, role):
         user = make_user("reader", role, entities=[entity])
