@@ -9,7 +9,7 @@ from o2c.audit.models import AuditEvent
 from o2c.customers import services as customer_services
 from o2c.customers.models import Customer
 from o2c.workspace.models import UserPreference
-from tests.conftest import NOW, customer_in, issued_invoice
+from tests.conftest import NOW, customer_in, issued_invoice, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -254,3 +254,15 @@ def test_a_customer_of_the_list_links_to_its_page(client, billing_user, customer
     text = client.get(reverse("customer_list")).content.decode()
     assert reverse("customer_detail", args=[customer.pk]) in text
     assert Customer.objects.count() == 1
+
+
+def test_the_customer_page_links_its_credit_page_for_who_reads_credit(client, entity, customer):
+    client.force_login(make_user("carmen", "credit", entities=[entity]))
+    page = client.get(reverse("customer_detail", args=[customer.pk])).content.decode()
+    client.force_login(make_user("bianca2", "billing", entities=[entity]))
+    other = client.get(reverse("customer_detail", args=[customer.pk])).content.decode()
+
+    assert f'<a href="/credit/customers/{customer.pk}/" id="credit-page-link">Credit page</a>' in page
+    assert 'id="credit-page-link"' not in other
+    assert '<a href="/credit/holds/" aria-current="page">Credit</a>' not in page  # not the current section
+    assert '<a href="/credit/holds/">Credit</a>' in page

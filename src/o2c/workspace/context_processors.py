@@ -43,8 +43,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         (_("Disputes"), reverse("dispute_case_list"), roles.VIEW_DISPUTES),
         (_("Collections"), reverse("collections_worklist"), roles.VIEW_COLLECTIONS),
         (
-            _("Credit applications"),
-            reverse("credit_application_list"),
+            _("Credit"),
+            reverse("credit_hold_list"),
             frozenset({roles.CREDIT, roles.AR_MANAGER, roles.AUDITOR, roles.ADMIN}),
         ),
         (_("Trial balance"), reverse("trial_balance"), roles.VIEW_LEDGER),
@@ -53,9 +53,18 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     path = request.path
     home = reverse("home")
     context["nav_items"] = [
-        {"label": label, "url": url, "current": path == url if url == home else path.startswith(url)}
+        {
+            "label": label,
+            "url": url,
+            "current": path == url if url == home else path.startswith(_section(url)),
+        }
         for label, url, allowed in items
         if roles.has_any(user, allowed)
     ]
     context["user_roles"] = sorted(roles.roles_of(user))
     return context
+
+
+def _section(url: str) -> str:
+    """The part of the site a menu item stands for: all of /credit/ for the credit pages' first tab."""
+    return "/".join(url.split("/")[:2]) + "/" if url.startswith("/credit/") else url
