@@ -72,7 +72,7 @@ def _summary(result: demo.DemoResult) -> str:
             f"{result.disputed} disputed ({result.dispute_cases} dispute cases, "
             f"{result.dispute_cases_closed} of them resolved)",
             *_billing_lines(result.billing),
-            *_credit_lines(result.credit),
+            *_credit_lines(result.credit, result.entity_code),
             "",
             f"Start the server (o2c runserver), open {demo.URL} and sign in as:",
             "",
@@ -84,12 +84,13 @@ def _summary(result: demo.DemoResult) -> str:
     )
 
 
-def _credit_lines(credit: demo_credit.CreditSummary | None) -> list[str]:
+def _credit_lines(credit: demo_credit.CreditSummary | None, entity_code: str) -> list[str]:
     if credit is None:
         return []
     return [
+        f"Credit desk in {entity_code}:",
         f"  {credit.orders} sales orders ({credit.held} held), {credit.scored} customers scored "
-        f"({credit.reviews_due} reviews due), {credit.raise_requests} credit raise request"
+        f"({credit.reviews_due} reviews due), {credit.raise_requests} credit raise request",
     ]
 
 
