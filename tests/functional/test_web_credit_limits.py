@@ -569,7 +569,7 @@ class TestLimitApprovals:
         html = login(manager).get("/credit/limits/approvals/").content.decode()
 
         [row] = _rows(html, "pending-limits")
-        assert row[1:4] == ["clara 16.03.2026", "30.000,00 €", "75.000,00 € review 01.03.2027"]
+        assert row[1:4] == ["clara 16.03.2026", "30.000,00 €", "75.000,00 € Überprüfung 01.03.2027"]
         assert "Freigeben" in html and "Ablehnen" in html
 
 
