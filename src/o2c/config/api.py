@@ -95,10 +95,10 @@ CAPABILITY_ROLES: dict[str, frozenset[str]] = {
     # credit: limits, orders under credit control, holds and blocks worked by the credit analysts (and AR
     # managers), read by auditors; a limit above the threshold approved by a second person (AR managers,
     # admins); orders posted by who enters them (billing) and the credit team
-    credit_api.VIEW_CREDIT: frozenset({roles.CREDIT, roles.AR_MANAGER, roles.AUDITOR, roles.ADMIN}),
-    credit_api.MANAGE_CREDIT: frozenset({roles.CREDIT, roles.AR_MANAGER, roles.ADMIN}),
-    credit_api.APPROVE_LIMITS: frozenset({roles.AR_MANAGER, roles.ADMIN}),
-    credit_api.TAKE_ORDERS: frozenset({roles.BILLING, roles.CREDIT, roles.AR_MANAGER, roles.ADMIN}),
+    credit_api.VIEW_CREDIT: roles.VIEW_CREDIT,
+    credit_api.MANAGE_CREDIT: roles.MANAGE_CREDIT,
+    credit_api.APPROVE_LIMITS: roles.APPROVE_LIMITS,
+    credit_api.TAKE_ORDERS: roles.TAKE_ORDERS,
     # dunning e-mail bounces posted and undeliverable marks cleared: who works collections
     delivery_api.MANAGE_DELIVERY: frozenset({roles.COLLECTOR, roles.AR_MANAGER, roles.ADMIN}),
     # escalation: collectors raise an account to their team lead (the service checks each move),
@@ -108,12 +108,10 @@ CAPABILITY_ROLES: dict[str, frozenset[str]] = {
     # credit scoring: applications, scores, reviews and raise decisions by the credit analysts (and AR
     # managers), read by auditors; raises asked for by who sells (billing) too; the scorecard changed by
     # the credit manager (AR managers, admins)
-    credit_scoring_api.VIEW_SCORING: frozenset({roles.CREDIT, roles.AR_MANAGER, roles.AUDITOR, roles.ADMIN}),
-    credit_scoring_api.SCORE_CREDIT: frozenset({roles.CREDIT, roles.AR_MANAGER, roles.ADMIN}),
-    credit_scoring_api.REQUEST_RAISES: frozenset(
-        {roles.BILLING, roles.CREDIT, roles.AR_MANAGER, roles.ADMIN}
-    ),
-    credit_scoring_api.MANAGE_SCORECARD: frozenset({roles.AR_MANAGER, roles.ADMIN}),
+    credit_scoring_api.VIEW_SCORING: roles.VIEW_SCORING,
+    credit_scoring_api.SCORE_CREDIT: roles.SCORE_CREDIT,
+    credit_scoring_api.REQUEST_RAISES: roles.REQUEST_RAISES,
+    credit_scoring_api.MANAGE_SCORECARD: roles.MANAGE_SCORECARD,
 }
 
 

@@ -45,7 +45,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         (
             _("Credit"),
             reverse("credit_hold_list"),
-            frozenset({roles.CREDIT, roles.AR_MANAGER, roles.AUDITOR, roles.ADMIN}),
+            roles.VIEW_CREDIT,
         ),
         (_("Trial balance"), reverse("trial_balance"), roles.VIEW_LEDGER),
         (_("Audit trail"), reverse("audit_list"), VIEW_AUDIT_TRAIL),

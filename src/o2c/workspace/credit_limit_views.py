@@ -34,10 +34,10 @@ from o2c.workspace import roles
 from o2c.workspace.templatetags.o2c_format import money
 from o2c.workspace.views import _actor, _entity_ids, _page_number, _query_without_page, role_required
 
-# the API's capabilities (o2c.config.api.CAPABILITY_ROLES), which the workspace cannot import
-VIEW_CREDIT = frozenset({roles.CREDIT, roles.AR_MANAGER, roles.AUDITOR, roles.ADMIN})
-MANAGE_CREDIT = frozenset({roles.CREDIT, roles.AR_MANAGER, roles.ADMIN})
-APPROVE_LIMITS = frozenset({roles.AR_MANAGER, roles.ADMIN})
+# the role sets of the API's capabilities of the same names (config/api.py maps them from roles)
+VIEW_CREDIT = roles.VIEW_CREDIT
+MANAGE_CREDIT = roles.MANAGE_CREDIT
+APPROVE_LIMITS = roles.APPROVE_LIMITS
 
 LIMITS_PER_PAGE = 50
 

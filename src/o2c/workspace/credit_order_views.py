@@ -41,11 +41,11 @@ from o2c.workspace.views import (
     slice_page,
 )
 
-# the API's capabilities (o2c.config.api.CAPABILITY_ROLES), which the workspace cannot import
-VIEW_CREDIT = frozenset({roles.CREDIT, roles.AR_MANAGER, roles.AUDITOR, roles.ADMIN})
-MANAGE_CREDIT = frozenset({roles.CREDIT, roles.AR_MANAGER, roles.ADMIN})
-TAKE_ORDERS = frozenset({roles.BILLING, roles.CREDIT, roles.AR_MANAGER, roles.ADMIN})
-VIEW_SCORING = frozenset({roles.CREDIT, roles.AR_MANAGER, roles.AUDITOR, roles.ADMIN})
+# the role sets of the API's capabilities of the same names (config/api.py maps them from roles)
+VIEW_CREDIT = roles.VIEW_CREDIT
+MANAGE_CREDIT = roles.MANAGE_CREDIT
+TAKE_ORDERS = roles.TAKE_ORDERS
+VIEW_SCORING = roles.VIEW_SCORING
 VIEW_REPORTS = VIEW_CREDIT & VIEW_SCORING  # the reports read both credit's and scoring's figures
 
 ORDERS_PER_PAGE = 50

@@ -36,11 +36,11 @@ from o2c.workspace import roles
 from o2c.workspace.credit_scoring_forms import FACTOR_LABELS
 from o2c.workspace.views import _actor, _entity_ids, role_required
 
-# The API's capabilities (o2c.config.api.CAPABILITY_ROLES, credit_scoring_api): a test keeps them equal.
-VIEW_SCORING = frozenset({roles.CREDIT, roles.AR_MANAGER, roles.AUDITOR, roles.ADMIN})
-SCORE_CREDIT = frozenset({roles.CREDIT, roles.AR_MANAGER, roles.ADMIN})
-REQUEST_RAISES = frozenset({roles.BILLING, roles.CREDIT, roles.AR_MANAGER, roles.ADMIN})
-MANAGE_SCORECARD = frozenset({roles.AR_MANAGER, roles.ADMIN})
+# the role sets of the API's capabilities of the same names (config/api.py maps them from roles)
+VIEW_SCORING = roles.VIEW_SCORING
+SCORE_CREDIT = roles.SCORE_CREDIT
+REQUEST_RAISES = roles.REQUEST_RAISES
+MANAGE_SCORECARD = roles.MANAGE_SCORECARD
 
 
 def _score_shown(score: CreditScore) -> dict[str, Any]:

@@ -28,8 +28,8 @@ from o2c.workspace import credit_scoring_forms as scoring_forms
 from o2c.workspace import roles
 from o2c.workspace.views import _actor, _entity_ids, role_required
 
-VIEW_APPLICATIONS = frozenset({roles.CREDIT, roles.AR_MANAGER, roles.AUDITOR, roles.ADMIN})
-CHANGE_APPLICATIONS = frozenset({roles.CREDIT, roles.AR_MANAGER, roles.ADMIN})
+VIEW_APPLICATIONS = roles.VIEW_SCORING
+CHANGE_APPLICATIONS = roles.SCORE_CREDIT
 
 
 def _application(request: HttpRequest, application_id: int) -> CreditApplication:

@@ -32,6 +32,16 @@ VIEW_DISPUTES = CHANGE_DISPUTES | {COLLECTOR, AUDITOR}
 # AR managers), read by auditors; a payment plan is approved as credits are (APPROVE_CREDITS)
 CHANGE_COLLECTIONS = frozenset({COLLECTOR, AR_MANAGER, ADMIN})
 VIEW_COLLECTIONS = CHANGE_COLLECTIONS | {AUDITOR}
+# credit: limits, orders and holds (the credit API's capabilities of the same names, config/api.py)
+VIEW_CREDIT = frozenset({CREDIT, AR_MANAGER, AUDITOR, ADMIN})
+MANAGE_CREDIT = frozenset({CREDIT, AR_MANAGER, ADMIN})
+APPROVE_LIMITS = frozenset({AR_MANAGER, ADMIN})
+TAKE_ORDERS = frozenset({BILLING, CREDIT, AR_MANAGER, ADMIN})
+# credit scoring: applications, scores, reviews, raise requests, the scorecard (the credit manager)
+VIEW_SCORING = frozenset({CREDIT, AR_MANAGER, AUDITOR, ADMIN})
+SCORE_CREDIT = frozenset({CREDIT, AR_MANAGER, ADMIN})
+REQUEST_RAISES = frozenset({BILLING, CREDIT, AR_MANAGER, ADMIN})
+MANAGE_SCORECARD = frozenset({AR_MANAGER, ADMIN})
 
 
 def roles_of(user: AbstractBaseUser | AnonymousUser) -> frozenset[str]:

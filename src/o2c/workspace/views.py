@@ -216,10 +216,6 @@ def _exemption_lines(customer: Customer, today: date) -> list[ExemptionLine]:
     ]
 
 
-VIEW_CREDIT_PAGES = frozenset({roles.CREDIT, roles.AR_MANAGER, roles.AUDITOR, roles.ADMIN})
-"""Who reads the credit pages (the credit API's `view_credit`)."""
-
-
 def _customer_page(
     request: HttpRequest,
     customer: Customer,
@@ -249,7 +245,7 @@ def _customer_page(
             entity_ids=[customer.entity_id], customer_id=customer.pk
         )[:HISTORY_LIMIT],
         "may_clear_addresses": roles.has_any(request.user, roles.CHANGE_COLLECTIONS),
-        "may_view_credit": roles.has_any(request.user, VIEW_CREDIT_PAGES),
+        "may_view_credit": roles.has_any(request.user, roles.VIEW_CREDIT),
     }
     return render(request, "workspace/customer_detail.html", context, status=status)
 
