@@ -26,7 +26,7 @@ from rich.table import Table
 from o2c.bankfiles import csvformats
 from o2c.cash import csvmappings, mandates, reports, selectors, sepa, services, workbench
 from o2c.core import clock
-from o2c.core.cli import O2CCommand, progress_stages
+from o2c.core.cli import O2CCommand, date_option, progress_stages
 from o2c.core.exceptions import InputError
 from o2c.core.formatting import amount_human, cli_language, cli_locale, date_human, money_human
 from o2c.core.money import format_minor
@@ -35,13 +35,7 @@ from o2c.ledger.options import entity_option
 
 
 def _date(option: str, text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InputError(
-            _("%(option)s: '%(value)s' is not an ISO 8601 date (YYYY-MM-DD)")
-            % {"option": option, "value": text}
-        ) from None
+    return date_option(option, text)
 
 
 def _bucket_labels() -> tuple[str, ...]:

@@ -32,7 +32,7 @@ from o2c.collections.management.commands import _dunning_delivery as delivery_ac
 from o2c.collections.management.commands import _late_charges as late_charge_actions
 from o2c.collections.models import Channel, PaymentPlan, PromiseToPay
 from o2c.core import clock
-from o2c.core.cli import O2CCommand, progress_stages
+from o2c.core.cli import O2CCommand, date_option, progress_stages
 from o2c.core.exceptions import InputError
 from o2c.core.formatting import amount_human, cli_language, cli_locale, date_human
 from o2c.core.money import format_minor
@@ -42,13 +42,7 @@ from o2c.ledger.options import entity_option
 def _as_of(text: str | None) -> date:
     if not text:
         raise InputError(_("--as-of: the run needs its date, YYYY-MM-DD"))
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InputError(
-            _("%(option)s: '%(value)s' is not an ISO 8601 date (YYYY-MM-DD)")
-            % {"option": "--as-of", "value": text}
-        ) from None
+    return date_option("--as-of", text)
 
 
 class Command(O2CCommand):

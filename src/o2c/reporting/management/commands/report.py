@@ -39,7 +39,7 @@ from rich.console import Console
 from rich.table import Table
 
 from o2c.core import clock
-from o2c.core.cli import O2CCommand
+from o2c.core.cli import O2CCommand, date_option
 from o2c.core.exceptions import DomainError, InputError
 from o2c.core.formatting import amount_human, cli_language, cli_locale, date_human
 from o2c.core.money import format_minor
@@ -63,13 +63,7 @@ FORMATS = {
 
 
 def _as_of(text: str, option: str = "--as-of") -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InputError(
-            _("%(option)s: '%(value)s' is not an ISO 8601 date (YYYY-MM-DD)")
-            % {"option": option, "value": text}
-        ) from None
+    return date_option(option, text)
 
 
 class Command(O2CCommand):

@@ -28,7 +28,7 @@ from rich.table import Table
 
 from o2c.billing import presenters, reports, runs
 from o2c.core import clock
-from o2c.core.cli import O2CCommand, progress_stages
+from o2c.core.cli import O2CCommand, date_option, progress_stages
 from o2c.core.exceptions import InputError
 from o2c.core.formatting import amount_human, cli_locale, date_human
 from o2c.core.money import UnableToHandleMoney, ensure_currency, format_minor, parse_amount
@@ -62,10 +62,7 @@ CRM_REQUIRED = (
 
 
 def _as_of(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InputError(f"--as-of: '{text}' is not an ISO 8601 date (YYYY-MM-DD)") from None
+    return date_option("--as-of", text)
 
 
 class Command(O2CCommand):
