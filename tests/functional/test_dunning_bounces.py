@@ -78,6 +78,12 @@ def _sent(entity: LegalEntity, customer: Customer, capture: Any, message_id: str
     return notice
 
 
+def _bounced(entity: LegalEntity, customer: Customer, capture: Any) -> None:
+    """C-1000's first notice sent, then the Postfix DSN of its address read: the address is undeliverable."""
+    _sent(entity, customer, capture, POSTFIX_ID)
+    call_command("dunning", "bounces", str(POSTFIX))
+
+
 def _client(user: User) -> Client:
     _, token = workspace_services.api_token_create(user=user, name="test", now=NOW)
     return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
@@ -161,8 +167,7 @@ class TestBouncesCommand:
         django_capture_on_commit_callbacks: Any,
         capsys: pytest.CaptureFixture[str],
     ) -> None:
-        _sent(entity, customer, django_capture_on_commit_callbacks, POSTFIX_ID)
-        call_command("dunning", "bounces", str(POSTFIX))
+        _bounced(entity, customer, django_capture_on_commit_callbacks)
         capsys.readouterr()
 
         call_command("dunning", "bounces", str(POSTFIX), "--format", "json")
@@ -274,8 +279,7 @@ class TestUndeliverable:
         django_capture_on_commit_callbacks: Any,
         collector: Client,
     ) -> None:
-        _sent(entity, customer, django_capture_on_commit_callbacks, POSTFIX_ID)
-        call_command("dunning", "bounces", str(POSTFIX))
+        _bounced(entity, customer, django_capture_on_commit_callbacks)
         smtp_settings.received.clear()
 
         _run(entity, date(2026, 2, 16), django_capture_on_commit_callbacks)
@@ -328,8 +332,7 @@ class TestUndeliverable:
         django_capture_on_commit_callbacks: Any,
         client: Client,
     ) -> None:
-        _sent(entity, customer, django_capture_on_commit_callbacks, POSTFIX_ID)
-        call_command("dunning", "bounces", str(POSTFIX))
+        _bounced(entity, customer, django_capture_on_commit_callbacks)
         client.force_login(make_user("carla", "collector", entities=[entity]))
 
         response = client.get(reverse("customer_detail", args=[customer.pk]))
@@ -352,8 +355,7 @@ class TestUndeliverable:
         time_machine: Any,
     ) -> None:
         time_machine.move_to(NOW, tick=False)
-        _sent(entity, customer, django_capture_on_commit_callbacks, POSTFIX_ID)
-        call_command("dunning", "bounces", str(POSTFIX))
+        _bounced(entity, customer, django_capture_on_commit_callbacks)
         client.force_login(make_user("carla", "collector", entities=[entity]))
         url = reverse("customer_undeliverable_clear", args=[customer.pk])
 
@@ -381,8 +383,7 @@ class TestUndeliverable:
         django_capture_on_commit_callbacks: Any,
         client: Client,
     ) -> None:
-        _sent(entity, customer, django_capture_on_commit_callbacks, POSTFIX_ID)
-        call_command("dunning", "bounces", str(POSTFIX))
+        _bounced(entity, customer, django_capture_on_commit_callbacks)
         client.force_login(make_user("audrey", "auditor", entities=[entity]))
 
         page = client.get(reverse("customer_detail", args=[customer.pk])).content.decode()
@@ -402,8 +403,7 @@ class TestUndeliverable:
         smtp_settings: SmtpServer,
         django_capture_on_commit_callbacks: Any,
     ) -> None:
-        _sent(entity, customer, django_capture_on_commit_callbacks, POSTFIX_ID)
-        call_command("dunning", "bounces", str(POSTFIX))
+        _bounced(entity, customer, django_capture_on_commit_callbacks)
         smtp_settings.received.clear()
         customer_services.customer_update(
             customer_id=customer.pk,
