@@ -28,11 +28,13 @@ FORM = {
     "address": "Hauptstraße 1\n70173 Stuttgart",
     "requested_limit": "100000.00",
     "currency": "EUR",
-    "reference_name": "Schmidt AG",
-    "reference_contact": "Frau Schmidt",
-    "reference_years": "5",
-    "reference_highest_credit": "50000",
-    "reference_experience": "prompt",
+    "reference-TOTAL_FORMS": "3",
+    "reference-INITIAL_FORMS": "0",
+    "reference-0-name": "Schmidt AG",
+    "reference-0-contact": "Frau Schmidt",
+    "reference-0-years_known": "5",
+    "reference-0-highest_credit": "50000",
+    "reference-0-payment_experience": "prompt",
     "statement_date": "2025-12-31",
     "current_assets": "400000",
     "current_liabilities": "250000",
@@ -47,7 +49,7 @@ FORM = {
 GERMAN = {
     **FORM,
     "requested_limit": "100.000,00",
-    "reference_highest_credit": "50.000",
+    "reference-0-highest_credit": "50.000",
     "current_assets": "400.000",
     "current_liabilities": "250.000",
     "total_assets": "1.000.000",
@@ -136,6 +138,38 @@ class TestApplicationPages:
         client = login(analyst_user)
         response = client.post("/credit/applications/new/", {**FORM, "ebit": "", "currency": "EURO"})
         assert response.status_code == 422
+        assert CreditApplication.objects.count() == 0
+
+    def test_up_to_three_trade_references_are_taken_and_empty_rows_left_out(self, analyst_user: User) -> None:
+        application = _submitted(
+            login(analyst_user),
+            {
+                **FORM,
+                "reference-1-name": "Weber KG",
+                "reference-1-years_known": "2",
+                "reference-1-highest_credit": "12000.50",
+                "reference-1-payment_experience": "slow",
+            },
+        )
+
+        assert list(
+            application.trade_references.order_by("pk").values_list(
+                "name", "contact", "years_known", "highest_credit_minor", "currency", "payment_experience"
+            )
+        ) == [
+            ("Schmidt AG", "Frau Schmidt", 5, 5000000, "EUR", "prompt"),
+            ("Weber KG", "", 2, 1200050, "EUR", "slow"),
+        ]
+
+    def test_a_reference_without_its_payment_experience_is_refused(self, analyst_user: User) -> None:
+        response = login(analyst_user).post(
+            "/credit/applications/new/", {**FORM, "reference-2-name": "Becker GmbH"}
+        )
+
+        assert response.status_code == 422
+        assert response.context["references"].forms[2].errors["payment_experience"] == [
+            "Say how the reference was paid."
+        ]
         assert CreditApplication.objects.count() == 0
 
     def test_declining_needs_a_reason(self, entity: LegalEntity, analyst_user: User) -> None:

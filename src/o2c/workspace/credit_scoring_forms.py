@@ -47,13 +47,6 @@ class ApplicationForm(forms.Form):
     address = forms.CharField(label=_("Address"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
     requested_limit = LocalizedDecimalField(label=_("Requested limit"))
     currency = forms.CharField(label=_("Currency"), min_length=3, max_length=3)
-    reference_name = forms.CharField(label=_("Trade reference"), max_length=200, required=False)
-    reference_contact = forms.CharField(label=_("Its contact"), max_length=200, required=False)
-    reference_years = forms.IntegerField(label=_("Years known"), min_value=0, required=False)
-    reference_highest_credit = LocalizedDecimalField(label=_("Highest credit"), required=False)
-    reference_experience = forms.ChoiceField(
-        label=_("Payment experience"), choices=[("", "—"), *TradeReference.Experience.choices], required=False
-    )
     statement_date = forms.DateField(label=_("Financial statements of"), required=False)
     current_assets = LocalizedDecimalField(label=_("Current assets"), required=False)
     current_liabilities = LocalizedDecimalField(label=_("Current liabilities"), required=False)
@@ -70,9 +63,32 @@ class ApplicationForm(forms.Form):
             for name, _label in FIGURES:
                 if data.get(name) is None:
                     self.add_error(name, _("Give every figure of the statements."))
-        if data.get("reference_name") and not data.get("reference_experience"):
-            self.add_error("reference_experience", _("Say how the reference was paid."))
         return data
+
+
+class TradeReferenceForm(forms.Form):
+    """One trade reference of an application; a row left empty is no reference."""
+
+    name = forms.CharField(label=_("Trade reference"), max_length=200, required=False)
+    contact = forms.CharField(label=_("Its contact"), max_length=200, required=False)
+    years_known = forms.IntegerField(label=_("Years known"), min_value=0, required=False)
+    highest_credit = LocalizedDecimalField(label=_("Highest credit"), required=False)
+    payment_experience = forms.ChoiceField(
+        label=_("Payment experience"), choices=[("", "—"), *TradeReference.Experience.choices], required=False
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("name") and not data.get("payment_experience"):
+            self.add_error("payment_experience", _("Say how the reference was paid."))
+        return data
+
+
+TRADE_REFERENCES = 3
+"""Trade references the form takes (the API takes any number)."""
+TradeReferenceFormSet = forms.formset_factory(
+    TradeReferenceForm, extra=TRADE_REFERENCES, max_num=TRADE_REFERENCES, validate_max=True
+)
 
 
 class ApproveForm(forms.Form):

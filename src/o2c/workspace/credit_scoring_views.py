@@ -63,27 +63,29 @@ def application_create(request: HttpRequest) -> HttpResponse:
     """GET: the form. POST: submit the application (`applications.application_submit`) and go to it."""
     if request.method != "POST":
         form = scoring_forms.ApplicationForm()
-        return render(request, "workspace/credit_scoring/application_form.html", {"form": form})
+        context = {"form": form, "references": scoring_forms.TradeReferenceFormSet(prefix="reference")}
+        return render(request, "workspace/credit_scoring/application_form.html", context)
     form = scoring_forms.ApplicationForm(request.POST)
-    if form.is_valid():
+    references_form = scoring_forms.TradeReferenceFormSet(request.POST, prefix="reference")
+    if form.is_valid() and references_form.is_valid():
         data = form.cleaned_data
         entities = list(ledger_selectors.entities_for_user(request.user))
         entity = next((e for e in entities if e.is_default), entities[0] if entities else None)
         if entity is None:
             raise Http404
         currency = data["currency"].upper()
-        references = []
-        if data["reference_name"]:
-            references.append(
-                TradeReferenceIn(
-                    name=data["reference_name"],
-                    contact=data["reference_contact"],
-                    years_known=data["reference_years"] or 0,
-                    highest_credit=data["reference_highest_credit"] or Money.zero(currency).amount,
-                    currency=currency,
-                    payment_experience=data["reference_experience"],
-                )
+        references = [
+            TradeReferenceIn(
+                name=row["name"],
+                contact=row["contact"],
+                years_known=row["years_known"] or 0,
+                highest_credit=row["highest_credit"] or Money.zero(currency).amount,
+                currency=currency,
+                payment_experience=row["payment_experience"],
             )
+            for row in references_form.cleaned_data
+            if row.get("name")
+        ]
         statements = []
         if data["statement_date"]:
             statements.append(
@@ -115,7 +117,8 @@ def application_create(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Application %(id)s submitted.") % {"id": application.pk})
             return redirect("credit_application_detail", application_id=application.pk)
-    return render(request, "workspace/credit_scoring/application_form.html", {"form": form}, status=422)
+    context = {"form": form, "references": references_form}
+    return render(request, "workspace/credit_scoring/application_form.html", context, status=422)
 
 
 def _detail(
