@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from o2c.credit import applications
@@ -171,6 +172,42 @@ class TestApplicationPages:
             "Say how the reference was paid."
         ]
         assert CreditApplication.objects.count() == 0
+
+    def test_a_bureau_file_uploaded_on_the_page_is_imported_once(self, analyst_user: User) -> None:
+        client = login(analyst_user)
+        application = _submitted(client)
+        url = "/credit/applications/bureau/"
+
+        first = client.post(url, {"file": SimpleUploadedFile("creditsafe.csv", BUREAU)}, follow=True)
+        again = client.post(url, {"file": SimpleUploadedFile("creditsafe.csv", BUREAU)}, follow=True)
+
+        report = application.bureau_reports.get()
+        assert (report.bureau, report.score, report.failure_class, report.payment_index) == (
+            "creditsafe",
+            72,
+            2,
+            80,
+        )
+        assert "creditsafe.csv: 1 report read: 1 new, 0 changed, 0 unchanged." in first.content.decode()
+        assert "creditsafe.csv: 1 report read: 0 new, 0 changed, 1 unchanged." in again.content.decode()
+
+    def test_a_bad_bureau_row_imports_nothing_and_names_where(self, analyst_user: User) -> None:
+        client = login(analyst_user)
+        application = _submitted(client)
+        bad = BUREAU + b"HRB999,creditsafe,abc,2,80,2026-01-10\n"
+
+        response = client.post(
+            "/credit/applications/bureau/", {"file": SimpleUploadedFile("bad.csv", bad)}, follow=True
+        )
+
+        page = response.content.decode()
+        assert "bad.csv: row 2: score:" in page
+        assert not application.bureau_reports.exists()
+
+    def test_an_auditor_may_not_import_bureau_files(self, entity: LegalEntity, analyst_user: User) -> None:
+        auditor = login(make_user("audrey", "auditor", entities=[entity]))
+        response = auditor.post("/credit/applications/bureau/", {"file": SimpleUploadedFile("b.csv", BUREAU)})
+        assert response.status_code == 403
 
     def test_declining_needs_a_reason(self, entity: LegalEntity, analyst_user: User) -> None:
         client = login(analyst_user)

@@ -91,6 +91,10 @@ TradeReferenceFormSet = forms.formset_factory(
 )
 
 
+class BureauFileForm(forms.Form):
+    file = forms.FileField(label=_("Bureau export (CSV)"))
+
+
 class ApproveForm(forms.Form):
     customer_number = forms.CharField(label=_("Customer number"), max_length=40)
     limit = LocalizedDecimalField(label=_("Decided limit"))

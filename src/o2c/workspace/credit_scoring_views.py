@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from o2c.core import clock
@@ -24,6 +25,7 @@ from o2c.credit.applications import ApplicationIn, StatementIn, TradeReferenceIn
 from o2c.credit.models import CreditApplication
 from o2c.customers.models import Customer
 from o2c.ledger import selectors as ledger_selectors
+from o2c.ledger.models import LegalEntity
 from o2c.workspace import credit_scoring_forms as scoring_forms
 from o2c.workspace import roles
 from o2c.workspace.views import _actor, _entity_ids, role_required
@@ -53,8 +55,67 @@ def application_list(request: HttpRequest) -> HttpResponse:
     ]:
         latest = application.scores.order_by("-as_of", "-pk").first()
         rows.append({"application": application, "score": latest})
-    context = {"rows": rows, "may_change": roles.has_any(request.user, CHANGE_APPLICATIONS)}
+    context = {
+        "rows": rows,
+        "may_change": roles.has_any(request.user, CHANGE_APPLICATIONS),
+        "bureau_form": scoring_forms.BureauFileForm(),
+    }
     return render(request, "workspace/credit_scoring/application_list.html", context)
+
+
+BUREAU_FILE_MAX = 5 * 1024 * 1024
+
+
+@role_required(CHANGE_APPLICATIONS)
+@require_POST
+def bureau_upload(request: HttpRequest) -> HttpResponse:
+    """Import a bureau's CSV export for the reader's default entity (`applications.bureau_import`: atomic,
+    idempotent); the outcome, or the one-line refusal naming the row and column, as a message."""
+    form = scoring_forms.BureauFileForm(request.POST, request.FILES)
+    entity = _default_entity(request)
+    if not form.is_valid():
+        messages.error(request, _("Choose the bureau's CSV file."))
+    elif form.cleaned_data["file"].size > BUREAU_FILE_MAX:
+        messages.error(request, _("The bureau file is larger than 5 MB."))
+    else:
+        upload = form.cleaned_data["file"]
+        try:
+            result = applications.bureau_import(
+                data=upload.read(),
+                file_name=upload.name,
+                entity=entity,
+                actor=_actor(request),
+                now=clock.now(),
+            )
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(
+                request,
+                ngettext(
+                    "%(file)s: %(rows)s report read: %(created)s new, %(updated)s changed, "
+                    "%(unchanged)s unchanged.",
+                    "%(file)s: %(rows)s reports read: %(created)s new, %(updated)s changed, "
+                    "%(unchanged)s unchanged.",
+                    result.rows,
+                )
+                % {
+                    "file": result.file_name,
+                    "rows": result.rows,
+                    "created": result.created,
+                    "updated": result.updated,
+                    "unchanged": result.unchanged,
+                },
+            )
+    return redirect("credit_application_list")
+
+
+def _default_entity(request: HttpRequest) -> LegalEntity:
+    entities = list(ledger_selectors.entities_for_user(request.user))
+    entity = next((e for e in entities if e.is_default), entities[0] if entities else None)
+    if entity is None:
+        raise Http404
+    return entity
 
 
 @role_required(CHANGE_APPLICATIONS)
@@ -69,10 +130,7 @@ def application_create(request: HttpRequest) -> HttpResponse:
     references_form = scoring_forms.TradeReferenceFormSet(request.POST, prefix="reference")
     if form.is_valid() and references_form.is_valid():
         data = form.cleaned_data
-        entities = list(ledger_selectors.entities_for_user(request.user))
-        entity = next((e for e in entities if e.is_default), entities[0] if entities else None)
-        if entity is None:
-            raise Http404
+        entity = _default_entity(request)
         currency = data["currency"].upper()
         references = [
             TradeReferenceIn(

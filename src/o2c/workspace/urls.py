@@ -243,6 +243,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
 # credit applications (docs/credit-scoring.md)
 urlpatterns += [
     path("credit/applications/", credit_scoring_views.application_list, name="credit_application_list"),
+    path("credit/applications/bureau/", credit_scoring_views.bureau_upload, name="credit_bureau_upload"),
     path(
         "credit/applications/new/", credit_scoring_views.application_create, name="credit_application_create"
     ),
