@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
-from o2c.credit import applications
+from o2c.credit import applications, scoring
 from o2c.credit.models import CreditApplication, CreditLimit
 from o2c.customers.models import Customer
 from o2c.ledger.models import LegalEntity
@@ -208,6 +210,27 @@ class TestApplicationPages:
         auditor = login(make_user("audrey", "auditor", entities=[entity]))
         response = auditor.post("/credit/applications/bureau/", {"file": SimpleUploadedFile("b.csv", BUREAU)})
         assert response.status_code == 403
+
+    def test_the_list_reads_the_same_queries_for_one_application_or_three(
+        self, entity: LegalEntity, analyst_user: User
+    ) -> None:
+        client = login(analyst_user)
+
+        def queries() -> int:
+            with CaptureQueriesContext(connection) as captured:
+                assert client.get("/credit/applications/").status_code == 200
+            return len(captured)
+
+        first = _submitted(client)
+        scoring.application_score(application_id=first.pk, as_of=NOW.date(), actor=None, now=NOW)
+        one = queries()
+        for name in ("Zwei GmbH", "Drei AG"):
+            client.post("/credit/applications/new/", {**FORM, "company_name": name})
+        for application in CreditApplication.objects.exclude(pk=first.pk):
+            scoring.application_score(application_id=application.pk, as_of=NOW.date(), actor=None, now=NOW)
+
+        assert CreditApplication.objects.count() == 3
+        assert queries() == one
 
     def test_declining_needs_a_reason(self, entity: LegalEntity, analyst_user: User) -> None:
         client = login(analyst_user)

@@ -15,7 +15,15 @@ from django.db import connection
 from django.db.models import QuerySet, Sum
 
 from o2c.credit import defaults, rules
-from o2c.credit.models import ApprovalThreshold, CreditLimit, CreditPolicy, CustomerExposure, SalesOrder
+from o2c.credit.models import (
+    ApprovalThreshold,
+    CreditApplication,
+    CreditLimit,
+    CreditPolicy,
+    CreditScore,
+    CustomerExposure,
+    SalesOrder,
+)
 from o2c.customers.models import Customer
 from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger.models import LegalEntity
@@ -458,3 +466,16 @@ def limit_use(*, entity_ids: list[int], as_of: date) -> list[LimitUseRow]:
 
 def customers_by_number(*, entity_ids: list[int], number: str) -> Customer | None:
     return Customer.objects.filter(entity_id__in=entity_ids, number=number).select_related("entity").first()
+
+
+def applications_with_scores(
+    *, entity_ids: list[int], limit: int = 200
+) -> list[tuple[CreditApplication, CreditScore | None]]:
+    """The newest applications with their latest score (by as-of date, then the last made). Two queries."""
+    found = list(CreditApplication.objects.filter(entity_id__in=entity_ids).order_by("-pk")[:limit])
+    latest: dict[int, CreditScore] = {}
+    for score in CreditScore.objects.filter(application_id__in=[a.pk for a in found]).order_by(
+        "application_id", "-as_of", "-pk"
+    ):
+        latest.setdefault(score.application_id or 0, score)
+    return [(application, latest.get(application.pk)) for application in found]

@@ -21,6 +21,7 @@ from o2c.core import clock
 from o2c.core.exceptions import DomainError
 from o2c.core.money import Money
 from o2c.credit import applications, scoring
+from o2c.credit import selectors as credit_selectors
 from o2c.credit.applications import ApplicationIn, StatementIn, TradeReferenceIn
 from o2c.credit.models import CreditApplication
 from o2c.customers.models import Customer
@@ -49,12 +50,10 @@ def _application(request: HttpRequest, application_id: int) -> CreditApplication
 @require_GET
 def application_list(request: HttpRequest) -> HttpResponse:
     """The applications, newest first, with their latest score."""
-    rows = []
-    for application in CreditApplication.objects.filter(entity_id__in=_entity_ids(request)).order_by("-pk")[
-        :200
-    ]:
-        latest = application.scores.order_by("-as_of", "-pk").first()
-        rows.append({"application": application, "score": latest})
+    rows = [
+        {"application": application, "score": score}
+        for application, score in credit_selectors.applications_with_scores(entity_ids=_entity_ids(request))
+    ]
     context = {
         "rows": rows,
         "may_change": roles.has_any(request.user, CHANGE_APPLICATIONS),
