@@ -9,15 +9,16 @@ from functools import lru_cache
 
 import holidays
 
+_SUPPORTED = frozenset(holidays.list_supported_countries())
+
 
 @lru_cache(maxsize=512)
 def public_holidays(country: str, year: int) -> frozenset[date]:
     """The national public holidays of the country (ISO 3166 alpha-2) in that year."""
-    try:
-        found = holidays.country_holidays(country.upper(), years=year)
-    except NotImplementedError:
+    code = country.upper()
+    if code not in _SUPPORTED:
         return frozenset()
-    return frozenset(found)
+    return frozenset(holidays.country_holidays(code, years=year))
 
 
 def is_business_day(day: date, country: str) -> bool:

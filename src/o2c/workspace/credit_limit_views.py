@@ -32,7 +32,14 @@ from o2c.ledger.models import LegalEntity
 from o2c.workspace import credit_limit_forms as limit_forms
 from o2c.workspace import roles
 from o2c.workspace.templatetags.o2c_format import money
-from o2c.workspace.views import _actor, _entity_ids, _page_number, _query_without_page, role_required
+from o2c.workspace.views import (
+    _actor,
+    _entity_ids,
+    _page_number,
+    _query_without_page,
+    reader_default_entity,
+    role_required,
+)
 
 # the role sets of the API's capabilities of the same names (config/api.py maps them from roles)
 VIEW_CREDIT = roles.VIEW_CREDIT
@@ -47,8 +54,7 @@ def _entities(request: HttpRequest) -> list[LegalEntity]:
 
 
 def _main_entity(request: HttpRequest) -> LegalEntity | None:
-    entities = _entities(request)
-    return next((e for e in entities if e.is_default), entities[0] if entities else None)
+    return reader_default_entity(request)
 
 
 def _today(entity: LegalEntity | None) -> date:

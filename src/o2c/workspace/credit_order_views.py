@@ -28,7 +28,6 @@ from o2c.core.exceptions import DomainError
 from o2c.core.money import Money
 from o2c.credit import order_selectors, orders, reviews, selectors
 from o2c.credit.models import SalesOrder
-from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger.models import LegalEntity
 from o2c.workspace import credit_order_forms as order_forms
 from o2c.workspace import roles
@@ -37,6 +36,7 @@ from o2c.workspace.views import (
     _entity_ids,
     _page_number,
     _query_without_page,
+    reader_default_entity,
     role_required,
     slice_page,
 )
@@ -63,8 +63,7 @@ def _order(request: HttpRequest, number: str) -> SalesOrder:
 
 
 def _main_entity(request: HttpRequest) -> LegalEntity | None:
-    entities = list(ledger_selectors.entities_for_user(request.user))
-    return next((e for e in entities if e.is_default), entities[0] if entities else None)
+    return reader_default_entity(request)
 
 
 def _today(entity: LegalEntity | None) -> date:

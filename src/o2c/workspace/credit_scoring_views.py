@@ -25,11 +25,10 @@ from o2c.credit import selectors as credit_selectors
 from o2c.credit.applications import ApplicationIn, StatementIn, TradeReferenceIn
 from o2c.credit.models import CreditApplication
 from o2c.customers.models import Customer
-from o2c.ledger import selectors as ledger_selectors
 from o2c.ledger.models import LegalEntity
 from o2c.workspace import credit_scoring_forms as scoring_forms
 from o2c.workspace import roles
-from o2c.workspace.views import _actor, _entity_ids, role_required
+from o2c.workspace.views import _actor, _entity_ids, reader_default_entity, role_required
 
 VIEW_APPLICATIONS = roles.VIEW_SCORING
 CHANGE_APPLICATIONS = roles.SCORE_CREDIT
@@ -110,8 +109,7 @@ def bureau_upload(request: HttpRequest) -> HttpResponse:
 
 
 def _default_entity(request: HttpRequest) -> LegalEntity:
-    entities = list(ledger_selectors.entities_for_user(request.user))
-    entity = next((e for e in entities if e.is_default), entities[0] if entities else None)
+    entity = reader_default_entity(request)
     if entity is None:
         raise Http404
     return entity

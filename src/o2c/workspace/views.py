@@ -126,6 +126,12 @@ def slice_page(items: QuerySet[T], *, number: int, per_page: int) -> SlicePage[T
     return SlicePage(object_list=rows[:per_page], number=number, has_next=len(rows) > per_page)
 
 
+def reader_default_entity(request: HttpRequest) -> LegalEntity | None:
+    """The reader's default legal entity among those granted (else the first), None when none is."""
+    entities = list(ledger_selectors.entities_for_user(request.user))
+    return next((e for e in entities if e.is_default), entities[0] if entities else None)
+
+
 def _query_without_page(request: HttpRequest) -> str:
     query = request.GET.copy()
     query.pop("page", None)
